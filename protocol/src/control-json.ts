@@ -1,0 +1,68 @@
+import { ProtocolError } from './errors.js';
+import { LIMITS } from './limits.js';
+import { checkId, checkTimestamp } from './reading-check.js';
+import type { Command, CommandResult, Status } from './types.js';
+
+/**
+ * Status and command messages are low-rate and meant to be read by people with
+ * `mosquitto_sub`, so they are JSON. Each decoder checks the fields it relies on.
+ */
+export function encodeJson(value: Status | Command | CommandResult): Uint8Array {
+  return Buffer.from(JSON.stringify(value));
+}
+
+function parse(bytes: Uint8Array, what: string): Record<string, unknown> {
+  if (bytes.length > LIMITS.maxControlBytes) throw new ProtocolError('too_large', what, 'too large', bytes.length);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch (err) {
+    throw new ProtocolError('bad_json', what, `not JSON: ${(err as Error).message}`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ProtocolError('bad_shape', what, 'must be a JSON object', raw);
+  }
+  return raw as Record<string, unknown>;
+}
+
+export function decodeStatus(bytes: Uint8Array): Status {
+  const s = parse(bytes, 'status');
+  checkId(s.edgeId, 'status.edgeId');
+  if (typeof s.boot !== 'number' || !Number.isSafeInteger(s.boot)) {
+    throw new ProtocolError('bad_type', 'status.boot', 'must be an integer', s.boot);
+  }
+  if (s.state === 'offline') return s as unknown as Status;
+  if (s.state !== 'online') throw new ProtocolError('bad_shape', 'status.state', 'must be online or offline', s.state);
+  checkTimestamp(s.ts, 'status.ts');
+  if (!Array.isArray(s.devices)) throw new ProtocolError('bad_type', 'status.devices', 'must be an array', s.devices);
+  s.devices.forEach((d: unknown, i: number) => {
+    const dev = d as Record<string, unknown>;
+    checkId(dev?.id, `status.devices[${i}].id`);
+    if (typeof dev.kind !== 'string' || typeof dev.driver !== 'string' || !Array.isArray(dev.metrics)) {
+      throw new ProtocolError('bad_shape', `status.devices[${i}]`, 'needs kind, driver and metrics', d);
+    }
+  });
+  return s as unknown as Status;
+}
+
+export function decodeCommand(bytes: Uint8Array): Command {
+  const c = parse(bytes, 'cmd');
+  if (typeof c.id !== 'string' || c.id.length === 0 || c.id.length > LIMITS.maxNameLength) {
+    throw new ProtocolError('bad_shape', 'cmd.id', 'must be a non-empty string', c.id);
+  }
+  checkId(c.device, 'cmd.device');
+  checkId(c.action, 'cmd.action');
+  if (typeof c.params !== 'object' || c.params === null || Array.isArray(c.params)) {
+    throw new ProtocolError('bad_type', 'cmd.params', 'must be an object', c.params);
+  }
+  if (c.expiresAt !== undefined) checkTimestamp(c.expiresAt, 'cmd.expiresAt');
+  return c as unknown as Command;
+}
+
+export function decodeCommandResult(bytes: Uint8Array): CommandResult {
+  const r = parse(bytes, 'cmd-result');
+  if (typeof r.id !== 'string') throw new ProtocolError('bad_type', 'cmd-result.id', 'must be a string', r.id);
+  if (typeof r.ok !== 'boolean') throw new ProtocolError('bad_type', 'cmd-result.ok', 'must be a boolean', r.ok);
+  checkTimestamp(r.ts, 'cmd-result.ts');
+  return r as unknown as CommandResult;
+}

@@ -1,0 +1,93 @@
+/**
+ * The wire contract shared by edge and cloud (see shared/DESIGN.md, "The wire contract").
+ * Everything here is plain data: no classes, so any side can build and read it.
+ */
+
+export type Quality = 'good' | 'suspect' | 'bad';
+export const QUALITIES: readonly Quality[] = ['good', 'suspect', 'bad'];
+
+export type Severity = 'info' | 'warning' | 'critical';
+export const SEVERITIES: readonly Severity[] = ['info', 'warning', 'critical'];
+
+/** A reading's value: a number, a boolean, or a short string (see MAX_STRING_VALUE). */
+export type Value = number | boolean | string;
+
+/** One measurement taken at the edge. `ts` is milliseconds since the Unix epoch, taken at the edge. */
+export interface Reading {
+  device: string;
+  metric: string;
+  value: Value;
+  unit: string;
+  ts: number;
+  quality: Quality;
+}
+
+/** Small, flat key → value map attached to an event (depth 1; see limits). */
+export type EventData = Record<string, Value | null>;
+
+/**
+ * An alarm or state change from a device or from the edge itself (`gap`, `offline`, ...).
+ * Events travel in their own lane and are never dropped for quota.
+ */
+export interface DeviceEvent {
+  device: string;
+  type: string;
+  severity: Severity;
+  ts: number;
+  data: EventData;
+}
+
+/** What the edge sends on `v1/e/{edgeId}/up/batch`. */
+export interface Batch {
+  edgeId: string;
+  /** Monotonic per edge, never reused, survives restarts. */
+  seq: number;
+  /** The edge's boot counter when the batch was cut. */
+  boot: number;
+  /** ms epoch when the batch was cut. */
+  createdAt: number;
+  /** True for backlog cut while the uplink was down: rules use event times, dashboards show it late. */
+  historical: boolean;
+  readings: Reading[];
+  events: DeviceEvent[];
+}
+
+/** What the cloud sends on `v1/e/{edgeId}/down/ack`, after the sink committed. */
+export interface Ack {
+  /** Seqs committed (or already committed earlier: a resend is acked again). */
+  acked: number[];
+  /** Seqs that can never be committed (the batch is malformed); the edge drops them and counts it. */
+  rejected: { seq: number; reason: string }[];
+}
+
+/** Device inventory entry carried by the birth certificate. */
+export interface InventoryEntry {
+  id: string;
+  kind: string;
+  driver: string;
+  metrics: { name: string; unit: string }[];
+}
+
+/** Retained on `v1/e/{edgeId}/up/status`: birth when online, last will when offline. */
+export type Status =
+  | { state: 'online'; edgeId: string; boot: number; ts: number; version: string; devices: InventoryEntry[] }
+  | { state: 'offline'; edgeId: string; boot: number };
+
+/** A command from the cloud on `down/cmd`. */
+export interface Command {
+  id: string;
+  device: string;
+  action: string;
+  params: Record<string, Value>;
+  /** ms epoch after which the command must not run. */
+  expiresAt?: number;
+}
+
+/** The edge's answer on `up/cmd-result`. */
+export interface CommandResult {
+  id: string;
+  ok: boolean;
+  ts: number;
+  error?: string;
+  data?: Record<string, Value>;
+}
