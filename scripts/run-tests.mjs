@@ -2,15 +2,19 @@
 // Runs every workspace's tests through turbo, then prints one totals line that CI records:
 // "N passed, N failed, N skipped". Exit code is turbo's, so a red test fails the run.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 const results = join(import.meta.dirname, '..', '.test-results');
 rmSync(results, { recursive: true, force: true });
 
-const run = spawnSync('npx', ['turbo', 'run', 'test', '--concurrency=1', '--continue', ...process.argv.slice(2)], {
-  stdio: 'inherit',
-});
+const run = spawnSync(
+  'npx',
+  ['turbo', 'run', 'test', '--concurrency=1', '--continue', ...process.argv.slice(2)],
+  {
+    stdio: 'inherit',
+  },
+);
 
 let passed = 0;
 let failed = 0;
@@ -23,7 +27,9 @@ if (existsSync(results)) {
     failed += r.numFailedTests;
     skipped += r.numPendingTests + (r.numTodoTests ?? 0);
     // A suite that failed to load counts as a failure even when it reported no test.
-    failed += (r.testResults ?? []).filter((s) => s.status === 'failed' && s.assertionResults.length === 0).length;
+    failed += (r.testResults ?? []).filter(
+      (s) => s.status === 'failed' && s.assertionResults.length === 0,
+    ).length;
   }
 }
 if (run.status !== 0 && failed === 0) missing.push('turbo failed outside any test (build or load error)');

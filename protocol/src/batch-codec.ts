@@ -1,7 +1,15 @@
 import { Decoder, Encoder } from 'cbor-x';
 import { ProtocolError } from './errors.js';
 import { LIMITS } from './limits.js';
-import { checkEvent, checkEventData, checkId, checkReading, checkTimestamp, checkUnit, checkValue } from './reading-check.js';
+import {
+  checkEvent,
+  checkEventData,
+  checkId,
+  checkReading,
+  checkTimestamp,
+  checkUnit,
+  checkValue,
+} from './reading-check.js';
 import type { Batch, DeviceEvent, Quality, Reading, Severity } from './types.js';
 
 /**
@@ -35,9 +43,11 @@ const POW10 = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000];
 const encoder = new Encoder({ useRecords: false, mapsAsObjects: true, variableMapSize: true });
 const decoder = new Decoder({ useRecords: false, mapsAsObjects: true });
 
-/** Smallest exponent p (0..6) with v = m / 10^p exactly; [v, 0] when there is none. */
+/**
+ * Smallest exponent p (0..6) with v = m / 10^p exactly; [v, 0] when there is none.
+ * -0 travels as 0: CBOR integers have no negative zero, and no sensor means anything by it.
+ */
 export function toDecimal(v: number): [number, number] {
-  if (Object.is(v, -0)) return [v, 0];
   for (let p = 0; p < POW10.length; p++) {
     const m = Math.round(v * POW10[p]!);
     if (Number.isSafeInteger(m) && m / POW10[p]! === v) return [m, p];
@@ -47,10 +57,20 @@ export function toDecimal(v: number): [number, number] {
 
 export function encodeBatch(batch: Batch): Uint8Array {
   if (batch.readings.length > LIMITS.maxReadingsPerBatch) {
-    throw new ProtocolError('too_many', 'readings', `more than ${LIMITS.maxReadingsPerBatch}`, batch.readings.length);
+    throw new ProtocolError(
+      'too_many',
+      'readings',
+      `more than ${LIMITS.maxReadingsPerBatch}`,
+      batch.readings.length,
+    );
   }
   if (batch.events.length > LIMITS.maxEventsPerBatch) {
-    throw new ProtocolError('too_many', 'events', `more than ${LIMITS.maxEventsPerBatch}`, batch.events.length);
+    throw new ProtocolError(
+      'too_many',
+      'events',
+      `more than ${LIMITS.maxEventsPerBatch}`,
+      batch.events.length,
+    );
   }
   const devices = new Dictionary();
   const metrics = new Dictionary();
@@ -87,7 +107,13 @@ export function encodeBatch(batch: Batch): Uint8Array {
     }
     if (r.quality !== 'good') rq.push(i, QUALITY_CODE[r.quality]);
   }
-  const ev = batch.events.map((e) => [devices.index(e.device), e.type, SEVERITY_CODE[e.severity], e.ts, e.data]);
+  const ev = batch.events.map((e) => [
+    devices.index(e.device),
+    e.type,
+    SEVERITY_CODE[e.severity],
+    e.ts,
+    e.data,
+  ]);
   const wire: Record<string, unknown> = {
     v: BATCH_FORMAT_VERSION,
     e: batch.edgeId,
@@ -115,7 +141,8 @@ export function encodeBatch(batch: Batch): Uint8Array {
  * array length before it is walked, every field's type before it is used. Throws ProtocolError.
  */
 export function decodeBatch(bytes: Uint8Array): Batch {
-  if (!(bytes instanceof Uint8Array)) throw new ProtocolError('bad_type', 'batch', 'must be bytes', typeof bytes);
+  if (!(bytes instanceof Uint8Array))
+    throw new ProtocolError('bad_type', 'batch', 'must be bytes', typeof bytes);
   if (bytes.length > LIMITS.maxBatchBytes) {
     throw new ProtocolError('too_large', 'batch', `larger than ${LIMITS.maxBatchBytes} bytes`, bytes.length);
   }
@@ -129,7 +156,8 @@ export function decodeBatch(bytes: Uint8Array): Batch {
     throw new ProtocolError('bad_shape', 'batch', 'must be a CBOR map', raw);
   }
   const w = raw as Record<string, unknown>;
-  if (w.v !== BATCH_FORMAT_VERSION) throw new ProtocolError('bad_shape', 'v', 'unsupported format version', w.v);
+  if (w.v !== BATCH_FORMAT_VERSION)
+    throw new ProtocolError('bad_shape', 'v', 'unsupported format version', w.v);
   const edgeId = checkId(w.e, 'e');
   const seq = checkCount(w.s, 's');
   const boot = checkCount(w.b, 'b');
@@ -139,7 +167,8 @@ export function decodeBatch(bytes: Uint8Array): Batch {
   const metrics = checkNames(w.m, 'm', (x, p) => checkId(x, p));
   const units = checkNames(w.u, 'u', (x, p) => checkUnit(x, p));
   const k = checkArray(w.k, 'k', LIMITS.maxReadingsPerBatch * 3);
-  if (k.length % 3 !== 0) throw new ProtocolError('bad_shape', 'k', 'length must be a multiple of 3', k.length);
+  if (k.length % 3 !== 0)
+    throw new ProtocolError('bad_shape', 'k', 'length must be a multiple of 3', k.length);
   const series: { device: string; metric: string; unit: string }[] = [];
   for (let i = 0; i < k.length; i += 3) {
     series.push({
@@ -154,12 +183,18 @@ export function decodeBatch(bytes: Uint8Array): Batch {
   const rx = checkArray(w.rx, 'rx', n);
   const rp = checkArray(w.rp, 'rp', n);
   if (rt.length !== n || rx.length !== n || rp.length !== n) {
-    throw new ProtocolError('bad_shape', 'rt/rx/rp', 'columns must have the length of rs', [n, rt.length, rx.length, rp.length]);
+    throw new ProtocolError('bad_shape', 'rt/rx/rp', 'columns must have the length of rs', [
+      n,
+      rt.length,
+      rx.length,
+      rp.length,
+    ]);
   }
   const quality = new Map<number, Quality>();
   if (w.rq !== undefined) {
     const rq = checkArray(w.rq, 'rq', n * 2);
-    if (rq.length % 2 !== 0) throw new ProtocolError('bad_shape', 'rq', 'must hold index/code pairs', rq.length);
+    if (rq.length % 2 !== 0)
+      throw new ProtocolError('bad_shape', 'rq', 'must hold index/code pairs', rq.length);
     for (let i = 0; i < rq.length; i += 2) {
       const idx = checkIndex(rq[i], n, `rq[${i}]`);
       const code = checkIndex(rq[i + 1], QUALITY_BY_CODE.length, `rq[${i + 1}]`);
@@ -186,7 +221,14 @@ export function decodeBatch(bytes: Uint8Array): Batch {
       }
       value = value / POW10[p]!;
     }
-    readings[i] = { device: s.device, metric: s.metric, unit: s.unit, value, ts, quality: quality.get(i) ?? 'good' };
+    readings[i] = {
+      device: s.device,
+      metric: s.metric,
+      unit: s.unit,
+      value,
+      ts,
+      quality: quality.get(i) ?? 'good',
+    };
   }
   const events: DeviceEvent[] = [];
   if (w.ev !== undefined) {

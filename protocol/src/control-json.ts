@@ -12,7 +12,8 @@ export function encodeJson(value: Status | Command | CommandResult): Uint8Array 
 }
 
 function parse(bytes: Uint8Array, what: string): Record<string, unknown> {
-  if (bytes.length > LIMITS.maxControlBytes) throw new ProtocolError('too_large', what, 'too large', bytes.length);
+  if (bytes.length > LIMITS.maxControlBytes)
+    throw new ProtocolError('too_large', what, 'too large', bytes.length);
   let raw: unknown;
   try {
     raw = JSON.parse(Buffer.from(bytes).toString('utf8'));
@@ -32,9 +33,11 @@ export function decodeStatus(bytes: Uint8Array): Status {
     throw new ProtocolError('bad_type', 'status.boot', 'must be an integer', s.boot);
   }
   if (s.state === 'offline') return s as unknown as Status;
-  if (s.state !== 'online') throw new ProtocolError('bad_shape', 'status.state', 'must be online or offline', s.state);
+  if (s.state !== 'online')
+    throw new ProtocolError('bad_shape', 'status.state', 'must be online or offline', s.state);
   checkTimestamp(s.ts, 'status.ts');
-  if (!Array.isArray(s.devices)) throw new ProtocolError('bad_type', 'status.devices', 'must be an array', s.devices);
+  if (!Array.isArray(s.devices))
+    throw new ProtocolError('bad_type', 'status.devices', 'must be an array', s.devices);
   s.devices.forEach((d: unknown, i: number) => {
     const dev = d as Record<string, unknown>;
     checkId(dev?.id, `status.devices[${i}].id`);
@@ -61,8 +64,10 @@ export function decodeCommand(bytes: Uint8Array): Command {
 
 export function decodeCommandResult(bytes: Uint8Array): CommandResult {
   const r = parse(bytes, 'cmd-result');
-  if (typeof r.id !== 'string') throw new ProtocolError('bad_type', 'cmd-result.id', 'must be a string', r.id);
-  if (typeof r.ok !== 'boolean') throw new ProtocolError('bad_type', 'cmd-result.ok', 'must be a boolean', r.ok);
+  if (typeof r.id !== 'string')
+    throw new ProtocolError('bad_type', 'cmd-result.id', 'must be a string', r.id);
+  if (typeof r.ok !== 'boolean')
+    throw new ProtocolError('bad_type', 'cmd-result.ok', 'must be a boolean', r.ok);
   checkTimestamp(r.ts, 'cmd-result.ts');
   return r as unknown as CommandResult;
 }

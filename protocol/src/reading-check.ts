@@ -1,6 +1,6 @@
 import { ProtocolError } from './errors.js';
 import { ID_PATTERN, LIMITS } from './limits.js';
-import { QUALITIES, SEVERITIES, type DeviceEvent, type Reading } from './types.js';
+import { type DeviceEvent, QUALITIES, type Reading, SEVERITIES } from './types.js';
 
 /**
  * Field checks shared by the encoder (edge: refuse a bad reading from a driver before it is stored)

@@ -10,9 +10,19 @@ import type { Driver, DriverContext, DriverKind } from '../driver.js';
 const fakeConfig = z.strictObject({
   /** How many devices, named `{prefix}{n}`. */
   devices: z.number().int().min(1).max(100_000).default(1),
-  prefix: z.string().regex(/^[A-Za-z0-9._:-]+$/).default('fake-'),
+  prefix: z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]+$/)
+    .default('fake-'),
   metrics: z
-    .array(z.strictObject({ name: z.string(), unit: z.string().default(''), min: z.number().default(0), max: z.number().default(100) }))
+    .array(
+      z.strictObject({
+        name: z.string(),
+        unit: z.string().default(''),
+        min: z.number().default(0),
+        max: z.number().default(100),
+      }),
+    )
     .min(1)
     .default([
       { name: 'pm2_5', unit: 'µg/m³', min: 5, max: 150 },

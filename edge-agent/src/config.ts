@@ -1,0 +1,145 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { DriverKind } from '@village/device-drivers';
+import { isValidId } from '@village/protocol';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+
+/** A config file that cannot be used. The CLI prints `message` and exits 2. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+const id = z.string().refine(isValidId, 'must be an id: letters, digits and . _ : - (at most 128)');
+
+const edgeSchema = z.strictObject({
+  edgeId: id,
+  /** Folder for the outbox and driver state; relative to the config file. */
+  dataDir: z.string().default('./data'),
+  cloud: z.strictObject({
+    /** mqtt://host:port or mqtts://host:port of the cloud broker. */
+    url: z.string().regex(/^mqtts?:\/\/[^/]+$/, 'must look like mqtt://host:port'),
+    /** The edge's MQTT password; use ${ENV_VAR} so no secret sits in the file. */
+    password: z.string().min(1),
+    /** Unacked batches in flight at once. */
+    window: z.number().int().min(1).max(256).default(8),
+    /** A batch not acked within this many ms is resent with the same seq and bytes. */
+    ackTimeoutMs: z.number().int().min(100).default(15_000),
+    /** Reconnect backoff, ms: doubles from min to max, with jitter. */
+    reconnectMinMs: z.number().int().min(50).default(500),
+    reconnectMaxMs: z.number().int().min(100).default(30_000),
+    /** MQTT keepalive, seconds. */
+    keepaliveS: z.number().int().min(1).default(30),
+  }),
+  outbox: z
+    .strictObject({
+      /** Disk budget for buffered data, MiB. Past it the oldest routine telemetry is dropped (events never). */
+      quotaMiB: z.number().min(1).default(512),
+      /** A batch is cut when this many readings wait ... */
+      batchMaxReadings: z.number().int().min(1).max(20_000).default(5_000),
+      /** ... or when the oldest waiting reading is this old, ms. */
+      batchMaxAgeMs: z.number().int().min(1).default(1_000),
+      /** Readings are group-committed to SQLite every this many ms. */
+      groupCommitMs: z.number().int().min(0).max(1_000).default(5),
+      /** SQLite synchronous mode: `full` survives power loss (SD card, village power cuts); `normal` only a process crash. */
+      synchronous: z.enum(['full', 'normal']).default('full'),
+      /** A batch whose oldest reading waited longer than this (ms) is marked historical (backlog). */
+      historicalAfterMs: z.number().int().min(0).default(30_000),
+    })
+    .prefault({}),
+  health: z
+    .strictObject({
+      host: z.string().default('127.0.0.1'),
+      /** 0 picks a free port (logged in the "edge ready" line). */
+      port: z.number().int().min(0).max(65_535).default(9_100),
+    })
+    .prefault({}),
+  log: z.strictObject({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') }).prefault({}),
+  drivers: z.array(z.looseObject({ kind: z.string(), id })).default([]),
+});
+
+export type EdgeConfig = z.infer<typeof edgeSchema> & {
+  /** Absolute path of the folder the config file sits in. */
+  configDir: string;
+  drivers: ResolvedDriverConfig[];
+};
+
+export interface ResolvedDriverConfig {
+  kind: string;
+  id: string;
+  config: unknown;
+}
+
+/**
+ * Reads, expands `${ENV}` references and validates an edge config. Every problem is reported
+ * with the file and the key, e.g. `edge.yaml: cloud.window: expected number, received string`.
+ */
+export function loadEdgeConfig(
+  path: string,
+  kinds: ReadonlyMap<string, DriverKind>,
+  env: NodeJS.ProcessEnv = process.env,
+): EdgeConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`${path}: cannot read: ${(err as Error).message}`);
+  }
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0) throw new ConfigError(`${path}: not valid YAML: ${doc.errors[0]!.message}`);
+  const raw = expandEnv(doc.toJS(), env, path, '');
+  const parsed = edgeSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(describe(path, parsed.error));
+  const cfg = parsed.data;
+  if (cfg.cloud.reconnectMaxMs < cfg.cloud.reconnectMinMs) {
+    throw new ConfigError(`${path}: cloud.reconnectMaxMs: must be at least cloud.reconnectMinMs`);
+  }
+  const seen = new Set<string>();
+  const drivers = cfg.drivers.map((d, i) => {
+    const kind = kinds.get(d.kind);
+    if (!kind) {
+      throw new ConfigError(
+        `${path}: drivers[${i}].kind: unknown driver kind "${d.kind}" (known: ${[...kinds.keys()].join(', ')})`,
+      );
+    }
+    if (seen.has(d.id)) throw new ConfigError(`${path}: drivers[${i}].id: duplicate driver id "${d.id}"`);
+    seen.add(d.id);
+    const { kind: _k, id: _i, ...rest } = d;
+    const r = kind.configSchema.safeParse(rest);
+    if (!r.success) throw new ConfigError(describe(path, r.error, `drivers[${i}]`));
+    return { kind: d.kind, id: d.id, config: r.data };
+  });
+  const configDir = dirname(resolve(path));
+  return { ...cfg, dataDir: resolve(configDir, cfg.dataDir), configDir, drivers };
+}
+
+function describe(path: string, error: z.ZodError, prefix = ''): string {
+  const lines = error.issues.map((issue) => {
+    const key = formatPath(prefix, issue.path);
+    return `${path}: ${key || '(top level)'}: ${issue.message}`;
+  });
+  return lines.join('\n');
+}
+
+function formatPath(prefix: string, path: PropertyKey[]): string {
+  let out = prefix;
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
+  return out;
+}
+
+function expandEnv(value: unknown, env: NodeJS.ProcessEnv, file: string, key: string): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{([A-Z_][A-Z0-9_]*)\}/g, (_, name: string) => {
+      const v = env[name];
+      if (v === undefined) throw new ConfigError(`${file}: ${key}: environment variable ${name} is not set`);
+      return v;
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => expandEnv(v, env, file, `${key}[${i}]`));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, expandEnv(v, env, file, key ? `${key}.${k}` : k)]),
+    );
+  }
+  return value;
+}

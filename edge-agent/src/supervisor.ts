@@ -1,0 +1,132 @@
+import type { Driver, DriverContext, DriverKind } from '@village/device-drivers';
+import type { Command, CommandResult, InventoryEntry } from '@village/protocol';
+import type { ResolvedDriverConfig } from './config.js';
+import type { Logger } from './log.js';
+import type { EdgeMetrics } from './metrics.js';
+
+export interface SupervisorOptions {
+  drivers: ResolvedDriverConfig[];
+  kinds: ReadonlyMap<string, DriverKind>;
+  configDir: string;
+  /** Builds the context a driver instance runs with (its emit path into the outbox). */
+  context: (id: string, signal: AbortSignal, fail: (err: Error) => void) => DriverContext;
+  log: Logger;
+  metrics: EdgeMetrics;
+  /** Restart backoff, ms: doubles from min to max; reset after a driver ran for `stableMs`. */
+  restartMinMs?: number;
+  restartMaxMs?: number;
+  stableMs?: number;
+}
+
+export interface Supervisor {
+  inventory(): InventoryEntry[];
+  command(cmd: Command): Promise<CommandResult>;
+  stop(): Promise<void>;
+}
+
+interface Slot {
+  cfg: ResolvedDriverConfig;
+  driver: Driver;
+  abort: AbortController;
+  running: boolean;
+  startedAt: number;
+  backoff: number;
+  restartTimer?: NodeJS.Timeout;
+}
+
+/**
+ * Runs every configured driver; a driver that fails (throws on start, or calls ctx.fail) is
+ * stopped and restarted with backoff, without touching the agent or the other drivers.
+ */
+export function startSupervisor(o: SupervisorOptions): Supervisor {
+  const minMs = o.restartMinMs ?? 1_000;
+  const maxMs = o.restartMaxMs ?? 60_000;
+  const stableMs = o.stableMs ?? 60_000;
+  let stopping = false;
+  const slots: Slot[] = o.drivers.map((cfg) => ({
+    cfg,
+    driver: create(cfg),
+    abort: new AbortController(),
+    running: false,
+    startedAt: 0,
+    backoff: minMs,
+  }));
+
+  function create(cfg: ResolvedDriverConfig): Driver {
+    return o.kinds.get(cfg.kind)!.create(cfg.config, { id: cfg.id, configDir: o.configDir });
+  }
+
+  async function start(slot: Slot): Promise<void> {
+    const abort = new AbortController();
+    slot.abort = abort;
+    let failed = false;
+    const fail = (err: Error) => {
+      if (failed || stopping || abort.signal.aborted) return;
+      failed = true;
+      void restart(slot, err);
+    };
+    try {
+      await slot.driver.start(o.context(slot.cfg.id, abort.signal, fail));
+      slot.running = true;
+      slot.startedAt = Date.now();
+      o.metrics.driverUp.set({ driver: slot.cfg.id }, 1);
+      o.log.info({ driver: slot.cfg.id, kind: slot.cfg.kind }, 'driver started');
+    } catch (err) {
+      fail(err as Error);
+    }
+  }
+
+  async function restart(slot: Slot, err: Error): Promise<void> {
+    slot.running = false;
+    o.metrics.driverUp.set({ driver: slot.cfg.id }, 0);
+    slot.abort.abort();
+    await slot.driver.stop().catch(() => {});
+    if (stopping) return;
+    if (slot.startedAt && Date.now() - slot.startedAt > stableMs) slot.backoff = minMs;
+    const delay = slot.backoff;
+    slot.backoff = Math.min(slot.backoff * 2, maxMs);
+    o.metrics.driverRestarts.inc({ driver: slot.cfg.id });
+    o.log.error({ driver: slot.cfg.id, err: err.message, restartInMs: delay }, 'driver failed; restarting');
+    slot.restartTimer = setTimeout(() => {
+      if (stopping) return;
+      slot.driver = create(slot.cfg);
+      void start(slot);
+    }, delay);
+  }
+
+  for (const slot of slots) void start(slot);
+
+  return {
+    inventory: () => slots.flatMap((s) => s.driver.inventory()),
+
+    async command(cmd) {
+      const ts = Date.now();
+      if (cmd.expiresAt !== undefined && cmd.expiresAt < ts) {
+        return { id: cmd.id, ok: false, ts, error: 'command expired before it reached the edge' };
+      }
+      const slot = slots.find((s) => s.driver.inventory().some((d) => d.id === cmd.device));
+      if (!slot) return { id: cmd.id, ok: false, ts, error: `no driver serves device ${cmd.device}` };
+      if (!slot.driver.command)
+        return { id: cmd.id, ok: false, ts, error: `driver ${slot.cfg.id} takes no commands` };
+      if (!slot.running) return { id: cmd.id, ok: false, ts, error: `driver ${slot.cfg.id} is not running` };
+      try {
+        const data = await slot.driver.command(cmd);
+        return { id: cmd.id, ok: true, ts: Date.now(), ...(data ? { data } : {}) };
+      } catch (err) {
+        return { id: cmd.id, ok: false, ts: Date.now(), error: (err as Error).message };
+      }
+    },
+
+    async stop() {
+      stopping = true;
+      await Promise.all(
+        slots.map(async (s) => {
+          clearTimeout(s.restartTimer);
+          s.abort.abort();
+          await s.driver.stop().catch(() => {});
+          o.metrics.driverUp.set({ driver: s.cfg.id }, 0);
+        }),
+      );
+    },
+  };
+}

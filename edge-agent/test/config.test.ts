@@ -1,0 +1,93 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadEdgeConfig } from '../src/config.js';
+import { driverKinds } from '../src/driver-kinds.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'edge-config-'));
+const write = (name: string, text: string) => {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+};
+const base = `edgeId: edge-1
+cloud:
+  url: mqtt://127.0.0.1:1883
+  password: \${EDGE_PW}
+drivers:
+  - kind: fake
+    id: f1
+    devices: 3
+`;
+const bin = join(import.meta.dirname, '..', 'dist', 'bin', 'village-edge.js');
+
+describe('edge config', () => {
+  it('loads a good file, expands ${ENV} and applies defaults', () => {
+    const cfg = loadEdgeConfig(write('ok.yaml', base), driverKinds, { EDGE_PW: 's3cret' });
+    expect(cfg.cloud.password).toBe('s3cret');
+    expect(cfg.cloud.window).toBe(8);
+    expect(cfg.outbox.synchronous).toBe('full');
+    expect(cfg.drivers[0]).toMatchObject({
+      kind: 'fake',
+      id: 'f1',
+      config: { devices: 3, intervalMs: 1000 },
+    });
+    expect(cfg.dataDir).toBe(join(dir, 'data'));
+  });
+
+  const bad: [string, string, RegExp][] = [
+    ['wrong type', base.replace('devices: 3', 'devices: three'), /drivers\[0\]\.devices: .*number/],
+    ['unknown key', `${base}colud: {}\n`, /colud/],
+    [
+      'bad url',
+      base.replace('mqtt://127.0.0.1:1883', 'http://x'),
+      /cloud\.url: must look like mqtt:\/\/host:port/,
+    ],
+    [
+      'unknown driver',
+      base.replace('kind: fake', 'kind: zigbee'),
+      /drivers\[0\]\.kind: unknown driver kind "zigbee"/,
+    ],
+    ['missing key', base.replace('edgeId: edge-1\n', ''), /edgeId/],
+    ['bad id', base.replace('edgeId: edge-1', 'edgeId: "a/b"'), /edgeId: must be an id/],
+    ['not yaml', 'edgeId: [unclosed', /not valid YAML/],
+  ];
+  for (const [name, text, message] of bad) {
+    it(`refuses ${name} with a message naming the key`, () => {
+      const p = write(`${name.replace(/ /g, '-')}.yaml`, text);
+      expect(() => loadEdgeConfig(p, driverKinds, { EDGE_PW: 'x' })).toThrow(ConfigError);
+      expect(() => loadEdgeConfig(p, driverKinds, { EDGE_PW: 'x' })).toThrow(message);
+    });
+  }
+
+  it('names a missing environment variable and its key', () => {
+    expect(() => loadEdgeConfig(write('env.yaml', base), driverKinds, {})).toThrow(
+      /cloud\.password: environment variable EDGE_PW is not set/,
+    );
+  });
+
+  it('the bin exits 2 with the message on a bad file, 0 on --check of a good one, 0 on --help', () => {
+    const badRun = spawnSync(
+      'node',
+      [bin, '--config', write('bin-bad.yaml', base.replace('devices: 3', 'devices: -1'))],
+      {
+        env: { ...process.env, EDGE_PW: 'x' },
+        encoding: 'utf8',
+      },
+    );
+    expect(badRun.status).toBe(2);
+    expect(badRun.stderr).toMatch(/drivers\[0\]\.devices/);
+    const good = spawnSync('node', [bin, '--config', write('bin-ok.yaml', base), '--check'], {
+      env: { ...process.env, EDGE_PW: 'x' },
+      encoding: 'utf8',
+    });
+    expect(good.status).toBe(0);
+    const help = spawnSync('node', [bin, '--help'], { encoding: 'utf8' });
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/--config/);
+    const usage = spawnSync('node', [bin], { encoding: 'utf8' });
+    expect(usage.status).toBe(2);
+  });
+});
