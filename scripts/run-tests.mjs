@@ -33,6 +33,8 @@ if (existsSync(results)) {
   }
 }
 if (run.status !== 0 && failed === 0) missing.push('turbo failed outside any test (build or load error)');
+if (lint.status === 0) passed++;
+else missing.push('biome check failed (run `npm run format`, then fix what it reports)');
 for (const m of missing) console.log(m);
 console.log(`${passed} passed, ${failed + missing.length} failed, ${skipped} skipped`);
-process.exit(run.status ?? 1);
+process.exit(run.status === 0 && lint.status === 0 ? 0 : 1);

@@ -74,6 +74,16 @@ export function createEdgeMetrics(outbox: () => Outbox | undefined, now: () => n
       help: 'Batch publications, first sends',
       registers: [registry],
     }),
+    bytesSent: new Counter({
+      name: 'edge_uplink_batch_bytes_sent_total',
+      help: 'Encoded batch bytes published, first sends only',
+      registers: [registry],
+    }),
+    readingsSent: new Counter({
+      name: 'edge_uplink_readings_sent_total',
+      help: 'Readings in batches published, first sends only',
+      registers: [registry],
+    }),
     batchesRetried: new Counter({
       name: 'edge_batches_retried_total',
       help: 'Batch resends after an ack timeout',

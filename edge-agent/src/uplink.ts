@@ -159,6 +159,8 @@ export function startUplink(o: UplinkOptions): Uplink {
     for (const b of o.outbox.next(room, new Set(inflight.keys()))) {
       inflight.set(b.seq, { sentAt: t, firstSentAt: t });
       o.metrics.batchesSent.inc();
+      o.metrics.bytesSent.inc(b.bytes.length);
+      o.metrics.readingsSent.inc(b.readings);
       publish(b.seq, b.bytes);
     }
     o.metrics.inflight.set(inflight.size);

@@ -1,0 +1,85 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Village, createVillage } from './harness/village.js';
+import { waitFor } from './harness/wait-for.js';
+
+const OUTAGE_MS = 60_000;
+
+describe('cloud down for 60 s', () => {
+  let v: Village;
+  beforeAll(async () => {
+    v = await createVillage('outage');
+  });
+  afterAll(() => v.cleanup());
+
+  it('the edge buffers; on return the backlog drains and a new event overtakes the older telemetry', async () => {
+    await v.startCloud();
+    // 100 devices x 4 metrics every 40 ms = 10,000 readings/s; an SOS test event every 500 ms.
+    await v.startEdge({
+      devices: 100,
+      intervalMs: 40,
+      eventEveryMs: 500,
+      metrics: [
+        { name: 'pm2_5', unit: 'µg/m³' },
+        { name: 'pm10', unit: 'µg/m³' },
+        { name: 'temperature', unit: '°C' },
+        { name: 'humidity', unit: '%' },
+      ],
+    });
+    await waitFor('readings flowing', () => v.storedCount() >= 2_000, { timeoutMs: 30_000 });
+    await v.cloud!.stop();
+    const downAt = Date.now();
+    await waitFor(
+      'the edge to see the uplink down',
+      async () => (await v.edgeMetrics()).get('edge_uplink_connected') === 0,
+    );
+    // Wait out the outage on the edge's own figures: it keeps accepting while the cloud is away.
+    await waitFor('60 s of outage', () => Date.now() - downAt >= OUTAGE_MS, {
+      timeoutMs: OUTAGE_MS + 5_000,
+      everyMs: 1_000,
+    });
+    const backlog = (await v.edgeMetrics()).get('edge_outbox_depth_readings')!;
+    expect(backlog).toBeGreaterThan(100_000);
+
+    await v.startCloud();
+    const upAt = Date.now();
+    // The first event raised after the cloud came back, as the cloud stores it.
+    const seenAt = await waitFor(
+      'an event raised during the drain',
+      () => {
+        const [e] = v.query<{ ts: number }>(
+          "SELECT ts FROM events WHERE type = 'sos' AND ts >= ? LIMIT 1",
+          upAt,
+        );
+        if (!e) return undefined;
+        return {
+          oldStored: v.query<{ n: number }>('SELECT COUNT(*) AS n FROM readings WHERE ts < ?', upAt)[0]!.n,
+        };
+      },
+      { timeoutMs: 60_000, everyMs: 20 },
+    );
+    await waitFor(
+      'the backlog to drain',
+      async () => (await v.edgeMetrics()).get('edge_outbox_depth_readings')! < 5_000,
+      {
+        timeoutMs: 120_000,
+        everyMs: 500,
+      },
+    );
+    const oldTotal = v.query<{ n: number }>('SELECT COUNT(*) AS n FROM readings WHERE ts < ?', upAt)[0]!.n;
+    console.log(
+      JSON.stringify({ outage: { backlog, oldStoredWhenEventArrived: seenAt.oldStored, oldTotal } }),
+    );
+    // When the new event was stored, older telemetry was still on its way.
+    expect(seenAt.oldStored).toBeLessThan(oldTotal);
+    // Events raised during the outage are stored, and marked historical.
+    const during = v.query<{ historical: number }>(
+      "SELECT historical FROM events WHERE type = 'sos' AND ts > ? AND ts < ?",
+      downAt + 2_000,
+      upAt - 2_000,
+    );
+    expect(during.length).toBeGreaterThan(50);
+    expect(during.every((e) => e.historical === 1)).toBe(true);
+    const [row] = v.query<{ rewrites: number }>('SELECT SUM(rewrites) AS rewrites FROM readings');
+    expect(row!.rewrites).toBe(0);
+  });
+});

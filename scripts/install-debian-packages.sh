@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Debian packages the tests start for real (run as root): an MQTT 5 broker, InfluxDB, serial
+# pty pairs, and protocol peers we did not write (libcoap, SIPp, mbpoll, pymodbus), Chromium.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+apt-get update
+apt-get install -y --no-install-recommends \
+  mosquitto influxdb socat libcoap3-bin sip-tester mbpoll python3-pymodbus chromium
+# The packages ship services that would hold the default ports; tests start their own on free ports.
+for svc in mosquitto influxdb; do
+  (systemctl stop "$svc" || service "$svc" stop) >/dev/null 2>&1 || true
+done
