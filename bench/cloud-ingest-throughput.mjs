@@ -27,16 +27,15 @@ const EDGE = 'bench-edge';
 const PASSWORD = 'bench-password';
 
 const dir = mkdtempSync(join(tmpdir(), 'cloud-bench-'));
-const hash = spawnSync(process.execPath, [BIN, 'hash-password'], { input: PASSWORD, encoding: 'utf8' }).stdout.trim();
+const hash = spawnSync(process.execPath, [BIN, 'hash-password'], {
+  input: PASSWORD,
+  encoding: 'utf8',
+}).stdout.trim();
+// log level info: the ports come from the "cloud ready" line; per-batch lines are debug, so not printed.
 writeFileSync(
   join(dir, 'cloud.yaml'),
-  `dataDir: ./data\nmqtt: { port: 0 }\nhttp: { port: 0 }\nlog: { level: warn }\nedges:\n  - id: ${EDGE}\n    passwordHash: "${hash}"\n`,
+  `dataDir: ./data\nmqtt: { port: 0 }\nhttp: { port: 0 }\nlog: { level: info }\nedges:\n  - id: ${EDGE}\n    passwordHash: "${hash}"\n`,
 );
-// log level warn hides "cloud ready"; read the ports from an info-level start instead.
-writeFileSync(join(dir, 'cloud.yaml'), `${require_info(join(dir, 'cloud.yaml'))}`);
-function require_info(path) {
-  return `dataDir: ./data\nmqtt: { port: 0 }\nhttp: { port: 0 }\nlog: { level: info }\nedges:\n  - id: ${EDGE}\n    passwordHash: "${hash}"\n`;
-}
 
 // 50 devices x 4 metrics, one reading per series per second: a village station's typical mix.
 function makeBatch(seq) {
@@ -53,13 +52,23 @@ function makeBatch(seq) {
       quality: 'good',
     });
   }
-  return encodeBatch({ edgeId: EDGE, seq, boot: 1, createdAt: Date.now(), historical: false, readings, events: [] });
+  return encodeBatch({
+    edgeId: EDGE,
+    seq,
+    boot: 1,
+    createdAt: Date.now(),
+    historical: false,
+    readings,
+    events: [],
+  });
 }
 
 const encoded = Array.from({ length: BATCHES }, (_, i) => Buffer.from(makeBatch(i + 1)));
 const bytes = encoded.reduce((s, b) => s + b.length, 0);
 
-const cloud = spawn(process.execPath, [BIN, '--config', join(dir, 'cloud.yaml')], { stdio: ['ignore', 'pipe', 'inherit'] });
+const cloud = spawn(process.execPath, [BIN, '--config', join(dir, 'cloud.yaml')], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
 const ready = await new Promise((resolve, reject) => {
   let buf = '';
   cloud.stdout.on('data', (d) => {

@@ -1,0 +1,204 @@
+import { type AddressInfo, type Server, createServer } from 'node:net';
+import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
+import type { Logger } from 'pino';
+import type { CloudMetrics } from '../metrics.js';
+import { verifyPassword } from '../password-hash.js';
+import { mayPublish, maySubscribe } from './edge-acl.js';
+
+export interface BrokerOptions {
+  host: string;
+  /** 0 = ephemeral. */
+  port: number;
+  /** Largest MQTT packet, bytes; a larger one closes the connection. */
+  maxPacketBytes: number;
+  /** Edge id → scrypt password hash. */
+  credentials: ReadonlyMap<string, string>;
+  log: Logger;
+  metrics: CloudMetrics;
+  /** Runs after the broker exists and before it accepts connections (in-process subscriptions). */
+  beforeListen(aedes: Aedes): Promise<void>;
+}
+
+export interface RunningBroker {
+  aedes: Aedes;
+  port: number;
+  close(): Promise<void>;
+}
+
+// Verified against when the username is unknown, so both refusals take as long (no user enumeration by timing).
+const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
+
+/** The parts of aedes 1.2.0 internals used here; they are not in its typings. */
+interface ClientInternals {
+  _parser?: { _parseLength?: () => boolean; _emitError?: (err: Error) => void; packet: { length: number } };
+}
+
+function authError(message: string, returnCode: 2 | 4 | 5): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+}
+
+/** Starts the embedded aedes broker (MQTT 3.1.1) with per-edge credentials and the topic ACL. */
+export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
+  const { log, metrics } = opts;
+  const edgeOf = new WeakMap<Client, string>();
+  const wills = new WeakMap<Client, PublishPacket>();
+  const connected = new Set<Client>();
+
+  const refuseAuth = (
+    client: Client,
+    username: string | undefined,
+    reason: string,
+    err: AuthenticateError,
+  ) => {
+    metrics.authFailures.inc({ reason });
+    log.warn(
+      { clientId: client.id, username, reason, returnCode: err.returnCode },
+      'mqtt connection refused',
+    );
+    return err;
+  };
+
+  const aedes: Aedes = await Aedes.createBroker({
+    // The will is not checked at connect by aedes 1.2.0 (only by authorizePublish when it fires),
+    // so keep it here and refuse, at CONNECT, a will aimed at another edge's topic.
+    preConnect(client, packet, done) {
+      if (packet.will) wills.set(client, packet.will as PublishPacket);
+      done(null, true);
+    },
+    authenticate(client, username, password, done) {
+      if (!username || !password) {
+        done(
+          refuseAuth(client, username, 'no_credentials', authError('username and password required', 4)),
+          false,
+        );
+        return;
+      }
+      const hash = opts.credentials.get(username);
+      verifyPassword(password, hash ?? DUMMY_HASH).then((ok) => {
+        if (hash === undefined) {
+          done(
+            refuseAuth(client, username, 'unknown_edge', authError('bad user name or password', 4)),
+            false,
+          );
+          return;
+        }
+        if (!ok) {
+          done(
+            refuseAuth(client, username, 'bad_password', authError('bad user name or password', 4)),
+            false,
+          );
+          return;
+        }
+        const will = wills.get(client);
+        if (will && !mayPublish(username, will.topic)) {
+          metrics.aclRefusals.inc({ action: 'will' });
+          done(
+            refuseAuth(client, username, 'bad_will', authError(`will topic ${will.topic} not allowed`, 5)),
+            false,
+          );
+          return;
+        }
+        // A CONNECT with a client id in use takes over that session (MQTT-3.1.4-2): never let
+        // one edge knock another off by borrowing its client id.
+        const holder = (aedes as unknown as { clients: Record<string, Client | undefined> }).clients[
+          client.id
+        ];
+        if (holder && holder !== client && edgeOf.get(holder) !== username) {
+          done(
+            refuseAuth(client, username, 'client_id_taken', authError('client id used by another edge', 2)),
+            false,
+          );
+          return;
+        }
+        edgeOf.set(client, username);
+        done(null, true);
+      });
+    },
+    authorizePublish(client, packet, done) {
+      const edge = client ? edgeOf.get(client) : undefined;
+      if (edge !== undefined && mayPublish(edge, packet.topic)) {
+        done(null);
+        return;
+      }
+      metrics.aclRefusals.inc({ action: 'publish' });
+      log.warn({ clientId: client?.id, edge, topic: packet.topic }, 'mqtt publish refused by ACL');
+      // aedes closes the connection on an error here (MQTT 3.1.1 has no PUBACK reason code).
+      done(new Error(`edge ${edge} may not publish to ${packet.topic}`));
+    },
+    authorizeSubscribe(client, sub, done) {
+      const edge = edgeOf.get(client);
+      if (edge !== undefined && maySubscribe(edge, sub.topic)) {
+        done(null, sub);
+        return;
+      }
+      metrics.aclRefusals.inc({ action: 'subscribe' });
+      log.warn({ clientId: client.id, edge, topic: sub.topic }, 'mqtt subscribe refused by ACL');
+      done(null, null); // SUBACK granted QoS 128 (MQTT 3.1.1 §3.9.3)
+    },
+  });
+
+  aedes.on('clientReady', (client) => {
+    connected.add(client);
+    metrics.connectedEdges.set(connected.size);
+    log.info({ clientId: client.id, edge: edgeOf.get(client) }, 'edge connected');
+  });
+  aedes.on('clientDisconnect', (client) => {
+    connected.delete(client);
+    metrics.connectedEdges.set(connected.size);
+    log.info({ clientId: client.id, edge: edgeOf.get(client) }, 'edge disconnected');
+  });
+  aedes.on('clientError', (client, err) => {
+    log.debug({ clientId: client.id, err: err.message }, 'mqtt client error');
+  });
+
+  await opts.beforeListen(aedes);
+  const server: Server = createServer((socket) => {
+    const client = aedes.handle(socket);
+    limitPacketSize(client as unknown as ClientInternals, opts.maxPacketBytes, () => {
+      metrics.packetsTooLarge.inc();
+      log.warn(
+        { clientId: client.id, maxPacketBytes: opts.maxPacketBytes },
+        'mqtt packet too large, connection closed',
+      );
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  return {
+    aedes,
+    port,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    },
+  };
+}
+
+/**
+ * Neither aedes 1.2.0 nor mqtt-packet 9 bounds a packet's size: a client could make the broker
+ * buffer up to 256 MiB per packet. The check sits where the fixed header's remaining length has
+ * just been read, before any payload is buffered; the parser error makes aedes close the socket.
+ */
+function limitPacketSize(client: ClientInternals, max: number, onRefuse: () => void): void {
+  const parser = client._parser;
+  const parseLength = parser?._parseLength;
+  if (!parser || !parseLength || !parser._emitError) {
+    throw new Error('aedes internals changed: cannot bound the MQTT packet size (check the aedes version)');
+  }
+  parser._parseLength = function boundedParseLength(this: NonNullable<ClientInternals['_parser']>) {
+    const done = parseLength.call(this);
+    if (done && this.packet.length > max) {
+      onRefuse();
+      this._emitError!(new Error(`packet of ${this.packet.length} bytes is over the ${max}-byte limit`));
+      return false;
+    }
+    return done;
+  };
+}

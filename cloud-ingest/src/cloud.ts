@@ -1,0 +1,144 @@
+import type { AddressInfo } from 'node:net';
+import { type ServerType, serve } from '@hono/node-server';
+import { type Ack, encodeAck, topics } from '@village/protocol';
+import type { Aedes, AedesPublishPacket } from 'aedes';
+import type { Logger } from 'pino';
+import { startBroker } from './broker/start-broker.js';
+import type { CloudConfig } from './config.js';
+import { createApi } from './http/api-routes.js';
+import { createBatchIngest } from './ingest/batch-ingest.js';
+import { createStatusIngest } from './ingest/status-ingest.js';
+import { type CloudMetrics, createCloudMetrics } from './metrics.js';
+import { EMPTY_REGISTRY, loadRegistry } from './registry-file.js';
+import { createSqliteSink } from './sink/sqlite-sink.js';
+import { type Db, openDatabase } from './store/open-database.js';
+import { type RegistryStore, openRegistryStore } from './store/registry-store.js';
+import { createSeqState } from './store/seq-state.js';
+
+export interface RunningCloud {
+  mqttPort: number;
+  httpPort: number;
+  db: Db;
+  registry: RegistryStore;
+  metrics: CloudMetrics;
+  aedes: Aedes;
+  /** Stops accepting, lets the message being ingested finish, closes the database. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the cloud: SQLite store and sink, embedded broker with the ingest subscribed in-process
+ * (no loopback MQTT connection), and the HTTP API. Logs one "cloud ready" line with the bound ports.
+ * Throws ConfigError for a bad registry file.
+ */
+export async function startCloud(config: CloudConfig, log: Logger): Promise<RunningCloud> {
+  const startedAt = Date.now();
+  const now = () => Date.now();
+  const registryFile = config.registry === undefined ? EMPTY_REGISTRY : loadRegistry(config.registry);
+  const db = openDatabase(config.dataDir);
+  const closers: (() => Promise<void>)[] = [
+    async () => {
+      db.close();
+    },
+  ];
+  let closing: Promise<void> | undefined;
+  const closeAll = () => {
+    closing ??= (async () => {
+      for (const c of [...closers].reverse()) await c();
+    })();
+    return closing;
+  };
+  try {
+    const registry = openRegistryStore(
+      db,
+      registryFile,
+      config.edges.map((e) => e.id),
+    );
+    const seqState = createSeqState(db);
+    const sink = createSqliteSink(db);
+    closers.push(() => sink.close());
+    const metrics = createCloudMetrics();
+    let aedesRef: Aedes | undefined;
+
+    const publishAck = (edgeId: string, ack: Ack) =>
+      new Promise<void>((resolve, reject) => {
+        aedesRef!.publish(
+          {
+            cmd: 'publish',
+            topic: topics.ack(edgeId),
+            payload: Buffer.from(encodeAck(ack)),
+            qos: 1,
+            retain: false,
+            dup: false,
+          },
+          (err) => (err ? reject(err) : resolve()),
+        );
+      });
+    const ingestBatch = createBatchIngest({ db, sink, seqState, registry, metrics, log, publishAck, now });
+    const ingestStatus = createStatusIngest({ registry, metrics, log, now });
+    // One message at a time: the dedupe check and the commit of a seq must not interleave with a
+    // resend of the same seq. The broker's callback waits for the commit, which also holds back
+    // reading from the publishing connection (backpressure).
+    let chain: Promise<void> = Promise.resolve();
+    const serially = (work: () => Promise<unknown> | unknown, done: () => void) => {
+      chain = chain
+        .then(work)
+        .then(
+          () => undefined,
+          (err: Error) => {
+            metrics.batches.inc({ result: 'failed', code: err.name });
+            log.error(
+              { err: err.message, stack: err.stack },
+              'ingest failed, message not acked (the edge resends)',
+            );
+          },
+        )
+        .finally(done);
+    };
+    const bytesOf = (p: AedesPublishPacket) =>
+      typeof p.payload === 'string' ? Buffer.from(p.payload) : p.payload;
+
+    const broker = await startBroker({
+      host: config.mqtt.host,
+      port: config.mqtt.port,
+      maxPacketBytes: config.mqtt.maxPacketBytes,
+      credentials: new Map(config.edges.map((e) => [e.id, e.passwordHash])),
+      log,
+      metrics,
+      async beforeListen(aedes) {
+        aedesRef = aedes;
+        const subscribe = (topic: string, handler: (p: AedesPublishPacket) => unknown) =>
+          new Promise<void>((resolve) =>
+            aedes.subscribe(topic, (packet, done) => serially(() => handler(packet), done), resolve),
+          );
+        await subscribe(topics.allUp('batch'), (p) => ingestBatch(p.topic, bytesOf(p)));
+        await subscribe(topics.allUp('status'), (p) => ingestStatus(p.topic, bytesOf(p)));
+      },
+    });
+    closers.push(async () => {
+      await broker.close();
+      await chain;
+    });
+
+    const app = createApi({ sink, registry, metrics, log, startedAt, now });
+    const http = await new Promise<ServerType>((resolve, reject) => {
+      const server = serve({ fetch: app.fetch, port: config.http.port, hostname: config.http.host }, () =>
+        resolve(server),
+      );
+      server.once('error', reject);
+    });
+    closers.push(
+      () =>
+        new Promise<void>((resolve) => {
+          http.close(() => resolve());
+          (http as { closeAllConnections?: () => void }).closeAllConnections?.();
+        }),
+    );
+    const httpPort = (http.address() as AddressInfo).port;
+    log.info({ mqttPort: broker.port, httpPort, dataDir: config.dataDir }, 'cloud ready');
+    return { mqttPort: broker.port, httpPort, db, registry, metrics, aedes: broker.aedes, close: closeAll };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}

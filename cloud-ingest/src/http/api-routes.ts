@@ -1,0 +1,99 @@
+import { Hono } from 'hono';
+import type { Logger } from 'pino';
+import type { CloudMetrics } from '../metrics.js';
+import type { Sink } from '../sink/sink.js';
+import type { RegistryStore } from '../store/registry-store.js';
+import { ApiError } from './api-error.js';
+import { parseLimit, parseStep, parseTime, requireParam } from './query-params.js';
+
+export interface ApiDeps {
+  sink: Sink;
+  registry: RegistryStore;
+  metrics: CloudMetrics;
+  log: Logger;
+  /** ms epoch when the process started. */
+  startedAt: number;
+  now(): number;
+}
+
+/** Most buckets one series query may return (a wider range needs a coarser step). */
+export const MAX_BUCKETS = 10_000;
+/** Events returned when no limit is given, and the most one query may ask for. */
+const DEFAULT_EVENT_LIMIT = 100;
+const MAX_EVENT_LIMIT = 10_000;
+
+/** The read API under /api/v1 plus Prometheus /metrics. Errors are `{ error: { code, message } }`. */
+export function createApi(deps: ApiDeps): Hono {
+  const { sink, registry } = deps;
+  const app = new Hono();
+
+  app.onError((err, c) => {
+    if (err instanceof ApiError)
+      return c.json({ error: { code: err.code, message: err.message } }, err.status);
+    deps.log.error({ err: err.message, stack: err.stack, path: c.req.path }, 'api request failed');
+    return c.json({ error: { code: 'internal', message: err.message } }, 500);
+  });
+  app.notFound((c) =>
+    c.json({ error: { code: 'not_found', message: `no route ${c.req.method} ${c.req.path}` } }, 404),
+  );
+
+  app.get('/api/v1/health', (c) =>
+    c.json({
+      status: 'ok',
+      uptimeS: Math.round((deps.now() - deps.startedAt) / 1000),
+      edges: registry
+        .edges()
+        .map((e) => ({ id: e.id, online: e.online, boot: e.boot, lastSeen: e.lastSeen })),
+    }),
+  );
+
+  app.get('/api/v1/devices', (c) => c.json({ devices: registry.devices() }));
+
+  app.get('/api/v1/latest', async (c) => {
+    const q = c.req.query();
+    return c.json({
+      latest: await sink.latest({ device: q.device || undefined, station: q.station || undefined }),
+    });
+  });
+
+  app.get('/api/v1/series', async (c) => {
+    const q = c.req.query();
+    const device = requireParam(q, 'device');
+    const metric = requireParam(q, 'metric');
+    const from = parseTime('from', requireParam(q, 'from'));
+    const to = parseTime('to', requireParam(q, 'to'));
+    const stepMs = parseStep(requireParam(q, 'step'));
+    if (to <= from) throw new ApiError(400, 'bad_param', `to (${to}) must be after from (${from})`);
+    const buckets = Math.ceil((to - from) / stepMs);
+    if (buckets > MAX_BUCKETS) {
+      throw new ApiError(
+        400,
+        'too_many_buckets',
+        `${buckets} buckets requested, at most ${MAX_BUCKETS}: use a larger step`,
+      );
+    }
+    const result = await sink.series({ device, metric, from, to, stepMs });
+    if (result === undefined)
+      throw new ApiError(404, 'unknown_series', `no series ${metric} for device ${device}`);
+    return c.json({ device, metric, from, to, step: stepMs, buckets: result });
+  });
+
+  app.get('/api/v1/events', async (c) => {
+    const q = c.req.query();
+    const events = await sink.events({
+      device: q.device || undefined,
+      type: q.type || undefined,
+      from: q.from ? parseTime('from', q.from) : undefined,
+      to: q.to ? parseTime('to', q.to) : undefined,
+      limit: parseLimit(q.limit, DEFAULT_EVENT_LIMIT, MAX_EVENT_LIMIT),
+    });
+    return c.json({ events });
+  });
+
+  app.get('/metrics', async (c) => {
+    const text = await deps.metrics.registry.metrics();
+    return c.body(text, 200, { 'content-type': deps.metrics.registry.contentType });
+  });
+
+  return app;
+}

@@ -1,0 +1,61 @@
+import { ProtocolError, decodeStatus, parseTopic } from '@village/protocol';
+import type { Logger } from 'pino';
+import type { CloudMetrics } from '../metrics.js';
+import type { RegistryStore } from '../store/registry-store.js';
+
+export interface StatusIngestDeps {
+  registry: RegistryStore;
+  metrics: CloudMetrics;
+  log: Logger;
+  now(): number;
+}
+
+/**
+ * Births and deaths on `v1/e/{edge}/up/status`, as Sparkplug does: a birth names the edge's boot
+ * and device inventory; a death (the last will) marks the edge offline only when it names the
+ * edge's current boot, so the will of an older session arriving late never hides a live edge.
+ */
+export function createStatusIngest(deps: StatusIngestDeps): (topic: string, payload: Uint8Array) => void {
+  const { registry, metrics, log } = deps;
+  return function ingestStatus(topic, payload) {
+    let edgeId: string | undefined;
+    try {
+      edgeId = parseTopic(topic).edgeId;
+      const status = decodeStatus(payload);
+      if (status.edgeId !== edgeId) {
+        throw new ProtocolError(
+          'bad_shape',
+          'status.edgeId',
+          `does not match topic edge ${edgeId}`,
+          status.edgeId,
+        );
+      }
+      if (status.state === 'online') {
+        const result = registry.recordBirth(
+          edgeId,
+          status.boot,
+          status.ts,
+          status.version,
+          status.devices,
+          deps.now(),
+        );
+        metrics.statusMessages.inc({ state: 'online', result });
+        log.info({ edge: edgeId, boot: status.boot, devices: status.devices.length, result }, 'edge birth');
+      } else {
+        const result = registry.recordDeath(edgeId, status.boot);
+        metrics.statusMessages.inc({ state: 'offline', result });
+        log.info(
+          { edge: edgeId, boot: status.boot, result },
+          result === 'applied' ? 'edge death' : 'stale edge death ignored',
+        );
+      }
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err;
+      metrics.statusMessages.inc({ state: 'malformed', result: err.code });
+      log.warn(
+        { edge: edgeId, code: err.code, path: err.path, err: err.message },
+        'malformed status dropped',
+      );
+    }
+  };
+}

@@ -1,0 +1,116 @@
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ConfigError } from './config-error.js';
+import { describeIssues } from './zod-issues.js';
+
+/**
+ * registry.yaml: county → town → village → station → edges, plus people under care and
+ * optionally pre-registered devices. It is the source of truth for places; the store mirrors it.
+ */
+const id = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'must be a valid id ([A-Za-z0-9][A-Za-z0-9._:-]*)');
+const name = z.string().min(1).max(200);
+const range = z
+  .tuple([z.number(), z.number()])
+  .refine(([lo, hi]) => lo <= hi, 'must be [low, high] with low <= high')
+  .optional();
+
+const stationSchema = z.strictObject({ id, name, edges: z.array(id).default([]) });
+const villageSchema = z.strictObject({ id, name, stations: z.array(stationSchema).default([]) });
+const townSchema = z.strictObject({ id, name, villages: z.array(villageSchema).default([]) });
+const countySchema = z.strictObject({ id, name, towns: z.array(townSchema).default([]) });
+
+const registrySchema = z
+  .strictObject({
+    counties: z.array(countySchema).default([]),
+    people: z
+      .array(
+        z.strictObject({
+          id,
+          name,
+          station: id,
+          wristband: id.optional(),
+          livesAlone: z.boolean().default(false),
+          /** Alert bounds, beats per minute. */
+          heartRate: range,
+          /** Alert bounds, percent oxygen saturation. */
+          spo2: range,
+        }),
+      )
+      .default([]),
+    devices: z
+      .array(z.strictObject({ id, edge: id, kind: z.string().min(1), driver: z.string().min(1) }))
+      .default([]),
+  })
+  .superRefine((reg, ctx) => {
+    const seen = new Map<string, string>();
+    const stationIds = new Set<string>();
+    const edgeStation = new Map<string, string>();
+    const unique = (kind: string, value: string, path: (string | number)[]) => {
+      const key = `${kind}:${value}`;
+      if (seen.has(key)) ctx.addIssue({ code: 'custom', path, message: `duplicate ${kind} id ${value}` });
+      seen.set(key, kind);
+    };
+    reg.counties.forEach((c, ci) => {
+      unique('county', c.id, ['counties', ci, 'id']);
+      c.towns.forEach((t, ti) => {
+        unique('town', t.id, ['counties', ci, 'towns', ti, 'id']);
+        t.villages.forEach((v, vi) => {
+          unique('village', v.id, ['counties', ci, 'towns', ti, 'villages', vi, 'id']);
+          v.stations.forEach((s, si) => {
+            const path = ['counties', ci, 'towns', ti, 'villages', vi, 'stations', si];
+            unique('station', s.id, [...path, 'id']);
+            stationIds.add(s.id);
+            s.edges.forEach((e, ei) => {
+              const other = edgeStation.get(e);
+              if (other !== undefined) {
+                ctx.addIssue({
+                  code: 'custom',
+                  path: [...path, 'edges', ei],
+                  message: `edge ${e} is already at station ${other}`,
+                });
+              }
+              edgeStation.set(e, s.id);
+            });
+          });
+        });
+      });
+    });
+    reg.people.forEach((p, i) => {
+      unique('person', p.id, ['people', i, 'id']);
+      if (!stationIds.has(p.station)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['people', i, 'station'],
+          message: `unknown station ${p.station}`,
+        });
+      }
+    });
+    reg.devices.forEach((d, i) => {
+      unique('device', d.id, ['devices', i, 'id']);
+    });
+  });
+
+export type RegistryFile = z.infer<typeof registrySchema>;
+
+export const EMPTY_REGISTRY: RegistryFile = { counties: [], people: [], devices: [] };
+
+export function parseRegistry(raw: unknown, fileName = 'registry.yaml'): RegistryFile {
+  const result = registrySchema.safeParse(raw ?? {});
+  if (!result.success) throw new ConfigError(describeIssues(fileName, result.error.issues));
+  return result.data;
+}
+
+export function loadRegistry(path: string): RegistryFile {
+  const fileName = basename(path);
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`${fileName}: ${(err as Error).message}`);
+  }
+  return parseRegistry(raw, fileName);
+}

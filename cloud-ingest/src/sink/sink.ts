@@ -1,0 +1,99 @@
+import type { DeviceEvent, Quality, Reading, Severity, Value } from '@village/protocol';
+
+/** Where a device is: tags stored with every point (DESIGN.md "Sinks"). Null when the edge has no station. */
+export interface PlaceTags {
+  county: string | null;
+  town: string | null;
+  village: string | null;
+  station: string | null;
+}
+
+/** One decoded, not yet committed batch, as the sink receives it. */
+export interface SinkBatch {
+  edgeId: string;
+  historical: boolean;
+  /** ms epoch when the cloud received the batch. */
+  receivedAt: number;
+  place: PlaceTags;
+  readings: readonly Reading[];
+  events: readonly DeviceEvent[];
+}
+
+export interface SinkWriteResult {
+  readings: number;
+  events: number;
+  /** Points (readings or events) that already existed and were overwritten. */
+  rewrites: number;
+}
+
+export interface LatestValue {
+  device: string;
+  metric: string;
+  unit: string;
+  ts: number;
+  value: Value;
+  quality: Quality;
+  station: string | null;
+}
+
+export interface SeriesQuery {
+  device: string;
+  metric: string;
+  /** ms epoch, inclusive. */
+  from: number;
+  /** ms epoch, exclusive. */
+  to: number;
+  /** Bucket width, ms. */
+  stepMs: number;
+}
+
+/** One aggregation bucket starting at `t` (ms epoch). min/max/mean are null for string series. */
+export interface SeriesBucket {
+  t: number;
+  min: number | null;
+  max: number | null;
+  mean: number | null;
+  count: number;
+}
+
+export interface EventQuery {
+  device?: string;
+  type?: string;
+  from?: number;
+  to?: number;
+  limit: number;
+}
+
+export interface StoredEvent {
+  edge: string;
+  device: string;
+  type: string;
+  severity: Severity;
+  ts: number;
+  receivedAt: number;
+  historical: boolean;
+  data: DeviceEvent['data'];
+}
+
+/**
+ * Storage of readings and events. Every implementation must pass test/sink-suite.ts.
+ *
+ * Exactly-once in effect (DESIGN.md "Delivery, precisely"): `commitBatch` makes the points durable
+ * and calls `recordState` (which records the batch's seq in the cloud's SQLite state) exactly once:
+ *  - a sink that lives in that same SQLite database (`atomicWithState`) calls it inside the
+ *    transaction that writes the points, so data and dedupe state commit or roll back together;
+ *  - an external sink (InfluxDB) writes the points first and calls it only after they are durable;
+ *    a crash in between only causes a resend, whose points are keyed (device, metric, ts) and so
+ *    overwrite identical ones.
+ * If writing or `recordState` throws, `commitBatch` rejects and the batch must not be acked.
+ */
+export interface Sink {
+  readonly name: string;
+  readonly atomicWithState: boolean;
+  commitBatch(batch: SinkBatch, recordState: () => void): Promise<SinkWriteResult>;
+  latest(filter: { device?: string; station?: string }): Promise<LatestValue[]>;
+  /** Undefined when no such series was ever written. */
+  series(query: SeriesQuery): Promise<SeriesBucket[] | undefined>;
+  events(query: EventQuery): Promise<StoredEvent[]>;
+  close(): Promise<void>;
+}

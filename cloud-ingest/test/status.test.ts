@@ -1,0 +1,102 @@
+import { type Status, encodeJson, topics } from '@village/protocol';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type TestCloud, counterValue, startTestCloud } from './cloud-fixture.js';
+import { waitFor } from './wait-for.js';
+
+const birth = (boot: number): Status => ({
+  state: 'online',
+  edgeId: 'edge-1',
+  boot,
+  ts: Date.UTC(2026, 0, 1) + boot,
+  version: '0.1.0',
+  devices: [
+    { id: 'wb-1', kind: 'wristband', driver: 'lorawan', metrics: [{ name: 'heart_rate', unit: 'bpm' }] },
+    { id: 'pm-1', kind: 'air-quality', driver: 'modbus', metrics: [{ name: 'pm25', unit: 'µg/m³' }] },
+  ],
+});
+
+describe('edge birth and death', { timeout: 60_000 }, () => {
+  let t: TestCloud;
+  beforeEach(async () => {
+    t = await startTestCloud();
+  });
+  afterEach(async () => {
+    await t.stop();
+  });
+
+  const edge1 = () => t.cloud.registry.edges().find((e) => e.id === 'edge-1')!;
+  const statusCount = (labels: Record<string, string>) =>
+    counterValue(t.cloud.metrics.statusMessages, labels);
+
+  it('a birth marks the edge online with its boot and records its device inventory at its station', async () => {
+    const c = await t.connectEdge('edge-1');
+    await c.publishAsync(topics.status('edge-1'), Buffer.from(encodeJson(birth(3))), {
+      qos: 1,
+      retain: true,
+    });
+    await waitFor(() => edge1().online, { what: 'edge online' });
+    expect(edge1()).toMatchObject({ boot: 3, lastBirthTs: Date.UTC(2026, 0, 1) + 3, version: '0.1.0' });
+    const wb = t.cloud.registry.devices().find((d) => d.id === 'wb-1');
+    expect(wb).toMatchObject({
+      kind: 'wristband',
+      driver: 'lorawan',
+      edge: 'edge-1',
+      station: 's1',
+      village: 'v1',
+    });
+    expect(wb?.metrics).toEqual([{ name: 'heart_rate', unit: 'bpm' }]);
+    await c.endAsync();
+  });
+
+  it('ignores a stale death (older boot) and applies the death of the current boot', async () => {
+    const c = await t.connectEdge('edge-1');
+    await c.publishAsync(topics.status('edge-1'), Buffer.from(encodeJson(birth(5))), { qos: 1 });
+    await waitFor(() => edge1().online, { what: 'edge online' });
+    const death = (boot: number) => Buffer.from(encodeJson({ state: 'offline', edgeId: 'edge-1', boot }));
+    await c.publishAsync(topics.status('edge-1'), death(4), { qos: 1 });
+    await waitFor(async () => (await statusCount({ state: 'offline', result: 'stale' })) === 1, {
+      what: 'stale death',
+    });
+    expect(edge1().online).toBe(true);
+    expect(t.logs.some((l) => l.msg === 'stale edge death ignored' && l.boot === 4)).toBe(true);
+    await c.publishAsync(topics.status('edge-1'), death(5), { qos: 1 });
+    await waitFor(() => !edge1().online, { what: 'edge offline' });
+    expect(await statusCount({ state: 'offline', result: 'applied' })).toBe(1);
+    await c.endAsync();
+  });
+
+  it('the last will (offline, same boot) marks the edge offline when the connection drops', async () => {
+    const c = await t.connectEdge('edge-1', {
+      will: {
+        topic: topics.status('edge-1'),
+        payload: Buffer.from(encodeJson({ state: 'offline', edgeId: 'edge-1', boot: 2 })),
+        qos: 1,
+        retain: true,
+      },
+    });
+    await c.publishAsync(topics.status('edge-1'), Buffer.from(encodeJson(birth(2))), {
+      qos: 1,
+      retain: true,
+    });
+    await waitFor(() => edge1().online, { what: 'edge online' });
+    c.stream.destroy(); // an unclean drop: the broker publishes the will
+    await waitFor(() => !edge1().online, { what: 'edge offline by will' });
+    c.end(true);
+  });
+
+  it('counts and logs a malformed status, and keeps going', async () => {
+    const c = await t.connectEdge('edge-1');
+    await c.publishAsync(topics.status('edge-1'), Buffer.from('{"state":'), { qos: 1 });
+    await c.publishAsync(
+      topics.status('edge-1'),
+      Buffer.from(encodeJson({ ...birth(1), edgeId: 'edge-2' })),
+      { qos: 1 },
+    );
+    await c.publishAsync(topics.status('edge-1'), Buffer.from(encodeJson(birth(1))), { qos: 1 });
+    await waitFor(() => edge1().online, { what: 'edge online' });
+    expect(await statusCount({ state: 'malformed', result: 'bad_json' })).toBe(1);
+    expect(await statusCount({ state: 'malformed', result: 'bad_shape' })).toBe(1);
+    expect(t.logs.filter((l) => l.msg === 'malformed status dropped')).toHaveLength(2);
+    await c.endAsync();
+  });
+});
