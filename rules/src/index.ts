@@ -1,1 +1,14 @@
-export {};
+export * from './errors.js';
+export * from './aqi-tables.js';
+export * from './aqi-levels.js';
+export * from './aqi.js';
+export * from './rolling-mean.js';
+export * from './water-class.js';
+export * from './alerts.js';
+export * from './held-condition.js';
+export * from './threshold.js';
+export * from './waking-hours.js';
+export * from './elder-care.js';
+export * from './incidents.js';
+export * from './sla.js';
+export * from './engine.js';

@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { type Incident, median, percentile, slaByVillage } from '../src/index.js';
+
+const T0 = Date.parse('2026-05-01T02:00:00Z');
+
+function incident(village: string, openedAt: number, responseMs: number | null, late = false): Incident {
+  return {
+    id: `${village}-${openedAt}`,
+    village,
+    status: responseMs === null ? 'open' : 'acknowledged',
+    severity: 'critical',
+    alerts: [],
+    people: [],
+    devices: [],
+    openedAt,
+    eventAt: openedAt,
+    late,
+    delayMs: 0,
+    lastAlertAt: openedAt,
+    level: 0,
+    levelName: 'village',
+    deadline: null,
+    acknowledgedAt: responseMs === null ? null : openedAt + responseMs,
+    acknowledgedBy: responseMs === null ? null : 'officer',
+    firstResponseMs: responseMs,
+    resolvedAt: null,
+    resolvedBy: null,
+    note: null,
+    audit: [],
+  };
+}
+
+describe('SLA statistics', () => {
+  it('share within 3 minutes, median and p90 per village', () => {
+    const secs = [30, 60, 90, 120, 150, 170, 180, 200, 240, 600];
+    const list = secs.map((s, i) => incident('v1', T0 + i, s * 1000, i === 0));
+    list.push(incident('v2', T0, 10_000));
+    const [v1, v2] = slaByVillage(list, { now: T0 + 3_600_000 });
+    expect(v1).toEqual({
+      village: 'v1',
+      incidents: 10,
+      judged: 10,
+      acknowledgedWithinTarget: 7, // 180 s exactly is within
+      shareWithinTarget: 0.7,
+      medianResponseMs: 160_000,
+      p90ResponseMs: 240_000,
+      late: 1,
+    });
+    expect(v2).toMatchObject({
+      village: 'v2',
+      shareWithinTarget: 1,
+      medianResponseMs: 10_000,
+      p90ResponseMs: 10_000,
+    });
+  });
+  it('an unacknowledged incident counts as missed only once its target has passed', () => {
+    const list = [incident('v1', T0, null), incident('v1', T0, 60_000)];
+    expect(slaByVillage(list, { now: T0 + 100_000 })[0]).toMatchObject({ judged: 1, shareWithinTarget: 1 });
+    expect(slaByVillage(list, { now: T0 + 180_001 })[0]).toMatchObject({ judged: 2, shareWithinTarget: 0.5 });
+    expect(slaByVillage([incident('v1', T0, null)], { now: T0 })[0]).toMatchObject({
+      shareWithinTarget: null,
+      medianResponseMs: null,
+      p90ResponseMs: null,
+    });
+  });
+  it('nearest-rank percentile and median', () => {
+    expect(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 90)).toBe(9);
+    expect(percentile([5], 90)).toBe(5);
+    expect(percentile([], 90)).toBeNull();
+    expect(median([1, 2, 3])).toBe(2);
+    expect(median([1, 2, 3, 4])).toBe(2.5);
+  });
+});

@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { RulesError, type WaterParameter, parameterClass, waterClass } from '../src/index.js';
+
+// GB 3838-2002 table 1 limits for classes I..V, written out independently of the source.
+const UPPER: Record<string, number[]> = {
+  CODMn: [2, 4, 6, 10, 15],
+  COD: [15, 15, 20, 30, 40],
+  BOD5: [3, 3, 4, 6, 10],
+  'NH3-N': [0.15, 0.5, 1.0, 1.5, 2.0],
+};
+const TP_RIVER = [0.02, 0.1, 0.2, 0.3, 0.4];
+const TP_LAKE = [0.01, 0.025, 0.05, 0.1, 0.2];
+const TN_LAKE = [0.2, 0.5, 1.0, 1.5, 2.0];
+const DO_MIN = [7.5, 6, 5, 3, 2];
+
+/** The class a value exactly at limit i belongs to: the best class whose limit it meets. */
+function bestClassAt(limits: number[], i: number): number {
+  return limits.indexOf(limits[i]) + 1;
+}
+
+describe('GB 3838-2002 single parameters at every limit', () => {
+  for (const [p, limits] of Object.entries(UPPER)) {
+    it(`${p}: equal to a limit is that class, just above is the next`, () => {
+      limits.forEach((limit, i) => {
+        expect(parameterClass(p as WaterParameter, limit), `${p} = ${limit}`).toBe(bestClassAt(limits, i));
+        const above = limit + 0.001;
+        const next = limits.findIndex((l) => above <= l);
+        expect(parameterClass(p as WaterParameter, above), `${p} = ${above}`).toBe(
+          next === -1 ? 6 : next + 1,
+        );
+      });
+      expect(parameterClass(p as WaterParameter, 0)).toBe(1);
+    });
+  }
+  it('TP: river and lake limits', () => {
+    TP_RIVER.forEach((l, i) => expect(parameterClass('TP', l, 'river')).toBe(i + 1));
+    TP_LAKE.forEach((l, i) => expect(parameterClass('TP', l, 'lake')).toBe(i + 1));
+    expect(parameterClass('TP', 0.401, 'river')).toBe(6);
+    expect(parameterClass('TP', 0.201, 'lake')).toBe(6);
+    expect(parameterClass('TP', 0.021, 'river')).toBe(2);
+  });
+  it('TN: lake limits', () => {
+    TN_LAKE.forEach((l, i) => expect(parameterClass('TN', l, 'lake')).toBe(i + 1));
+    expect(parameterClass('TN', 2.01, 'lake')).toBe(6);
+  });
+  it('DO: higher is better; equal to a limit is that class', () => {
+    DO_MIN.forEach((l, i) => {
+      expect(parameterClass('DO', l), `DO = ${l}`).toBe(i + 1);
+      expect(parameterClass('DO', l - 0.01), `DO = ${l - 0.01}`).toBe(i + 2);
+    });
+    expect(parameterClass('DO', 12)).toBe(1);
+    expect(parameterClass('DO', 1.99)).toBe(6);
+  });
+  it('pH: 6–9 meets every class, outside is worse than V', () => {
+    expect(parameterClass('pH', 6)).toBe(1);
+    expect(parameterClass('pH', 9)).toBe(1);
+    expect(parameterClass('pH', 5.99)).toBe(6);
+    expect(parameterClass('pH', 9.01)).toBe(6);
+  });
+  it('rejects impossible values with a typed error', () => {
+    expect(() => parameterClass('COD', -1)).toThrow(RulesError);
+    expect(() => parameterClass('pH', 15)).toThrow(/pH/);
+    expect(() => parameterClass('DO', Number.NaN)).toThrow(RulesError);
+  });
+});
+
+describe('overall class', () => {
+  it('is the worst parameter, and names it', () => {
+    const r = waterClass({ pH: 7.2, DO: 6.5, CODMn: 3, 'NH3-N': 1.2, TP: 0.1 });
+    expect(r.class).toBe(4);
+    expect(r.className).toBe('IV');
+    expect(r.decidedBy).toEqual(['NH3-N']);
+  });
+  it('names every parameter that ties for worst, and 劣V', () => {
+    const r = waterClass({ DO: 1.5, COD: 41, BOD5: 3 });
+    expect(r.class).toBe(6);
+    expect(r.className).toBe('劣V');
+    expect(r.decidedBy).toEqual(['DO', 'COD']);
+  });
+  it('TN is not used for rivers, and decides for lakes', () => {
+    const river = waterClass({ TN: 3, CODMn: 2 }, 'river');
+    expect(river.class).toBe(1);
+    expect(river.notApplicable).toEqual(['TN']);
+    const lake = waterClass({ TN: 3, CODMn: 2 }, 'lake');
+    expect(lake.class).toBe(6);
+    expect(lake.decidedBy).toEqual(['TN']);
+  });
+  it('no parameters gives no class', () => {
+    expect(waterClass({}).class).toBeNull();
+  });
+});
