@@ -1,1 +1,4 @@
-export {};
+export * from './lorawan/index.js';
+export * from './nbiot/index.js';
+export * from './camera/index.js';
+export * from './modbus/index.js';

@@ -1,0 +1,112 @@
+import type { EventData, Severity } from '@village/protocol';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import type { CameraEventType, CameraMessage } from './camera-event-types.js';
+
+/**
+ * GB/T 28181-2016 MANSCDP bodies (Application/MANSCDP+xml) a device sends in SIP MESSAGE:
+ * Keepalive (§9.6) and Alarm notifications (§9.4, Annex A.2.5: AlarmPriority, AlarmMethod,
+ * AlarmTime, AlarmDescription, Info/AlarmType). Devices usually declare encoding="GB2312".
+ */
+export class ManscdpError extends Error {
+  override readonly name = 'ManscdpError';
+}
+
+const parser = new XMLParser({
+  ignoreAttributes: true,
+  parseTagValue: false,
+  trimValues: true,
+  processEntities: true,
+  htmlEntities: false,
+});
+
+export interface Manscdp {
+  cmdType: string;
+  deviceId: string;
+  sn?: string;
+  fields: Record<string, unknown>;
+}
+
+/** Decodes the body with the charset the XML declaration (or Content-Type) names. */
+export function decodeManscdpBody(body: Buffer, contentType = ''): string {
+  const head = body.subarray(0, 100).toString('latin1');
+  const declared =
+    /encoding\s*=\s*["']([A-Za-z0-9_-]+)["']/i.exec(head)?.[1] ??
+    /charset=([A-Za-z0-9_-]+)/i.exec(contentType)?.[1] ??
+    'UTF-8';
+  // GB18030 is a superset of GB2312 and GBK, so one decoder serves all three.
+  const label = /^gb/i.test(declared) ? 'gb18030' : declared;
+  try {
+    return new TextDecoder(label, { fatal: true }).decode(body);
+  } catch (err) {
+    throw new ManscdpError(`body is not valid ${declared}: ${(err as Error).message}`);
+  }
+}
+
+export function parseManscdp(xml: string): Manscdp {
+  if (/<!DOCTYPE|<!ENTITY/i.test(xml)) throw new ManscdpError('DOCTYPE/ENTITY declarations are refused');
+  const valid = XMLValidator.validate(xml);
+  if (valid !== true) throw new ManscdpError(`not XML: ${valid.err.msg} (line ${valid.err.line})`);
+  const doc = parser.parse(xml) as Record<string, unknown>;
+  const root = (doc.Notify ?? doc.Response ?? doc.Query) as Record<string, unknown> | undefined;
+  if (typeof root !== 'object' || root === null)
+    throw new ManscdpError('root must be Notify, Response or Query');
+  const cmdType = root.CmdType;
+  const deviceId = root.DeviceID;
+  if (typeof cmdType !== 'string' || cmdType === '') throw new ManscdpError('CmdType missing');
+  if (typeof deviceId !== 'string' || !/^[0-9]{20}$/.test(deviceId))
+    throw new ManscdpError(`DeviceID must be 20 digits, got ${String(deviceId).slice(0, 40)}`);
+  return { cmdType, deviceId, sn: typeof root.SN === 'string' ? root.SN : undefined, fields: root };
+}
+
+/** Annex A.2.5: AlarmMethod 5 = video alarm; its AlarmType says what the analytics saw. */
+const VIDEO_ALARM_TYPES: Record<string, CameraEventType> = {
+  '2': 'motion',
+  '5': 'intrusion', // tripwire
+  '6': 'intrusion', // intrusion (zone)
+  '8': 'intrusion', // loitering
+  '10': 'crowding', // density
+};
+
+const PRIORITY_SEVERITY: Record<string, Severity> = {
+  '1': 'critical',
+  '2': 'warning',
+  '3': 'info',
+  '4': 'info',
+};
+
+export function alarmToMessage(m: Manscdp): CameraMessage {
+  const f = m.fields;
+  const priority = str(f.AlarmPriority);
+  const method = str(f.AlarmMethod);
+  if (!priority || !/^[1-4]$/.test(priority))
+    throw new ManscdpError(`AlarmPriority must be 1..4, got ${String(priority).slice(0, 20)}`);
+  if (!method || !/^[1-7]$/.test(method))
+    throw new ManscdpError(`AlarmMethod must be 1..7, got ${String(method).slice(0, 20)}`);
+  const info = f.Info as Record<string, unknown> | undefined;
+  const alarmType = str(info?.AlarmType) ?? str(f.AlarmType);
+  const type: CameraEventType =
+    (method === '5' && alarmType && VIDEO_ALARM_TYPES[alarmType]) || 'camera_alarm';
+  const data: EventData = {
+    source: 'gb28181',
+    gb_device: m.deviceId,
+    alarm_priority: Number(priority),
+    alarm_method: Number(method),
+    alarm_type: alarmType === undefined ? null : Number(alarmType),
+    camera_time: str(f.AlarmTime) ?? null,
+  };
+  const desc = str(f.AlarmDescription);
+  if (desc) data.description = desc;
+  // intrusion keeps the configured severity; the rest follow the device's priority
+  return {
+    kind: 'alarm',
+    type,
+    severity: type === 'intrusion' ? undefined : PRIORITY_SEVERITY[priority],
+    data,
+  };
+}
+
+function str(v: unknown): string | undefined {
+  if (typeof v === 'string') return v.slice(0, 256);
+  if (typeof v === 'number') return String(v);
+  return undefined;
+}

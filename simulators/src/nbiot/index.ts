@@ -1,0 +1,10 @@
+export {
+  createNbiotDevice,
+  DownlinkAuthError,
+  NBIOT_SIM_CODECS,
+  type NbiotDevice,
+  type NbiotDeviceOptions,
+  type NbiotSimCodec,
+  type NbiotSimData,
+  type UplinkAnswer,
+} from './nbiot-device.js';
