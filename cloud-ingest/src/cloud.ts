@@ -1,16 +1,20 @@
 import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
-import { type Ack, encodeAck, topics } from '@village/protocol';
+import { type Ack, type Command, encodeAck, encodeJson, topics } from '@village/protocol';
 import type { Aedes, AedesPublishPacket } from 'aedes';
 import type { Logger } from 'pino';
 import { startBroker } from './broker/start-broker.js';
 import type { CloudConfig } from './config.js';
 import { createApi } from './http/api-routes.js';
+import { createCommandRoutes } from './http/command-routes.js';
 import { createBatchIngest } from './ingest/batch-ingest.js';
+import { createCommandResultIngest } from './ingest/command-result-ingest.js';
+import { type CommittedFeed, createCommittedFeed } from './ingest/committed-feed.js';
 import { createStatusIngest } from './ingest/status-ingest.js';
 import { type CloudMetrics, createCloudMetrics } from './metrics.js';
 import { EMPTY_REGISTRY, loadRegistry } from './registry-file.js';
 import { createSqliteSink } from './sink/sqlite-sink.js';
+import { openCommandStore } from './store/command-store.js';
 import { type Db, openDatabase } from './store/open-database.js';
 import { type RegistryStore, openRegistryStore } from './store/registry-store.js';
 import { createSeqState } from './store/seq-state.js';
@@ -22,6 +26,8 @@ export interface RunningCloud {
   registry: RegistryStore;
   metrics: CloudMetrics;
   aedes: Aedes;
+  /** Every batch once committed: subscribe to see committed readings and events. */
+  committed: CommittedFeed;
   /** Stops accepting, lets the message being ingested finish, closes the database. */
   close(): Promise<void>;
 }
@@ -60,21 +66,30 @@ export async function startCloud(config: CloudConfig, log: Logger): Promise<Runn
     const metrics = createCloudMetrics();
     let aedesRef: Aedes | undefined;
 
-    const publishAck = (edgeId: string, ack: Ack) =>
+    const publish = (topic: string, payload: Uint8Array) =>
       new Promise<void>((resolve, reject) => {
         aedesRef!.publish(
-          {
-            cmd: 'publish',
-            topic: topics.ack(edgeId),
-            payload: Buffer.from(encodeAck(ack)),
-            qos: 1,
-            retain: false,
-            dup: false,
-          },
+          { cmd: 'publish', topic, payload: Buffer.from(payload), qos: 1, retain: false, dup: false },
           (err) => (err ? reject(err) : resolve()),
         );
       });
-    const ingestBatch = createBatchIngest({ db, sink, seqState, registry, metrics, log, publishAck, now });
+    const publishAck = (edgeId: string, ack: Ack) => publish(topics.ack(edgeId), encodeAck(ack));
+    const committed = createCommittedFeed((err) =>
+      log.error({ err: err.message, stack: err.stack }, 'a committed-batch listener failed'),
+    );
+    const ingestBatch = createBatchIngest({
+      db,
+      sink,
+      seqState,
+      registry,
+      metrics,
+      log,
+      publishAck,
+      now,
+      onCommitted: (batch) => committed.publish(batch),
+    });
+    const commands = openCommandStore(db);
+    const ingestCommandResult = createCommandResultIngest({ commands, metrics, log, now });
     const ingestStatus = createStatusIngest({ registry, metrics, log, now });
     // One message at a time: the dedupe check and the commit of a seq must not interleave with a
     // resend of the same seq. The broker's callback waits for the commit, which also holds back
@@ -113,6 +128,7 @@ export async function startCloud(config: CloudConfig, log: Logger): Promise<Runn
           );
         await subscribe(topics.allUp('batch'), (p) => ingestBatch(p.topic, bytesOf(p)));
         await subscribe(topics.allUp('status'), (p) => ingestStatus(p.topic, bytesOf(p)));
+        await subscribe(topics.allUp('cmd-result'), (p) => ingestCommandResult(p.topic, bytesOf(p)));
       },
     });
     closers.push(async () => {
@@ -120,7 +136,15 @@ export async function startCloud(config: CloudConfig, log: Logger): Promise<Runn
       await chain;
     });
 
-    const app = createApi({ sink, registry, metrics, log, startedAt, now });
+    const routes = [
+      createCommandRoutes({
+        commands,
+        registry,
+        now,
+        send: (edge: string, cmd: Command) => publish(topics.cmd(edge), encodeJson(cmd)),
+      }),
+    ];
+    const app = createApi({ sink, registry, metrics, log, startedAt, now, routes });
     const http = await new Promise<ServerType>((resolve, reject) => {
       const server = serve({ fetch: app.fetch, port: config.http.port, hostname: config.http.host }, () =>
         resolve(server),
@@ -136,7 +160,16 @@ export async function startCloud(config: CloudConfig, log: Logger): Promise<Runn
     );
     const httpPort = (http.address() as AddressInfo).port;
     log.info({ mqttPort: broker.port, httpPort, dataDir: config.dataDir }, 'cloud ready');
-    return { mqttPort: broker.port, httpPort, db, registry, metrics, aedes: broker.aedes, close: closeAll };
+    return {
+      mqttPort: broker.port,
+      httpPort,
+      db,
+      registry,
+      metrics,
+      aedes: broker.aedes,
+      committed,
+      close: closeAll,
+    };
   } catch (err) {
     await closeAll();
     throw err;

@@ -19,6 +19,7 @@ export interface CloudMetrics {
   packetsTooLarge: Counter;
   /** state: online | offline | malformed; result: applied | stale | unknown-edge, or the ProtocolError code when malformed */
   statusMessages: Counter<'state' | 'result'>;
+  commandResults: Counter<'result'>;
   /** Seconds from the batch's createdAt (edge clock) to the cloud's commit. */
   ingestLatency: Histogram;
   connectedEdges: Gauge;
@@ -68,6 +69,12 @@ export function createCloudMetrics(): CloudMetrics {
       name: 'cloud_status_messages_total',
       help: 'Birth and death messages, by state and result',
       labelNames: ['state', 'result'],
+      registers,
+    }),
+    commandResults: new Counter({
+      name: 'cloud_command_results_total',
+      help: 'Command results from edges: ok, error, unknown (no such command of that edge), malformed',
+      labelNames: ['result'],
       registers,
     }),
     ingestLatency: new Histogram({

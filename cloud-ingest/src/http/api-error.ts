@@ -2,7 +2,7 @@
 export class ApiError extends Error {
   override readonly name = 'ApiError';
   constructor(
-    readonly status: 400 | 404 | 500,
+    readonly status: 400 | 401 | 403 | 404 | 409 | 500 | 503,
     readonly code: string,
     message: string,
   ) {

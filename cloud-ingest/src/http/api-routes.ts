@@ -14,6 +14,8 @@ export interface ApiDeps {
   /** ms epoch when the process started. */
   startedAt: number;
   now(): number;
+  /** Route modules of other concerns (commands, rules, live stream, auth), mounted beside these. */
+  routes?: Hono[];
 }
 
 /** Most buckets one series query may return (a wider range needs a coarser step). */
@@ -89,6 +91,8 @@ export function createApi(deps: ApiDeps): Hono {
     });
     return c.json({ events });
   });
+
+  for (const r of deps.routes ?? []) app.route('/', r);
 
   app.get('/metrics', async (c) => {
     const text = await deps.metrics.registry.metrics();

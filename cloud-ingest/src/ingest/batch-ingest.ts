@@ -1,7 +1,7 @@
 import { type Ack, type Batch, ProtocolError, decodeBatch, parseTopic } from '@village/protocol';
 import type { Logger } from 'pino';
 import type { CloudMetrics } from '../metrics.js';
-import type { Sink } from '../sink/sink.js';
+import type { Sink, SinkBatch } from '../sink/sink.js';
 import type { Db } from '../store/open-database.js';
 import type { RegistryStore } from '../store/registry-store.js';
 import type { SeqState } from '../store/seq-state.js';
@@ -17,6 +17,8 @@ export interface BatchIngestDeps {
   publishAck(edgeId: string, ack: Ack): Promise<void>;
   /** ms epoch clock. */
   now(): number;
+  /** Called once per newly committed batch, after its ack (rules runtime, live stream). */
+  onCommitted?(batch: SinkBatch): void;
 }
 
 export type BatchOutcome = 'committed' | 'duplicate' | 'malformed' | 'rejected';
@@ -85,15 +87,16 @@ export function createBatchIngest(
 
     const seen = devicesSeen(batch);
     let applySeq: (() => void) | undefined;
+    const sinkBatch: SinkBatch = {
+      edgeId,
+      historical: batch.historical,
+      receivedAt,
+      place: registry.placeOf(edgeId),
+      readings: batch.readings,
+      events: batch.events,
+    };
     const result = await sink.commitBatch(
-      {
-        edgeId,
-        historical: batch.historical,
-        receivedAt,
-        place: registry.placeOf(edgeId),
-        readings: batch.readings,
-        events: batch.events,
-      },
+      sinkBatch,
       // Inside the sink's transaction for SQLite (a nested transaction is a savepoint); its own one otherwise.
       () =>
         db.transaction(() => {
@@ -113,6 +116,7 @@ export function createBatchIngest(
     metrics.ingestLatency.observe(Math.max(0, deps.now() - batch.createdAt) / 1000);
     log.debug({ edge: edgeId, seq, readings: result.readings, events: result.events }, 'batch committed');
     await deps.publishAck(edgeId, { acked: [seq], rejected: [] });
+    deps.onCommitted?.(sinkBatch);
     return 'committed';
   };
 }

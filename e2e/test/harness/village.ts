@@ -97,7 +97,12 @@ export async function createVillage(name: string) {
       return cloud;
     },
 
-    async startEdge(fake: FakeDriverConfig, outbox: Record<string, unknown> = {}) {
+    /** Starts the edge with the fake driver (a config object) or with an explicit `drivers:` list. */
+    async startEdge(
+      fake: FakeDriverConfig | Record<string, unknown>[],
+      outbox: Record<string, unknown> = {},
+    ) {
+      const drivers = Array.isArray(fake) ? fake : [{ kind: 'fake', id: 'fake', prefix: 'dev-', ...fake }];
       const edgeConfig = join(edgeDir, 'edge.yaml');
       writeFileSync(
         edgeConfig,
@@ -113,7 +118,7 @@ export async function createVillage(name: string) {
           },
           outbox: { batchMaxAgeMs: 200, synchronous: 'normal', ...outbox },
           health: { host: '127.0.0.1', port: 0 },
-          drivers: [{ kind: 'fake', id: 'fake', prefix: 'dev-', ...fake }],
+          drivers,
         }),
       );
       edge = startProc(EDGE_BIN, ['--config', edgeConfig], join(dir, 'edge.log'), {
@@ -144,6 +149,13 @@ export async function createVillage(name: string) {
       } finally {
         db.close();
       }
+    },
+
+    api<T = Record<string, unknown>>(path: string, init?: RequestInit): Promise<{ status: number; body: T }> {
+      return fetch(`http://127.0.0.1:${httpPort}${path}`, init).then(async (r) => ({
+        status: r.status,
+        body: (await r.json()) as T,
+      }));
     },
 
     storedCount(): number {

@@ -1,0 +1,87 @@
+import type { Command, CommandResult, Value } from '@village/protocol';
+import type { Db } from './open-database.js';
+
+/** A command sent to an edge and what became of it. */
+export interface CommandRow {
+  id: string;
+  edge: string;
+  device: string;
+  action: string;
+  params: Record<string, Value>;
+  createdAt: number;
+  expiresAt: number;
+  state: 'sent' | 'ok' | 'error';
+  error: string | null;
+  data: Record<string, Value> | null;
+  completedAt: number | null;
+}
+
+export interface CommandStore {
+  insert(edge: string, cmd: Command & { expiresAt: number }, now: number): CommandRow;
+  /** Applies a result from `up/cmd-result`; false when no command of that edge has this id. */
+  complete(edge: string, result: CommandResult, now: number): boolean;
+  get(id: string): CommandRow | undefined;
+}
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS commands (
+    id TEXT PRIMARY KEY, edge TEXT NOT NULL, device TEXT NOT NULL, action TEXT NOT NULL,
+    params TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+    state TEXT NOT NULL, error TEXT, data TEXT, completed_at INTEGER
+  );
+`;
+
+interface Raw {
+  id: string;
+  edge: string;
+  device: string;
+  action: string;
+  params: string;
+  created_at: number;
+  expires_at: number;
+  state: CommandRow['state'];
+  error: string | null;
+  data: string | null;
+  completed_at: number | null;
+}
+
+export function openCommandStore(db: Db): CommandStore {
+  db.exec(SCHEMA);
+  const insert = db.prepare(
+    "INSERT INTO commands (id, edge, device, action, params, created_at, expires_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, 'sent')",
+  );
+  const complete = db.prepare(
+    "UPDATE commands SET state = ?, error = ?, data = ?, completed_at = ? WHERE id = ? AND edge = ? AND state = 'sent'",
+  );
+  const get = db.prepare<[string], Raw>('SELECT * FROM commands WHERE id = ?');
+  const toRow = (r: Raw): CommandRow => ({
+    id: r.id,
+    edge: r.edge,
+    device: r.device,
+    action: r.action,
+    params: JSON.parse(r.params),
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+    state: r.state,
+    error: r.error,
+    data: r.data === null ? null : JSON.parse(r.data),
+    completedAt: r.completed_at,
+  });
+  return {
+    insert(edge, cmd, now) {
+      insert.run(cmd.id, edge, cmd.device, cmd.action, JSON.stringify(cmd.params), now, cmd.expiresAt);
+      return toRow(get.get(cmd.id)!);
+    },
+    complete(edge, result, now) {
+      const data = result.data === undefined ? null : JSON.stringify(result.data);
+      return (
+        complete.run(result.ok ? 'ok' : 'error', result.error ?? null, data, now, result.id, edge).changes ===
+        1
+      );
+    },
+    get(id) {
+      const r = get.get(id);
+      return r && toRow(r);
+    },
+  };
+}
