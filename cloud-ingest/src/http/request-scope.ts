@@ -1,0 +1,33 @@
+import type { Context } from 'hono';
+
+/**
+ * Who is asking, and what they may see. The auth middleware sets it per request
+ * (`c.set('scope', …)`); every route filters by it, so an officer of village A cannot read
+ * village B through any endpoint. With no users configured (a lab or the demo without logins)
+ * every request has full access and acts as `anonymous`.
+ */
+export interface RequestScope {
+  /** Officer id, written into audit trails (acknowledgements, resolutions, commands). */
+  actor: string;
+  role: 'admin' | 'county' | 'town' | 'village' | 'anonymous';
+  /** Village ids this request may see, or 'all'. */
+  villages: ReadonlySet<string> | 'all';
+  /** Whether names and contact details of people under care are shown unmasked. */
+  personalData: boolean;
+}
+
+export const FULL_ACCESS: RequestScope = {
+  actor: 'anonymous',
+  role: 'anonymous',
+  villages: 'all',
+  personalData: true,
+};
+
+export function scopeOf(c: Context): RequestScope {
+  return (c.get('scope' as never) as RequestScope | undefined) ?? FULL_ACCESS;
+}
+
+export function canSeeVillage(scope: RequestScope, village: string | null | undefined): boolean {
+  if (scope.villages === 'all') return true;
+  return village != null && scope.villages.has(village);
+}
