@@ -19,6 +19,8 @@ const { values: args } = parseArgs({
     devices: { type: 'string', default: '1000' },
     'interval-ms': { type: 'string', default: '20' },
     synchronous: { type: 'string', default: 'full' },
+    // What edge-agent/systemd/village-edge.service runs the edge with (a capped heap for 2 GB boxes).
+    'edge-node-flags': { type: 'string', default: '--max-old-space-size=64 --max-semi-space-size=2' },
   },
 });
 const N = Number(args.readings);
@@ -67,7 +69,7 @@ writeFileSync(
     mqtt: { host: '127.0.0.1', port },
     http: { host: '127.0.0.1', port: 0 },
     edges: [{ id: 'edge-1', passwordHash: hash }],
-    log: { level: 'warn' },
+    log: { level: 'info' },
   }),
 );
 writeFileSync(
@@ -78,7 +80,7 @@ writeFileSync(
     cloud: { url: `mqtt://127.0.0.1:${port}`, password },
     outbox: { synchronous: args.synchronous, batchMaxAgeMs: 200 },
     health: { host: '127.0.0.1', port: 0 },
-    log: { level: 'warn' },
+    log: { level: 'info' },
     drivers: [
       {
         kind: 'fake',
@@ -98,8 +100,10 @@ writeFileSync(
   }),
 );
 
-function start(bin, cfg, readyMsg) {
-  const child = spawn(process.execPath, [bin, '--config', cfg], { stdio: ['ignore', 'pipe', 'inherit'] });
+function start(bin, cfg, readyMsg, flags = []) {
+  const child = spawn(process.execPath, [...flags, bin, '--config', cfg], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const ready = new Promise((resolve, reject) => {
     createInterface({ input: child.stdout }).on('line', (l) => {
       try {
@@ -117,7 +121,8 @@ const peakRssMb = (pid) =>
 const cloud = start(CLOUD, join(dir, 'cloud/cloud.yaml'), 'cloud ready');
 await cloud.ready;
 const cloudDb = join(dir, 'cloud/data/cloud.db');
-const edge = start(EDGE, join(dir, 'edge/edge.yaml'), 'edge ready');
+const edgeFlags = args['edge-node-flags'].split(' ').filter(Boolean);
+const edge = start(EDGE, join(dir, 'edge/edge.yaml'), 'edge ready', edgeFlags);
 const { healthPort } = await edge.ready;
 const db = new Database(cloudDb, { readonly: true });
 const count = db.prepare('SELECT COUNT(*) AS n FROM readings');
@@ -146,6 +151,7 @@ out({
   cloud_peak_rss_mb: Math.round(peakRssMb(cloud.child.pid)),
   rewrites,
   synchronous: args.synchronous,
+  edge_node_flags: edgeFlags.join(' '),
 });
 db.close();
 edge.child.kill('SIGTERM');

@@ -147,6 +147,7 @@ export async function startEdgeAgent(
         boot: outbox.boot,
         uplink: { connected: uplink.connected },
         outbox: s,
+        memory: process.memoryUsage(),
       };
     },
     metrics.registry,

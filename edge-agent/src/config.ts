@@ -4,6 +4,7 @@ import type { DriverKind } from '@village/device-drivers';
 import { isValidId } from '@village/protocol';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
+import { DRIVER_KIND_NAMES } from './driver-kinds.js';
 
 /** A config file that cannot be used. The CLI prints `message` and exits 2. */
 export class ConfigError extends Error {
@@ -99,7 +100,7 @@ export function loadEdgeConfig(
     const kind = kinds.get(d.kind);
     if (!kind) {
       throw new ConfigError(
-        `${path}: drivers[${i}].kind: unknown driver kind "${d.kind}" (known: ${[...kinds.keys()].join(', ')})`,
+        `${path}: drivers[${i}].kind: unknown driver kind "${d.kind}" (known: ${DRIVER_KIND_NAMES.join(', ')})`,
       );
     }
     if (seen.has(d.id)) throw new ConfigError(`${path}: drivers[${i}].id: duplicate driver id "${d.id}"`);

@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadEdgeConfig } from '../src/config.js';
-import { driverKinds } from '../src/driver-kinds.js';
+import { DRIVER_KIND_NAMES, loadDriverKinds } from '../src/driver-kinds.js';
+
+const driverKinds = await loadDriverKinds(DRIVER_KIND_NAMES);
 
 const dir = mkdtempSync(join(tmpdir(), 'edge-config-'));
 const write = (name: string, text: string) => {

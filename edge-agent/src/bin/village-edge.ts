@@ -1,8 +1,9 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { startEdgeAgent } from '../agent.js';
 import { ConfigError, loadEdgeConfig } from '../config.js';
-import { driverKinds } from '../driver-kinds.js';
+import { driverKindsIn, loadDriverKinds } from '../driver-kinds.js';
 import { createLogger } from '../log.js';
 
 /** Exit codes scripts can trust: 0 clean stop, 1 runtime failure, 2 bad config or usage. */
@@ -20,6 +21,13 @@ program.parse();
 const opts = program.opts<{ config: string; check?: boolean }>();
 
 let cfg: ReturnType<typeof loadEdgeConfig>;
+let text = '';
+try {
+  text = readFileSync(opts.config, 'utf8');
+} catch {
+  // loadEdgeConfig reports the unreadable file with exit code 2
+}
+const driverKinds = await loadDriverKinds(driverKindsIn(text));
 try {
   cfg = loadEdgeConfig(opts.config, driverKinds);
 } catch (err) {
