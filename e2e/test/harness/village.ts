@@ -19,9 +19,19 @@ export interface FakeDriverConfig {
  * One cloud and one edge as real child processes of the built bins, with their data in a temp
  * folder. Logs go to `<dir>/*.log`; CI keeps them when KEEP_E2E_DIRS is set.
  */
-export async function createVillage(name: string) {
+export async function createVillage(
+  name: string,
+  /** Extra top-level keys of cloud.yaml (e.g. `rules`, `notify`) and registry.yaml (e.g. `people`). */
+  extra: {
+    cloud?: Record<string, unknown>;
+    registry?: Record<string, unknown>;
+    /** Broker URL the edge connects to (default: the cloud's embedded broker), and its password there. */
+    edgeUrl?: string;
+    edgePassword?: string;
+  } = {},
+) {
   const dir = mkdtempSync(join(tmpdir(), `e2e-${name}-`));
-  const password = `pw-${Math.random().toString(36).slice(2)}`;
+  const password = extra.edgePassword ?? `pw-${Math.random().toString(36).slice(2)}`;
   const hashRun = spawnSync(process.execPath, [CLOUD_BIN, 'hash-password'], {
     input: `${password}\n`,
     encoding: 'utf8',
@@ -52,6 +62,7 @@ export async function createVillage(name: string) {
           ],
         },
       ],
+      ...extra.registry,
     }),
   );
   const cloudConfig = join(cloudDir, 'cloud.yaml');
@@ -64,6 +75,7 @@ export async function createVillage(name: string) {
       http: { host: '127.0.0.1', port: 0 },
       edges: [{ id: 'edge-1', passwordHash }],
       log: { level: 'info' },
+      ...extra.cloud,
     }),
   );
 
@@ -101,6 +113,8 @@ export async function createVillage(name: string) {
     async startEdge(
       fake: FakeDriverConfig | Record<string, unknown>[],
       outbox: Record<string, unknown> = {},
+      /** Overrides of the edge's `cloud:` section (window, ackTimeoutMs, ...). */
+      uplink: Record<string, unknown> = {},
     ) {
       const drivers = Array.isArray(fake) ? fake : [{ kind: 'fake', id: 'fake', prefix: 'dev-', ...fake }];
       const edgeConfig = join(edgeDir, 'edge.yaml');
@@ -110,11 +124,12 @@ export async function createVillage(name: string) {
           edgeId: 'edge-1',
           dataDir: './data',
           cloud: {
-            url: `mqtt://127.0.0.1:${mqttPort}`,
+            url: extra.edgeUrl ?? `mqtt://127.0.0.1:${mqttPort}`,
             password: '${EDGE_PASSWORD}',
             ackTimeoutMs: 5_000,
             reconnectMinMs: 100,
             reconnectMaxMs: 1_000,
+            ...uplink,
           },
           outbox: { batchMaxAgeMs: 200, synchronous: 'normal', ...outbox },
           health: { host: '127.0.0.1', port: 0 },
