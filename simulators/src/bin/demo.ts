@@ -1,32 +1,50 @@
 #!/usr/bin/env node
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Command } from 'commander';
 import { stringify } from 'yaml';
+import { progressReporter } from '../replay/progress-reporter.js';
+import { type StationEndpoints, playFrames, startModbusGateways } from '../replay/wire-player.js';
+import { edgeDriversFor } from '../scenario/edge-drivers.js';
+import { loadScenario } from '../scenario/scenario-load.js';
+import { planTraffic } from '../scenario/traffic-plan.js';
+import { type UplinkRelay, startUplinkRelay } from '../scenario/uplink-relay.js';
 
 /**
- * The one-command demo: a cloud (embedded broker, SQLite) and village edges fed by simulated
- * devices, as real child processes. Ctrl-C stops every process it started.
+ * The one-command demo: a cloud (embedded broker, SQLite, rules, a demo officer login) and one
+ * edge per scenario station, as real child processes, with every device of the demo scenario
+ * simulated on the wire (Modbus TCP, LoRaWAN through a Semtech gateway, NB-IoT CoAP, ISAPI
+ * cameras) through the real drivers. Each edge reaches the cloud through a relay the scenario
+ * cuts during its outage. Ctrl-C stops every process it started.
  * It spawns the cloud and edge bins; it imports neither (DESIGN.md: simulators reach them only on the wire).
  */
 const program = new Command()
   .name('village-demo')
-  .description('Start a cloud and two village edges with simulated devices; print the URLs.')
+  .description('Start a cloud and the village edges of a scenario with simulated devices; print the URLs.')
   .option('-d, --dir <dir>', 'folder for the demo data and configs', '.demo')
   .option('--http-port <port>', 'cloud HTTP port (0 = any free port)', '8080')
+  .option(
+    '--scenario <file>',
+    'scenario YAML',
+    join(import.meta.dirname, '..', '..', 'scenarios', 'demo.yaml'),
+  )
+  .option('--compression <n>', 'scenario ms per wall ms (default: the scenario’s, a day in two minutes)')
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
   .parse();
-const opts = program.opts<{ dir: string; httpPort: string }>();
+const opts = program.opts<{ dir: string; httpPort: string; scenario: string; compression?: string }>();
 
 const repo = resolve(import.meta.dirname, '..', '..', '..');
 const CLOUD = join(repo, 'cloud-ingest', 'dist', 'bin', 'village-cloud.js');
 const EDGE = join(repo, 'edge-agent', 'dist', 'bin', 'village-edge.js');
 const dir = resolve(opts.dir);
 const children: ChildProcess[] = [];
+const relays: UplinkRelay[] = [];
+const abort = new AbortController();
 
 function freePort(preferred = 0): Promise<number> {
   return new Promise((res) => {
@@ -34,6 +52,16 @@ function freePort(preferred = 0): Promise<number> {
     s.once('error', () => res(freePort(0)));
     s.listen(preferred, '127.0.0.1', () => {
       const { port } = s.address() as { port: number };
+      s.close(() => res(port));
+    });
+  });
+}
+
+function freeUdpPort(): Promise<number> {
+  return new Promise((res) => {
+    const s = createSocket('udp4');
+    s.bind(0, '127.0.0.1', () => {
+      const { port } = s.address();
       s.close(() => res(port));
     });
   });
@@ -68,6 +96,7 @@ let stopping = false;
 async function stop(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
+  abort.abort();
   await Promise.all(
     children.map(
       (c) =>
@@ -79,21 +108,31 @@ async function stop(code: number): Promise<void> {
         }),
     ),
   );
+  await Promise.all(relays.map((r) => r.stop()));
   process.exit(code);
 }
 process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
 
-const villages = [
-  { edge: 'edge-v1', village: 'v1', name: '东风村', station: 's1' },
-  { edge: 'edge-v2', village: 'v2', name: '红旗村', station: 's2' },
-];
+const scenario = loadScenario(opts.scenario);
+const compression = opts.compression === undefined ? scenario.compression : Number(opts.compression);
+if (!(compression > 0)) {
+  process.stderr.write(`--compression ${opts.compression}: must be a positive number\n`);
+  process.exit(2);
+}
+const hash = (pw: string) => {
+  const r = spawnSync(process.execPath, [CLOUD, 'hash-password'], { input: `${pw}\n`, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`village-cloud hash-password failed: ${r.stderr}`);
+  return r.stdout.trim();
+};
+
+const villageOf = (i: number) => `v${i + 1}`;
+const VILLAGE_NAMES = ['东风村', '红旗村', '向阳村', '光明村'];
 mkdirSync(join(dir, 'cloud'), { recursive: true });
 const mqttPort = await freePort(1883);
 const httpPort = await freePort(Number(opts.httpPort));
-const passwords = new Map(villages.map((v) => [v.edge, randomBytes(12).toString('base64url')]));
-const hash = (pw: string) =>
-  spawnSync(process.execPath, [CLOUD, 'hash-password'], { input: pw, encoding: 'utf8' }).stdout.trim();
+const passwords = new Map(scenario.stations.map((s) => [s.edge, randomBytes(12).toString('base64url')]));
+const officerPassword = randomBytes(9).toString('base64url');
 
 writeFileSync(
   join(dir, 'cloud', 'registry.yaml'),
@@ -106,15 +145,25 @@ writeFileSync(
           {
             id: 't1',
             name: '示例镇',
-            villages: villages.map((v) => ({
-              id: v.village,
-              name: v.name,
-              stations: [{ id: v.station, name: `${v.name}村委会`, edges: [v.edge] }],
+            villages: scenario.stations.map((s, i) => ({
+              id: villageOf(i),
+              name: VILLAGE_NAMES[i % VILLAGE_NAMES.length],
+              stations: [
+                { id: s.id, name: `${VILLAGE_NAMES[i % VILLAGE_NAMES.length]}村委会`, edges: [s.edge] },
+              ],
             })),
           },
         ],
       },
     ],
+    people: scenario.people.map((p) => ({
+      id: p.id,
+      name: p.name,
+      station: p.station,
+      wristband: p.wristband.id,
+      livesAlone: p.livesAlone,
+      heartRate: [p.heartRate[0] - 10, p.heartRate[1] + 20],
+    })),
   }),
 );
 writeFileSync(
@@ -124,47 +173,105 @@ writeFileSync(
     registry: './registry.yaml',
     mqtt: { host: '127.0.0.1', port: mqttPort },
     http: { host: '127.0.0.1', port: httpPort },
-    edges: villages.map((v) => ({ id: v.edge, passwordHash: hash(passwords.get(v.edge)!) })),
+    edges: scenario.stations.map((s) => ({ id: s.edge, passwordHash: hash(passwords.get(s.edge)!) })),
+    users: [
+      {
+        username: 'officer',
+        passwordHash: hash(officerPassword),
+        role: 'county',
+        place: 'c1',
+        name: '值班员',
+      },
+    ],
+    rules: {
+      // A PM2.5 hour above 150 µg/m³ is "heavily polluted" territory (HJ 633 IAQI 200); clear under 115.
+      thresholds: [
+        {
+          id: 'pm25-high',
+          metric: 'pm2_5',
+          direction: 'above',
+          level: 150,
+          clearLevel: 115,
+          severity: 'warning',
+        },
+      ],
+      // The scenario runs a day in minutes: judge silence on the compressed report period, not a real minute.
+      elderCare: { reportIntervalMs: 600_000, silenceFactor: 1000 },
+    },
     log: { level: 'info' },
   }),
 );
 const cloudReady = await start('cloud', CLOUD, join(dir, 'cloud', 'cloud.yaml'), {}, 'cloud ready');
 
-for (const [i, v] of villages.entries()) {
-  const edgeDir = join(dir, v.edge);
+const endpoints: Record<string, StationEndpoints> = {};
+for (const s of scenario.stations) {
+  const relay = await startUplinkRelay({ targetHost: '127.0.0.1', targetPort: mqttPort });
+  relays.push(relay);
+  endpoints[s.id] = {
+    host: '127.0.0.1',
+    lorawan: await freeUdpPort(),
+    nbiot: await freeUdpPort(),
+    camera: await freePort(),
+    modbus: await freePort(),
+    relay,
+  };
+}
+const plan = planTraffic(scenario);
+// Modbus gateways first, so the edges' first polls find their devices.
+const modbus = await startModbusGateways(plan.frames, endpoints);
+
+for (const s of scenario.stations) {
+  const edgeDir = join(dir, s.edge);
   mkdirSync(edgeDir, { recursive: true });
   writeFileSync(
     join(edgeDir, 'edge.yaml'),
     stringify({
-      edgeId: v.edge,
+      edgeId: s.edge,
       dataDir: './data',
-      cloud: { url: `mqtt://127.0.0.1:${mqttPort}`, password: '${VILLAGE_EDGE_PASSWORD}' },
+      cloud: {
+        url: `mqtt://127.0.0.1:${endpoints[s.id]!.relay!.port}`,
+        password: '${VILLAGE_EDGE_PASSWORD}',
+        reconnectMinMs: 200,
+        reconnectMaxMs: 2_000,
+      },
+      outbox: { batchMaxAgeMs: 500, synchronous: 'normal' },
       health: { host: '127.0.0.1', port: 0 },
-      drivers: [
-        {
-          kind: 'fake',
-          id: 'sensors',
-          prefix: `${v.village}-sensor-`,
-          devices: 5 + i * 3,
-          intervalMs: 2_000,
-        },
-      ],
+      drivers: edgeDriversFor(scenario, s.id, endpoints[s.id]!, { modbusPollMs: 2_000 }),
     }),
   );
   const ready = await start(
-    v.edge,
+    s.edge,
     EDGE,
     join(edgeDir, 'edge.yaml'),
-    { VILLAGE_EDGE_PASSWORD: passwords.get(v.edge) },
+    { VILLAGE_EDGE_PASSWORD: passwords.get(s.edge) },
     'edge ready',
   );
-  process.stdout.write(`${v.edge} (${v.name}): health http://127.0.0.1:${ready.healthPort}/health\n`);
+  process.stdout.write(`${s.edge} (station ${s.id}): health http://127.0.0.1:${ready.healthPort}/health\n`);
 }
-const api = `http://127.0.0.1:${cloudReady.httpPort}`;
+writeFileSync(
+  join(dir, 'demo-pids.json'),
+  JSON.stringify({ demo: process.pid, children: children.map((c) => c.pid) }),
+);
+const url = `http://127.0.0.1:${cloudReady.httpPort}`;
 process.stdout.write(
   `\nVillage telemetry demo is running (data in ${dir}).\n` +
-    `  API:       ${api}/api/v1/latest\n` +
-    `  devices:   ${api}/api/v1/devices\n` +
-    `  metrics:   ${api}/metrics\n` +
+    `  dashboard: ${url}/\n` +
+    `  login:     officer / ${officerPassword}\n` +
+    `  API:       ${url}/api/v1/latest, ${url}/api/v1/alerts, ${url}/api/v1/incidents\n` +
+    `  metrics:   ${url}/metrics\n` +
+    `Scenario ${scenario.name}: a day in ${Math.round(scenario.duration / compression / 1000)} s ` +
+    '(PM2.5 episode 08:00–11:00, a fall at 09:12, an intrusion at 02:30, an uplink outage 10:00–10:20).\n' +
     'Press Ctrl-C to stop.\n',
 );
+const summary = await playFrames(plan.header, plan.frames, {
+  endpoints,
+  speed: compression,
+  modbus,
+  progress: progressReporter(process.stderr, { everyMs: process.stderr.isTTY ? 200 : 15_000 }),
+  signal: abort.signal,
+});
+if (!stopping)
+  process.stdout.write(
+    `Scenario day done: ${summary.sent} frames sent, ${summary.acknowledged} acknowledged, ${summary.errors} errors. ` +
+      'The cloud and edges keep running; Ctrl-C to stop.\n',
+  );
