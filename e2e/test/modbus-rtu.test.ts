@@ -117,4 +117,34 @@ describe('Modbus RTU bus → edge → cloud', () => {
     expect(failed.state).toBe('error');
     expect(failed.error).toMatch(/writable/);
   });
+
+  it('a command sent while the edge is away is delivered when it reconnects, and runs once', async () => {
+    const relay = bus.slaves.get(3)!;
+    const edgeConfig = v.edge!;
+    await edgeConfig.stop();
+    const writesBefore = relay.writes.length;
+    const sent = await v.api<{ command: { id: string } }>('/api/v1/commands', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        device: 'siren-1',
+        action: 'write',
+        params: { point: 'strobe', value: true },
+        ttlMs: 120_000,
+      }),
+    });
+    expect(sent.status).toBe(202);
+    await v.restartEdge();
+    const done = await waitFor('the command result after the reconnect', async () => {
+      const { body } = await v.api<{ command: { state: string } }>(
+        `/api/v1/commands/${sent.body.command.id}`,
+      );
+      return body.command.state !== 'sent' ? body.command : undefined;
+    });
+    expect(done.state).toBe('ok');
+    expect(relay.image.get('strobe')).toBe(true);
+    expect(
+      relay.writes.slice(writesBefore).filter((w) => w.table === 'coil' && w.address === 1),
+    ).toHaveLength(1);
+  });
 });

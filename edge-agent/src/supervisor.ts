@@ -24,6 +24,9 @@ export interface Supervisor {
   stop(): Promise<void>;
 }
 
+/** Command ids remembered with their outcome, so a resent command runs once. */
+const REMEMBERED_COMMANDS = 1_000;
+
 interface Slot {
   cfg: ResolvedDriverConfig;
   driver: Driver;
@@ -96,25 +99,37 @@ export function startSupervisor(o: SupervisorOptions): Supervisor {
 
   for (const slot of slots) void start(slot);
 
+  const results = new Map<string, Promise<CommandResult>>();
+  async function run(cmd: Command): Promise<CommandResult> {
+    const ts = Date.now();
+    if (cmd.expiresAt !== undefined && cmd.expiresAt < ts) {
+      return { id: cmd.id, ok: false, ts, error: 'command expired before it reached the edge' };
+    }
+    const slot = slots.find((s) => s.driver.inventory().some((d) => d.id === cmd.device));
+    if (!slot) return { id: cmd.id, ok: false, ts, error: `no driver serves device ${cmd.device}` };
+    if (!slot.driver.command)
+      return { id: cmd.id, ok: false, ts, error: `driver ${slot.cfg.id} takes no commands` };
+    if (!slot.running) return { id: cmd.id, ok: false, ts, error: `driver ${slot.cfg.id} is not running` };
+    try {
+      const data = await slot.driver.command(cmd);
+      return { id: cmd.id, ok: true, ts: Date.now(), ...(data ? { data } : {}) };
+    } catch (err) {
+      return { id: cmd.id, ok: false, ts: Date.now(), error: (err as Error).message };
+    }
+  }
+
   return {
     inventory: () => slots.flatMap((s) => s.driver.inventory()),
 
-    async command(cmd) {
-      const ts = Date.now();
-      if (cmd.expiresAt !== undefined && cmd.expiresAt < ts) {
-        return { id: cmd.id, ok: false, ts, error: 'command expired before it reached the edge' };
-      }
-      const slot = slots.find((s) => s.driver.inventory().some((d) => d.id === cmd.device));
-      if (!slot) return { id: cmd.id, ok: false, ts, error: `no driver serves device ${cmd.device}` };
-      if (!slot.driver.command)
-        return { id: cmd.id, ok: false, ts, error: `driver ${slot.cfg.id} takes no commands` };
-      if (!slot.running) return { id: cmd.id, ok: false, ts, error: `driver ${slot.cfg.id} is not running` };
-      try {
-        const data = await slot.driver.command(cmd);
-        return { id: cmd.id, ok: true, ts: Date.now(), ...(data ? { data } : {}) };
-      } catch (err) {
-        return { id: cmd.id, ok: false, ts: Date.now(), error: (err as Error).message };
-      }
+    command(cmd) {
+      // The cloud resends a command that has no result yet (after a reconnect): run each id once
+      // and answer repeats with the first outcome, so a siren is never toggled twice by one order.
+      const seen = results.get(cmd.id);
+      if (seen) return seen;
+      const outcome = run(cmd);
+      results.set(cmd.id, outcome);
+      if (results.size > REMEMBERED_COMMANDS) results.delete(results.keys().next().value!);
+      return outcome;
     },
 
     async stop() {

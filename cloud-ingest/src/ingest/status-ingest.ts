@@ -8,6 +8,8 @@ export interface StatusIngestDeps {
   metrics: CloudMetrics;
   log: Logger;
   now(): number;
+  /** Called after an applied birth: the edge has just (re)connected with a fresh session. */
+  onBirth?(edgeId: string): void;
 }
 
 /**
@@ -40,6 +42,7 @@ export function createStatusIngest(deps: StatusIngestDeps): (topic: string, payl
           deps.now(),
         );
         metrics.statusMessages.inc({ state: 'online', result });
+        if (result === 'applied') deps.onBirth?.(edgeId);
         log.info({ edge: edgeId, boot: status.boot, devices: status.devices.length, result }, 'edge birth');
       } else {
         const result = registry.recordDeath(edgeId, status.boot);

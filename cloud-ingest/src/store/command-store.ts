@@ -21,6 +21,8 @@ export interface CommandStore {
   /** Applies a result from `up/cmd-result`; false when no command of that edge has this id. */
   complete(edge: string, result: CommandResult, now: number): boolean;
   get(id: string): CommandRow | undefined;
+  /** Commands of an edge still waiting for a result and not yet expired, oldest first. */
+  pending(edge: string, now: number): CommandRow[];
 }
 
 const SCHEMA = `
@@ -54,6 +56,9 @@ export function openCommandStore(db: Db): CommandStore {
     "UPDATE commands SET state = ?, error = ?, data = ?, completed_at = ? WHERE id = ? AND edge = ? AND state = 'sent'",
   );
   const get = db.prepare<[string], Raw>('SELECT * FROM commands WHERE id = ?');
+  const pending = db.prepare<[string, number], Raw>(
+    "SELECT * FROM commands WHERE edge = ? AND state = 'sent' AND expires_at > ? ORDER BY created_at",
+  );
   const toRow = (r: Raw): CommandRow => ({
     id: r.id,
     edge: r.edge,
@@ -83,5 +88,6 @@ export function openCommandStore(db: Db): CommandStore {
       const r = get.get(id);
       return r && toRow(r);
     },
+    pending: (edge, now) => pending.all(edge, now).map(toRow),
   };
 }

@@ -144,6 +144,15 @@ export async function createVillage(
       return edge;
     },
 
+    /** Starts the edge again with the config it last ran with (same data folder). */
+    async restartEdge() {
+      edge = startProc(EDGE_BIN, ['--config', join(edgeDir, 'edge.yaml')], join(dir, 'edge.log'), {
+        EDGE_PASSWORD: password,
+      });
+      healthPort = (await edge.line((l) => l.msg === 'edge ready')).healthPort as number;
+      return edge;
+    },
+
     /** Prometheus text of the edge, as name{labels} → value. */
     async edgeMetrics(): Promise<Map<string, number>> {
       const text = await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text();
