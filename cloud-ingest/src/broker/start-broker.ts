@@ -175,8 +175,11 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     aedes,
     port,
     async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // server.close() only stops accepting: it waits for every open connection to end, and
+      // connected edges never end theirs. Stop accepting, then let aedes close its clients.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      await closed;
     },
   };
 }
