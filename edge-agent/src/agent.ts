@@ -3,6 +3,7 @@ import type { DriverContext, DriverKind } from '@village/device-drivers';
 import { type Reading, type Status, checkEvent, checkReading } from '@village/protocol';
 import type { EdgeConfig } from './config.js';
 import { startHealthServer } from './health-server.js';
+import { startLocalRules } from './local-rules/local-rules.js';
 import type { Logger } from './log.js';
 import { createEdgeMetrics } from './metrics.js';
 import { openSqliteOutbox } from './sqlite-outbox.js';
@@ -33,6 +34,21 @@ export async function startEdgeAgent(
     now,
   });
   const metrics = createEdgeMetrics(() => outbox, now);
+  // Judged on the drivers' emit path, before the outbox write: a siren waits neither for the disk
+  // nor for the uplink. Commands take the supervisor's path (bound late: it starts below).
+  const localRules = startLocalRules({
+    rules: cfg.localRules,
+    edgeId: cfg.edgeId,
+    command: (cmd) => supervisor.command(cmd),
+    report: async (event) => {
+      await outbox.appendEvent(event);
+      metrics.eventsAccepted.inc();
+      batchNow();
+    },
+    registry: metrics.registry,
+    log: log.child({ part: 'local-rules' }),
+    now,
+  });
 
   const context = (id: string, signal: AbortSignal, fail: (err: Error) => void): DriverContext => {
     const dlog = log.child({ driver: id });
@@ -54,6 +70,7 @@ export async function startEdgeAgent(
             dlog.warn({ err: (err as Error).message }, 'invalid reading dropped');
           }
         }
+        localRules.observeReadings(good);
         await outbox.append(good);
         metrics.readingsAccepted.inc(good.length);
       },
@@ -65,6 +82,7 @@ export async function startEdgeAgent(
           dlog.warn({ err: (err as Error).message }, 'invalid event dropped');
           return;
         }
+        localRules.observeEvent(event);
         await outbox.appendEvent(event);
         metrics.eventsAccepted.inc();
         batchNow();
@@ -158,6 +176,7 @@ export async function startEdgeAgent(
     healthPort: health.port,
     boot: outbox.boot,
     async stop() {
+      await localRules.stop();
       await supervisor.stop();
       clearInterval(batcher);
       await uplink.close();

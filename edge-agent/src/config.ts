@@ -5,6 +5,7 @@ import { isValidId } from '@village/protocol';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { DRIVER_KIND_NAMES } from './driver-kinds.js';
+import { localRulesSchema } from './local-rules/local-rules-config.js';
 
 /** A config file that cannot be used. The CLI prints `message` and exits 2. */
 export class ConfigError extends Error {
@@ -57,6 +58,8 @@ const edgeSchema = z.strictObject({
     .prefault({}),
   log: z.strictObject({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') }).prefault({}),
   drivers: z.array(z.looseObject({ kind: z.string(), id })).default([]),
+  /** Rules the edge acts on by itself (siren, webhook), cloud or no cloud: local-rules/local-rules-config.ts. */
+  localRules: localRulesSchema,
 });
 
 export type EdgeConfig = z.infer<typeof edgeSchema> & {
