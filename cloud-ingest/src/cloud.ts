@@ -3,16 +3,27 @@ import { type ServerType, serve } from '@hono/node-server';
 import { type Ack, type Command, encodeAck, encodeJson, topics } from '@village/protocol';
 import type { Aedes, AedesPublishPacket } from 'aedes';
 import type { Logger } from 'pino';
+import { createAuth } from './auth/create-auth.js';
+import type { ExternalConsumer } from './broker/external-consumer.js';
+import { startExternalIngest } from './broker/external-ingest.js';
+import { createSharedSeqState } from './broker/external-seq-state.js';
 import { startBroker } from './broker/start-broker.js';
 import type { CloudConfig } from './config.js';
 import { createApi } from './http/api-routes.js';
 import { createCommandRoutes } from './http/command-routes.js';
+import { DEFAULT_DASHBOARD_DIR, createDashboardRoutes } from './http/dashboard-static.js';
+import { createLiveRoutes, rulesChanges } from './http/live-routes.js';
+import { createPeopleRoutes } from './http/people-routes.js';
+import { createPlaceRoutes } from './http/place-routes.js';
 import { createBatchIngest } from './ingest/batch-ingest.js';
 import { createCommandResultIngest } from './ingest/command-result-ingest.js';
 import { type CommittedFeed, createCommittedFeed } from './ingest/committed-feed.js';
 import { createStatusIngest } from './ingest/status-ingest.js';
 import { type CloudMetrics, createCloudMetrics } from './metrics.js';
 import { EMPTY_REGISTRY, loadRegistry } from './registry-file.js';
+import type { RulesRuntime } from './rules-runtime/rules-runtime.js';
+import { startRules } from './rules-runtime/start-rules.js';
+import { createInfluxSink } from './sink/influx-sink.js';
 import { createSqliteSink } from './sink/sqlite-sink.js';
 import { openCommandStore } from './store/command-store.js';
 import { type Db, openDatabase } from './store/open-database.js';
@@ -25,9 +36,12 @@ export interface RunningCloud {
   db: Db;
   registry: RegistryStore;
   metrics: CloudMetrics;
-  aedes: Aedes;
+  /** The embedded broker; reading it in external-broker mode (`mqtt.mode: external`) throws. */
+  readonly aedes: Aedes;
   /** Every batch once committed: subscribe to see committed readings and events. */
   committed: CommittedFeed;
+  /** Rules runtime (alerts, incidents): `rules.onChange` feeds live listeners. Undefined when rules.enabled is false. */
+  rules: RulesRuntime | undefined;
   /** Stops accepting, lets the message being ingested finish, closes the database. */
   close(): Promise<void>;
 }
@@ -60,13 +74,19 @@ export async function startCloud(config: CloudConfig, log: Logger): Promise<Runn
       registryFile,
       config.edges.map((e) => e.id),
     );
-    const seqState = createSeqState(db);
-    const sink = createSqliteSink(db);
-    closers.push(() => sink.close());
+    // Several workers share cloud.db in external mode: their seq state must not be cached per process.
+    const seqState = config.mqtt.mode === 'external' ? createSharedSeqState(db) : createSeqState(db);
     const metrics = createCloudMetrics();
+    const sink =
+      config.sink.kind === 'influx'
+        ? createInfluxSink(config.sink, { db, registry, log, metricsRegistry: metrics.registry })
+        : createSqliteSink(db);
+    closers.push(() => sink.close());
     let aedesRef: Aedes | undefined;
+    let external: ExternalConsumer | undefined;
 
-    const publish = (topic: string, payload: Uint8Array) =>
+    const publish = (topic: string, payload: Uint8Array): Promise<void> =>
+      external?.publish(topic, payload) ??
       new Promise<void>((resolve, reject) => {
         aedesRef!.publish(
           { cmd: 'publish', topic, payload: Buffer.from(payload), qos: 1, retain: false, dup: false },
@@ -90,7 +110,23 @@ export async function startCloud(config: CloudConfig, log: Logger): Promise<Runn
     });
     const commands = openCommandStore(db);
     const ingestCommandResult = createCommandResultIngest({ commands, metrics, log, now });
-    const ingestStatus = createStatusIngest({ registry, metrics, log, now });
+    // An edge's session is clean on every connect, so a command sent while it was away is gone:
+    // resend what has no result yet. The edge runs a command id once and answers repeats from memory.
+    const resendCommands = (edge: string) => {
+      for (const c of commands.pending(edge, now())) {
+        const cmd = {
+          id: c.id,
+          device: c.device,
+          action: c.action,
+          params: c.params,
+          expiresAt: c.expiresAt,
+        };
+        publish(topics.cmd(edge), encodeJson(cmd)).catch((err: Error) =>
+          log.warn({ edge, id: c.id, err: err.message }, 'command resend failed'),
+        );
+      }
+    };
+    const ingestStatus = createStatusIngest({ registry, metrics, log, now, onBirth: resendCommands });
     // One message at a time: the dedupe check and the commit of a seq must not interleave with a
     // resend of the same seq. The broker's callback waits for the commit, which also holds back
     // reading from the publishing connection (backpressure).
@@ -113,24 +149,37 @@ export async function startCloud(config: CloudConfig, log: Logger): Promise<Runn
     const bytesOf = (p: AedesPublishPacket) =>
       typeof p.payload === 'string' ? Buffer.from(p.payload) : p.payload;
 
-    const broker = await startBroker({
-      host: config.mqtt.host,
-      port: config.mqtt.port,
-      maxPacketBytes: config.mqtt.maxPacketBytes,
-      credentials: new Map(config.edges.map((e) => [e.id, e.passwordHash])),
-      log,
-      metrics,
-      async beforeListen(aedes) {
-        aedesRef = aedes;
-        const subscribe = (topic: string, handler: (p: AedesPublishPacket) => unknown) =>
-          new Promise<void>((resolve) =>
-            aedes.subscribe(topic, (packet, done) => serially(() => handler(packet), done), resolve),
-          );
-        await subscribe(topics.allUp('batch'), (p) => ingestBatch(p.topic, bytesOf(p)));
-        await subscribe(topics.allUp('status'), (p) => ingestStatus(p.topic, bytesOf(p)));
-        await subscribe(topics.allUp('cmd-result'), (p) => ingestCommandResult(p.topic, bytesOf(p)));
-      },
-    });
+    const mqttConfig = config.mqtt;
+    const broker =
+      mqttConfig.mode === 'external'
+        ? await startExternalIngest({
+            config: mqttConfig,
+            log,
+            serially,
+            testDelay: config.ingest,
+            ingest: { batch: ingestBatch, status: ingestStatus, 'cmd-result': ingestCommandResult },
+            onConsumer: (c) => {
+              external = c;
+            },
+          })
+        : await startBroker({
+            host: mqttConfig.host,
+            port: mqttConfig.port,
+            maxPacketBytes: mqttConfig.maxPacketBytes,
+            credentials: new Map(config.edges.map((e) => [e.id, e.passwordHash])),
+            log,
+            metrics,
+            async beforeListen(aedes) {
+              aedesRef = aedes;
+              const subscribe = (topic: string, handler: (p: AedesPublishPacket) => unknown) =>
+                new Promise<void>((resolve) =>
+                  aedes.subscribe(topic, (packet, done) => serially(() => handler(packet), done), resolve),
+                );
+              await subscribe(topics.allUp('batch'), (p) => ingestBatch(p.topic, bytesOf(p)));
+              await subscribe(topics.allUp('status'), (p) => ingestStatus(p.topic, bytesOf(p)));
+              await subscribe(topics.allUp('cmd-result'), (p) => ingestCommandResult(p.topic, bytesOf(p)));
+            },
+          });
     closers.push(async () => {
       await broker.close();
       await chain;
@@ -144,7 +193,46 @@ export async function startCloud(config: CloudConfig, log: Logger): Promise<Runn
         send: (edge: string, cmd: Command) => publish(topics.cmd(edge), encodeJson(cmd)),
       }),
     ];
-    const app = createApi({ sink, registry, metrics, log, startedAt, now, routes });
+    const rules = startRules({
+      config,
+      registryFile,
+      db,
+      committed,
+      publish,
+      log,
+      registry: metrics.registry,
+      now,
+    });
+    if (rules) {
+      closers.push(() => rules.runtime.close());
+      routes.push(...rules.routes);
+    }
+    const auth = createAuth({
+      db,
+      users: config.users,
+      auth: config.auth,
+      log,
+      metricsRegistry: metrics.registry,
+      now,
+    });
+    const live = createLiveRoutes({
+      committed,
+      log,
+      metricsRegistry: metrics.registry,
+      changes: rules && rulesChanges(rules.runtime),
+    });
+    routes.push(auth.routes, live.routes, createPeopleRoutes(db), createPlaceRoutes(db));
+    routes.push(createDashboardRoutes(config.http.dashboardDir ?? DEFAULT_DASHBOARD_DIR, log));
+    const app = createApi({
+      sink,
+      registry,
+      metrics,
+      log,
+      startedAt,
+      now,
+      routes,
+      middleware: [auth.middleware],
+    });
     const http = await new Promise<ServerType>((resolve, reject) => {
       const server = serve({ fetch: app.fetch, port: config.http.port, hostname: config.http.host }, () =>
         resolve(server),
@@ -158,6 +246,7 @@ export async function startCloud(config: CloudConfig, log: Logger): Promise<Runn
           (http as { closeAllConnections?: () => void }).closeAllConnections?.();
         }),
     );
+    closers.push(async () => live.close());
     const httpPort = (http.address() as AddressInfo).port;
     log.info({ mqttPort: broker.port, httpPort, dataDir: config.dataDir }, 'cloud ready');
     return {
@@ -166,8 +255,12 @@ export async function startCloud(config: CloudConfig, log: Logger): Promise<Runn
       db,
       registry,
       metrics,
-      aedes: broker.aedes,
+      get aedes(): Aedes {
+        if (broker.aedes === undefined) throw new Error('no embedded broker: mqtt.mode is external');
+        return broker.aedes;
+      },
       committed,
+      rules: rules?.runtime,
       close: closeAll,
     };
   } catch (err) {

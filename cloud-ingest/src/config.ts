@@ -3,8 +3,13 @@ import { basename, dirname, resolve } from 'node:path';
 import { LIMITS } from '@village/protocol';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { authSchema, usersSchema } from './auth/user-config.js';
+import { externalMqttSchema } from './broker/external-config.js';
 import { ConfigError } from './config-error.js';
+import { notifySectionSchema } from './notify/notify-config.js';
 import { isPasswordHash } from './password-hash.js';
+import { rulesSectionSchema } from './rules-runtime/rules-config.js';
+import { sinkSchema } from './sink/influx-config.js';
 import { describeIssues } from './zod-issues.js';
 
 const EDGE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
@@ -15,20 +20,42 @@ const configSchema = z.strictObject({
   dataDir: z.string().min(1).default('./data'),
   /** Registry file (places, edges, devices, people), relative to the config file; none = empty registry. */
   registry: z.string().min(1).optional(),
+  /** Embedded aedes broker (default) or `mode: external` (see broker/external-config.ts). */
   mqtt: z
+    .preprocess(
+      (raw) =>
+        raw !== null && typeof raw === 'object' && !('mode' in raw) ? { ...raw, mode: 'embedded' } : raw,
+      z.discriminatedUnion('mode', [
+        z.strictObject({
+          mode: z.literal('embedded'),
+          host: z.string().min(1).default('127.0.0.1'),
+          /** TCP port of the embedded broker; 0 = ephemeral (the bound port is logged in "cloud ready"). */
+          port: port.default(1883),
+          /**
+           * Largest MQTT packet accepted, bytes. MQTT 3.1.1 cannot advertise it, so a larger packet
+           * closes the connection. Default: the batch limit plus room for topic and header.
+           */
+          maxPacketBytes: z
+            .number()
+            .int()
+            .min(LIMITS.maxControlBytes)
+            .default(LIMITS.maxBatchBytes + 64 * 1024),
+        }),
+        externalMqttSchema,
+      ]),
+    )
+    .prefault({}),
+  /** Where readings and events are stored: `kind: sqlite` (default) or `kind: influx` (sink/influx-config.ts). */
+  sink: sinkSchema,
+  ingest: z
     .strictObject({
-      host: z.string().min(1).default('127.0.0.1'),
-      /** TCP port of the embedded broker; 0 = ephemeral (the bound port is logged in "cloud ready"). */
-      port: port.default(1883),
       /**
-       * Largest MQTT packet accepted, bytes. MQTT 3.1.1 cannot advertise it, so a larger packet
-       * closes the connection. Default: the batch limit plus room for topic and header.
+       * TEST KNOB, leave 0 in production: an artificial delay before each batch is committed, ms.
+       * The e2e tests use it to make the ingest slower than the edges, so a broker's queue fills.
        */
-      maxPacketBytes: z
-        .number()
-        .int()
-        .min(LIMITS.maxControlBytes)
-        .default(LIMITS.maxBatchBytes + 64 * 1024),
+      testDelayMs: z.number().int().min(0).max(60_000).default(0),
+      /** TEST KNOB: the delay applies only during this long after start, ms; 0 = always. */
+      testDelayForMs: z.number().int().min(0).default(0),
     })
     .prefault({}),
   http: z
@@ -36,6 +63,8 @@ const configSchema = z.strictObject({
       host: z.string().min(1).default('127.0.0.1'),
       /** TCP port of the HTTP API; 0 = ephemeral. */
       port: port.default(8080),
+      /** Folder of the dashboard build, relative to the config file; default: this checkout's dashboards/dist. */
+      dashboardDir: z.string().min(1).optional(),
     })
     .prefault({}),
   /** Per-edge MQTT credentials: username = edge id, password checked against the scrypt hash. */
@@ -58,6 +87,14 @@ const configSchema = z.strictObject({
       level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
     })
     .prefault({}),
+  /** Rules runtime: thresholds, elder care, incident deadlines (rules-runtime/rules-config.ts). */
+  rules: rulesSectionSchema,
+  /** Officers who may log in; none = logins off, open API (auth/user-config.ts). */
+  users: usersSchema,
+  /** Session lifetime and cookie flags (auth/user-config.ts). */
+  auth: authSchema,
+  /** Incident notifications: MQTT topic and signed webhooks (notify/notify-config.ts). */
+  notify: notifySectionSchema,
 });
 
 export type CloudConfig = z.infer<typeof configSchema>;
@@ -71,6 +108,11 @@ export function parseConfig(raw: unknown, baseDir: string, fileName = 'cloud.yam
     ...config,
     dataDir: resolve(baseDir, config.dataDir),
     registry: config.registry === undefined ? undefined : resolve(baseDir, config.registry),
+    http: {
+      ...config.http,
+      dashboardDir:
+        config.http.dashboardDir === undefined ? undefined : resolve(baseDir, config.http.dashboardDir),
+    },
   };
 }
 

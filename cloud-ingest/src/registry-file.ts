@@ -38,6 +38,10 @@ const registrySchema = z
           heartRate: range,
           /** Alert bounds, percent oxygen saturation. */
           spo2: range,
+          /** Local waking hours ('HH:MM'), when no-movement and not-worn rules apply. Rules default 07:00–21:00. */
+          waking: z
+            .strictObject({ from: z.string().regex(/^\d\d:\d\d$/), to: z.string().regex(/^\d\d:\d\d$/) })
+            .optional(),
         }),
       )
       .default([]),

@@ -1,10 +1,11 @@
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
 import type { CloudMetrics } from '../metrics.js';
 import type { Sink } from '../sink/sink.js';
 import type { RegistryStore } from '../store/registry-store.js';
 import { ApiError } from './api-error.js';
 import { parseLimit, parseStep, parseTime, requireParam } from './query-params.js';
+import { canSeeVillage, scopeOf } from './request-scope.js';
 
 export interface ApiDeps {
   sink: Sink;
@@ -16,6 +17,8 @@ export interface ApiDeps {
   now(): number;
   /** Route modules of other concerns (commands, rules, live stream, auth), mounted beside these. */
   routes?: Hono[];
+  /** Run before every /api/v1 route, in order; the auth middleware sets the request scope here. */
+  middleware?: MiddlewareHandler[];
 }
 
 /** Most buckets one series query may return (a wider range needs a coarser step). */
@@ -38,6 +41,17 @@ export function createApi(deps: ApiDeps): Hono {
   app.notFound((c) =>
     c.json({ error: { code: 'not_found', message: `no route ${c.req.method} ${c.req.path}` } }, 404),
   );
+  for (const m of deps.middleware ?? []) app.use('/api/v1/*', m);
+  /** Ids of the devices in villages the caller may see (all of them with full access). */
+  const visibleDevices = (c: Parameters<typeof scopeOf>[0]) => {
+    const scope = scopeOf(c);
+    return new Set(
+      registry
+        .devices()
+        .filter((d) => canSeeVillage(scope, d.village))
+        .map((d) => d.id),
+    );
+  };
 
   app.get('/api/v1/health', (c) =>
     c.json({
@@ -45,17 +59,21 @@ export function createApi(deps: ApiDeps): Hono {
       uptimeS: Math.round((deps.now() - deps.startedAt) / 1000),
       edges: registry
         .edges()
+        .filter((e) => canSeeVillage(scopeOf(c), registry.placeOf(e.id).village))
         .map((e) => ({ id: e.id, online: e.online, boot: e.boot, lastSeen: e.lastSeen })),
     }),
   );
 
-  app.get('/api/v1/devices', (c) => c.json({ devices: registry.devices() }));
+  app.get('/api/v1/devices', (c) =>
+    c.json({ devices: registry.devices().filter((d) => canSeeVillage(scopeOf(c), d.village)) }),
+  );
 
   app.get('/api/v1/latest', async (c) => {
     const q = c.req.query();
-    return c.json({
-      latest: await sink.latest({ device: q.device || undefined, station: q.station || undefined }),
-    });
+    const latest = await sink.latest({ device: q.device || undefined, station: q.station || undefined });
+    if (scopeOf(c).villages === 'all') return c.json({ latest });
+    const visible = visibleDevices(c);
+    return c.json({ latest: latest.filter((l) => visible.has(l.device)) });
   });
 
   app.get('/api/v1/series', async (c) => {
@@ -66,6 +84,9 @@ export function createApi(deps: ApiDeps): Hono {
     const to = parseTime('to', requireParam(q, 'to'));
     const stepMs = parseStep(requireParam(q, 'step'));
     if (to <= from) throw new ApiError(400, 'bad_param', `to (${to}) must be after from (${from})`);
+    // Out of scope looks the same as unknown: an officer does not learn which devices exist elsewhere.
+    if (scopeOf(c).villages !== 'all' && !visibleDevices(c).has(device))
+      throw new ApiError(404, 'unknown_series', `no series ${metric} for device ${device}`);
     const buckets = Math.ceil((to - from) / stepMs);
     if (buckets > MAX_BUCKETS) {
       throw new ApiError(
@@ -82,14 +103,19 @@ export function createApi(deps: ApiDeps): Hono {
 
   app.get('/api/v1/events', async (c) => {
     const q = c.req.query();
+    const scope = scopeOf(c);
+    const limit = parseLimit(q.limit, DEFAULT_EVENT_LIMIT, MAX_EVENT_LIMIT);
     const events = await sink.events({
       device: q.device || undefined,
       type: q.type || undefined,
       from: q.from ? parseTime('from', q.from) : undefined,
       to: q.to ? parseTime('to', q.to) : undefined,
-      limit: parseLimit(q.limit, DEFAULT_EVENT_LIMIT, MAX_EVENT_LIMIT),
+      // A narrowed scope filters after the query, so ask for the most and cut to `limit` after.
+      limit: scope.villages === 'all' ? limit : MAX_EVENT_LIMIT,
     });
-    return c.json({ events });
+    if (scope.villages === 'all') return c.json({ events });
+    const visible = events.filter((e) => canSeeVillage(scope, registry.placeOf(e.edge).village));
+    return c.json({ events: visible.slice(0, limit) });
   });
 
   for (const r of deps.routes ?? []) app.route('/', r);

@@ -1,0 +1,245 @@
+#!/usr/bin/env node
+// End-to-end readings/s into a real InfluxDB (Debian's influxd 1.6.7, started here in a temp
+// folder on free 127.0.0.1 ports), beside InfluxDB's own raw write rate of the same shape of
+// points measured in the same run: the ratio is the figure (aim: 60 %).
+//   e2e: real cloud (embedded broker, sink influx, v1 write path) + real edge (fake driver).
+//   raw: 5,000-point line-protocol batches from two concurrent writers straight to /write.
+// Prints JSON lines. Build first: `npm run build`.
+//   node bench/influx-e2e.mjs [--readings 300000] [--devices 1000] [--interval-ms 20]
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { stringify } from 'yaml';
+
+const { values: args } = parseArgs({
+  options: {
+    readings: { type: 'string', default: '300000' },
+    devices: { type: 'string', default: '1000' },
+    'interval-ms': { type: 'string', default: '20' },
+  },
+});
+const N = Number(args.readings);
+const DEVICES = Number(args.devices);
+const METRICS = ['pm2_5', 'pm10', 'temperature', 'humidity', 'noise'];
+const root = join(import.meta.dirname, '..');
+const CLOUD = join(root, 'cloud-ingest/dist/bin/village-cloud.js');
+const EDGE = join(root, 'edge-agent/dist/bin/village-edge.js');
+const dir = mkdtempSync(join(tmpdir(), 'bench-influx-'));
+const out = (o) => process.stdout.write(`${JSON.stringify({ bench: 'influx-e2e', ...o })}\n`);
+const freePort = () =>
+  new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+  });
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const children = [];
+
+// --- influxd with every dir and bind address in the temp folder / on 127.0.0.1 ---
+const [influxPort, rpcPort] = [await freePort(), await freePort()];
+for (const d of ['meta', 'data', 'wal']) mkdirSync(join(dir, 'influx', d), { recursive: true });
+const conf = execFileSync('influxd', ['config'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+  .replace(/^(\s*)dir = "\/var\/lib\/influxdb\/meta"$/m, `$1dir = "${dir}/influx/meta"`)
+  .replace(/^(\s*)dir = "\/var\/lib\/influxdb\/data"$/m, `$1dir = "${dir}/influx/data"`)
+  .replace(/^(\s*)wal-dir = ".*"$/m, `$1wal-dir = "${dir}/influx/wal"`)
+  .replace(/^bind-address = ".*"$/m, `bind-address = "127.0.0.1:${rpcPort}"`)
+  .replace(/^(\s*)bind-address = ":8086"$/m, `$1bind-address = "127.0.0.1:${influxPort}"`)
+  .replace(/^(\s*)bind-address = ":(\d+)"$/gm, '$1bind-address = "127.0.0.1:0"')
+  .replace(/^(\s*)store-enabled = true$/m, '$1store-enabled = false')
+  .replace(/^(\s*)query-log-enabled = true$/m, '$1query-log-enabled = false')
+  .replace(/^(\s*)log-enabled = true$/gm, '$1log-enabled = false');
+writeFileSync(join(dir, 'influx/influxdb.conf'), conf);
+const influxd = spawn('influxd', ['run', '-config', join(dir, 'influx/influxdb.conf')], {
+  stdio: 'ignore',
+  detached: true,
+});
+children.push(influxd);
+const influx = `http://127.0.0.1:${influxPort}`;
+const query = async (q, db = 'village') => {
+  const r = await fetch(`${influx}/query`, { method: 'POST', body: new URLSearchParams({ q, db }) });
+  return (await r.json()).results;
+};
+for (let i = 0; ; i++) {
+  try {
+    if ((await fetch(`${influx}/ping`)).status === 204) break;
+  } catch {}
+  if (i > 300) throw new Error('influxd did not start');
+  await sleep(100);
+}
+await query('CREATE DATABASE village');
+await query('CREATE DATABASE raw');
+const countReadings = async (db) => {
+  const [r] = await query('SELECT count(*) FROM /.*/', db);
+  return (r.series ?? []).flatMap((s) => s.values[0].slice(1)).reduce((a, b) => a + (b ?? 0), 0);
+};
+
+// --- e2e: cloud (embedded broker, InfluxDB sink) + edge (fake driver) ---
+const mqttPort = await freePort();
+const password = 'bench-password';
+const hash = spawnSync(process.execPath, [CLOUD, 'hash-password'], {
+  input: password,
+  encoding: 'utf8',
+}).stdout.trim();
+mkdirSync(join(dir, 'cloud'));
+mkdirSync(join(dir, 'edge'));
+writeFileSync(
+  join(dir, 'cloud/registry.yaml'),
+  stringify({
+    counties: [
+      {
+        id: 'c1',
+        name: 'C',
+        towns: [
+          {
+            id: 't1',
+            name: 'T',
+            villages: [{ id: 'v1', name: 'V', stations: [{ id: 's1', name: 'S', edges: ['edge-1'] }] }],
+          },
+        ],
+      },
+    ],
+  }),
+);
+writeFileSync(
+  join(dir, 'cloud/cloud.yaml'),
+  stringify({
+    dataDir: './data',
+    registry: './registry.yaml',
+    mqtt: { host: '127.0.0.1', port: mqttPort },
+    http: { host: '127.0.0.1', port: 0 },
+    edges: [{ id: 'edge-1', passwordHash: hash }],
+    sink: { kind: 'influx', url: influx, api: 'v1', database: 'village' },
+    log: { level: 'info' },
+  }),
+);
+writeFileSync(
+  join(dir, 'edge/edge.yaml'),
+  stringify({
+    edgeId: 'edge-1',
+    dataDir: './data',
+    cloud: { url: `mqtt://127.0.0.1:${mqttPort}`, password },
+    outbox: { batchMaxAgeMs: 200 },
+    health: { host: '127.0.0.1', port: 0 },
+    log: { level: 'info' },
+    drivers: [
+      {
+        kind: 'fake',
+        id: 'fake',
+        devices: DEVICES,
+        intervalMs: Number(args['interval-ms']),
+        limit: N,
+        metrics: METRICS.map((name) => ({ name, unit: '' })),
+      },
+    ],
+  }),
+);
+function start(bin, cfg, readyMsg) {
+  const child = spawn(process.execPath, [bin, '--config', cfg], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  const ready = new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout }).on('line', (l) => {
+      try {
+        const j = JSON.parse(l);
+        if (j.msg === readyMsg) resolve(j);
+      } catch {}
+    });
+    child.once('exit', (c) => reject(new Error(`${bin} exited ${c}`)));
+  });
+  return { child, ready };
+}
+const peakRssMb = (pid) =>
+  Math.round(Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024);
+const cloud = start(CLOUD, join(dir, 'cloud/cloud.yaml'), 'cloud ready');
+await cloud.ready;
+const edge = start(EDGE, join(dir, 'edge/edge.yaml'), 'edge ready');
+const { healthPort } = await edge.ready;
+const edgeMetric = async (name) => {
+  const text = await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text();
+  return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+};
+let first = 0;
+const started = Date.now();
+for (;;) {
+  await sleep(100);
+  const acked = await edgeMetric('edge_batches_acked_total');
+  if (acked > 0 && !first) first = Date.now();
+  if (
+    (await edgeMetric('edge_readings_accepted_total')) >= N &&
+    (await edgeMetric('edge_outbox_depth_readings')) === 0
+  )
+    break;
+  if (Date.now() - started > 900_000) throw new Error('bench timed out');
+}
+const e2eSeconds = (Date.now() - first) / 1000;
+const stored = await countReadings('village');
+const e2eRate = Math.round(stored / e2eSeconds);
+out({
+  phase: 'e2e',
+  readings: stored,
+  expected: N,
+  seconds: e2eSeconds,
+  readings_per_s: e2eRate,
+  cloud_peak_rss_mb: peakRssMb(cloud.child.pid),
+  edge_peak_rss_mb: peakRssMb(edge.child.pid),
+});
+edge.child.kill('SIGTERM');
+cloud.child.kill('SIGTERM');
+await Promise.all(
+  [edge, cloud].map((p) => new Promise((r) => (p.child.exitCode === null ? p.child.once('exit', r) : r()))),
+);
+
+// --- raw: the same shape of points (one line per device and instant, 5 fields, same tags) ---
+const POINTS_PER_BATCH = 5_000;
+const lines = Math.ceil(N / METRICS.length);
+const t0 = Date.now() - 86_400_000;
+const lineAt = (i) => {
+  const device = `fake-${(i % DEVICES) + 1}`;
+  const ts = t0 + Math.floor(i / DEVICES) * 20;
+  const fields = METRICS.map((m, k) => `${m}=${((i + k) % 1000) / 10}`).join(',');
+  return `fake,county=c1,town=t1,village=v1,station=s1,device=${device} ${fields} ${ts}`;
+};
+const bodies = [];
+for (let i = 0; i < lines; i += POINTS_PER_BATCH) {
+  bodies.push(
+    Array.from({ length: Math.min(POINTS_PER_BATCH, lines - i) }, (_, k) => lineAt(i + k)).join('\n'),
+  );
+}
+let next = 0;
+const writer = async () => {
+  while (next < bodies.length) {
+    const body = bodies[next++];
+    const r = await fetch(`${influx}/write?db=raw&precision=ms`, { method: 'POST', body });
+    if (r.status !== 204) throw new Error(`raw write: ${r.status} ${await r.text()}`);
+  }
+};
+const rawStart = Date.now();
+await Promise.all([writer(), writer()]);
+const rawSeconds = (Date.now() - rawStart) / 1000;
+const rawReadings = await countReadings('raw');
+const rawRate = Math.round(rawReadings / rawSeconds);
+out({
+  phase: 'raw',
+  readings: rawReadings,
+  lines,
+  points_per_batch: POINTS_PER_BATCH,
+  writers: 2,
+  seconds: rawSeconds,
+  readings_per_s: rawRate,
+});
+out({
+  phase: 'ratio',
+  e2e_readings_per_s: e2eRate,
+  raw_readings_per_s: rawRate,
+  ratio: Number((e2eRate / rawRate).toFixed(3)),
+});
+
+try {
+  process.kill(-influxd.pid, 'SIGTERM');
+} catch {}
+await new Promise((r) => (influxd.exitCode === null ? influxd.once('exit', r) : r()));
+rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,114 @@
+import { Hono } from 'hono';
+import { IncidentCommandError, type RulesRuntime } from '../rules-runtime/rules-runtime.js';
+import { oneOf } from './alert-routes.js';
+import { ApiError } from './api-error.js';
+import { parseLimit, parseTime } from './query-params.js';
+import { FULL_ACCESS, type RequestScope, canSeeVillage, scopeOf } from './request-scope.js';
+
+const DEFAULT_LIMIT = 100;
+const MAX_LIMIT = 10_000;
+const MAX_NOTE = 2_000;
+const ACTOR = /^[A-Za-z0-9][A-Za-z0-9._@:-]{0,63}$/;
+
+/**
+ * Who acts. With logins on, the officer of the session. Without any users configured (lab and
+ * demo mode: nobody set a scope, so it is FULL_ACCESS), an `X-Actor` header may name the actor
+ * so tests and scripts can attribute their acknowledgements; it is ignored once logins exist.
+ */
+function actorOf(scope: RequestScope, header: string | undefined): string {
+  if (scope === FULL_ACCESS && header !== undefined && ACTOR.test(header)) return header;
+  return scope.actor;
+}
+
+/**
+ * Incidents (docs/api.md "Alerts and incidents"): list, one, acknowledge, resolve, the SLA
+ * figures and an incident's notification deliveries. Every route filters by the caller's scope;
+ * an incident of a village the caller cannot see is a 404, like one that does not exist.
+ * The actor written into the audit trail is the scope's officer.
+ */
+export function createIncidentRoutes(runtime: RulesRuntime): Hono {
+  const app = new Hono();
+
+  const visible = (scope: RequestScope, id: string) => {
+    const i = runtime.incident(id);
+    if (!i || !canSeeVillage(scope, i.village))
+      throw new ApiError(404, 'unknown_incident', `no incident ${id}`);
+    return i;
+  };
+
+  const readNote = async (body: Promise<unknown>, required: boolean): Promise<string | undefined> => {
+    let b: unknown;
+    try {
+      b = await body;
+    } catch {
+      if (!required) return undefined;
+      throw new ApiError(400, 'bad_body', 'body must be a JSON object with a note');
+    }
+    const note = (b as { note?: unknown } | null)?.note;
+    if (note === undefined && !required) return undefined;
+    if (typeof note !== 'string' || note.trim() === '' || note.length > MAX_NOTE) {
+      throw new ApiError(400, 'bad_param', `note must be a non-empty text of at most ${MAX_NOTE} characters`);
+    }
+    return note;
+  };
+
+  const run = <T>(fn: () => T): T => {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof IncidentCommandError) throw new ApiError(err.status, err.code, err.message);
+      throw err;
+    }
+  };
+
+  app.get('/api/v1/incidents', (c) => {
+    const q = c.req.query();
+    const scope = scopeOf(c);
+    const village = q.village || undefined;
+    if (village !== undefined && !canSeeVillage(scope, village)) return c.json({ incidents: [] });
+    return c.json({
+      incidents: runtime.incidents({
+        state: oneOf('state', q.state, ['open', 'acknowledged', 'resolved'] as const),
+        village,
+        villages: scope.villages,
+        limit: parseLimit(q.limit, DEFAULT_LIMIT, MAX_LIMIT),
+      }),
+    });
+  });
+
+  app.get('/api/v1/incidents/:id', (c) => c.json({ incident: visible(scopeOf(c), c.req.param('id')) }));
+
+  app.get('/api/v1/incidents/:id/notifications', (c) => {
+    const i = visible(scopeOf(c), c.req.param('id'));
+    return c.json({ notifications: runtime.deliveries(i.id) });
+  });
+
+  app.post('/api/v1/incidents/:id/ack', async (c) => {
+    const scope = scopeOf(c);
+    const i = visible(scope, c.req.param('id'));
+    const note = await readNote(c.req.json(), false);
+    return c.json({
+      incident: run(() => runtime.acknowledge(i.id, actorOf(scope, c.req.header('x-actor')), note)),
+    });
+  });
+
+  app.post('/api/v1/incidents/:id/resolve', async (c) => {
+    const scope = scopeOf(c);
+    const i = visible(scope, c.req.param('id'));
+    const note = (await readNote(c.req.json(), true))!;
+    return c.json({
+      incident: run(() => runtime.resolve(i.id, actorOf(scope, c.req.header('x-actor')), note)),
+    });
+  });
+
+  app.get('/api/v1/sla', (c) => {
+    const q = c.req.query();
+    const from = q.from ? parseTime('from', q.from) : undefined;
+    const to = q.to ? parseTime('to', q.to) : undefined;
+    if (from !== undefined && to !== undefined && to <= from)
+      throw new ApiError(400, 'bad_param', `to (${to}) must be after from (${from})`);
+    return c.json({ villages: runtime.sla({ from, to, villages: scopeOf(c).villages }) });
+  });
+
+  return app;
+}

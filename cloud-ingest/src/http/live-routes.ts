@@ -1,0 +1,209 @@
+import { Hono } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import type { Logger } from 'pino';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { CommittedFeed } from '../ingest/committed-feed.js';
+import type { RulesRuntime } from '../rules-runtime/rules-runtime.js';
+import type { SinkBatch } from '../sink/sink.js';
+import { type RequestScope, canSeeVillage, scopeOf } from './request-scope.js';
+
+/** An alert or incident that changed, as the rules runtime reports it (docs/api.md "Live stream"). */
+export interface LiveChange {
+  type: 'alert' | 'incident';
+  /** Village the alert or incident belongs to; decides who may see it. */
+  village: string | null;
+  /** The Alert or Incident object of docs/api.md, already masked by the runtime if needed. */
+  data: unknown;
+}
+
+/** The rules runtime's alert and incident changes as LiveChanges, each tagged with its village. */
+export function rulesChanges(runtime: Pick<RulesRuntime, 'onChange'>): NonNullable<LiveRouteDeps['changes']> {
+  return {
+    subscribe: (listener) =>
+      runtime.onChange((change) =>
+        listener(
+          change.type === 'alert'
+            ? { type: 'alert', village: change.alert.village, data: change.alert }
+            : { type: 'incident', village: change.incident.village, data: change.incident },
+        ),
+      ),
+  };
+}
+
+export interface LiveRouteDeps {
+  committed: CommittedFeed;
+  /** Alert and incident changes of the rules runtime, when there is one. */
+  changes?: { subscribe(listener: (change: LiveChange) => void): () => void };
+  log: Logger;
+  /** The cloud's Prometheus registry, for the stream's gauges and counters. */
+  metricsRegistry: Registry;
+  /** Bytes of frames a client may have waiting before it is dropped as too slow (default 4 MiB). */
+  maxQueueBytes?: number;
+  /** A comment line is sent after this long without data, so proxies keep the stream open, ms (default 15 s). */
+  heartbeatMs?: number;
+}
+
+export interface LiveRoutes {
+  routes: Hono;
+  /** Ends every open stream (on cloud shutdown). */
+  close(): void;
+}
+
+interface Client {
+  scope: RequestScope;
+  frames: string[];
+  bytes: number;
+  closed: boolean;
+  wake: () => void;
+  /** Closes the connection even while a write is stuck on a client that stopped reading. */
+  kill: () => void;
+}
+
+/** One SSE frame; JSON never holds a raw newline, so `data:` is a single line. */
+const frame = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+
+/**
+ * `GET /api/v1/stream`: committed readings and events (and alert/incident changes) as Server-Sent
+ * Events, each client seeing only the villages of its scope. A batch is serialized once per
+ * village, then handed to every client that may see it. Each client has a bounded queue: a client
+ * that falls more than `maxQueueBytes` behind is dropped (counted) rather than letting the cloud
+ * buffer without bound; EventSource reconnects by itself and resumes with live data.
+ */
+export function createLiveRoutes(deps: LiveRouteDeps): LiveRoutes {
+  const maxQueueBytes = deps.maxQueueBytes ?? 4 * 1024 * 1024;
+  const heartbeatMs = deps.heartbeatMs ?? 15_000;
+  const registers = [deps.metricsRegistry];
+  const connected = new Gauge({ name: 'cloud_stream_clients', help: 'Open SSE streams', registers });
+  const dropped = new Counter({
+    name: 'cloud_stream_clients_dropped_total',
+    help: 'SSE clients dropped because their queue passed maxQueueBytes',
+    registers,
+  });
+  const clients = new Set<Client>();
+
+  const drop = (client: Client) => {
+    client.closed = true;
+    client.frames = [];
+    client.bytes = 0;
+    clients.delete(client);
+    client.kill();
+    client.wake();
+  };
+
+  const deliver = (village: string | null, text: string) => {
+    for (const client of clients) {
+      if (!canSeeVillage(client.scope, village)) continue;
+      if (client.bytes + text.length > maxQueueBytes) {
+        dropped.inc();
+        deps.log.warn({ actor: client.scope.actor, queuedBytes: client.bytes }, 'slow SSE client dropped');
+        drop(client);
+        continue;
+      }
+      client.frames.push(text);
+      client.bytes += text.length;
+      client.wake();
+    }
+  };
+
+  const onBatch = (batch: SinkBatch) => {
+    if (clients.size === 0) return;
+    const { station, village } = batch.place;
+    let text = '';
+    for (const r of batch.readings) {
+      text += frame('reading', {
+        device: r.device,
+        metric: r.metric,
+        value: r.value,
+        unit: r.unit,
+        ts: r.ts,
+        quality: r.quality,
+        station,
+        village,
+        historical: batch.historical,
+      });
+    }
+    for (const e of batch.events) {
+      text += frame('event', {
+        edge: batch.edgeId,
+        device: e.device,
+        type: e.type,
+        severity: e.severity,
+        ts: e.ts,
+        receivedAt: batch.receivedAt,
+        historical: batch.historical,
+        data: e.data,
+        station,
+        village,
+      });
+    }
+    if (text) deliver(village, text);
+  };
+  const unsubscribers = [deps.committed.subscribe(onBatch)];
+  if (deps.changes) {
+    unsubscribers.push(
+      deps.changes.subscribe((change) => {
+        if (clients.size > 0) deliver(change.village, frame(change.type, change.data));
+      }),
+    );
+  }
+
+  const routes = new Hono();
+  routes.get('/api/v1/stream', (c) => {
+    const scope = scopeOf(c);
+    const outgoing = (c.env as { outgoing?: { destroy(): void } } | undefined)?.outgoing;
+    return streamSSE(c, async (stream) => {
+      const client: Client = {
+        scope,
+        frames: [],
+        bytes: 0,
+        closed: false,
+        wake: () => {},
+        kill: () => {
+          outgoing?.destroy();
+          stream.abort();
+        },
+      };
+      clients.add(client);
+      connected.inc();
+      stream.onAbort(() => {
+        client.closed = true;
+        clients.delete(client);
+        client.wake();
+      });
+      try {
+        // retry: how long EventSource waits before reconnecting, ms.
+        await stream.write('retry: 2000\n: connected\n\n');
+        while (!client.closed) {
+          if (client.frames.length === 0) {
+            let timer: NodeJS.Timeout | undefined;
+            const idle = await new Promise<boolean>((resolve) => {
+              client.wake = () => resolve(false);
+              timer = setTimeout(() => resolve(true), heartbeatMs);
+            });
+            clearTimeout(timer);
+            client.wake = () => {};
+            if (idle && !client.closed) await stream.write(': ping\n\n');
+            continue;
+          }
+          const text = client.frames.join('');
+          client.frames = [];
+          client.bytes = 0;
+          await stream.write(text);
+        }
+      } catch {
+        // The client went away mid-write; nothing to tell it.
+      } finally {
+        clients.delete(client);
+        connected.dec();
+      }
+    });
+  });
+
+  return {
+    routes,
+    close() {
+      for (const u of unsubscribers) u();
+      for (const client of [...clients]) drop(client);
+    },
+  };
+}

@@ -1,0 +1,75 @@
+import { type CompiledRules, type Person, type RulesConfig, RulesError, compileRules } from '@village/rules';
+import { ConfigError } from '../config-error.js';
+import type { RegistryFile } from '../registry-file.js';
+import type { RulesSection } from './rules-config.js';
+
+/** Where a village sits: the place ids each escalation level notifies. */
+export interface VillagePlaces {
+  village: string;
+  town: string;
+  county: string;
+}
+
+export interface RulesSetup {
+  rules: CompiledRules;
+  /** village id → its town and county (from the registry). */
+  places: Map<string, VillagePlaces>;
+  /** The response target used for SLA figures, ms. */
+  ackDeadlineMs: number;
+}
+
+/** Normal ranges used when registry.yaml gives none for a person, bpm and %. */
+const DEFAULT_HEART_RATE = { min: 50, max: 120 };
+const DEFAULT_SPO2_MIN = 90;
+const DEFAULT_WAKING = { from: '07:00', to: '21:00' };
+
+/**
+ * Builds the rules config from cloud.yaml's `rules:` and the registry's people and places, and
+ * compiles it. Devices other than wristbands are learned from committed batches (their edge's
+ * station), so they need no listing here. Throws ConfigError naming the key.
+ */
+export function compileRulesSetup(section: RulesSection, registry: RegistryFile): RulesSetup {
+  const places = new Map<string, VillagePlaces>();
+  const stationVillage = new Map<string, string>();
+  for (const c of registry.counties)
+    for (const t of c.towns)
+      for (const v of t.villages) {
+        places.set(v.id, { village: v.id, town: t.id, county: c.id });
+        for (const s of v.stations) stationVillage.set(s.id, v.id);
+      }
+  const people: Person[] = registry.people.flatMap((p) => {
+    // A person without a wristband has nothing the rules can watch.
+    if (!p.wristband) return [];
+    return [
+      {
+        id: p.id,
+        village: stationVillage.get(p.station)!,
+        station: p.station,
+        device: p.wristband,
+        livesAlone: p.livesAlone,
+        heartRate: p.heartRate ? { min: p.heartRate[0], max: p.heartRate[1] } : DEFAULT_HEART_RATE,
+        spo2: { min: p.spo2 ? p.spo2[0] : DEFAULT_SPO2_MIN },
+        waking: p.waking ?? DEFAULT_WAKING,
+      },
+    ];
+  });
+  const config: RulesConfig = {
+    people,
+    thresholds: section.thresholds,
+    elderCare: section.elderCare,
+    incidents: {
+      ackTimeoutMs: section.incidents.ackDeadlineMs,
+      escalationStepMs: section.incidents.escalationStepMs,
+      levels: section.incidents.levels,
+      correlationWindowMs: section.incidents.correlationWindowMs,
+      lateAfterMs: section.incidents.lateAfterMs,
+    },
+    deviceEventQuietMs: section.deviceEventQuietMs,
+  };
+  try {
+    return { rules: compileRules(config), places, ackDeadlineMs: section.incidents.ackDeadlineMs };
+  } catch (err) {
+    if (err instanceof RulesError) throw new ConfigError(`cloud.yaml: rules: ${err.message}`);
+    throw err;
+  }
+}

@@ -1,0 +1,56 @@
+import type { Hono } from 'hono';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { CloudConfig } from '../config.js';
+import { createAlertRoutes } from '../http/alert-routes.js';
+import { createIncidentRoutes } from '../http/incident-routes.js';
+import type { CommittedFeed } from '../ingest/committed-feed.js';
+import { createMqttNotifier } from '../notify/mqtt-notifier.js';
+import { createNotificationDispatcher } from '../notify/notification-dispatcher.js';
+import type { Notifier } from '../notify/notifier.js';
+import { createWebhookNotifier } from '../notify/webhook-notifier.js';
+import type { RegistryFile } from '../registry-file.js';
+import type { Db } from '../store/open-database.js';
+import { compileRulesSetup } from './rules-from-registry.js';
+import { type RulesRuntime, startRulesRuntime } from './rules-runtime.js';
+
+/**
+ * The rules runtime with its notifiers and API routes, from cloud.yaml's `rules:` and `notify:`.
+ * Undefined when `rules.enabled` is false. Throws ConfigError for rules the library refuses.
+ */
+export function startRules(deps: {
+  config: CloudConfig;
+  registryFile: RegistryFile;
+  db: Db;
+  committed: CommittedFeed;
+  publish(topic: string, payload: Uint8Array): Promise<void>;
+  log: Logger;
+  registry: Registry;
+  now(): number;
+}): { runtime: RulesRuntime; routes: Hono[] } | undefined {
+  const { config } = deps;
+  if (!config.rules.enabled) return undefined;
+  const setup = compileRulesSetup(config.rules, deps.registryFile);
+  const notifiers: Notifier[] = config.notify.webhooks.map(createWebhookNotifier);
+  if (config.notify.mqtt.enabled)
+    notifiers.push(createMqttNotifier(deps.publish, config.notify.mqtt.topicPrefix));
+  const log = deps.log.child({ component: 'rules' });
+  const dispatcher = createNotificationDispatcher({
+    db: deps.db,
+    notifiers,
+    log,
+    now: deps.now,
+    registry: deps.registry,
+  });
+  const runtime = startRulesRuntime({
+    db: deps.db,
+    setup,
+    committed: deps.committed,
+    dispatcher,
+    log,
+    registry: deps.registry,
+    now: deps.now,
+    persistIntervalMs: config.rules.persistIntervalMs,
+  });
+  return { runtime, routes: [createAlertRoutes(runtime), createIncidentRoutes(runtime)] };
+}

@@ -1,0 +1,332 @@
+import { HttpError, InfluxDB, type WriteApi, setLogger } from '@influxdata/influxdb-client';
+import type { Quality, Value } from '@village/protocol';
+import type { Logger } from 'pino';
+import { Counter, type Registry } from 'prom-client';
+import type { Db } from '../store/open-database.js';
+import type { RegistryStore } from '../store/registry-store.js';
+import type { InfluxSinkConfig } from './influx-config.js';
+import { deviceKinds } from './influx-device-kinds.js';
+import { batchToLines, fieldNames } from './influx-line-protocol.js';
+import { type InfluxSeries, ident, influxQuery, literal } from './influx-query.js';
+import { type CatalogSeries, openSeriesCatalog } from './influx-series-catalog.js';
+import { v1WriteTransport } from './influx-v1-transport.js';
+import type { EventQuery, LatestValue, SeriesBucket, Sink, StoredEvent } from './sink.js';
+
+/** InfluxDB did not accept a batch in the time and attempts the client allows: the batch is not acked. */
+export class InfluxWriteError extends Error {
+  override name = 'InfluxWriteError';
+}
+
+export interface InfluxSinkDeps {
+  /** The cloud's SQLite: the series catalog lives beside the seq state. */
+  db: Db;
+  registry: RegistryStore;
+  log: Logger;
+  metricsRegistry: Registry;
+}
+
+interface PendingWrite {
+  /** The batch's lines, to tell its chunks from leftovers of an earlier, failed batch. */
+  lines: Set<string>;
+  remaining: number;
+  refused: number;
+  resolve(): void;
+  reject(err: Error): void;
+}
+
+/**
+ * The InfluxDB sink: points are written with the client's batching and retry, and the sink waits
+ * until InfluxDB has accepted every line of the batch before it calls `recordState` (the seq is
+ * then recorded, and acked, only for durable points). One batch at a time is in flight; while
+ * InfluxDB is down the client retries it (bounded by maxRetries/maxRetryTimeMs) and nothing else
+ * is read, so the edges keep their backlog and the cloud's memory stays flat.
+ * History (`latest`, `series`, `events`) is InfluxQL over /query.
+ */
+export function createInfluxSink(config: InfluxSinkConfig, deps: InfluxSinkDeps): Sink {
+  const { log } = deps;
+  const headers: Record<string, string> = {};
+  if (config.api === 'v1' && config.username !== undefined) {
+    headers.authorization = `Basic ${Buffer.from(`${config.username}:${config.password ?? ''}`).toString('base64')}`;
+  }
+  // The client logs every failed attempt with the whole response to the console; the sink logs
+  // each failure itself (writeFailed below), so the client's own lines go to debug.
+  setLogger({
+    error: (message, err) =>
+      log.debug({ err: (err as Error | undefined)?.message }, `influxdb-client: ${message}`),
+    warn: (message, err) =>
+      log.debug({ err: (err as Error | undefined)?.message }, `influxdb-client: ${message}`),
+  });
+  const connection = { url: config.url, token: config.token, timeout: config.timeoutMs, headers };
+  const plain = new InfluxDB(connection);
+  const influx =
+    config.api === 'v1'
+      ? new InfluxDB({ ...connection, transport: v1WriteTransport(plain.transport) })
+      : plain;
+  const transport = influx.transport;
+  const bucket =
+    config.bucket ??
+    (config.retentionPolicy ? `${config.database}/${config.retentionPolicy}` : config.database);
+
+  const writeFailures = new Counter({
+    name: 'cloud_influx_write_failures_total',
+    help: 'Failed InfluxDB write requests (each attempt), by HTTP status or error name',
+    labelNames: ['reason'],
+    registers: [deps.metricsRegistry],
+  });
+  const pointsRefused = new Counter({
+    name: 'cloud_influx_lines_refused_total',
+    help: 'Lines InfluxDB refused for good (400: bad line or field type conflict); the rest of their batch was written',
+    registers: [deps.metricsRegistry],
+  });
+
+  let pending: PendingWrite | undefined;
+  const ownLines = (lines: string[]) =>
+    pending !== undefined && lines.length > 0 && pending.lines.has(lines[0]!);
+  const settle = (p: PendingWrite, n: number) => {
+    p.remaining -= n;
+    if (p.remaining <= 0) p.resolve();
+  };
+
+  const writeApi: WriteApi = influx.getWriteApi(config.org, bucket, 'ms', {
+    batchSize: config.linesPerRequest,
+    // No timer: the sink flushes each batch itself and waits for it.
+    flushInterval: 0,
+    maxRetries: config.maxRetries,
+    maxRetryTime: config.maxRetryTimeMs,
+    minRetryDelay: config.minRetryDelayMs,
+    maxRetryDelay: config.maxRetryDelayMs,
+    exponentialBase: 2,
+    retryJitter: 100,
+    maxBufferLines: config.maxBufferLines,
+    writeSuccess(lines) {
+      if (ownLines(lines)) settle(pending!, lines.length);
+    },
+    writeFailed(error, lines, attempt) {
+      const status = error instanceof HttpError ? error.statusCode : undefined;
+      writeFailures.inc({ reason: status === undefined ? error.name : String(status) });
+      if (!ownLines(lines)) return;
+      const p = pending!;
+      if (status === 400) {
+        // A bad line or a field type conflict: InfluxDB wrote the rest of the request ("partial
+        // write"), and a resend can never fix it, so the batch counts as written.
+        p.refused += lines.length;
+        pointsRefused.inc(lines.length);
+        log.error(
+          { err: error.message, lines: lines.length },
+          'InfluxDB refused lines for good (written the rest)',
+        );
+        settle(p, lines.length);
+        return;
+      }
+      const retriable = status === undefined || status >= 429;
+      const final = !retriable || attempt > config.maxRetries || /max retry time/i.test(error.message);
+      log.warn({ err: error.message, status, attempt, final }, 'InfluxDB write failed');
+      if (final) {
+        p.reject(
+          new InfluxWriteError(
+            `InfluxDB did not accept the batch after ${attempt} attempt(s): ${error.message}`,
+          ),
+        );
+      }
+    },
+    writeRetrySkipped(entry) {
+      if (ownLines(entry.lines))
+        pending!.reject(new InfluxWriteError('the client dropped the batch from its retry buffer'));
+    },
+  });
+
+  const writeDurably = (lines: string[]) =>
+    new Promise<void>((resolve, reject) => {
+      const p: PendingWrite = { lines: new Set(lines), remaining: lines.length, refused: 0, resolve, reject };
+      pending = p;
+      writeApi.writeRecords(lines);
+      // Rejects on the first failure while the client retries in the background: `pending` tells the outcome.
+      writeApi.flush().catch(() => {});
+    }).finally(() => {
+      pending = undefined;
+    });
+
+  const catalog = openSeriesCatalog(deps.db);
+  const measurementOf = deviceKinds(deps.registry);
+  const query = (statements: string[]) =>
+    influxQuery(transport, config.database, config.retentionPolicy, statements);
+  const from = (measurements: readonly string[]) => measurements.map(ident).join(', ');
+  // One batch at a time, whoever calls: the pending-write bookkeeping assumes it.
+  let queue: Promise<unknown> = Promise.resolve();
+
+  return {
+    name: 'influx',
+    atomicWithState: false,
+    commitBatch(batch, recordState) {
+      const run = async () => {
+        catalog.note(batch, measurementOf);
+        const lines = batchToLines(batch, measurementOf, config.eventsMeasurement);
+        if (lines.length > 0) await writeDurably(lines);
+        recordState();
+        // Rewrites overwrite silently in InfluxDB (same measurement, tags and time); dedupe by seq
+        // keeps them to the crash-between-write-and-record case, so they are not counted here.
+        return { readings: batch.readings.length, events: batch.events.length, rewrites: 0 };
+      };
+      const result = queue.then(run, run);
+      queue = result.catch(() => {});
+      return result;
+    },
+
+    async latest(filter) {
+      const series = catalog.list(filter);
+      const byMetric = new Map<string, CatalogSeries[]>();
+      for (const s of series) {
+        const list = byMetric.get(s.metric) ?? [];
+        list.push(s);
+        byMetric.set(s.metric, list);
+      }
+      const metrics = [...byMetric.keys()];
+      const statements = metrics.map((metric) => {
+        const list = byMetric.get(metric)!;
+        const f = fieldNames(metric);
+        const measurements = [...new Set(list.flatMap((s) => s.measurements))];
+        const devices = [...new Set(list.map((s) => s.device))];
+        const where =
+          filter.device === undefined && filter.station === undefined
+            ? ''
+            : `WHERE (${devices.map((d) => `"device" = ${literal(d)}`).join(' OR ')})`;
+        // A raw query skips rows whose selected fields are all null, so LIMIT 1 per device is
+        // the newest point that has this metric (as a value or as an error).
+        return `SELECT ${ident(f.value)}, ${ident(f.error)}, ${ident(f.quality)} FROM ${from(measurements)} ${where} GROUP BY "device" ORDER BY time DESC LIMIT 1`;
+      });
+      const results = await query(statements);
+      const out: LatestValue[] = [];
+      metrics.forEach((metric, i) => {
+        const newest = new Map<string, unknown[]>();
+        for (const s of results[i]!) {
+          const device = s.tags?.device;
+          const row = s.values[0];
+          if (device === undefined || row === undefined) continue;
+          const prev = newest.get(device);
+          if (prev === undefined || (prev[0] as number) < (row[0] as number)) newest.set(device, row);
+        }
+        for (const s of byMetric.get(metric)!) {
+          const row = newest.get(s.device);
+          if (row === undefined) continue;
+          const [ts, value, error, quality] = row as [
+            number,
+            number | string | null,
+            string | null,
+            Quality | null,
+          ];
+          out.push({
+            device: s.device,
+            metric,
+            unit: s.unit,
+            ts,
+            value: value === null ? (error ?? '') : typed(value, s.valueType),
+            quality: quality ?? (value === null ? 'bad' : 'good'),
+            station: s.station,
+          });
+        }
+      });
+      return out.sort((a, b) =>
+        a.device < b.device
+          ? -1
+          : a.device > b.device
+            ? 1
+            : a.metric < b.metric
+              ? -1
+              : a.metric > b.metric
+                ? 1
+                : 0,
+      );
+    },
+
+    async series(q) {
+      const s = catalog.find(q.device, q.metric);
+      if (s === undefined) return undefined;
+      const f = ident(fieldNames(q.metric).value);
+      const aggregates =
+        s.valueType === 'string' ? `count(${f})` : `min(${f}), max(${f}), mean(${f}), count(${f})`;
+      const offset = ((q.from % q.stepMs) + q.stepMs) % q.stepMs;
+      const [result] = await query([
+        `SELECT ${aggregates} FROM ${from(s.measurements)} WHERE "device" = ${literal(q.device)} AND time >= ${q.from}ms AND time < ${q.to}ms GROUP BY time(${q.stepMs}ms, ${offset}ms) fill(none)`,
+      ]);
+      return mergeBuckets(result!, s.valueType === 'string');
+    },
+
+    async events(q: EventQuery): Promise<StoredEvent[]> {
+      const where: string[] = [];
+      if (q.device !== undefined) where.push(`"device" = ${literal(q.device)}`);
+      if (q.type !== undefined) where.push(`"type" = ${literal(q.type)}`);
+      if (q.from !== undefined) where.push(`time >= ${q.from}ms`);
+      if (q.to !== undefined) where.push(`time < ${q.to}ms`);
+      const [result] = await query([
+        `SELECT "device", "type", "edge", "severity", "historical", "received_at", "data" FROM ${ident(config.eventsMeasurement)} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY time DESC LIMIT ${q.limit}`,
+      ]);
+      const rows = result!.flatMap((s) => s.values);
+      return rows.map((r) => {
+        const [ts, device, type, edge, severity, historical, receivedAt, data] = r as [
+          number,
+          string,
+          string,
+          string,
+          StoredEvent['severity'],
+          boolean,
+          number,
+          string,
+        ];
+        return {
+          edge,
+          device,
+          type,
+          severity,
+          ts,
+          receivedAt,
+          historical: historical === true,
+          data: JSON.parse(data) as StoredEvent['data'],
+        };
+      });
+    },
+
+    async close() {
+      await queue;
+      await writeApi
+        .close()
+        .catch((err: Error) => log.warn({ err: err.message }, 'InfluxDB write API closed with an error'));
+    },
+  };
+}
+
+function typed(v: number | string, type: CatalogSeries['valueType']): Value {
+  if (type === 'boolean') return v === 1;
+  if (type === 'string') return String(v);
+  return typeof v === 'number' ? v : Number(v);
+}
+
+/** One bucket list from the per-measurement series of a GROUP BY time() query. */
+function mergeBuckets(series: InfluxSeries[], countOnly: boolean): SeriesBucket[] {
+  const byT = new Map<number, SeriesBucket>();
+  for (const s of series) {
+    for (const row of s.values) {
+      const t = row[0] as number;
+      const b: SeriesBucket = countOnly
+        ? { t, min: null, max: null, mean: null, count: row[1] as number }
+        : {
+            t,
+            min: row[1] as number,
+            max: row[2] as number,
+            mean: row[3] as number,
+            count: row[4] as number,
+          };
+      const prev = byT.get(t);
+      if (prev === undefined) {
+        byT.set(t, b);
+        continue;
+      }
+      if (!countOnly) {
+        prev.min = Math.min(prev.min!, b.min!);
+        prev.max = Math.max(prev.max!, b.max!);
+        prev.mean = (prev.mean! * prev.count + b.mean! * b.count) / (prev.count + b.count);
+      }
+      prev.count += b.count;
+    }
+  }
+  return [...byT.values()].sort((a, b) => a.t - b.t);
+}

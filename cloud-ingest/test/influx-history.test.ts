@@ -1,0 +1,47 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll } from 'vitest';
+import { EMPTY_REGISTRY } from '../src/registry-file.js';
+import { influxSinkSchema } from '../src/sink/influx-config.js';
+import { createInfluxSink } from '../src/sink/influx-sink.js';
+import { openDatabase } from '../src/store/open-database.js';
+import { openRegistryStore } from '../src/store/registry-store.js';
+import { runHistorySuite } from './history-suite.js';
+import { type Influxd, startInfluxd } from './servers/influxd.js';
+
+// A real InfluxDB 1.6.7 (Debian's influxd) through the v1 write path; a fresh database per test.
+let influxd: Influxd;
+beforeAll(async () => {
+  influxd = await startInfluxd([]);
+}, 60_000);
+afterAll(() => influxd?.dispose());
+
+let n = 0;
+runHistorySuite('influx', async () => {
+  const database = `history_${++n}`;
+  await influxd.query(`CREATE DATABASE ${database}`);
+  const dir = mkdtempSync(join(tmpdir(), 'influx-history-'));
+  const db = openDatabase(dir);
+  const registry = openRegistryStore(db, EMPTY_REGISTRY, []);
+  const sink = createInfluxSink(
+    influxSinkSchema.parse({ kind: 'influx', url: influxd.url, api: 'v1', database }),
+    {
+      db,
+      registry,
+      log: pino({ level: 'silent' }),
+      metricsRegistry: new Registry(),
+    },
+  );
+  return {
+    sink,
+    registry,
+    async dispose() {
+      await sink.close();
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});

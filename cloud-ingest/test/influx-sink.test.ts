@@ -1,0 +1,185 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Reading } from '@village/protocol';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EMPTY_REGISTRY } from '../src/registry-file.js';
+import { influxSinkSchema } from '../src/sink/influx-config.js';
+import { batchToLines } from '../src/sink/influx-line-protocol.js';
+import { InfluxWriteError, createInfluxSink } from '../src/sink/influx-sink.js';
+import { InfluxPathError, v2WritePathToV1 } from '../src/sink/influx-v1-transport.js';
+import type { SinkBatch } from '../src/sink/sink.js';
+import { openDatabase } from '../src/store/open-database.js';
+import { openRegistryStore } from '../src/store/registry-store.js';
+import { type Influxd, startInfluxd } from './servers/influxd.js';
+import { waitFor } from './wait-for.js';
+
+const T = Date.UTC(2026, 2, 1, 8);
+const place = { county: 'c1', town: 't 1', village: 'v,1', station: null };
+const reading = (
+  metric: string,
+  value: Reading['value'],
+  ts: number,
+  quality: Reading['quality'] = 'good',
+): Reading => ({
+  device: 'pm-1',
+  metric,
+  value,
+  unit: '',
+  ts,
+  quality,
+});
+const batch = (readings: Reading[]): SinkBatch => ({
+  edgeId: 'edge-1',
+  historical: false,
+  receivedAt: T,
+  place,
+  readings,
+  events: [],
+});
+
+describe('InfluxDB line protocol and v1 write path (pure)', () => {
+  it('one line per (device, ts); bad strings to <metric>_error; quality only when not good; tags escaped, null tags left out', () => {
+    const lines = batchToLines(
+      batch([
+        reading('pm25', 12, T),
+        reading('temp', 'IllegalDataAddress', T, 'bad'),
+        reading('open', true, T),
+        reading('pm25', 13.5, T + 1, 'suspect'),
+      ]),
+      () => 'air quality',
+      'events',
+    );
+    expect(lines).toEqual([
+      'air\\ quality,county=c1,town=t\\ 1,village=v\\,1,device=pm-1 pm25=12,temp_error="IllegalDataAddress",temp_q="bad",open=1 1772352000000',
+      'air\\ quality,county=c1,town=t\\ 1,village=v\\,1,device=pm-1 pm25=13.5,pm25_q="suspect" 1772352000001',
+    ]);
+  });
+
+  it('rewrites the client v2 write path to 1.x /write, mapping precisions', () => {
+    expect(v2WritePathToV1('/api/v2/write?org=&bucket=village%2Fweek&precision=ms')).toBe(
+      '/write?db=village&rp=week&precision=ms',
+    );
+    expect(v2WritePathToV1('/api/v2/write?org=o&bucket=village&precision=ns')).toBe(
+      '/write?db=village&precision=n',
+    );
+    expect(v2WritePathToV1('/api/v2/write?org=o&bucket=village&precision=us')).toBe(
+      '/write?db=village&precision=u',
+    );
+    expect(v2WritePathToV1('/query?db=x')).toBe('/query?db=x');
+    expect(() => v2WritePathToV1('/api/v2/write?org=o&precision=ms')).toThrow(InfluxPathError);
+    expect(() => v2WritePathToV1('/api/v2/write?bucket=b&precision=fortnight')).toThrow(
+      /unknown write precision/,
+    );
+  });
+});
+
+describe('InfluxDB sink against a real influxd 1.6.7', () => {
+  let influxd: Influxd;
+  let dir: string;
+  beforeAll(async () => {
+    influxd = await startInfluxd([]);
+    dir = mkdtempSync(join(tmpdir(), 'influx-sink-'));
+  }, 60_000);
+  afterAll(async () => {
+    await influxd?.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  let n = 0;
+  const makeSink = async (extra: Record<string, unknown> = {}) => {
+    const database = `sink_${++n}`;
+    await influxd.query(`CREATE DATABASE ${database}`);
+    const db = openDatabase(join(dir, database));
+    const metricsRegistry = new Registry();
+    const sink = createInfluxSink(
+      influxSinkSchema.parse({ kind: 'influx', url: influxd.url, api: 'v1', database, ...extra }),
+      {
+        db,
+        registry: openRegistryStore(db, EMPTY_REGISTRY, []),
+        log: pino({ level: 'silent' }),
+        metricsRegistry,
+      },
+    );
+    const close = async () => {
+      await sink.close();
+      db.close();
+    };
+    return { sink, database, metricsRegistry, close };
+  };
+
+  it('keeps a numeric field numeric when bad readings carry the exception name', async () => {
+    const { sink, database, close } = await makeSink();
+    await sink.commitBatch(
+      batch([
+        reading('temp', 20, T),
+        reading('temp', 'SlaveDeviceBusy', T + 1, 'bad'),
+        reading('temp', 22, T + 2),
+      ]),
+      () => {},
+    );
+    const [keys] = await influxd.query('SHOW FIELD KEYS FROM "unknown"', database);
+    expect(Object.fromEntries(keys!.series![0]!.values as [string, string][])).toEqual({
+      temp: 'float',
+      temp_error: 'string',
+      temp_q: 'string',
+    });
+    expect(await sink.series({ device: 'pm-1', metric: 'temp', from: T, to: T + 3, stepMs: 3 })).toEqual([
+      { t: T, min: 20, max: 22, mean: 21, count: 2 },
+    ]);
+    await close();
+  }, 30_000);
+
+  it('calls recordState only after InfluxDB accepted the points: stopped mid-commit, it waits and then commits', async () => {
+    const { sink, database, metricsRegistry, close } = await makeSink({
+      minRetryDelayMs: 200,
+      maxRetryDelayMs: 1_000,
+    });
+    await influxd.stop();
+    let recorded = 0;
+    const commit = sink.commitBatch(batch([reading('pm25', 1, T), reading('pm25', 2, T + 1)]), () => {
+      recorded++;
+    });
+    let settled = false;
+    void commit.finally(() => {
+      settled = true;
+    });
+    // The client has failed at least twice (first write and a retry); nothing may be recorded meanwhile.
+    const failures = async () =>
+      (await metricsRegistry.getSingleMetric('cloud_influx_write_failures_total')!.get()).values.reduce(
+        (a, v) => a + v.value,
+        0,
+      );
+    await waitFor(async () => (await failures()) >= 2, { what: 'two failed write attempts' });
+    expect([settled, recorded]).toEqual([false, 0]);
+    await influxd.start();
+    await commit;
+    expect(recorded).toBe(1);
+    const [count] = await influxd.query('SELECT count("pm25") FROM "unknown"', database);
+    expect(count!.series![0]!.values[0]![1]).toBe(2);
+    await close();
+  }, 60_000);
+
+  it('rejects with InfluxWriteError and never records the state when InfluxDB stays away past maxRetryTimeMs', async () => {
+    const { sink, close } = await makeSink({
+      minRetryDelayMs: 100,
+      maxRetryDelayMs: 200,
+      maxRetryTimeMs: 1_000,
+    });
+    await influxd.stop();
+    let recorded = 0;
+    try {
+      await expect(
+        sink.commitBatch(batch([reading('pm25', 1, T)]), () => {
+          recorded++;
+        }),
+      ).rejects.toBeInstanceOf(InfluxWriteError);
+      expect(recorded).toBe(0);
+    } finally {
+      await influxd.start();
+      await close();
+    }
+  }, 60_000);
+});

@@ -1,0 +1,94 @@
+import { execFileSync } from 'node:child_process';
+import { chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { type ServerProcess, startServerProcess } from './child-process-group.js';
+import { freePort } from './free-port.js';
+
+const EXAMPLES = join(import.meta.dirname, '..', '..', 'examples');
+
+export interface Mosquitto {
+  url: string;
+  port: number;
+  dir: string;
+  /** Everything mosquitto logged (stderr), for asserting on drops and refusals. */
+  log(): string;
+  stop(): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+async function waitForListening(
+  logFile: string,
+  exited: Promise<unknown>,
+  timeoutMs = 20_000,
+): Promise<void> {
+  let gone = false;
+  void exited.then(() => {
+    gone = true;
+  });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (gone) throw new Error(`mosquitto exited during start: ${readFileSync(logFile, 'utf8')}`);
+    if (/Opening ipv4 listen socket/.test(readFileSync(logFile, 'utf8'))) return;
+    if (Date.now() > deadline) throw new Error(`mosquitto did not start within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * A real Mosquitto 2.x on a free 127.0.0.1 port, configured from examples/mosquitto.conf and
+ * examples/mosquitto.acl (the files shipped to operators), with a password file made by
+ * `mosquitto_passwd -b` and persistence in the temp folder. `users`: name → password.
+ * Started as root, mosquitto drops to the `mosquitto` user, so the folder is handed to it.
+ */
+export async function startMosquitto(
+  users: Record<string, string>,
+  { extraConf = '', extraAcl = '' }: { extraConf?: string; extraAcl?: string } = {},
+): Promise<Mosquitto> {
+  const dir = mkdtempSync(join(tmpdir(), 'mosquitto-'));
+  const port = await freePort();
+  const passwd = join(dir, 'village.passwd');
+  writeFileSync(passwd, '');
+  for (const [user, password] of Object.entries(users)) {
+    execFileSync('mosquitto_passwd', ['-b', passwd, user, password], { stdio: 'ignore' });
+  }
+  const acl = join(dir, 'village.acl');
+  // A `user` section before the shipped file's, so the shipped one stays as it is.
+  writeFileSync(acl, `${extraAcl}\n${readFileSync(join(EXAMPLES, 'mosquitto.acl'), 'utf8')}`);
+  const conf = readFileSync(join(EXAMPLES, 'mosquitto.conf'), 'utf8')
+    .replace(/^listener 1883 127\.0\.0\.1$/m, `listener ${port} 127.0.0.1`)
+    .replace(/^password_file .*$/m, `password_file ${passwd}`)
+    .replace(/^acl_file .*$/m, `acl_file ${acl}`)
+    .replace(/^persistence_location .*$/m, `persistence_location ${dir}/`);
+  if (!conf.includes(`listener ${port} 127.0.0.1`) || !conf.includes(passwd)) {
+    throw new Error('examples/mosquitto.conf changed: the test could not place port and files');
+  }
+  const confFile = join(dir, 'mosquitto.conf');
+  writeFileSync(confFile, `${conf}\n${extraConf}\n`);
+  if (userInfo().uid === 0) {
+    const uid = Number(execFileSync('id', ['-u', 'mosquitto'], { encoding: 'utf8' }).trim());
+    const gid = Number(execFileSync('id', ['-g', 'mosquitto'], { encoding: 'utf8' }).trim());
+    for (const f of [dir, passwd, acl, confFile]) chownSync(f, uid, gid);
+  }
+  const logFile = join(dir, 'mosquitto.log');
+  writeFileSync(logFile, '');
+  const proc: ServerProcess = startServerProcess('mosquitto', ['-c', confFile], logFile);
+  const m: Mosquitto = {
+    url: `mqtt://127.0.0.1:${port}`,
+    port,
+    dir,
+    log: () => readFileSync(logFile, 'utf8'),
+    stop: () => proc.stop(),
+    async dispose() {
+      await proc.stop();
+      if (!process.env.KEEP_TEST_DIRS) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  try {
+    await waitForListening(logFile, proc.exited);
+  } catch (err) {
+    await m.dispose();
+    throw err;
+  }
+  return m;
+}

@@ -1,0 +1,114 @@
+import type { Quality, Severity, Value } from '@village/protocol';
+
+/** Response shapes of the cloud API (docs/api.md). */
+export interface User {
+  username: string;
+  role: 'admin' | 'county' | 'town' | 'village' | 'anonymous';
+  place: string | null;
+  name: string;
+}
+export interface Place {
+  county: string;
+  countyName: string;
+  town: string;
+  townName: string;
+  village: string;
+  villageName: string;
+  station: string;
+  stationName: string;
+}
+export interface Device {
+  id: string;
+  kind: string;
+  driver: string;
+  edge: string | null;
+  station: string | null;
+  village: string | null;
+  town: string | null;
+  county: string | null;
+  metrics: { name: string; unit: string }[];
+  lastSeen: number | null;
+}
+export interface Latest {
+  device: string;
+  metric: string;
+  unit: string;
+  ts: number;
+  value: Value;
+  quality: Quality;
+  station: string | null;
+}
+export interface EdgeHealth {
+  id: string;
+  online: boolean;
+  boot: number | null;
+  lastSeen: number | null;
+}
+export interface Bucket {
+  t: number;
+  min: number | null;
+  max: number | null;
+  mean: number | null;
+  count: number;
+}
+export interface Alert {
+  id: number;
+  key: string;
+  rule: string;
+  severity: Severity | string;
+  state: 'active' | 'cleared';
+  village: string;
+  station: string | null;
+  device: string | null;
+  person: string | null;
+  message: string;
+  count: number;
+  raisedAt: number;
+  lastAt: number;
+  clearedAt: number | null;
+}
+export interface Incident {
+  id: string;
+  state: 'open' | 'acknowledged' | 'resolved';
+  severity: string;
+  village: string;
+  station: string | null;
+  person: string | null;
+  title: string;
+  openedAt: number;
+  receivedAt: number;
+  deadline: number;
+  level: 'village' | 'town' | 'county';
+  escalations: { level: string; at: number }[];
+  late: boolean;
+  delayMs: number | null;
+  acknowledgedAt: number | null;
+  acknowledgedBy: string | null;
+  firstResponseMs: number | null;
+  resolvedAt: number | null;
+  resolvedBy: string | null;
+  note: string | null;
+}
+export interface VillageSla {
+  village: string;
+  incidents: number;
+  acknowledged: number;
+  withinTarget: number;
+  withinTargetShare: number | null;
+  medianResponseMs: number | null;
+  p90ResponseMs: number | null;
+}
+export interface Person {
+  id: string;
+  name: string;
+  station: string;
+  village: string | null;
+  wristband: string | null;
+  livesAlone: boolean;
+  masked: boolean;
+}
+/** One `reading` message of the live stream. */
+export interface LiveReading extends Latest {
+  village: string | null;
+  historical: boolean;
+}

@@ -1,0 +1,154 @@
+import './app.css';
+import { ApiFailure, api, setUnauthenticatedHandler } from './api-client.js';
+import type { LiveReading, User } from './api-types.js';
+import { type AppData, formatValue, loadAppData } from './app-data.js';
+import { el } from './dom-element.js';
+import { type MessageKey, currentLang, setLang, t } from './i18n.js';
+import { onLive, startLive, stopLive } from './live-stream.js';
+import { renderAlerts } from './views/alerts-view.js';
+import { renderElder } from './views/elder-view.js';
+import { renderHealth } from './views/health-view.js';
+import { renderIncidents } from './views/incidents-view.js';
+import { renderLogin } from './views/login-view.js';
+import { renderOverview, stationCard } from './views/overview-view.js';
+import { renderSla } from './views/sla-view.js';
+import { renderStation } from './views/station-view.js';
+
+/** Hash routes: #/overview, #/station/<id>, #/alerts, #/incidents, #/sla, #/elder, #/health. */
+const NAV: [string, MessageKey][] = [
+  ['overview', 'overview'],
+  ['incidents', 'incidents'],
+  ['alerts', 'alerts'],
+  ['sla', 'sla'],
+  ['elder', 'elder'],
+  ['health', 'health'],
+];
+
+const app = document.getElementById('app')!;
+let user: User | undefined;
+let data: AppData | undefined;
+let cleanup: () => void = () => {};
+
+async function boot(): Promise<void> {
+  setLang(currentLang());
+  try {
+    user = (await api<{ user: User }>('/me')).user;
+  } catch (err) {
+    if (!(err instanceof ApiFailure) || err.status !== 401) throw err;
+    user = await renderLogin(app);
+  }
+  data = await loadAppData();
+  startLive();
+  // Edges' online state and new devices are not on the stream: refresh them once a minute.
+  setInterval(() => {
+    if (user)
+      void loadAppData().then((fresh) =>
+        Object.assign(data!, { edges: fresh.edges, devices: fresh.devices }),
+      );
+  }, 60_000);
+  window.addEventListener('hashchange', route);
+  route();
+}
+
+setUnauthenticatedHandler(() => {
+  stopLive();
+  cleanup();
+  user = undefined;
+  location.hash = '';
+  void renderLogin(app).then(async (u) => {
+    user = u;
+    data = await loadAppData();
+    startLive();
+    route();
+  });
+});
+
+/** Keeps `data.latest` current and patches any value cell on screen; overview cards are rebuilt. */
+onLive({
+  reading(r: LiveReading) {
+    if (!data) return;
+    const key = `${r.device}|${r.metric}`;
+    const known = data.latest.get(key);
+    if (known && known.ts > r.ts) return;
+    data.latest.set(key, r);
+    const device = data.devices.find((d) => d.id === r.device);
+    if (device && !r.historical) device.lastSeen = Math.max(device.lastSeen ?? 0, r.ts);
+    const card = app.querySelector<HTMLElement>(`.card[data-station="${CSS.escape(r.station ?? '')}"]`);
+    if (card) card.replaceWith(stationCard(data, r.station!));
+    for (const cell of app.querySelectorAll(
+      `.values [data-device="${CSS.escape(r.device)}"][data-metric="${CSS.escape(r.metric)}"]`,
+    )) {
+      cell.textContent = formatValue(r);
+    }
+  },
+});
+
+function header(active: string): HTMLElement {
+  return el(
+    'header',
+    { class: 'top' },
+    el('strong', { class: 'brand' }, t('title')),
+    el(
+      'nav',
+      {},
+      ...NAV.map(([path, key]) => el('a', { href: `#/${path}`, class: path === active ? 'on' : '' }, t(key))),
+    ),
+    el(
+      'div',
+      { class: 'who' },
+      el('span', { class: 'live-dot', title: t('live') }),
+      user && user.role !== 'anonymous' ? el('span', { 'data-testid': 'user' }, user.name) : null,
+      el(
+        'button',
+        {
+          type: 'button',
+          class: 'link',
+          onclick: () => {
+            setLang(currentLang() === 'zh' ? 'en' : 'zh');
+            route();
+          },
+        },
+        t('language'),
+      ),
+      user && user.role !== 'anonymous'
+        ? el(
+            'button',
+            {
+              type: 'button',
+              class: 'link',
+              onclick: async () => {
+                await api('/logout', { method: 'POST', body: {} });
+                location.reload();
+              },
+            },
+            t('logout'),
+          )
+        : null,
+    ),
+  );
+}
+
+function route(): void {
+  if (!data) return;
+  cleanup();
+  cleanup = () => {};
+  const [view = 'overview', arg] = location.hash.replace(/^#\/?/, '').split('/');
+  const main = el('main', {});
+  app.replaceChildren(header(view === 'station' ? 'overview' : view), main);
+  document.title = t('title');
+  if (view === 'station' && arg) cleanup = renderStation(main, data, decodeURIComponent(arg));
+  else if (view === 'alerts') cleanup = renderAlerts(main, data);
+  else if (view === 'incidents') cleanup = renderIncidents(main, data);
+  else if (view === 'sla') cleanup = renderSla(main, data);
+  else if (view === 'elder') cleanup = renderElder(main, data);
+  else if (view === 'health') {
+    void loadAppData().then((fresh) => {
+      data = fresh;
+      cleanup = renderHealth(main, fresh);
+    });
+  } else renderOverview(main, data);
+}
+
+boot().catch((err: Error) => {
+  app.replaceChildren(el('p', { class: 'error' }, err.message));
+});

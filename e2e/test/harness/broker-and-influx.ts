@@ -1,0 +1,115 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { type BatchTap, TAP_ACL, startBatchTap } from '../../../cloud-ingest/test/servers/batch-tap.js';
+import { influxReadings } from '../../../cloud-ingest/test/servers/influx-points.js';
+import { type Influxd, startInfluxd } from '../../../cloud-ingest/test/servers/influxd.js';
+import { type Mosquitto, startMosquitto } from '../../../cloud-ingest/test/servers/mosquitto.js';
+import { CLOUD_BIN, type Proc, startProc } from './processes.js';
+import type { Village } from './village.js';
+
+export const DB = 'village';
+const PASSWORDS = { ingest: 'pw-ingest-e2e', 'edge-1': 'pw-edge-1-e2e', tap: 'pw-tap-e2e' };
+
+/** Cloud config keys for the InfluxDB sink on Debian's 1.6.7 (v1 write path). */
+export const influxSink = (influxd: Influxd) => ({
+  kind: 'influx',
+  url: influxd.url,
+  api: 'v1',
+  database: DB,
+});
+
+/** Real Mosquitto (shipped ACL + a tap account) with a tap recording what the edge sends. */
+export async function startBrokerWithTap(): Promise<{ mosquitto: Mosquitto; tap: BatchTap }> {
+  const mosquitto = await startMosquitto(PASSWORDS, { extraAcl: TAP_ACL('tap') });
+  const tap = await startBatchTap(mosquitto.url, 'tap', PASSWORDS.tap);
+  // The cloud workers read it from the environment (`${VILLAGE_INGEST_PASSWORD}` in cloud.yaml).
+  process.env.VILLAGE_INGEST_PASSWORD = PASSWORDS.ingest;
+  return { mosquitto, tap };
+}
+
+/** createVillage() options for a cloud consuming `mosquitto` as worker `clientId`. */
+export const externalVillage = (
+  mosquitto: Mosquitto,
+  sink: Record<string, unknown>,
+  ingest: Record<string, unknown> = {},
+) => ({
+  cloud: {
+    sink,
+    ingest,
+    mqtt: {
+      mode: 'external',
+      url: mosquitto.url,
+      username: 'ingest',
+      password: '${VILLAGE_INGEST_PASSWORD}',
+      clientId: 'worker-a',
+      sessionExpiryS: 60,
+    },
+  },
+  edgeUrl: mosquitto.url,
+  edgePassword: PASSWORDS['edge-1'],
+});
+
+/** A second worker process on the same cloud folder (so the same cloud.db), its own client id. */
+export async function startSecondWorker(
+  v: Village,
+  mosquitto: Mosquitto,
+  sink: Record<string, unknown>,
+): Promise<Proc> {
+  const dir = join(v.dir, 'cloud');
+  const config = join(dir, 'cloud-b.yaml');
+  writeFileSync(
+    config,
+    stringify({
+      dataDir: './data',
+      registry: './registry.yaml',
+      http: { host: '127.0.0.1', port: 0 },
+      log: { level: 'info' },
+      sink,
+      mqtt: {
+        mode: 'external',
+        url: mosquitto.url,
+        username: 'ingest',
+        password: '${VILLAGE_INGEST_PASSWORD}',
+        clientId: 'worker-b',
+        sessionExpiryS: 60,
+      },
+    }),
+  );
+  const proc = startProc(CLOUD_BIN, ['--config', config], join(v.dir, 'cloud-b.log'));
+  await proc.line((l) => l.msg === 'cloud ready');
+  return proc;
+}
+
+/** Prometheus text → name{labels} → value. */
+export async function promMetrics(url: string): Promise<Map<string, number>> {
+  const text = await (await fetch(url)).text();
+  const m = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const i = line.lastIndexOf(' ');
+    m.set(line.slice(0, i), Number(line.slice(i + 1)));
+  }
+  return m;
+}
+
+/**
+ * What InfluxDB holds against what the edge sent (the tap): the same keys with the same values,
+ * and InfluxDB's own count() agrees. Returns the differences (empty when exact) for a readable failure.
+ */
+export async function compareWithInflux(influxd: Influxd, sent: Map<string, unknown>) {
+  const { points, count } = await influxReadings(influxd, DB);
+  const missing = [...sent.keys()].filter((k) => !points.has(k));
+  const extra = [...points.keys()].filter((k) => !sent.has(k));
+  const different = [...sent].filter(([k, v]) => points.has(k) && points.get(k) !== v).map(([k]) => k);
+  return {
+    sent: sent.size,
+    stored: points.size,
+    influxCount: count,
+    missing: missing.slice(0, 5),
+    extra: extra.slice(0, 5),
+    different: different.slice(0, 5),
+  };
+}
+
+export { startInfluxd, type Influxd, type Mosquitto, type BatchTap };

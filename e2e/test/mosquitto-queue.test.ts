@@ -1,0 +1,78 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type BatchTap,
+  type Influxd,
+  type Mosquitto,
+  compareWithInflux,
+  externalVillage,
+  influxSink,
+  startBrokerWithTap,
+  startInfluxd,
+} from './harness/broker-and-influx.js';
+import { type Village, createVillage } from './harness/village.js';
+import { waitFor } from './harness/wait-for.js';
+
+const LIMIT = 20_000;
+
+describe("Mosquitto's default max_queued_messages (1000) with a slowed-down ingest", () => {
+  let influxd: Influxd;
+  let mosquitto: Mosquitto;
+  let tap: BatchTap;
+  let v: Village;
+  beforeAll(async () => {
+    influxd = await startInfluxd(['village']);
+    ({ mosquitto, tap } = await startBrokerWithTap());
+    // TEST KNOB ingest.testDelayMs: 100 ms per batch during the first 15 s, so the worker's
+    // queue on the broker overflows; then full speed.
+    v = await createVillage(
+      'mosquitto-queue',
+      externalVillage(mosquitto, influxSink(influxd), { testDelayMs: 100, testDelayForMs: 15_000 }),
+    );
+  });
+  afterAll(async () => {
+    await v?.cleanup();
+    await tap?.close();
+    await mosquitto?.dispose();
+    await influxd?.dispose();
+  });
+
+  it('the broker drops queued batches, the edge resends what was not acked, and the store is still exact', async () => {
+    await v.startCloud();
+    // 50 devices × 2 metrics every 20 ms in batches of 20: ~250 batches/s, 256 in flight,
+    // resent every 2 s while unacked: far more than the slowed worker takes.
+    await v.startEdge(
+      { devices: 50, intervalMs: 20, limit: LIMIT },
+      { batchMaxReadings: 20, batchMaxAgeMs: 50 },
+      { window: 256, ackTimeoutMs: 2_000 },
+    );
+    await waitFor(
+      'every reading accepted and acked',
+      async () => {
+        const m = await v.edgeMetrics();
+        return m.get('edge_readings_accepted_total') === LIMIT && m.get('edge_outbox_depth_readings') === 0;
+      },
+      { timeoutMs: 150_000, everyMs: 500 },
+    );
+    const edge = await v.edgeMetrics();
+    const retries = edge.get('edge_batches_retried_total') ?? 0;
+    const drops =
+      mosquitto.log().match(/Outgoing messages are being dropped for client worker-a/g)?.length ?? 0;
+    const diff = await compareWithInflux(influxd, tap.readings());
+    console.log(
+      JSON.stringify({
+        queue: { ...diff, edgeRetries: retries, brokerDropNotices: drops, published: tap.published },
+      }),
+    );
+    // Mosquitto did drop (it says so), and the edge had to resend.
+    expect(drops).toBeGreaterThan(0);
+    expect(retries).toBeGreaterThan(0);
+    expect(diff).toEqual({
+      sent: LIMIT,
+      stored: LIMIT,
+      influxCount: LIMIT,
+      missing: [],
+      extra: [],
+      different: [],
+    });
+  });
+});
