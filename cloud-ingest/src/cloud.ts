@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { createAuth } from './auth/create-auth.js';
 import type { ExternalConsumer } from './broker/external-consumer.js';
 import { startExternalIngest } from './broker/external-ingest.js';
+import { createJournalWriter } from './broker/external-journal.js';
 import { createSharedSeqState } from './broker/external-seq-state.js';
 import { startBroker } from './broker/start-broker.js';
 import type { CloudConfig } from './config.js';
@@ -21,6 +22,7 @@ import { type CommittedFeed, createCommittedFeed } from './ingest/committed-feed
 import { createStatusIngest } from './ingest/status-ingest.js';
 import { type CloudMetrics, createCloudMetrics } from './metrics.js';
 import { EMPTY_REGISTRY, loadRegistry } from './registry-file.js';
+import { startJournalRules, workerName } from './rules-runtime/journal-rules.js';
 import type { RulesRuntime } from './rules-runtime/rules-runtime.js';
 import { startRules } from './rules-runtime/start-rules.js';
 import { createInfluxSink } from './sink/influx-sink.js';
@@ -74,8 +76,14 @@ export async function startCloud(config: CloudConfig, log: Logger): Promise<Runn
       registryFile,
       config.edges.map((e) => e.id),
     );
+    // External mode: every worker journals what it commits, for the one rules worker (docs/scaling.md).
+    const journal =
+      config.mqtt.mode === 'external' && (config.ingest.journal?.enabled ?? true)
+        ? createJournalWriter(db, now)
+        : undefined;
     // Several workers share cloud.db in external mode: their seq state must not be cached per process.
-    const seqState = config.mqtt.mode === 'external' ? createSharedSeqState(db) : createSeqState(db);
+    const seqState =
+      config.mqtt.mode === 'external' ? createSharedSeqState(db, journal?.append) : createSeqState(db);
     const metrics = createCloudMetrics();
     const sink =
       config.sink.kind === 'influx'
@@ -157,7 +165,11 @@ export async function startCloud(config: CloudConfig, log: Logger): Promise<Runn
             log,
             serially,
             testDelay: config.ingest,
-            ingest: { batch: ingestBatch, status: ingestStatus, 'cmd-result': ingestCommandResult },
+            ingest: {
+              batch: journal ? (t, p) => journal.during(p, () => ingestBatch(t, p)) : ingestBatch,
+              status: ingestStatus,
+              'cmd-result': ingestCommandResult,
+            },
             onConsumer: (c) => {
               external = c;
             },
@@ -193,16 +205,31 @@ export async function startCloud(config: CloudConfig, log: Logger): Promise<Runn
         send: (edge: string, cmd: Command) => publish(topics.cmd(edge), encodeJson(cmd)),
       }),
     ];
-    const rules = startRules({
-      config,
-      registryFile,
-      db,
-      committed,
-      publish,
-      log,
-      registry: metrics.registry,
-      now,
-    });
+    const journalRules =
+      journal &&
+      startJournalRules({
+        config,
+        registryFile,
+        db,
+        placeOf: (edge) => registry.placeOf(edge),
+        publish,
+        log,
+        registry: metrics.registry,
+        now,
+        name: mqttConfig.mode === 'external' ? workerName(mqttConfig) : 'embedded',
+      });
+    const rules = journal
+      ? journalRules
+      : startRules({
+          config,
+          registryFile,
+          db,
+          committed,
+          publish,
+          log,
+          registry: metrics.registry,
+          now,
+        });
     if (rules) {
       closers.push(() => rules.runtime.close());
       routes.push(...rules.routes);
@@ -216,7 +243,7 @@ export async function startCloud(config: CloudConfig, log: Logger): Promise<Runn
       now,
     });
     const live = createLiveRoutes({
-      committed,
+      committed: journalRules?.feed ?? committed,
       log,
       metricsRegistry: metrics.registry,
       changes: rules && rulesChanges(rules.runtime),

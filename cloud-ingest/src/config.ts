@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { authSchema, usersSchema } from './auth/user-config.js';
 import { externalMqttSchema } from './broker/external-config.js';
+import { journalSectionSchema } from './broker/external-journal-config.js';
 import { ConfigError } from './config-error.js';
 import { notifySectionSchema } from './notify/notify-config.js';
 import { isPasswordHash } from './password-hash.js';
@@ -56,6 +57,8 @@ const configSchema = z.strictObject({
       testDelayMs: z.number().int().min(0).max(60_000).default(0),
       /** TEST KNOB: the delay applies only during this long after start, ms; 0 = always. */
       testDelayForMs: z.number().int().min(0).default(0),
+      /** External mode: the committed-batch journal feeding the one rules worker (broker/external-journal-config.ts). */
+      journal: journalSectionSchema,
     })
     .prefault({}),
   http: z

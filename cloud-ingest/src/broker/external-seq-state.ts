@@ -13,7 +13,11 @@ import type { SeqState } from '../store/seq-state.js';
  * Two workers committing seqs 7 and 8 of one edge therefore apply their updates one after the
  * other, each on the other's result; a seq recorded twice (a resend that reached both) is a no-op.
  */
-export function createSharedSeqState(db: Db): SeqState {
+export function createSharedSeqState(
+  db: Db,
+  /** Called inside `record`'s transaction when the seq is newly committed (not a repeat): the journal append. */
+  onNewlyRecorded?: (edge: string, seq: number) => void,
+): SeqState {
   db.exec(`
     CREATE TABLE IF NOT EXISTS edge_seq_state (edge TEXT PRIMARY KEY, high_water INTEGER NOT NULL) WITHOUT ROWID;
     CREATE TABLE IF NOT EXISTS edge_seq_above (edge TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (edge, seq)) WITHOUT ROWID;
@@ -48,9 +52,10 @@ export function createSharedSeqState(db: Db): SeqState {
       const high = highOf(edge);
       if (seq <= high) return noop;
       if (seq !== high + 1) {
-        insertAbove.run(edge, seq);
+        if (insertAbove.run(edge, seq).changes > 0) onNewlyRecorded?.(edge, seq);
         return noop;
       }
+      onNewlyRecorded?.(edge, seq);
       let next = seq;
       for (const { seq: above } of selectAbove.all(edge, seq)) {
         if (above !== next + 1) break;

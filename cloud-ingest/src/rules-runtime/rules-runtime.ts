@@ -82,6 +82,13 @@ export interface RulesRuntimeDeps {
   now(): number;
   /** Longest delay before state changes that no officer sees yet (counts, held conditions) are written, ms. */
   persistIntervalMs: number;
+  /**
+   * Set when `committed` is the committed-batch journal of several workers (journal-tail.ts): its
+   * cursor is written by `saveCursor` inside every state transaction, so state and cursor never
+   * disagree after a crash, and the journal replays everything after it (readings too). The
+   * events-table cursor is then not used: the events table's order is not the journal's.
+   */
+  journal?: { saveCursor(): void };
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -116,6 +123,9 @@ export function startRulesRuntime(deps: RulesRuntimeDeps): RulesRuntime {
   if (saved) {
     state = restoreState(saved.state);
     cursor = saved.eventsCursor;
+  } else if (deps.journal) {
+    state = createState(rules, deps.now());
+    cursor = 0;
   } else {
     state = createState(rules, deps.now());
     // A first start judges data from now on, not the history already stored.
@@ -224,6 +234,7 @@ export function startRulesRuntime(deps: RulesRuntimeDeps): RulesRuntime {
       }
       dirtyAlerts.clear();
       store.saveState(serializeState(state), cursor, now);
+      deps.journal?.saveCursor();
     });
     stateDirty = false;
     metrics.persists.inc();
@@ -319,13 +330,13 @@ export function startRulesRuntime(deps: RulesRuntimeDeps): RulesRuntime {
     metrics.inputs.inc({ kind: 'reading' }, batch.readings.length);
     metrics.inputs.inc({ kind: 'event' }, batch.events.length);
     // Ingest is serial and calls this right after the batch's commit: its events are the newest rows.
-    if (batch.events.length > 0) cursor = store.maxEventId();
+    if (batch.events.length > 0 && !deps.journal) cursor = store.maxEventId();
     take(out);
     arm();
   }
 
   // Catch up: committed events the engine never saw (a crash between commit and rules write).
-  const missed = store.eventsAfter(cursor);
+  const missed = deps.journal ? [] : store.eventsAfter(cursor);
   if (missed.length > 0) {
     const out: RulesOutput[] = [];
     for (const e of missed) {

@@ -12,7 +12,7 @@ import { createWebhookNotifier } from '../notify/webhook-notifier.js';
 import type { RegistryFile } from '../registry-file.js';
 import type { Db } from '../store/open-database.js';
 import { compileRulesSetup } from './rules-from-registry.js';
-import { type RulesRuntime, startRulesRuntime } from './rules-runtime.js';
+import { type RulesRuntime, type RulesRuntimeDeps, startRulesRuntime } from './rules-runtime.js';
 
 /**
  * The rules runtime with its notifiers and API routes, from cloud.yaml's `rules:` and `notify:`.
@@ -27,6 +27,8 @@ export function startRules(deps: {
   log: Logger;
   registry: Registry;
   now(): number;
+  /** External mode: `committed` is the journal of every worker's batches (journal-rules.ts). */
+  journal?: RulesRuntimeDeps['journal'];
 }): { runtime: RulesRuntime; routes: Hono[] } | undefined {
   const { config } = deps;
   if (!config.rules.enabled) return undefined;
@@ -51,6 +53,7 @@ export function startRules(deps: {
     registry: deps.registry,
     now: deps.now,
     persistIntervalMs: config.rules.persistIntervalMs,
+    journal: deps.journal,
   });
   return { runtime, routes: [createAlertRoutes(runtime), createIncidentRoutes(runtime)] };
 }
