@@ -138,9 +138,13 @@ writeFileSync(
     ],
   }),
 );
+let stopping = false;
 function start(bin, cfg, readyMsg) {
   const child = spawn(process.execPath, [bin, '--config', cfg], { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
+  createInterface({ input: child.stdout }).on('line', (l) => {
+    if (/"level":(50|60)/.test(l)) process.stderr.write(`${l}\n`);
+  });
   const ready = new Promise((resolve, reject) => {
     createInterface({ input: child.stdout }).on('line', (l) => {
       try {
@@ -149,6 +153,13 @@ function start(bin, cfg, readyMsg) {
       } catch {}
     });
     child.once('exit', (c) => reject(new Error(`${bin} exited ${c}`)));
+  });
+  // A process that dies mid-run would leave the loop below waiting: say so and stop.
+  child.once('exit', (code, signal) => {
+    if (!stopping) {
+      process.stderr.write(`${bin} exited (${code ?? signal}) during the bench\n`);
+      process.exit(1);
+    }
   });
   return { child, ready };
 }
@@ -187,6 +198,7 @@ out({
   cloud_peak_rss_mb: peakRssMb(cloud.child.pid),
   edge_peak_rss_mb: peakRssMb(edge.child.pid),
 });
+stopping = true;
 edge.child.kill('SIGTERM');
 cloud.child.kill('SIGTERM');
 await Promise.all(

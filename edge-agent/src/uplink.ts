@@ -14,6 +14,9 @@ import type { Logger } from './log.js';
 import type { EdgeMetrics } from './metrics.js';
 import type { Outbox } from './outbox.js';
 
+/** How long a stop waits for the broker to take the offline status, ms. */
+const CLOSE_WAIT_MS = 2_000;
+
 export interface UplinkOptions {
   url: string;
   edgeId: string;
@@ -197,11 +200,15 @@ export function startUplink(o: UplinkOptions): Uplink {
       closing = true;
       clearInterval(retry);
       if (client.connected) {
-        await client
+        // Bounded: a broker that vanished at the same moment never sends the PUBACK, and a stop
+        // must not hang on it (the will covers the death message then).
+        const published = client
           .publishAsync(topics.status(o.edgeId), Buffer.from(encodeJson(death)), { qos: 1, retain: true })
           .catch(() => {});
+        await Promise.race([published, new Promise((r) => setTimeout(r, CLOSE_WAIT_MS).unref())]);
       }
-      await client.endAsync();
+      // Forced: whatever mqtt.js still holds in flight is also in the outbox and will be resent.
+      await new Promise<void>((resolve) => client.end(true, {}, () => resolve()));
     },
   };
 }
