@@ -20,6 +20,8 @@ const { values: args } = parseArgs({
     'interval-ms': { type: 'string', default: '20' },
     synchronous: { type: 'string', default: 'full' },
     // What edge-agent/systemd/village-edge.service runs the edge with (a capped heap for 2 GB boxes).
+    // Extra node flags for the cloud process (e.g. --cpu-prof to see where its time goes).
+    'cloud-node-flags': { type: 'string', default: '' },
     'edge-node-flags': { type: 'string', default: '--max-old-space-size=64 --max-semi-space-size=2' },
   },
 });
@@ -118,7 +120,7 @@ function start(bin, cfg, readyMsg, flags = []) {
 const peakRssMb = (pid) =>
   Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
 
-const cloud = start(CLOUD, join(dir, 'cloud/cloud.yaml'), 'cloud ready');
+const cloud = start(CLOUD, join(dir, 'cloud/cloud.yaml'), 'cloud ready', args['cloud-node-flags'].split(' ').filter(Boolean));
 await cloud.ready;
 const cloudDb = join(dir, 'cloud/data/cloud.db');
 const edgeFlags = args['edge-node-flags'].split(' ').filter(Boolean);
