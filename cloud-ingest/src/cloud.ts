@@ -16,6 +16,7 @@ import { DEFAULT_DASHBOARD_DIR, createDashboardRoutes } from './http/dashboard-s
 import { createLiveRoutes, rulesChanges } from './http/live-routes.js';
 import { createPeopleRoutes } from './http/people-routes.js';
 import { createPlaceRoutes } from './http/place-routes.js';
+import { createBatchGroupQueue } from './ingest/batch-group-queue.js';
 import { createBatchIngest } from './ingest/batch-ingest.js';
 import { createCommandResultIngest } from './ingest/command-result-ingest.js';
 import { type CommittedFeed, createCommittedFeed } from './ingest/committed-feed.js';
@@ -105,7 +106,7 @@ export async function startCloud(config: CloudConfig, log: Logger): Promise<Runn
     const committed = createCommittedFeed((err) =>
       log.error({ err: err.message, stack: err.stack }, 'a committed-batch listener failed'),
     );
-    const ingestBatch = createBatchIngest({
+    const batches = createBatchIngest({
       db,
       sink,
       seqState,
@@ -116,6 +117,7 @@ export async function startCloud(config: CloudConfig, log: Logger): Promise<Runn
       now,
       onCommitted: (batch) => committed.publish(batch),
     });
+    const ingestBatch = batches.ingest;
     const commands = openCommandStore(db);
     const ingestCommandResult = createCommandResultIngest({ commands, metrics, log, now });
     // An edge's session is clean on every connect, so a command sent while it was away is gone:
@@ -137,7 +139,8 @@ export async function startCloud(config: CloudConfig, log: Logger): Promise<Runn
     const ingestStatus = createStatusIngest({ registry, metrics, log, now, onBirth: resendCommands });
     // One message at a time: the dedupe check and the commit of a seq must not interleave with a
     // resend of the same seq. The broker's callback waits for the commit, which also holds back
-    // reading from the publishing connection (backpressure).
+    // reading from the publishing connection (backpressure); embedded batches release a bounded
+    // number ahead (batch-group-queue.ts).
     let chain: Promise<void> = Promise.resolve();
     const serially = (work: () => Promise<unknown> | unknown, done: () => void) => {
       chain = chain
@@ -154,6 +157,13 @@ export async function startCloud(config: CloudConfig, log: Logger): Promise<Runn
         )
         .finally(done);
     };
+    // Embedded broker: batches queued while a commit runs are committed together (group commit);
+    // external mode keeps one message at a time, its broker redelivering what was never PUBACKed.
+    const batchGroups = createBatchGroupQueue({
+      ingest: batches,
+      serially,
+      onError: (err) => log.error({ err: err.message, stack: err.stack }, 'batch could not be decoded'),
+    });
     const bytesOf = (p: AedesPublishPacket) =>
       typeof p.payload === 'string' ? Buffer.from(p.payload) : p.payload;
 
@@ -187,13 +197,20 @@ export async function startCloud(config: CloudConfig, log: Logger): Promise<Runn
                 new Promise<void>((resolve) =>
                   aedes.subscribe(topic, (packet, done) => serially(() => handler(packet), done), resolve),
                 );
-              await subscribe(topics.allUp('batch'), (p) => ingestBatch(p.topic, bytesOf(p)));
+              await new Promise<void>((resolve) =>
+                aedes.subscribe(
+                  topics.allUp('batch'),
+                  (p, done) => batchGroups.push(p.topic, bytesOf(p), done),
+                  resolve,
+                ),
+              );
               await subscribe(topics.allUp('status'), (p) => ingestStatus(p.topic, bytesOf(p)));
               await subscribe(topics.allUp('cmd-result'), (p) => ingestCommandResult(p.topic, bytesOf(p)));
             },
           });
     closers.push(async () => {
       await broker.close();
+      await batchGroups.idle();
       await chain;
     });
 

@@ -22,6 +22,8 @@ export interface CloudMetrics {
   commandResults: Counter<'result'>;
   /** Seconds from the batch's createdAt (edge clock) to the cloud's commit. */
   ingestLatency: Histogram;
+  /** Batches written per SQLite transaction (group commit; 1 for a batch committed alone). */
+  commitGroupBatches: Histogram;
   connectedEdges: Gauge;
 }
 
@@ -81,6 +83,12 @@ export function createCloudMetrics(): CloudMetrics {
       name: 'cloud_ingest_latency_seconds',
       help: 'Batch createdAt (edge clock) to commit in the sink',
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers,
+    }),
+    commitGroupBatches: new Histogram({
+      name: 'cloud_commit_group_batches',
+      help: 'Batches written per sink transaction (group commit)',
+      buckets: [1, 2, 3, 4, 6, 8, 12, 16],
       registers,
     }),
     connectedEdges: new Gauge({

@@ -1,7 +1,7 @@
 import { type Ack, type Batch, ProtocolError, decodeBatch, parseTopic } from '@village/protocol';
 import type { Logger } from 'pino';
 import type { CloudMetrics } from '../metrics.js';
-import type { Sink, SinkBatch } from '../sink/sink.js';
+import type { Sink, SinkBatch, SinkWriteResult } from '../sink/sink.js';
 import type { Db } from '../store/open-database.js';
 import type { RegistryStore } from '../store/registry-store.js';
 import type { SeqState } from '../store/seq-state.js';
@@ -21,17 +21,46 @@ export interface BatchIngestDeps {
   onCommitted?(batch: SinkBatch): void;
 }
 
-export type BatchOutcome = 'committed' | 'duplicate' | 'malformed' | 'rejected';
+export type BatchOutcome = 'committed' | 'duplicate' | 'malformed' | 'rejected' | 'failed';
+
+/** A decoded batch that passed the checks, not yet committed. */
+export interface PreparedBatch {
+  edgeId: string;
+  seq: number;
+  /** ms epoch the edge cut the batch (edge clock), for the latency histogram. */
+  createdAt: number;
+  sinkBatch: SinkBatch;
+  /** Device id → newest timestamp it appears with in the batch. */
+  seen: Map<string, number>;
+}
+
+export interface BatchIngest {
+  /** The whole ingest of one `up/batch` message (a group of one). Never rejects on bad data or a sink error. */
+  ingest(topic: string, payload: Uint8Array): Promise<BatchOutcome>;
+  /**
+   * Decodes and checks one message. Returns the batch ready to commit, or, for a message settled
+   * here (malformed: counted and dropped; rejected: counted and its rejection acked), a promise of
+   * that outcome.
+   */
+  prepare(topic: string, payload: Uint8Array): PreparedBatch | Promise<BatchOutcome>;
+  /**
+   * Commits prepared batches of one or several edges (one runner at a time), then acks each,
+   * in order, and feeds it to `onCommitted`. One outcome per batch, in order.
+   */
+  commitGroup(group: readonly PreparedBatch[]): Promise<BatchOutcome[]>;
+}
 
 /**
- * The ingest of one `v1/e/{edge}/up/batch` message (DESIGN.md "Delivery, precisely"):
+ * The ingest of `v1/e/{edge}/up/batch` messages (DESIGN.md "Delivery, precisely"):
  * decode (a malformed batch is counted, logged and dropped: its seq is unknown, so no ack);
  * a seq already committed is acked again but not written; otherwise the points and the seq state
- * commit together, and only then is the seq acked. Callers run one message at a time.
+ * commit together, and only then is the seq acked. Callers run one commit at a time.
+ *
+ * Group commit: a sink with `commitGroup` (SQLite) commits several batches in one transaction, so
+ * one WAL fsync serves them all. If that transaction fails, it is rolled back whole and its batches
+ * are committed one by one, so only a batch that fails on its own stays unacked (the edge resends).
  */
-export function createBatchIngest(
-  deps: BatchIngestDeps,
-): (topic: string, payload: Uint8Array) => Promise<BatchOutcome> {
+export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
   const { db, sink, seqState, registry, metrics, log } = deps;
 
   const malformed = (err: ProtocolError, edgeId: string | undefined, bytes: number): BatchOutcome => {
@@ -50,20 +79,20 @@ export function createBatchIngest(
     return 'rejected';
   };
 
-  return async function ingestBatch(topic, payload) {
+  function prepare(topic: string, payload: Uint8Array): PreparedBatch | Promise<BatchOutcome> {
     const receivedAt = deps.now();
     let edgeId: string;
     let batch: Batch;
     try {
       edgeId = parseTopic(topic).edgeId;
     } catch (err) {
-      if (err instanceof ProtocolError) return malformed(err, undefined, payload.length);
+      if (err instanceof ProtocolError) return Promise.resolve(malformed(err, undefined, payload.length));
       throw err;
     }
     try {
       batch = decodeBatch(payload);
     } catch (err) {
-      if (err instanceof ProtocolError) return malformed(err, edgeId, payload.length);
+      if (err instanceof ProtocolError) return Promise.resolve(malformed(err, edgeId, payload.length));
       throw err;
     }
     const { seq } = batch;
@@ -77,47 +106,136 @@ export function createBatchIngest(
     }
     // Edge seqs start at 1 (H starts at 0): a seq 0 would be taken for committed and silently lost.
     if (seq < 1) return reject(edgeId, seq, 'bad_seq', 'seq must be at least 1');
-
-    if (seqState.isCommitted(edgeId, seq)) {
-      metrics.batches.inc({ result: 'duplicate' });
-      log.info({ edge: edgeId, seq }, 'duplicate batch acked again, not written');
-      await deps.publishAck(edgeId, { acked: [seq], rejected: [] });
-      return 'duplicate';
-    }
-
-    const seen = devicesSeen(batch);
-    let applySeq: (() => void) | undefined;
-    const sinkBatch: SinkBatch = {
+    return {
       edgeId,
-      historical: batch.historical,
-      receivedAt,
-      place: registry.placeOf(edgeId),
-      readings: batch.readings,
-      events: batch.events,
+      seq,
+      createdAt: batch.createdAt,
+      seen: devicesSeen(batch),
+      sinkBatch: {
+        edgeId,
+        historical: batch.historical,
+        receivedAt,
+        place: registry.placeOf(edgeId),
+        readings: batch.readings,
+        events: batch.events,
+      },
     };
-    const result = await sink.commitBatch(
-      sinkBatch,
-      // Inside the sink's transaction for SQLite (a nested transaction is a savepoint); its own one otherwise.
-      () =>
-        db.transaction(() => {
-          applySeq = seqState.record(edgeId, seq);
-          registry.noteDevicesSeen(edgeId, seen);
-          registry.noteEdgeSeen(edgeId, receivedAt);
-        })(),
-    );
-    applySeq?.();
+  }
+
+  // Runs inside the sink's transaction for SQLite (a nested transaction is a savepoint); its own one otherwise.
+  // Returns the seq state's memory change, to apply once that transaction committed.
+  const recordState = (p: PreparedBatch) =>
+    db.transaction(() => {
+      const apply = seqState.record(p.edgeId, p.seq);
+      registry.noteDevicesSeen(p.edgeId, p.seen);
+      registry.noteEdgeSeen(p.edgeId, p.sinkBatch.receivedAt);
+      return apply;
+    })();
+
+  const ack = async (p: PreparedBatch) => {
+    try {
+      await deps.publishAck(p.edgeId, { acked: [p.seq], rejected: [] });
+    } catch (err) {
+      // Committed all the same: the edge resends and gets a duplicate's ack.
+      log.error({ edge: p.edgeId, seq: p.seq, err: (err as Error).message }, 'ack publish failed');
+    }
+  };
+
+  const duplicate = async (p: PreparedBatch): Promise<BatchOutcome> => {
+    metrics.batches.inc({ result: 'duplicate' });
+    log.info({ edge: p.edgeId, seq: p.seq }, 'duplicate batch acked again, not written');
+    await ack(p);
+    return 'duplicate';
+  };
+
+  // After the commit of the transaction holding the batch: count, ack, then feed the committed listeners.
+  const committed = async (p: PreparedBatch, result: SinkWriteResult): Promise<BatchOutcome> => {
     metrics.batches.inc({ result: 'committed' });
     metrics.readingsWritten.inc(result.readings);
     metrics.eventsWritten.inc(result.events);
     if (result.rewrites > 0) {
       metrics.rewrites.inc(result.rewrites);
-      log.warn({ edge: edgeId, seq, rewrites: result.rewrites }, 'batch overwrote existing points');
+      log.warn({ edge: p.edgeId, seq: p.seq, rewrites: result.rewrites }, 'batch overwrote existing points');
     }
-    metrics.ingestLatency.observe(Math.max(0, deps.now() - batch.createdAt) / 1000);
-    log.debug({ edge: edgeId, seq, readings: result.readings, events: result.events }, 'batch committed');
-    await deps.publishAck(edgeId, { acked: [seq], rejected: [] });
-    deps.onCommitted?.(sinkBatch);
+    metrics.ingestLatency.observe(Math.max(0, deps.now() - p.createdAt) / 1000);
+    log.debug(
+      { edge: p.edgeId, seq: p.seq, readings: result.readings, events: result.events },
+      'batch committed',
+    );
+    await ack(p);
+    deps.onCommitted?.(p.sinkBatch);
     return 'committed';
+  };
+
+  async function commitOne(p: PreparedBatch): Promise<BatchOutcome> {
+    if (seqState.isCommitted(p.edgeId, p.seq)) return duplicate(p);
+    let apply: (() => void) | undefined;
+    let result: SinkWriteResult;
+    try {
+      result = await sink.commitBatch(p.sinkBatch, () => {
+        apply = recordState(p);
+      });
+    } catch (err) {
+      const e = err as Error;
+      metrics.batches.inc({ result: 'failed', code: e.name });
+      log.error(
+        { edge: p.edgeId, seq: p.seq, err: e.message, stack: e.stack },
+        'batch commit failed, not acked (the edge resends)',
+      );
+      return 'failed';
+    }
+    apply?.();
+    metrics.commitGroupBatches.observe(1);
+    return committed(p, result);
+  }
+
+  async function commitGroup(group: readonly PreparedBatch[]): Promise<BatchOutcome[]> {
+    // The batches to write: not committed before, and not a repeat of an earlier one of this group
+    // (seq memory follows only after the commit, so the group keeps its own set).
+    const fresh: PreparedBatch[] = [];
+    const inGroup = new Set<string>();
+    for (const p of group) {
+      const key = `${p.edgeId}\u0000${p.seq}`;
+      if (inGroup.has(key) || seqState.isCommitted(p.edgeId, p.seq)) continue;
+      inGroup.add(key);
+      fresh.push(p);
+    }
+    const results = new Map<PreparedBatch, SinkWriteResult>();
+    if (sink.commitGroup !== undefined && fresh.length > 1) {
+      const applies: (() => void)[] = [];
+      try {
+        const written = await sink.commitGroup(
+          fresh.map((p) => ({ batch: p.sinkBatch, recordState: () => applies.push(recordState(p)) })),
+        );
+        fresh.forEach((p, i) => results.set(p, written[i]!));
+      } catch (err) {
+        log.warn(
+          { batches: fresh.length, err: (err as Error).message },
+          'group commit rolled back; committing its batches one by one',
+        );
+      }
+      if (results.size > 0) {
+        for (const a of applies) a();
+        metrics.commitGroupBatches.observe(fresh.length);
+      }
+    }
+    // In group order. Without a group result (no group, or rolled back): one at a time, which also
+    // acks a repeat of a seq committed just before as a duplicate.
+    const outcomes: BatchOutcome[] = [];
+    for (const p of group) {
+      const result = results.get(p);
+      outcomes.push(await (result !== undefined ? committed(p, result) : commitOne(p)));
+    }
+    return outcomes;
+  }
+
+  return {
+    prepare,
+    commitGroup,
+    async ingest(topic, payload) {
+      const p = prepare(topic, payload);
+      return p instanceof Promise ? p : (await commitGroup([p]))[0]!;
+    },
   };
 }
 

@@ -19,6 +19,12 @@ export interface SinkBatch {
   events: readonly DeviceEvent[];
 }
 
+/** One batch of a group commit and the seq-state write to run right after its points. */
+export interface GroupItem {
+  batch: SinkBatch;
+  recordState: () => void;
+}
+
 export interface SinkWriteResult {
   readings: number;
   events: number;
@@ -91,6 +97,13 @@ export interface Sink {
   readonly name: string;
   readonly atomicWithState: boolean;
   commitBatch(batch: SinkBatch, recordState: () => void): Promise<SinkWriteResult>;
+  /**
+   * Group commit (optional; sinks without it get their batches one `commitBatch` at a time):
+   * several batches, each written then its `recordState` called, in ONE transaction with the state,
+   * so one durable commit (one WAL fsync) serves them all. All or nothing: if any write or
+   * `recordState` throws, every batch of the group is rolled back and the promise rejects.
+   */
+  commitGroup?(items: readonly GroupItem[]): Promise<SinkWriteResult[]>;
   latest(filter: { device?: string; station?: string }): Promise<LatestValue[]>;
   /** Undefined when no such series was ever written. */
   series(query: SeriesQuery): Promise<SeriesBucket[] | undefined>;

@@ -2,11 +2,13 @@ import type { DeviceEvent, Quality, Severity, Value } from '@village/protocol';
 import type { Db } from '../store/open-database.js';
 import type {
   EventQuery,
+  GroupItem,
   LatestValue,
   SeriesBucket,
   SeriesQuery,
   Sink,
   SinkBatch,
+  SinkWriteResult,
   StoredEvent,
 } from './sink.js';
 
@@ -109,7 +111,7 @@ export function createSqliteSink(db: Db): Sink {
   );
   const cache = new Map<string, CachedSeries>();
 
-  const writeBatch = db.transaction((batch: SinkBatch, recordState: () => void) => {
+  const writePoints = (batch: SinkBatch, recordState: () => void): SinkWriteResult => {
     const { place } = batch;
     const historical = batch.historical ? 1 : 0;
     let rewrites = 0;
@@ -163,7 +165,11 @@ export function createSqliteSink(db: Db): Sink {
     }
     recordState();
     return { readings: readings.length, events: batch.events.length, rewrites };
-  });
+  };
+  const writeBatch = db.transaction(writePoints);
+  const writeGroup = db.transaction((items: readonly GroupItem[]) =>
+    items.map((item) => writePoints(item.batch, item.recordState)),
+  );
 
   const selectSeries = db.prepare<[string, string], { id: number; value_type: string }>(
     'SELECT id, value_type FROM series WHERE device = ? AND metric = ?',
@@ -191,6 +197,14 @@ export function createSqliteSink(db: Db): Sink {
         return writeBatch(batch, recordState);
       } catch (err) {
         // The rollback may have undone series rows the cache already holds.
+        cache.clear();
+        throw err;
+      }
+    },
+    async commitGroup(items) {
+      try {
+        return writeGroup(items);
+      } catch (err) {
         cache.clear();
         throw err;
       }

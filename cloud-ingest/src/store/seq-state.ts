@@ -5,6 +5,8 @@ import type { Db } from './open-database.js';
  * is committed; edge seqs start at 1, so H starts at 0 — plus the committed seqs above H.
  * When H+1 is committed, H advances over every contiguous committed seq and those rows go.
  * Writes happen inside the caller's transaction; memory follows only after that commits.
+ * Several records in one transaction (a group commit) compose: `record` reads the database, where
+ * the earlier ones of the transaction are visible, and their apply functions run in record order.
  */
 export interface SeqState {
   isCommitted(edge: string, seq: number): boolean;
@@ -28,6 +30,9 @@ export function createSeqState(db: Db): SeqState {
     'SELECT high_water FROM edge_seq_state WHERE edge = ?',
   );
   const selectAbove = db.prepare<[string], { seq: number }>('SELECT seq FROM edge_seq_above WHERE edge = ?');
+  const selectAboveFrom = db.prepare<[string, number], { seq: number }>(
+    'SELECT seq FROM edge_seq_above WHERE edge = ? AND seq > ? ORDER BY seq',
+  );
   const upsertHigh = db.prepare<[string, number]>(
     'INSERT INTO edge_seq_state (edge, high_water) VALUES (?, ?) ON CONFLICT (edge) DO UPDATE SET high_water = excluded.high_water',
   );
@@ -56,12 +61,16 @@ export function createSeqState(db: Db): SeqState {
     },
     record(edge, seq) {
       const s = load(edge);
-      if (seq !== s.highWater + 1) {
+      // Not from memory: an earlier record of this same transaction is only in the database yet.
+      if (seq !== (selectHigh.get(edge)?.high_water ?? 0) + 1) {
         insertAbove.run(edge, seq);
         return () => s.above.add(seq);
       }
       let high = seq;
-      while (s.above.has(high + 1)) high++;
+      for (const r of selectAboveFrom.iterate(edge, seq)) {
+        if (r.seq !== high + 1) break;
+        high = r.seq;
+      }
       upsertHigh.run(edge, high);
       if (high > seq) deleteUpTo.run(edge, high);
       return () => {

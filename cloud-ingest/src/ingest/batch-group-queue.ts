@@ -1,0 +1,155 @@
+import type { BatchIngest, PreparedBatch } from './batch-ingest.js';
+
+export interface GroupLimits {
+  /** Most batches committed in one transaction. */
+  maxBatches: number;
+  /** Most readings plus events in one transaction; a larger batch is committed alone, never split. */
+  maxPoints: number;
+  /**
+   * Most messages whose broker callback is released before their commit: the queue's bound. Past
+   * it, a message's callback waits for its commit, and the broker reads no more from that connection.
+   */
+  maxAhead: number;
+  /** Most readings plus events held by the messages released ahead (the queue's memory bound). */
+  maxAheadPoints: number;
+}
+
+/** 8 batches or 50,000 points a transaction; up to two groups' worth of messages read ahead. */
+export const DEFAULT_GROUP_LIMITS: GroupLimits = {
+  maxBatches: 8,
+  maxPoints: 50_000,
+  maxAhead: 16,
+  maxAheadPoints: 100_000,
+};
+
+export interface BatchGroupQueueOptions {
+  ingest: Pick<BatchIngest, 'prepare' | 'commitGroup'>;
+  /** The cloud's one-at-a-time runner (cloud.ts): a group commits between other messages, never beside them. */
+  serially(work: () => Promise<unknown>, done: () => void): void;
+  /** An unexpected (non-protocol) error while decoding a message; the message is dropped unacked. */
+  onError(err: Error): void;
+  limits?: Partial<GroupLimits>;
+}
+
+export interface BatchGroupQueue {
+  /** One `up/batch` message from the broker; `done` is the broker's delivery callback. */
+  push(topic: string, payload: Uint8Array, done: () => void): void;
+  /** Resolves once every message pushed so far is settled: committed and acked, or refused. */
+  idle(): Promise<void>;
+}
+
+interface Queued {
+  batch: PreparedBatch;
+  /** Readings plus events. */
+  points: number;
+  /** The broker's callback while still held; undefined once released ahead of the commit. */
+  done: (() => void) | undefined;
+}
+
+/**
+ * Group commit for the embedded broker: messages are decoded as they arrive and queue up while a
+ * commit runs; the next commit takes up to `maxBatches` of them in one transaction (one WAL
+ * fsync instead of one per batch). Each batch is acked only after that commit (batch-ingest.ts).
+ *
+ * Releasing the broker's callback early is what lets a group form (aedes reads no further from a
+ * connection while a callback of its last read is pending, and one batch can span several reads);
+ * `maxAhead` bounds how many messages are queued that way. An early callback only PUBACKs the
+ * MQTT packet: the edge's delivery guarantee is the cloud's ack, so a crash before the commit
+ * costs a resend, never a loss.
+ */
+export function createBatchGroupQueue(o: BatchGroupQueueOptions): BatchGroupQueue {
+  const limits: GroupLimits = { ...DEFAULT_GROUP_LIMITS, ...o.limits };
+  const queue: Queued[] = [];
+  let releasedAhead = 0;
+  let aheadPoints = 0;
+  let outstanding = 0;
+  let scheduled = false;
+  const idleWaiters: (() => void)[] = [];
+
+  const settle = () => {
+    outstanding--;
+    if (outstanding === 0) for (const w of idleWaiters.splice(0)) w();
+  };
+
+  const releaseAhead = () => {
+    for (const q of queue) {
+      if (q.done === undefined) continue;
+      if (releasedAhead >= limits.maxAhead || aheadPoints + q.points > limits.maxAheadPoints) return;
+      const done = q.done;
+      q.done = undefined;
+      releasedAhead++;
+      aheadPoints += q.points;
+      done();
+    }
+  };
+
+  const takeGroup = (): Queued[] => {
+    const group: Queued[] = [];
+    let points = 0;
+    while (queue.length > 0 && group.length < limits.maxBatches) {
+      const n = queue[0]!.points;
+      if (group.length > 0 && points + n > limits.maxPoints) break;
+      group.push(queue.shift()!);
+      points += n;
+    }
+    return group;
+  };
+
+  async function runGroup(): Promise<void> {
+    const group = takeGroup();
+    try {
+      await o.ingest.commitGroup(group.map((q) => q.batch));
+    } finally {
+      for (const q of group) {
+        if (q.done === undefined) {
+          releasedAhead--;
+          aheadPoints -= q.points;
+        } else q.done();
+        settle();
+      }
+      releaseAhead();
+    }
+  }
+
+  const schedule = () => {
+    if (scheduled || queue.length === 0) return;
+    scheduled = true;
+    // After this turn's I/O callbacks, so messages read together (or during the last commit) join one group.
+    setImmediate(() =>
+      o.serially(runGroup, () => {
+        scheduled = false;
+        schedule();
+      }),
+    );
+  };
+
+  return {
+    push(topic, payload, done) {
+      outstanding++;
+      let prepared: ReturnType<typeof o.ingest.prepare>;
+      try {
+        prepared = o.ingest.prepare(topic, payload);
+      } catch (err) {
+        o.onError(err as Error);
+        done();
+        settle();
+        return;
+      }
+      if (prepared instanceof Promise) {
+        prepared
+          .catch((err: Error) => o.onError(err))
+          .finally(() => {
+            done();
+            settle();
+          });
+        return;
+      }
+      const { readings, events } = prepared.sinkBatch;
+      queue.push({ batch: prepared, points: readings.length + events.length, done });
+      releaseAhead();
+      schedule();
+    },
+    idle: () =>
+      outstanding === 0 ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve)),
+  };
+}

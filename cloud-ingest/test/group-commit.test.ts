@@ -1,0 +1,251 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Ack, type Batch, encodeBatch, topics } from '@village/protocol';
+import Database from 'better-sqlite3';
+import { pino } from 'pino';
+import type { Histogram } from 'prom-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type GroupLimits, createBatchGroupQueue } from '../src/ingest/batch-group-queue.js';
+import { createBatchIngest } from '../src/ingest/batch-ingest.js';
+import { createCloudMetrics } from '../src/metrics.js';
+import { EMPTY_REGISTRY } from '../src/registry-file.js';
+import { createSqliteSink } from '../src/sink/sqlite-sink.js';
+import { CLOUD_DB_FILE, type Db, openDatabase } from '../src/store/open-database.js';
+import { openRegistryStore } from '../src/store/registry-store.js';
+import { createSeqState } from '../src/store/seq-state.js';
+import {
+  T0,
+  type TestCloud,
+  collectAcks,
+  counterValue,
+  makeBatch,
+  publishBatch,
+  startTestCloud,
+} from './cloud-fixture.js';
+import { waitFor } from './wait-for.js';
+
+const N = 20; // readings per batch
+/** Batch `seq` of edge-1 with its own time range, so its rows can be counted apart from the others'. */
+const batchOf = (seq: number, poisoned = false): Batch => {
+  const b = makeBatch('edge-1', seq, N, {}, T0 + seq * 1_000_000);
+  if (poisoned) b.readings[N - 1]!.value = POISON;
+  return b;
+};
+const POISON = -666;
+/**
+ * The failing sink write: a real SQLite error raised inside the SQLite sink's insert (after the
+ * batch's other rows went in), so the group's transaction really has to roll back.
+ */
+const POISON_TRIGGER = `CREATE TRIGGER poison BEFORE INSERT ON readings WHEN NEW.value = ${POISON}
+  BEGIN SELECT RAISE(ABORT, 'poisoned reading'); END`;
+
+const rowsOfSeq = (db: Db | Database.Database, seq: number): number =>
+  (
+    db
+      .prepare('SELECT COUNT(*) AS n FROM readings WHERE ts >= ? AND ts < ?')
+      .get(T0 + seq * 1_000_000, T0 + (seq + 1) * 1_000_000) as { n: number }
+  ).n;
+
+async function histogram(h: Histogram): Promise<{ count: number; sum: number; atMostOne: number }> {
+  const { values } = await h.get();
+  const pick = (name: string, le?: number) =>
+    values.find((v) => v.metricName === name && (le === undefined || v.labels.le === le))?.value ?? 0;
+  return {
+    count: pick('cloud_commit_group_batches_count'),
+    sum: pick('cloud_commit_group_batches_sum'),
+    atMostOne: pick('cloud_commit_group_batches_bucket', 1),
+  };
+}
+
+describe('group commit of queued batches', { timeout: 60_000 }, () => {
+  const cleanups: (() => void | Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  /**
+   * The cloud's batch ingest in-process (no broker): real SQLite database and sink, a second
+   * read-only connection, and a log of what happened in order (each ack with the rows of its seq
+   * that second connection saw at that moment, each feed of a committed batch). `ackGate`, when
+   * given, holds every ack publish (and so the group's completion) until it resolves.
+   */
+  function inProcessIngest(limits?: Partial<GroupLimits>, ackGate?: Promise<void>) {
+    const dir = mkdtempSync(join(tmpdir(), 'group-commit-'));
+    const db = openDatabase(dir);
+    const reader = new Database(join(dir, CLOUD_DB_FILE), { readonly: true });
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    cleanups.push(() => {
+      db.close();
+    });
+    cleanups.push(() => {
+      reader.close();
+    });
+    const metrics = createCloudMetrics();
+    const logs: Record<string, unknown>[] = [];
+    const log = pino({ level: 'debug' }, { write: (l: string) => logs.push(JSON.parse(l)) });
+    const seqState = createSeqState(db);
+    const trail: string[] = [];
+    let ackCalls = 0;
+    const ingest = createBatchIngest({
+      db,
+      sink: createSqliteSink(db),
+      seqState,
+      registry: openRegistryStore(db, EMPTY_REGISTRY, ['edge-1']),
+      metrics,
+      log,
+      async publishAck(_edge: string, ack: Ack) {
+        ackCalls++;
+        await ackGate;
+        for (const seq of ack.acked) trail.push(`ack ${seq} rows ${rowsOfSeq(reader, seq)}`);
+      },
+      now: () => Date.now(),
+      onCommitted: (b) => trail.push(`fed ${(b.readings[0]!.ts - T0) / 1_000_000}`),
+    });
+    let chain = Promise.resolve();
+    const serially = (work: () => Promise<unknown>, done: () => void) => {
+      chain = chain
+        .then(work)
+        .then(() => undefined, log.error.bind(log))
+        .finally(done);
+    };
+    const queue = createBatchGroupQueue({
+      ingest,
+      serially,
+      onError: (err) => log.error(err.message),
+      limits,
+    });
+    // Seqs whose broker callback was released, in order.
+    const released: number[] = [];
+    const push = (seq: number, bytes: Uint8Array) =>
+      queue.push(topics.batch('edge-1'), bytes, () => released.push(seq));
+    return { db, reader, metrics, logs, seqState, trail, queue, push, released, ackCalls: () => ackCalls };
+  }
+
+  // The messages of a group are pushed in one go, so what shares a transaction is deterministic.
+  // The failing sink write is a real SQLite error raised inside the SQLite sink.
+  it('commits a group in one transaction, acks each seq only once its rows are committed, keeps duplicates and a failing batch out', async () => {
+    const { db, reader, metrics, logs, seqState, trail, queue, push, released } = inProcessIngest();
+
+    // Group 1: seqs 1 2 3, a resend of 1 and of 3 inside the same group, and a malformed message.
+    for (const seq of [1, 2, 1, 3, 3]) push(seq, encodeBatch(batchOf(seq)));
+    push(0, new Uint8Array([0xff, 0x00, 0x13]));
+    await queue.idle();
+    expect(trail).toEqual([
+      `ack 1 rows ${N}`,
+      'fed 1',
+      `ack 2 rows ${N}`,
+      'fed 2',
+      `ack 1 rows ${N}`,
+      `ack 3 rows ${N}`,
+      'fed 3',
+      `ack 3 rows ${N}`,
+    ]);
+    expect(await histogram(metrics.commitGroupBatches)).toEqual({ count: 1, sum: 3, atMostOne: 0 });
+    expect(await counterValue(metrics.batches, { result: 'duplicate' })).toBe(2);
+    expect(await counterValue(metrics.batches, { result: 'malformed' })).toBe(1);
+    expect(released).toHaveLength(6); // every broker callback released
+
+    // Group 2: seq 5 fails in the sink; 4 and 6 beside it are committed and acked, 5 is not.
+    db.exec(POISON_TRIGGER);
+    trail.length = 0;
+    for (const seq of [4, 5, 6]) push(seq, encodeBatch(batchOf(seq, seq === 5)));
+    await queue.idle();
+    expect(trail).toEqual([`ack 4 rows ${N}`, 'fed 4', `ack 6 rows ${N}`, 'fed 6']);
+    expect(logs.some((l) => l.msg === 'group commit rolled back; committing its batches one by one')).toBe(
+      true,
+    );
+    expect(await counterValue(metrics.batches, { result: 'failed', code: 'SqliteError' })).toBe(1);
+    expect(rowsOfSeq(reader, 5)).toBe(0);
+    expect(seqState.snapshot('edge-1')).toEqual({ highWater: 4, above: [6] });
+
+    // The edge resends 5 once the fault is gone: committed then, and H closes over 6.
+    db.exec('DROP TRIGGER poison');
+    trail.length = 0;
+    push(5, encodeBatch(batchOf(5, true)));
+    await queue.idle();
+    expect(trail).toEqual([`ack 5 rows ${N}`, 'fed 5']);
+    expect(seqState.snapshot('edge-1')).toEqual({ highWater: 6, above: [] });
+    // Exactly once: six batches' rows, none written twice.
+    expect(reader.prepare('SELECT COUNT(*) AS n, SUM(rewrites) AS r FROM readings').get()).toEqual({
+      n: 6 * N,
+      r: 0,
+    });
+    expect(await counterValue(metrics.batches, { result: 'committed' })).toBe(6);
+  });
+
+  it('releases at most maxAhead broker callbacks ahead of their commit, and caps a group at maxBatches', async () => {
+    let openGate!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      openGate = resolve;
+    });
+    const { reader, metrics, trail, queue, push, released, ackCalls } = inProcessIngest(
+      { maxBatches: 2, maxAhead: 4 },
+      gate,
+    );
+    push(1, encodeBatch(batchOf(1)));
+    // Seq 1 is committed and its ack held at the gate: the queue cannot drain meanwhile.
+    await waitFor(() => ackCalls() === 1, { what: 'the first group reaching its ack' });
+    for (let seq = 2; seq <= 20; seq++) push(seq, encodeBatch(batchOf(seq)));
+    expect(released).toEqual([1, 2, 3, 4]);
+    expect(rowsOfSeq(reader, 2)).toBe(0);
+
+    openGate();
+    await queue.idle();
+    expect(released.sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(trail.filter((l) => l.startsWith('ack'))).toEqual(
+      Array.from({ length: 20 }, (_, i) => `ack ${i + 1} rows ${N}`),
+    );
+    const h = await histogram(metrics.commitGroupBatches);
+    expect(h.sum).toBe(20);
+    expect(h.count, 'groups of 2 at most').toBeGreaterThanOrEqual(10);
+    expect(h.count - h.atMostOne, 'some groups of 2').toBeGreaterThan(0);
+  });
+
+  it('groups batches published quickly over the embedded broker, exactly once, each ack after its commit', async () => {
+    const t: TestCloud = await startTestCloud();
+    cleanups.push(() => t.stop());
+    t.cloud.db.exec(POISON_TRIGGER);
+    const reader = new Database(join(t.dir, 'data', CLOUD_DB_FILE), { readonly: true });
+    cleanups.push(() => {
+      reader.close();
+    });
+    const edge = await t.connectEdge('edge-1');
+    const acks = await collectAcks(edge, 'edge-1');
+    // Rows of each acked seq as a second connection sees them when the ack arrives.
+    const rowsAtAck = new Map<number, number>();
+    edge.on('message', () => {
+      for (const a of acks)
+        for (const seq of a.acked) if (!rowsAtAck.has(seq)) rowsAtAck.set(seq, rowsOfSeq(reader, seq));
+    });
+
+    const SEQS = 30;
+    const POISONED = 17;
+    const sends: Promise<unknown>[] = [];
+    for (let seq = 1; seq <= SEQS; seq++) {
+      const bytes = encodeBatch(batchOf(seq, seq === POISONED));
+      sends.push(publishBatch(edge, 'edge-1', bytes));
+      if (seq % 10 === 3) sends.push(publishBatch(edge, 'edge-1', bytes)); // resent at once: same group likely
+    }
+    await Promise.all(sends);
+    const good = Array.from({ length: SEQS }, (_, i) => i + 1).filter((s) => s !== POISONED);
+    await waitFor(() => good.every((s) => rowsAtAck.has(s)), {
+      what: 'acks of every good seq',
+      timeoutMs: 30_000,
+    });
+    await waitFor(async () => (await counterValue(t.cloud.metrics.batches, { result: 'failed' })) === 1, {
+      what: 'the poisoned batch failing',
+    });
+
+    for (const s of good) expect(rowsAtAck.get(s), `rows of seq ${s} at its ack`).toBe(N);
+    expect(acks.some((a) => a.acked.includes(POISONED))).toBe(false);
+    expect(rowsOfSeq(reader, POISONED)).toBe(0);
+    const h = await histogram(t.cloud.metrics.commitGroupBatches);
+    expect(h.count - h.atMostOne, 'transactions holding more than one batch').toBeGreaterThan(0);
+    expect(reader.prepare('SELECT COUNT(*) AS n, SUM(rewrites) AS r FROM readings').get()).toEqual({
+      n: good.length * N,
+      r: 0,
+    });
+    expect(await counterValue(t.cloud.metrics.batches, { result: 'committed' })).toBe(good.length);
+  });
+});
