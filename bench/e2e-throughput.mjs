@@ -120,7 +120,12 @@ function start(bin, cfg, readyMsg, flags = []) {
 const peakRssMb = (pid) =>
   Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
 
-const cloud = start(CLOUD, join(dir, 'cloud/cloud.yaml'), 'cloud ready', args['cloud-node-flags'].split(' ').filter(Boolean));
+const cloud = start(
+  CLOUD,
+  join(dir, 'cloud/cloud.yaml'),
+  'cloud ready',
+  args['cloud-node-flags'].split(' ').filter(Boolean),
+);
 await cloud.ready;
 const cloudDb = join(dir, 'cloud/data/cloud.db');
 const edgeFlags = args['edge-node-flags'].split(' ').filter(Boolean);
