@@ -1,4 +1,5 @@
 import { Hono, type MiddlewareHandler } from 'hono';
+import { compress } from 'hono/compress';
 import type { Logger } from 'pino';
 import type { CloudMetrics } from '../metrics.js';
 import type { Sink } from '../sink/sink.js';
@@ -31,6 +32,9 @@ const MAX_EVENT_LIMIT = 10_000;
 export function createApi(deps: ApiDeps): Hono {
   const { sink, registry } = deps;
   const app = new Hono();
+  // gzip JSON, JS and CSS (the overview of 200 stations was 358 KB raw); hono skips
+  // text/event-stream, so the live stream is never buffered by a compressor.
+  app.use(compress());
 
   app.onError((err, c) => {
     if (err instanceof ApiError)
