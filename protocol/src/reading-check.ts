@@ -86,6 +86,9 @@ export function checkEventData(data: unknown, path: string): DeviceEvent['data']
   }
   for (const k of keys) {
     if (k.length > LIMITS.maxNameLength) throw new ProtocolError('out_of_range', path, 'key too long', k);
+    // Decoders guard against prototype pollution by renaming this key (cbor-x makes it `__proto_`),
+    // so it could never arrive as sent: refuse it where the event is made.
+    if (k === '__proto__') throw new ProtocolError('bad_shape', path, 'key __proto__ is not allowed', k);
     const v = (data as Record<string, unknown>)[k];
     if (v !== null) checkValue(v, `${path}.${k}`);
   }

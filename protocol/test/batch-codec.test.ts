@@ -6,6 +6,7 @@ import {
   LIMITS,
   ProtocolError,
   type Reading,
+  checkEvent,
   decodeBatch,
   encodeBatch,
   toDecimal,
@@ -43,7 +44,7 @@ const batch: fc.Arbitrary<Batch> = fc.record({
       severity: fc.constantFrom('info', 'warning', 'critical'),
       ts,
       data: fc.dictionary(
-        fc.string({ maxLength: 10 }),
+        fc.string({ maxLength: 10 }).filter((k) => k !== '__proto__'),
         fc.oneof(fc.integer(), fc.boolean(), fc.string({ maxLength: 20 }), fc.constant(null)),
         {
           maxKeys: 5,
@@ -60,8 +61,14 @@ describe('batch codec', () => {
       fc.property(batch, (b) => {
         expect(decodeBatch(encodeBatch(b))).toEqual(b);
       }),
-      { numRuns: 300 },
+      { numRuns: Number(process.env.PROPERTY_RUNS ?? 300) },
     );
+  });
+
+  it('refuses an event data key __proto__ where the event is made (it cannot survive a decoder)', () => {
+    const data = JSON.parse('{"__proto__": 1}') as Record<string, number>;
+    const event = { device: 'd', type: 'sos', severity: 'critical' as const, ts: 1_760_000_000_000, data };
+    expect(() => checkEvent(event)).toThrow(/__proto__ is not allowed/);
   });
 
   it('keeps tiny and huge floats bit-exact, and sends -0 as 0', () => {
