@@ -188,20 +188,21 @@ describe('batch decode refuses bad input with a typed error', () => {
     expectCode(raw.encode({ v: 2 }), 'bad_shape');
   });
   it('oversized', () => expectCode(new Uint8Array(LIMITS.maxBatchBytes + 1), 'too_large'));
+  // A valid one-series header; each test below breaks the reading columns in its own way.
+  const wire = {
+    v: 1,
+    e: 'e',
+    s: 1,
+    b: 1,
+    c: 1_760_000_000_000,
+    h: false,
+    d: ['d'],
+    m: ['m'],
+    u: [''],
+    k: [0, 0, 0],
+    t0: 1_760_000_000_000,
+  };
   it('a million tiny readings', () => {
-    const wire = {
-      v: 1,
-      e: 'e',
-      s: 1,
-      b: 1,
-      c: 1_760_000_000_000,
-      h: false,
-      d: ['d'],
-      m: ['m'],
-      u: [''],
-      k: [0, 0, 0],
-      t0: 1_760_000_000_000,
-    };
     const rs = new Array(1_000_000).fill(0);
     const b = raw.encode({ ...wire, rs, rt: rs, rx: rs, rp: rs });
     expect(() => decodeBatch(b)).toThrow(ProtocolError);
@@ -209,19 +210,6 @@ describe('batch decode refuses bad input with a typed error', () => {
   it('deep nesting does not overflow the process', () =>
     expectCode(new Uint8Array(200_000).fill(0x81), 'not_cbor'));
   it('index out of range and bad exponent', () => {
-    const wire = {
-      v: 1,
-      e: 'e',
-      s: 1,
-      b: 1,
-      c: 1_760_000_000_000,
-      h: false,
-      d: ['d'],
-      m: ['m'],
-      u: [''],
-      k: [0, 0, 0],
-      t0: 1_760_000_000_000,
-    };
     expectCode(raw.encode({ ...wire, rs: [5], rt: [0], rx: [1], rp: [0] }), 'out_of_range');
     expectCode(raw.encode({ ...wire, rs: [0], rt: [0], rx: [1], rp: [99] }), 'out_of_range');
     expectCode(raw.encode({ ...wire, rs: [0], rt: [0], rx: [Number.NaN], rp: [0] }), 'out_of_range');
