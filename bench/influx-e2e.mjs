@@ -6,14 +6,21 @@
 //   raw: 5,000-point line-protocol batches from two concurrent writers straight to /write.
 // Prints JSON lines. Build first: `npm run build`.
 //   node bench/influx-e2e.mjs [--readings 300000] [--devices 1000] [--interval-ms 20]
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
+import {
+  CLOUD,
+  EDGE,
+  freePort,
+  peakRssMb,
+  startBin,
+  stopAll,
+  writeOneStationCloud,
+} from './village-processes.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -25,20 +32,9 @@ const { values: args } = parseArgs({
 const N = Number(args.readings);
 const DEVICES = Number(args.devices);
 const METRICS = ['pm2_5', 'pm10', 'temperature', 'humidity', 'noise'];
-const root = join(import.meta.dirname, '..');
-const CLOUD = join(root, 'cloud-ingest/dist/bin/village-cloud.js');
-const EDGE = join(root, 'edge-agent/dist/bin/village-edge.js');
 const dir = mkdtempSync(join(tmpdir(), 'bench-influx-'));
 const out = (o) => process.stdout.write(`${JSON.stringify({ bench: 'influx-e2e', ...o })}\n`);
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const children = [];
 
 // --- influxd with every dir and bind address in the temp folder / on 127.0.0.1 ---
 const [influxPort, rpcPort] = [await freePort(), await freePort()];
@@ -58,7 +54,6 @@ const influxd = spawn('influxd', ['run', '-config', join(dir, 'influx/influxdb.c
   stdio: 'ignore',
   detached: true,
 });
-children.push(influxd);
 const influx = `http://127.0.0.1:${influxPort}`;
 const query = async (q, db = 'village') => {
   const r = await fetch(`${influx}/query`, { method: 'POST', body: new URLSearchParams({ q, db }) });
@@ -81,42 +76,12 @@ const countReadings = async (db) => {
 // --- e2e: cloud (embedded broker, InfluxDB sink) + edge (fake driver) ---
 const mqttPort = await freePort();
 const password = 'bench-password';
-const hash = spawnSync(process.execPath, [CLOUD, 'hash-password'], {
-  input: password,
-  encoding: 'utf8',
-}).stdout.trim();
-mkdirSync(join(dir, 'cloud'));
+const cloudConfig = writeOneStationCloud(dir, {
+  mqttPort,
+  password,
+  extra: { sink: { kind: 'influx', url: influx, api: 'v1', database: 'village' } },
+});
 mkdirSync(join(dir, 'edge'));
-writeFileSync(
-  join(dir, 'cloud/registry.yaml'),
-  stringify({
-    counties: [
-      {
-        id: 'c1',
-        name: 'C',
-        towns: [
-          {
-            id: 't1',
-            name: 'T',
-            villages: [{ id: 'v1', name: 'V', stations: [{ id: 's1', name: 'S', edges: ['edge-1'] }] }],
-          },
-        ],
-      },
-    ],
-  }),
-);
-writeFileSync(
-  join(dir, 'cloud/cloud.yaml'),
-  stringify({
-    dataDir: './data',
-    registry: './registry.yaml',
-    mqtt: { host: '127.0.0.1', port: mqttPort },
-    http: { host: '127.0.0.1', port: 0 },
-    edges: [{ id: 'edge-1', passwordHash: hash }],
-    sink: { kind: 'influx', url: influx, api: 'v1', database: 'village' },
-    log: { level: 'info' },
-  }),
-);
 writeFileSync(
   join(dir, 'edge/edge.yaml'),
   stringify({
@@ -138,36 +103,9 @@ writeFileSync(
     ],
   }),
 );
-let stopping = false;
-function start(bin, cfg, readyMsg) {
-  const child = spawn(process.execPath, [bin, '--config', cfg], { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
-  createInterface({ input: child.stdout }).on('line', (l) => {
-    if (/"level":(50|60)/.test(l)) process.stderr.write(`${l}\n`);
-  });
-  const ready = new Promise((resolve, reject) => {
-    createInterface({ input: child.stdout }).on('line', (l) => {
-      try {
-        const j = JSON.parse(l);
-        if (j.msg === readyMsg) resolve(j);
-      } catch {}
-    });
-    child.once('exit', (c) => reject(new Error(`${bin} exited ${c}`)));
-  });
-  // A process that dies mid-run would leave the loop below waiting: say so and stop.
-  child.once('exit', (code, signal) => {
-    if (!stopping) {
-      process.stderr.write(`${bin} exited (${code ?? signal}) during the bench\n`);
-      process.exit(1);
-    }
-  });
-  return { child, ready };
-}
-const peakRssMb = (pid) =>
-  Math.round(Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024);
-const cloud = start(CLOUD, join(dir, 'cloud/cloud.yaml'), 'cloud ready');
+const cloud = startBin(CLOUD, cloudConfig, 'cloud ready');
 await cloud.ready;
-const edge = start(EDGE, join(dir, 'edge/edge.yaml'), 'edge ready');
+const edge = startBin(EDGE, join(dir, 'edge/edge.yaml'), 'edge ready');
 const { healthPort } = await edge.ready;
 const edgeMetric = async (name) => {
   const text = await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text();
@@ -198,12 +136,7 @@ out({
   cloud_peak_rss_mb: peakRssMb(cloud.child.pid),
   edge_peak_rss_mb: peakRssMb(edge.child.pid),
 });
-stopping = true;
-edge.child.kill('SIGTERM');
-cloud.child.kill('SIGTERM');
-await Promise.all(
-  [edge, cloud].map((p) => new Promise((r) => (p.child.exitCode === null ? p.child.once('exit', r) : r()))),
-);
+await stopAll();
 
 // --- raw: the same shape of points (one line per device and instant, 5 fields, same tags) ---
 const POINTS_PER_BATCH = 5_000;

@@ -1,0 +1,103 @@
+// What the end-to-end benches share: the built bins, a one-station cloud config, starting a bin
+// and waiting for its ready line, and reading a process's peak RSS.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { stringify } from 'yaml';
+
+const root = join(import.meta.dirname, '..');
+export const CLOUD = join(root, 'cloud-ingest/dist/bin/village-cloud.js');
+export const EDGE = join(root, 'edge-agent/dist/bin/village-edge.js');
+
+export const freePort = () =>
+  new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+  });
+
+/**
+ * Writes `<dir>/cloud/{registry,cloud}.yaml` for one county/town/village/station served by
+ * `edge-1` with `password`, plus any extra cloud.yaml sections; returns the cloud.yaml path.
+ */
+export function writeOneStationCloud(dir, { mqttPort, password, extra = {} }) {
+  const passwordHash = spawnSync(process.execPath, [CLOUD, 'hash-password'], {
+    input: password,
+    encoding: 'utf8',
+  }).stdout.trim();
+  mkdirSync(join(dir, 'cloud'), { recursive: true });
+  const station = { id: 's1', name: 'S', edges: ['edge-1'] };
+  const village = { id: 'v1', name: 'V', stations: [station] };
+  writeFileSync(
+    join(dir, 'cloud/registry.yaml'),
+    stringify({ counties: [{ id: 'c1', name: 'C', towns: [{ id: 't1', name: 'T', villages: [village] }] }] }),
+  );
+  const path = join(dir, 'cloud/cloud.yaml');
+  writeFileSync(
+    path,
+    stringify({
+      dataDir: './data',
+      registry: './registry.yaml',
+      mqtt: { host: '127.0.0.1', port: mqttPort },
+      http: { host: '127.0.0.1', port: 0 },
+      edges: [{ id: 'edge-1', passwordHash }],
+      log: { level: 'info' },
+      ...extra,
+    }),
+  );
+  return path;
+}
+
+const started = [];
+let stopping = false;
+
+/**
+ * Starts a bin (`node [flags] bin --config cfg`); `ready` resolves with its `readyMsg` log line.
+ * Error log lines go to stderr. A process that dies before `stopAll()` ends the bench with exit
+ * code 1, so a wait loop never hangs on a dead peer.
+ */
+export function startBin(bin, cfg, readyMsg, flags = []) {
+  const child = spawn(process.execPath, [...flags, bin, '--config', cfg], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  started.push(child);
+  const ready = new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout }).on('line', (l) => {
+      if (/"level":(50|60)/.test(l)) process.stderr.write(`${l}\n`);
+      try {
+        const j = JSON.parse(l);
+        if (j.msg === readyMsg) resolve(j);
+      } catch {}
+    });
+    child.once('exit', (c) => reject(new Error(`${bin} exited ${c}`)));
+  });
+  child.once('exit', (code, signal) => {
+    if (!stopping) {
+      process.stderr.write(`${bin} exited (${code ?? signal}) during the bench\n`);
+      process.exit(1);
+    }
+  });
+  return { child, ready };
+}
+
+/** SIGTERM to every bin started, and wait until they are gone. */
+export async function stopAll() {
+  stopping = true;
+  await Promise.all(
+    started.map(
+      (c) =>
+        new Promise((resolve) => {
+          if (c.exitCode !== null || c.signalCode !== null) return resolve();
+          c.once('exit', resolve);
+          c.kill('SIGTERM');
+        }),
+    ),
+  );
+}
+
+/** Peak resident set size of a live process, MB (VmHWM). */
+export const peakRssMb = (pid) =>
+  Math.round(Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024);
