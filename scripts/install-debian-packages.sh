@@ -5,7 +5,7 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
 apt-get install -y --no-install-recommends \
-  mosquitto influxdb socat libcoap3-bin sip-tester mbpoll python3-pymodbus chromium curl fonts-wqy-microhei
+  mosquitto influxdb socat libcoap3-bin sip-tester mbpoll python3-pymodbus python3-serial chromium curl openssl fonts-wqy-microhei
 # The packages ship services that would hold the default ports; tests start their own on free ports.
 for svc in mosquitto influxdb; do
   (systemctl stop "$svc" || service "$svc" stop) >/dev/null 2>&1 || true
