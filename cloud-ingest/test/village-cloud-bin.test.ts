@@ -139,17 +139,21 @@ describe('village-cloud bin (child process)', { timeout: 60_000 }, () => {
     db.close();
   });
 
-  it('exits 1 when its port is taken', async () => {
+  it('exits 2 with one line naming the key and value when a port is taken', async () => {
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const port = (blocker.address() as { port: number }).port;
-    const r = runBin([
-      '--config',
-      writeConfig('busy.yaml', { dataDir: './busy-data', mqtt: { port }, http: { port: 0 } }),
-    ]);
-    running.push(r);
-    expect(await r.exit).toBe(1);
-    expect(r.stderr.join('')).toMatch(/EADDRINUSE/);
+    for (const [key, config] of [
+      ['mqtt.port', { dataDir: './busy-data', mqtt: { port }, http: { port: 0 } }],
+      ['http.port', { dataDir: './busy-data', mqtt: { port: 0 }, http: { port } }],
+    ] as const) {
+      const r = runBin(['--config', writeConfig('busy.yaml', config)]);
+      running.push(r);
+      expect(await r.exit).toBe(2);
+      expect(r.stderr.join('').trim().split('\n')).toEqual([
+        `busy.yaml: ${key}: 127.0.0.1:${port}: already in use by another process (EADDRINUSE)`,
+      ]);
+    }
     blocker.close();
   });
 });

@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Command } from 'commander';
 import { stringify } from 'yaml';
+import { versionLine } from '../build-info.js';
 import { progressReporter } from '../replay/progress-reporter.js';
 import { type StationEndpoints, playFrames, startModbusGateways } from '../replay/wire-player.js';
 import { edgeDriversFor } from '../scenario/edge-drivers.js';
@@ -26,6 +27,7 @@ import { type UplinkRelay, startUplinkRelay } from '../scenario/uplink-relay.js'
 const program = new Command()
   .name('village-demo')
   .description('Start a cloud and the village edges of a scenario with simulated devices; print the URLs.')
+  .version(versionLine('village-demo'), '-V, --version', 'print the version and git commit')
   .option('-d, --dir <dir>', 'folder for the demo data and configs (emptied at start)', '.demo')
   .option('--keep', 'continue the last demo: keep the data in --dir instead of starting clean')
   .option('--http-port <port>', 'cloud HTTP port (0 = any free port)', '8080')
@@ -99,7 +101,7 @@ function start(name: string, bin: string, config: string, env: NodeJS.ProcessEnv
       try {
         const j = JSON.parse(line) as Record<string, unknown>;
         if (j.msg === ready) res(j);
-        if (j.level !== undefined && (j.level as number) >= 50) process.stderr.write(`${name}: ${line}\n`);
+        if (j.level === 'error' || j.level === 'fatal') process.stderr.write(`${name}: ${line}\n`);
       } catch {
         process.stdout.write(`${name}: ${line}\n`);
       }
