@@ -5,9 +5,10 @@
  */
 export function readPassword(prompt: string): Promise<string> {
   const stdin = process.stdin;
-  process.stderr.write(prompt);
+  // Raw mode before the prompt: anything typed once the prompt shows must not be echoed.
   stdin.setRawMode(true);
   stdin.resume();
+  process.stderr.write(prompt);
   return new Promise((resolve) => {
     let typed = '';
     const done = () => {

@@ -92,11 +92,13 @@ async function run(opts: RunOptions): Promise<void> {
     try {
       const next = loadConfig(opts.config).log.level;
       const previous = log.level;
-      log.level = next;
+      // The line is written at the more verbose of the two levels, so an operator sees it either way.
+      log.level = log.levels.values[next]! < log.levels.values[previous]! ? next : previous;
       log.info(
         { signal: 'SIGHUP', from: previous, to: next },
         'SIGHUP: reloaded log.level (registry, users and the rest need a restart)',
       );
+      log.level = next;
     } catch (err) {
       log.warn(
         { signal: 'SIGHUP', err: (err as Error).message },
