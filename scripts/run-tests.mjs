@@ -5,6 +5,15 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
+// A machine missing a program the tests start would fail dozens of tests with ENOENT: say what to install instead.
+const deps = spawnSync(process.execPath, [join(import.meta.dirname, 'check-test-deps.mjs')], {
+  stdio: 'inherit',
+});
+if (deps.status !== 0) {
+  console.log('0 passed, 1 failed, 0 skipped');
+  process.exit(1);
+}
+
 const results = join(import.meta.dirname, '..', '.test-results');
 rmSync(results, { recursive: true, force: true });
 

@@ -9,6 +9,8 @@ import { startExternalIngest } from './broker/external-ingest.js';
 import { createJournalWriter } from './broker/external-journal.js';
 import { createSharedSeqState } from './broker/external-seq-state.js';
 import { startBroker } from './broker/start-broker.js';
+import { registerBuildInfo } from './build-info.js';
+import { checkCloudConfig } from './config-check.js';
 import type { CloudConfig } from './config.js';
 import { createApi } from './http/api-routes.js';
 import { createCommandRoutes } from './http/command-routes.js';
@@ -22,16 +24,23 @@ import { createCommandResultIngest } from './ingest/command-result-ingest.js';
 import { type CommittedFeed, createCommittedFeed } from './ingest/committed-feed.js';
 import { createStatusIngest } from './ingest/status-ingest.js';
 import { type CloudMetrics, createCloudMetrics } from './metrics.js';
-import { EMPTY_REGISTRY, loadRegistry } from './registry-file.js';
+import { portError } from './port-error.js';
 import { startJournalRules, workerName } from './rules-runtime/journal-rules.js';
 import type { RulesRuntime } from './rules-runtime/rules-runtime.js';
 import { startRules } from './rules-runtime/start-rules.js';
 import { createInfluxSink } from './sink/influx-sink.js';
+import { prepareInflux } from './sink/influx-startup.js';
+import { checkSinkChange } from './sink/sink-change.js';
 import { createSqliteSink } from './sink/sqlite-sink.js';
 import { openCommandStore } from './store/command-store.js';
 import { type Db, openDatabase } from './store/open-database.js';
 import { type RegistryStore, openRegistryStore } from './store/registry-store.js';
 import { createSeqState } from './store/seq-state.js';
+
+export interface StartOptions {
+  /** Start although dataDir holds data of the other sink (sink/sink-change.ts): `--allow-sink-change`. */
+  allowSinkChange?: boolean;
+}
 
 export interface RunningCloud {
   mqttPort: number;
@@ -54,10 +63,21 @@ export interface RunningCloud {
  * (no loopback MQTT connection), and the HTTP API. Logs one "cloud ready" line with the bound ports.
  * Throws ConfigError for a bad registry file.
  */
-export async function startCloud(config: CloudConfig, log: Logger): Promise<RunningCloud> {
+export async function startCloud(
+  config: CloudConfig,
+  log: Logger,
+  options: StartOptions = {},
+): Promise<RunningCloud> {
   const startedAt = Date.now();
   const now = () => Date.now();
-  const registryFile = config.registry === undefined ? EMPTY_REGISTRY : loadRegistry(config.registry);
+  // Everything that can be wrong is found before anything is opened (the same check as --check).
+  const registryFile = checkCloudConfig(config);
+  let sinkConfig = config.sink;
+  if (sinkConfig.kind === 'influx') {
+    const influx = await prepareInflux(sinkConfig, config.configFile);
+    log.info({ url: sinkConfig.url, database: sinkConfig.database, ...influx }, 'InfluxDB ready');
+    sinkConfig = { ...sinkConfig, api: influx.api };
+  }
   const db = openDatabase(config.dataDir);
   const closers: (() => Promise<void>)[] = [
     async () => {
@@ -72,6 +92,7 @@ export async function startCloud(config: CloudConfig, log: Logger): Promise<Runn
     return closing;
   };
   try {
+    checkSinkChange(db, config.sink, config.configFile, options.allowSinkChange === true);
     const registry = openRegistryStore(
       db,
       registryFile,
@@ -86,9 +107,10 @@ export async function startCloud(config: CloudConfig, log: Logger): Promise<Runn
     const seqState =
       config.mqtt.mode === 'external' ? createSharedSeqState(db, journal?.append) : createSeqState(db);
     const metrics = createCloudMetrics();
+    registerBuildInfo(metrics.registry);
     const sink =
-      config.sink.kind === 'influx'
-        ? createInfluxSink(config.sink, { db, registry, log, metricsRegistry: metrics.registry })
+      sinkConfig.kind === 'influx'
+        ? createInfluxSink(sinkConfig, { db, registry, log, metricsRegistry: metrics.registry })
         : createSqliteSink(db);
     closers.push(() => sink.close());
     let aedesRef: Aedes | undefined;
@@ -207,6 +229,8 @@ export async function startCloud(config: CloudConfig, log: Logger): Promise<Runn
               await subscribe(topics.allUp('status'), (p) => ingestStatus(p.topic, bytesOf(p)));
               await subscribe(topics.allUp('cmd-result'), (p) => ingestCommandResult(p.topic, bytesOf(p)));
             },
+          }).catch((err: unknown) => {
+            throw portError(err, 'mqtt.port', mqttConfig.host, mqttConfig.port);
           });
     closers.push(async () => {
       await broker.close();
@@ -281,7 +305,7 @@ export async function startCloud(config: CloudConfig, log: Logger): Promise<Runn
       const server = serve({ fetch: app.fetch, port: config.http.port, hostname: config.http.host }, () =>
         resolve(server),
       );
-      server.once('error', reject);
+      server.once('error', (err) => reject(portError(err, 'http.port', config.http.host, config.http.port)));
     });
     closers.push(
       () =>

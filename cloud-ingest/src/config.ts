@@ -7,6 +7,7 @@ import { authSchema, usersSchema } from './auth/user-config.js';
 import { externalMqttSchema } from './broker/external-config.js';
 import { journalSectionSchema } from './broker/external-journal-config.js';
 import { ConfigError } from './config-error.js';
+import { LOG_FORMATS } from './log.js';
 import { notifySectionSchema } from './notify/notify-config.js';
 import { isPasswordHash } from './password-hash.js';
 import { rulesSectionSchema } from './rules-runtime/rules-config.js';
@@ -15,6 +16,7 @@ import { describeIssues } from './zod-issues.js';
 
 const EDGE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 const port = z.number().int().min(0).max(65535);
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 const configSchema = z.strictObject({
   /** Folder of the SQLite files (cloud.db), relative to the config file. */
@@ -87,7 +89,10 @@ const configSchema = z.strictObject({
     .refine((edges) => new Set(edges.map((e) => e.id)).size === edges.length, 'edge ids must be unique'),
   log: z
     .strictObject({
-      level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+      /** Reloaded on SIGHUP (bin/village-cloud.ts). */
+      level: z.enum(LOG_LEVELS).default('info'),
+      /** `json` (one object per line) or `pretty` (for a terminal); log.ts. */
+      format: z.enum(LOG_FORMATS).default('json'),
     })
     .prefault({}),
   /** Rules runtime: thresholds, elder care, incident deadlines (rules-runtime/rules-config.ts). */
@@ -100,7 +105,10 @@ const configSchema = z.strictObject({
   notify: notifySectionSchema,
 });
 
-export type CloudConfig = z.infer<typeof configSchema>;
+export type CloudConfig = z.infer<typeof configSchema> & {
+  /** The config file's name as errors give it (`cu2.yaml: users.0.place: ...`). */
+  configFile: string;
+};
 
 /** Validates a config object; relative paths resolve against `baseDir`. Throws ConfigError. */
 export function parseConfig(raw: unknown, baseDir: string, fileName = 'cloud.yaml'): CloudConfig {
@@ -109,6 +117,7 @@ export function parseConfig(raw: unknown, baseDir: string, fileName = 'cloud.yam
   const config = result.data;
   return {
     ...config,
+    configFile: fileName,
     dataDir: resolve(baseDir, config.dataDir),
     registry: config.registry === undefined ? undefined : resolve(baseDir, config.registry),
     http: {

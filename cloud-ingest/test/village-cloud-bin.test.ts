@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,33 +10,7 @@ import { verifyPassword } from '../src/password-hash.js';
 import { REGISTRY, collectAcks, makeBatch, publishBatch, waitForAck } from './cloud-fixture.js';
 import { waitFor } from './wait-for.js';
 
-// The built bin (turbo builds before testing; locally: npx tsc -p tsconfig.build.json).
-const BIN = join(import.meta.dirname, '..', 'dist', 'bin', 'village-cloud.js');
-
-interface Run {
-  child: ChildProcess;
-  stdout: string[];
-  stderr: string[];
-  exit: Promise<number | null>;
-}
-
-function runBin(args: string[], stdin?: string): Run {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  child.stdout!.setEncoding('utf8').on('data', (s: string) => stdout.push(s));
-  child.stderr!.setEncoding('utf8').on('data', (s: string) => stderr.push(s));
-  if (stdin !== undefined) child.stdin!.end(stdin);
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, stdout, stderr, exit };
-}
-
-const lines = (r: Run) =>
-  r.stdout
-    .join('')
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
+import { BIN, type Run, lines, runBin } from './run-cloud-bin.js';
 
 describe('village-cloud bin (child process)', { timeout: 60_000 }, () => {
   let dir: string;
@@ -139,17 +112,21 @@ describe('village-cloud bin (child process)', { timeout: 60_000 }, () => {
     db.close();
   });
 
-  it('exits 1 when its port is taken', async () => {
+  it('exits 2 with one line naming the key and value when a port is taken', async () => {
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const port = (blocker.address() as { port: number }).port;
-    const r = runBin([
-      '--config',
-      writeConfig('busy.yaml', { dataDir: './busy-data', mqtt: { port }, http: { port: 0 } }),
-    ]);
-    running.push(r);
-    expect(await r.exit).toBe(1);
-    expect(r.stderr.join('')).toMatch(/EADDRINUSE/);
+    for (const [key, config] of [
+      ['mqtt.port', { dataDir: './busy-data', mqtt: { port }, http: { port: 0 } }],
+      ['http.port', { dataDir: './busy-data', mqtt: { port: 0 }, http: { port } }],
+    ] as const) {
+      const r = runBin(['--config', writeConfig('busy.yaml', config)]);
+      running.push(r);
+      expect(await r.exit).toBe(2);
+      expect(r.stderr.join('').trim().split('\n')).toEqual([
+        `busy.yaml: ${key}: 127.0.0.1:${port}: already in use by another process (EADDRINUSE)`,
+      ]);
+    }
     blocker.close();
   });
 });

@@ -56,4 +56,16 @@ export interface DriverKind<S extends z.ZodType = z.ZodType> {
   /** Schema of one entry under `drivers:` in edge.yaml (without `kind` and `id`, which the edge owns). */
   configSchema: S;
   create(config: z.infer<S>, options: { id: string; configDir: string }): Driver;
+  /**
+   * What the schema cannot see (files the config names, e.g. Modbus profiles): the edge's config
+   * check and its start-up both run it before anything is opened, so `--check` finds the same
+   * problems as a start. `path` is relative to the driver's entry. Without it, the schema is all.
+   */
+  check?(config: z.infer<S>, options: { configDir: string }): DriverConfigIssue[];
+}
+
+/** One problem `DriverKind.check` found: the key under the driver's entry, and what is wrong. */
+export interface DriverConfigIssue {
+  path: (string | number)[];
+  message: string;
 }

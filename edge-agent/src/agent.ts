@@ -1,16 +1,17 @@
 import { join } from 'node:path';
 import type { DriverContext, DriverKind } from '@village/device-drivers';
 import { type Reading, type Status, checkEvent, checkReading } from '@village/protocol';
+import { BUILD_INFO, registerBuildInfo } from './build-info.js';
 import type { EdgeConfig } from './config.js';
 import { startHealthServer } from './health-server.js';
 import { startLocalRules } from './local-rules/local-rules.js';
 import type { Logger } from './log.js';
 import { createEdgeMetrics } from './metrics.js';
+import type { Outbox } from './outbox.js';
+import { portError } from './port-error.js';
 import { openSqliteOutbox } from './sqlite-outbox.js';
 import { startSupervisor } from './supervisor.js';
 import { startUplink } from './uplink.js';
-
-export const EDGE_VERSION = '0.1.0';
 
 export interface EdgeAgent {
   healthPort: number;
@@ -25,15 +26,36 @@ export async function startEdgeAgent(
   log: Logger,
   now: () => number = Date.now,
 ): Promise<EdgeAgent> {
-  const outbox = openSqliteOutbox({
-    path: join(cfg.dataDir, 'outbox.db'),
-    edgeId: cfg.edgeId,
-    quotaBytes: cfg.outbox.quotaMiB * 1024 * 1024,
-    groupCommitMs: cfg.outbox.groupCommitMs,
-    synchronous: cfg.outbox.synchronous,
-    now,
+  // The health port is bound before the outbox opens: opening it counts a boot, and a start that
+  // fails on a port in use must not (the unit would count a boot per restart attempt).
+  const late: { outbox?: Outbox; health?: () => { status: 'ok' | 'degraded' } & Record<string, unknown> } =
+    {};
+  const metrics = createEdgeMetrics(() => late.outbox, now);
+  registerBuildInfo(metrics.registry);
+  const health = await startHealthServer(
+    cfg.health.host,
+    cfg.health.port,
+    () => late.health?.() ?? { status: 'degraded', starting: true },
+    metrics.registry,
+  ).catch((err: unknown) => {
+    throw portError(err, 'health.port', cfg.health.host, cfg.health.port);
   });
-  const metrics = createEdgeMetrics(() => outbox, now);
+  const outbox = (() => {
+    try {
+      return openSqliteOutbox({
+        path: join(cfg.dataDir, 'outbox.db'),
+        edgeId: cfg.edgeId,
+        quotaBytes: cfg.outbox.quotaMiB * 1024 * 1024,
+        groupCommitMs: cfg.outbox.groupCommitMs,
+        synchronous: cfg.outbox.synchronous,
+        now,
+      });
+    } catch (err) {
+      void health.close();
+      throw err;
+    }
+  })();
+  late.outbox = outbox;
   // Judged on the drivers' emit path, before the outbox write: a siren waits neither for the disk
   // nor for the uplink. Commands take the supervisor's path (bound late: it starts below).
   const localRules = startLocalRules({
@@ -107,7 +129,7 @@ export async function startEdgeAgent(
     edgeId: cfg.edgeId,
     boot: outbox.boot,
     ts: now(),
-    version: EDGE_VERSION,
+    version: BUILD_INFO.version,
     devices: supervisor.inventory(),
   });
 
@@ -154,22 +176,17 @@ export async function startEdgeAgent(
   }
   const batcher = setInterval(batchNow, Math.max(10, Math.min(100, cfg.outbox.batchMaxAgeMs / 2)));
 
-  const health = await startHealthServer(
-    cfg.health.host,
-    cfg.health.port,
-    () => {
-      const s = outbox.stats();
-      return {
-        status: 'ok',
-        edgeId: cfg.edgeId,
-        boot: outbox.boot,
-        uplink: { connected: uplink.connected },
-        outbox: s,
-        memory: process.memoryUsage(),
-      };
-    },
-    metrics.registry,
-  );
+  late.health = () => {
+    const s = outbox.stats();
+    return {
+      status: 'ok' as const,
+      edgeId: cfg.edgeId,
+      boot: outbox.boot,
+      uplink: { connected: uplink.connected },
+      outbox: s,
+      memory: process.memoryUsage(),
+    };
+  };
   log.info({ edgeId: cfg.edgeId, boot: outbox.boot, healthPort: health.port }, 'edge ready');
 
   return {

@@ -6,6 +6,7 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { DRIVER_KIND_NAMES } from './driver-kinds.js';
 import { localRulesSchema } from './local-rules/local-rules-config.js';
+import { LOG_FORMATS } from './log.js';
 
 /** A config file that cannot be used. The CLI prints `message` and exits 2. */
 export class ConfigError extends Error {
@@ -56,7 +57,13 @@ const edgeSchema = z.strictObject({
       port: z.number().int().min(0).max(65_535).default(9_100),
     })
     .prefault({}),
-  log: z.strictObject({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') }).prefault({}),
+  log: z
+    .strictObject({
+      level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+      /** `json` (one object per line, for journald) or `pretty` (for a terminal); log.ts. */
+      format: z.enum(LOG_FORMATS).default('json'),
+    })
+    .prefault({}),
   drivers: z.array(z.looseObject({ kind: z.string(), id })).default([]),
   /** Rules the edge acts on by itself (siren, webhook), cloud or no cloud: local-rules/local-rules-config.ts. */
   localRules: localRulesSchema,
@@ -111,6 +118,13 @@ export function loadEdgeConfig(
     const { kind: _k, id: _i, ...rest } = d;
     const r = kind.configSchema.safeParse(rest);
     if (!r.success) throw new ConfigError(describe(path, r.error, `drivers[${i}]`));
+    // Files the entry names (Modbus profiles): checked here, so `--check` and a start agree.
+    const issues = kind.check?.(r.data, { configDir: dirname(resolve(path)) }) ?? [];
+    if (issues.length > 0) {
+      throw new ConfigError(
+        issues.map((x) => `${path}: ${formatPath(`drivers[${i}]`, x.path)}: ${x.message}`).join('\n'),
+      );
+    }
     return { kind: d.kind, id: d.id, config: r.data };
   });
   const configDir = dirname(resolve(path));

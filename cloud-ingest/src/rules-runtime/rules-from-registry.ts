@@ -28,7 +28,11 @@ const DEFAULT_WAKING = { from: '07:00', to: '21:00' };
  * compiles it. Devices other than wristbands are learned from committed batches (their edge's
  * station), so they need no listing here. Throws ConfigError naming the key.
  */
-export function compileRulesSetup(section: RulesSection, registry: RegistryFile): RulesSetup {
+export function compileRulesSetup(
+  section: RulesSection,
+  registry: RegistryFile,
+  configFile = 'cloud.yaml',
+): RulesSetup {
   const places = new Map<string, VillagePlaces>();
   const stationVillage = new Map<string, string>();
   for (const c of registry.counties)
@@ -69,7 +73,7 @@ export function compileRulesSetup(section: RulesSection, registry: RegistryFile)
   try {
     return { rules: compileRules(config), places, ackDeadlineMs: section.incidents.ackDeadlineMs };
   } catch (err) {
-    if (err instanceof RulesError) throw new ConfigError(`cloud.yaml: rules: ${err.message}`);
+    if (err instanceof RulesError) throw new ConfigError(`${configFile}: rules: ${err.message}`);
     throw err;
   }
 }

@@ -23,10 +23,13 @@ export const influxSinkSchema = z.strictObject({
    * `v1`: InfluxDB 1.x before 1.8 (Debian's 1.6.7): writes go to /write (the client's
    * /api/v2/write is rewritten). `v2`: InfluxDB 1.8+, 2.x and 3.x through /api/v2/write.
    * History queries use InfluxQL over /query on both (2.x needs a DBRP mapping for the bucket).
+   * Left out: chosen at start from /ping's X-Influxdb-Version (sink/influx-startup.ts).
    */
-  api: z.enum(['v1', 'v2']).default('v2'),
+  api: z.enum(['v1', 'v2']).optional(),
   /** v1: database name; v2 on 1.8: also the database (the bucket is `database/retentionPolicy`). */
   database: z.string().min(1).default('village'),
+  /** Create `database` at start when InfluxDB lacks it (needs an admin user when auth is on); else a missing one stops the start. */
+  createDatabase: z.boolean().default(false),
   /** Retention policy; empty = the database's default. */
   retentionPolicy: z.string().default(''),
   /** v2 on 2.x/3.x: the bucket (defaults to `database/retentionPolicy`, the 1.8 convention). */

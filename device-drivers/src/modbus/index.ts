@@ -21,7 +21,13 @@ export {
   type ProfilePoint,
   type Table,
 } from './profile-schema.js';
-export { loadProfileFile, parseProfile, shippedProfilePath, SHIPPED_PROFILES_DIR } from './profile-load.js';
+export {
+  loadDeviceProfile,
+  loadProfileFile,
+  parseProfile,
+  shippedProfilePath,
+  SHIPPED_PROFILES_DIR,
+} from './profile-load.js';
 export { planReads, type PlanLimits, type ReadRequest } from './poll-plan.js';
 export {
   BYTE_ORDERS,

@@ -1,19 +1,33 @@
 import { setMaxListeners } from 'node:events';
-import path from 'node:path';
 import type { Command, CommandResult } from '@village/protocol';
-import type { Driver, DriverContext, DriverKind } from '../driver.js';
+import type { Driver, DriverConfigIssue, DriverContext, DriverKind } from '../driver.js';
 import { type PolledDevice, runDevicePoller } from './device-poller.js';
 import { type ModbusConfig, modbusConfigSchema } from './modbus-config.js';
-import { ModbusCommandError, classifyFailure } from './modbus-errors.js';
+import { ModbusCommandError, ProfileError, classifyFailure } from './modbus-errors.js';
 import { type ModbusLink, createModbusLink } from './modbus-link.js';
 import { planReads } from './poll-plan.js';
-import { loadProfileFile, shippedProfilePath } from './profile-load.js';
+import { loadDeviceProfile } from './profile-load.js';
 import { encodeRaw, toRaw } from './register-codec.js';
 
 export const modbusDriverKind: DriverKind<typeof modbusConfigSchema> = {
   kind: 'modbus',
   configSchema: modbusConfigSchema,
   create: (config, options) => createModbusDriver(config, options),
+  check(config, { configDir }) {
+    const issues: DriverConfigIssue[] = [];
+    config.devices.forEach((d, i) => {
+      try {
+        loadDeviceProfile(d, configDir);
+      } catch (err) {
+        if (!(err instanceof ProfileError)) throw err;
+        issues.push({
+          path: ['devices', i, d.profilePath === undefined ? 'profile' : 'profilePath'],
+          message: err.message,
+        });
+      }
+    });
+    return issues;
+  },
 };
 
 /**
@@ -24,11 +38,7 @@ export const modbusDriverKind: DriverKind<typeof modbusConfigSchema> = {
 export function createModbusDriver(config: ModbusConfig, options: { id: string; configDir: string }): Driver {
   const devices = new Map<string, PolledDevice>();
   for (const d of config.devices) {
-    const file =
-      d.profilePath !== undefined
-        ? path.resolve(options.configDir, d.profilePath)
-        : shippedProfilePath(d.profile!);
-    const profile = loadProfileFile(file);
+    const profile = loadDeviceProfile(d, options.configDir);
     const plan = planReads(profile.points, {
       maxGap: profile.maxGap,
       maxRegisters: profile.maxRegistersPerRequest,

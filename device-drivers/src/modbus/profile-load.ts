@@ -1,7 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
+import type { ModbusDeviceConfig } from './modbus-config.js';
 import { ProfileError } from './modbus-errors.js';
 import { type Profile, profileSchema } from './profile-schema.js';
 
@@ -17,6 +18,27 @@ export function shippedProfilePath(name: string): string {
     throw new ProfileError(name, undefined, 'profile name may hold only letters, digits, . _ -');
   }
   return path.join(SHIPPED_PROFILES_DIR, `${name}.yaml`);
+}
+
+/**
+ * The profile one configured device names (`profile:` shipped name, or `profilePath:` relative to
+ * the edge config's folder), read and validated. The driver's start and the edge's config check
+ * (modbusDriverKind.check) both load profiles through here.
+ */
+export function loadDeviceProfile(device: ModbusDeviceConfig, configDir: string): Profile {
+  if (device.profilePath !== undefined) return loadProfileFile(path.resolve(configDir, device.profilePath));
+  const file = shippedProfilePath(device.profile!);
+  if (!existsSync(file)) {
+    const shipped = readdirSync(SHIPPED_PROFILES_DIR)
+      .filter((f) => f.endsWith('.yaml'))
+      .map((f) => f.slice(0, -'.yaml'.length));
+    throw new ProfileError(
+      device.profile!,
+      undefined,
+      `no shipped profile of that name (shipped: ${shipped.join(', ')})`,
+    );
+  }
+  return loadProfileFile(file);
 }
 
 /** Reads, parses and validates one profile file; throws ProfileError naming file, point and reason. */

@@ -2,12 +2,13 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Command } from 'commander';
 import { stringify } from 'yaml';
+import { versionLine } from '../build-info.js';
 import { progressReporter } from '../replay/progress-reporter.js';
 import { type StationEndpoints, playFrames, startModbusGateways } from '../replay/wire-player.js';
 import { edgeDriversFor } from '../scenario/edge-drivers.js';
@@ -26,7 +27,9 @@ import { type UplinkRelay, startUplinkRelay } from '../scenario/uplink-relay.js'
 const program = new Command()
   .name('village-demo')
   .description('Start a cloud and the village edges of a scenario with simulated devices; print the URLs.')
-  .option('-d, --dir <dir>', 'folder for the demo data and configs', '.demo')
+  .version(versionLine('village-demo'), '-V, --version', 'print the version and git commit')
+  .option('-d, --dir <dir>', 'folder for the demo data and configs (emptied at start)', '.demo')
+  .option('--keep', 'continue the last demo: keep the data in --dir instead of starting clean')
   .option('--http-port <port>', 'cloud HTTP port (0 = any free port)', '8080')
   .option(
     '--scenario <file>',
@@ -36,7 +39,21 @@ const program = new Command()
   .option('--compression <n>', 'scenario ms per wall ms (default: the scenario’s, a day in two minutes)')
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
   .parse();
-const opts = program.opts<{ dir: string; httpPort: string; scenario: string; compression?: string }>();
+const opts = program.opts<{
+  dir: string;
+  httpPort: string;
+  scenario: string;
+  compression?: string;
+  keep?: boolean;
+}>();
+
+function usage(message: string): never {
+  process.stderr.write(`village-demo: ${message}\n`);
+  process.exit(2);
+}
+if (!/^\d{1,5}$/.test(opts.httpPort) || Number(opts.httpPort) > 65_535) {
+  usage(`--http-port ${opts.httpPort}: must be a port number 0-65535 (0 = any free port)`);
+}
 
 const repo = resolve(import.meta.dirname, '..', '..', '..');
 const CLOUD = join(repo, 'cloud-ingest', 'dist', 'bin', 'village-cloud.js');
@@ -84,7 +101,7 @@ function start(name: string, bin: string, config: string, env: NodeJS.ProcessEnv
       try {
         const j = JSON.parse(line) as Record<string, unknown>;
         if (j.msg === ready) res(j);
-        if (j.level !== undefined && (j.level as number) >= 50) process.stderr.write(`${name}: ${line}\n`);
+        if (j.level === 'error' || j.level === 'fatal') process.stderr.write(`${name}: ${line}\n`);
       } catch {
         process.stdout.write(`${name}: ${line}\n`);
       }
@@ -125,6 +142,38 @@ const hash = (pw: string) => {
   if (r.status !== 0) throw new Error(`village-cloud hash-password failed: ${r.stderr}`);
   return r.stdout.trim();
 };
+
+/**
+ * A fresh folder every run unless --keep: the edges' state (device frame counters, outbox seqs)
+ * would otherwise outlive the simulators, which start again from zero, and the second run would
+ * end in replay errors. Only a folder a demo made (or an empty one) is emptied.
+ */
+function cleanDemoDir(): void {
+  if (!existsSync(dir) || readdirSync(dir).length === 0) return;
+  if (!existsSync(join(dir, 'cloud', 'cloud.yaml'))) {
+    usage(`--dir ${dir}: not a demo folder (no cloud/cloud.yaml), not emptying it; pick another --dir`);
+  }
+  const pids = join(dir, 'demo-pids.json');
+  if (existsSync(pids)) {
+    const { demo } = JSON.parse(readFileSync(pids, 'utf8')) as { demo?: number };
+    if (demo !== undefined && demo !== process.pid && isAlive(demo)) {
+      process.stderr.write(
+        `village-demo: a demo (pid ${demo}) is still running from ${dir}; stop it first\n`,
+      );
+      process.exit(1);
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+if (!opts.keep) cleanDemoDir();
 
 const villageOf = (i: number) => `v${i + 1}`;
 const VILLAGE_NAMES = ['东风村', '红旗村', '向阳村', '光明村'];

@@ -2,6 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { stringify } from 'yaml';
+import { versionLine } from '../build-info.js';
 import { editFrames, parseShare } from '../record/recording-edit.js';
 import { frameLine, headerLine, openRecording, readRecording } from '../record/recording-format.js';
 import { type EndpointsFile, loadEndpoints } from '../replay/endpoints-file.js';
@@ -20,6 +21,7 @@ import { type UplinkRelay, startUplinkRelay } from '../scenario/uplink-relay.js'
 const program = new Command()
   .name('village-sim')
   .description('Simulated villages: scenarios, recordings, replay and fault editing.')
+  .version(versionLine('village-sim'), '-V, --version', 'print the version and git commit')
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 
 const withSeed = (s: Scenario, seed?: string): Scenario =>

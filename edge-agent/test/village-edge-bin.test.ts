@@ -1,0 +1,156 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, describe, expect, it } from 'vitest';
+import { waitFor } from './wait-for.js';
+
+/**
+ * village-edge as an operator meets it, through the built bin (child processes): --version, bad
+ * Modbus profiles found alike by --check and a start (exit 2, nothing opened), a port in use named
+ * by key without counting a boot, the log schema and build info, SIGHUP logged and survived.
+ */
+const BIN = join(import.meta.dirname, '..', 'dist', 'bin', 'village-edge.js');
+const commit = spawnSync('git', ['rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8' }).stdout.trim();
+const dir = mkdtempSync(join(tmpdir(), 'edge-bin-'));
+const children: ChildProcess[] = [];
+afterAll(() => {
+  for (const c of children) c.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const edgeYaml = (name: string, drivers: string, healthPort = 0) => `edgeId: edge-1
+dataDir: ./${name}-data
+cloud:
+  url: mqtt://127.0.0.1:1
+  password: pw
+  reconnectMinMs: 1000
+health: { host: 127.0.0.1, port: ${healthPort} }
+drivers:
+${drivers}`;
+const write = (name: string, text: string) => {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+};
+const modbus = (device: string) => `  - kind: modbus
+    id: mb
+    transport: { type: tcp, host: 127.0.0.1, port: 1502 }
+    devices:
+      - { id: dev-1, unitId: 1, ${device} }
+`;
+const run = (args: string[]) =>
+  spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 30_000 });
+
+function start(config: string) {
+  const child = spawn(process.execPath, [BIN, '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  const lines: Record<string, unknown>[] = [];
+  createInterface({ input: child.stdout! }).on('line', (l) => lines.push(JSON.parse(l)));
+  const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return { child, lines, exit };
+}
+
+describe('village-edge bin', { timeout: 60_000 }, () => {
+  it('--version prints the package version and the git commit', () => {
+    const r = run(['--version']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(`village-edge 0.1.0 (commit ${commit})\n`);
+  });
+
+  const point = (p: string) => `points:\n  - ${p}\n`;
+  const profile = (name: string, points: string) =>
+    write(`${name}.yaml`, `name: ${name}\nkind: air-quality\n${points}`);
+  const cases: [string, string, string][] = [
+    [
+      'a lowercase byte order',
+      `profilePath: ${profile('lower', point('{ name: t, table: holding, address: 0, type: u32, order: cdab }'))}`,
+      'lower.yaml: point t: order: ',
+    ],
+    [
+      'overlapping addresses',
+      `profilePath: ${profile('overlap', `${point('{ name: a, table: holding, address: 0, type: u32 }')}  - { name: b, table: holding, address: 1, type: u16 }\n`)}`,
+      'overlap.yaml: point b: address: overlaps point a at holding address 1',
+    ],
+    [
+      'an unknown key',
+      `profilePath: ${profile('scal', point('{ name: t, table: holding, address: 0, type: u16, scal: 0.1 }'))}`,
+      'scal.yaml: point t: Unrecognized key: "scal"',
+    ],
+    [
+      'a bit in the input table',
+      `profilePath: ${profile('bit', point('{ name: door, table: input, address: 0, type: bit }'))}`,
+      'bit.yaml: point door: type: type bit cannot live in table input',
+    ],
+    [
+      'an unknown shipped profile',
+      'profile: pm25-sensr',
+      'drivers[0].devices[0].profile: pm25-sensr: no shipped profile of that name (shipped: pm25-sensor,',
+    ],
+  ];
+  it.each(cases)(
+    '%s: --check and a start both exit 2 naming it, and open nothing',
+    (_what, device, message) => {
+      const name = `bad-${cases.findIndex((c) => c[1] === device)}`;
+      const config = write(`${name}.yaml`, edgeYaml(name, modbus(device)));
+      const check = run(['--config', config, '--check']);
+      expect(check.stderr).toContain(message);
+      expect(check.stderr).toMatch(new RegExp(`^${config}: drivers\\[0\\]\\.devices\\[0\\]\\.profile`));
+      expect(check.status).toBe(2);
+      const started = run(['--config', config]);
+      expect(started.status).toBe(2);
+      expect(started.stderr).toBe(check.stderr);
+      // Validation comes before the outbox: a failed start leaves no boot behind.
+      expect(existsSync(join(dir, `${name}-data`, 'outbox.db'))).toBe(false);
+    },
+  );
+
+  it('a health port in use: one line naming health.port, exit 2, and no boot counted', async () => {
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const port = (blocker.address() as { port: number }).port;
+    const drivers = '  - { kind: fake, id: f1, devices: 1 }\n';
+    const busy = run(['--config', write('busy.yaml', edgeYaml('boot', drivers, port))]);
+    blocker.close();
+    expect(busy.status).toBe(2);
+    expect(busy.stderr).toBe(
+      `${join(dir, 'busy.yaml')}: health.port: 127.0.0.1:${port}: already in use by another process (EADDRINUSE)\n`,
+    );
+    const e = start(write('boot.yaml', edgeYaml('boot', drivers)));
+    const ready = await waitFor('edge ready', () => e.lines.find((l) => l.msg === 'edge ready'));
+    expect(ready.boot).toBe(1);
+    e.child.kill('SIGTERM');
+    expect(await e.exit).toBe(0);
+  });
+
+  it('logs the version first in the shared schema, exports village_build_info, survives SIGHUP', async () => {
+    mkdirSync(join(dir, 'hup-data'), { recursive: true });
+    const e = start(write('hup.yaml', edgeYaml('hup', '  - { kind: fake, id: f1, devices: 1 }\n')));
+    const ready = await waitFor('edge ready', () => e.lines.find((l) => l.msg === 'edge ready'));
+    expect(e.lines[0]).toMatchObject({
+      msg: 'village-edge starting',
+      version: '0.1.0',
+      commit,
+      svc: 'village-edge',
+    });
+    for (const l of e.lines) {
+      expect(l.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      expect(['debug', 'info', 'warn', 'error', 'fatal']).toContain(l.level);
+      expect(l.svc).toBe('village-edge');
+      expect(typeof l.msg).toBe('string');
+    }
+    const url = `http://127.0.0.1:${ready.healthPort}`;
+    expect(await (await fetch(`${url}/metrics`)).text()).toContain(
+      `village_build_info{version="0.1.0",commit="${commit}"} 1`,
+    );
+    e.child.kill('SIGHUP');
+    const hup = await waitFor('the SIGHUP line', () => e.lines.find((l) => l.signal === 'SIGHUP'));
+    expect(hup.msg).toMatch(/^SIGHUP: nothing to reload on the edge/);
+    expect((await fetch(`${url}/health`)).status).toBe(200);
+    expect(e.child.exitCode).toBe(null);
+    e.child.kill('SIGTERM');
+    expect(await e.exit).toBe(0);
+  });
+});
