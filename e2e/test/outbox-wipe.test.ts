@@ -48,6 +48,8 @@ describe('outbox wiped (a replaced SD card, a reinstalled box)', () => {
     expect(data.oldEpoch).toMatch(/^[0-9a-f]{32}$/);
     expect(data.newEpoch).toMatch(/^[0-9a-f]{32}$/);
     expect(data.newEpoch).not.toBe(data.oldEpoch);
+    // The new epoch is the one the restarted edge made for its new outbox.
+    expect(data.newEpoch).toBe(v.edge!.lines.find((l) => l.msg === 'edge ready')!.epoch);
     // The old epoch's high-water mark: how far the cloud had got before the gap.
     expect(data.oldHighWater).toBeGreaterThan(0);
   });

@@ -212,7 +212,10 @@ export async function startEdgeAgent(
     },
     metrics.registry,
   );
-  log.info({ edgeId: cfg.edgeId, boot: outbox.boot, healthPort: health.port }, 'edge ready');
+  log.info(
+    { edgeId: cfg.edgeId, boot: outbox.boot, epoch: outbox.epoch, healthPort: health.port },
+    'edge ready',
+  );
 
   return {
     healthPort: health.port,
