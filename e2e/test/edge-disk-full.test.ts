@@ -70,5 +70,9 @@ describe('the edge on a full disk', () => {
     expect(v.edge!.child.exitCode).toBeNull();
     const health = await fetch(`http://127.0.0.1:${v.healthPort}/health`);
     expect(health.status).toBe(503);
+    // No cloud listens: the uplink's reason comes first; the disk shows in the outbox part.
+    const body = (await health.json()) as { reason: string; outbox: { diskFull: boolean } };
+    expect(body.reason).toBe('unreachable');
+    expect(body.outbox.diskFull).toBe(true);
   });
 });
