@@ -45,7 +45,8 @@ describe('batch ingest over the embedded broker', { timeout: 60_000 }, () => {
     });
     await publishBatch(edge, 'edge-1', batch);
     await waitForAck(acks, 1);
-    expect(acks[0]).toEqual({ acked: [1], rejected: [] });
+    // The ack carries the cloud's clock, for the edge's offset measure (an older edge ignores it).
+    expect(acks[0]).toEqual({ acked: [1], rejected: [], cloudTime: expect.any(Number) });
 
     expect(counts()).toEqual({ n: 51, rewrites: 0 });
     const series = t.cloud.db.prepare("SELECT * FROM series WHERE device = 'pm-1'").get() as Record<

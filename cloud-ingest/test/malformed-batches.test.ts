@@ -96,7 +96,7 @@ describe('malformed batches', { timeout: 60_000 }, () => {
       expect(line.edge).toBe('edge-1');
       expect(typeof line.path).toBe('string');
       // Nothing of the malformed batch was acked: only the good seq.
-      expect(acks).toEqual([{ acked: [seq], rejected: [] }]);
+      expect(acks).toEqual([{ acked: [seq], rejected: [], cloudTime: expect.any(Number) }]);
       const n = t.cloud.db.prepare('SELECT COUNT(*) AS n FROM readings').get() as { n: number };
       expect(n.n).toBe(seq * 4);
       await edge.endAsync();

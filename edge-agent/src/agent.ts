@@ -2,16 +2,20 @@ import { join } from 'node:path';
 import type { DriverContext, DriverKind } from '@village/device-drivers';
 import { type Reading, type Status, checkEvent, checkReading } from '@village/protocol';
 import { BUILD_INFO, registerBuildInfo } from './build-info.js';
+import { createClockOffsetMonitor } from './clock-offset.js';
 import type { EdgeConfig } from './config.js';
 import { startHealthServer } from './health-server.js';
 import { startLocalRules } from './local-rules/local-rules.js';
 import type { Logger } from './log.js';
 import { createEdgeMetrics } from './metrics.js';
-import type { Outbox } from './outbox.js';
+import { type Outbox, OutboxFullError } from './outbox.js';
 import { portError } from './port-error.js';
 import { openSqliteOutbox } from './sqlite-outbox.js';
 import { startSupervisor } from './supervisor.js';
-import { startUplink } from './uplink.js';
+import { epochField, startUplink } from './uplink.js';
+
+/** At most one log line per this many ms while the disk is full (every driver tick would log otherwise). */
+const DISK_FULL_LOG_MS = 10_000;
 
 export interface EdgeAgent {
   healthPort: number;
@@ -48,6 +52,7 @@ export async function startEdgeAgent(
         quotaBytes: cfg.outbox.quotaMiB * 1024 * 1024,
         groupCommitMs: cfg.outbox.groupCommitMs,
         synchronous: cfg.outbox.synchronous,
+        eventReserveBytes: cfg.outbox.eventReserveKiB * 1024,
         now,
       });
     } catch (err) {
@@ -56,6 +61,19 @@ export async function startEdgeAgent(
     }
   })();
   late.outbox = outbox;
+  let lastDiskFullLog = Number.NEGATIVE_INFINITY;
+  const clock = createClockOffsetMonitor({
+    edgeId: cfg.edgeId,
+    thresholdS: cfg.cloud.clockOffsetThresholdS,
+    onOffset: (s) => metrics.clockOffset.set(s),
+    report(event) {
+      log.warn({ offsetS: event.data.offsetS }, 'edge clock is off from the cloud clock');
+      outbox.appendEvent(event).then(
+        () => metrics.eventsAccepted.inc(),
+        (err: Error) => log.error({ err: err.message }, 'clock offset event not stored'),
+      );
+    },
+  });
   // Judged on the drivers' emit path, before the outbox write: a siren waits neither for the disk
   // nor for the uplink. Commands take the supervisor's path (bound late: it starts below).
   const localRules = startLocalRules({
@@ -93,7 +111,20 @@ export async function startEdgeAgent(
           }
         }
         localRules.observeReadings(good);
-        await outbox.append(good);
+        try {
+          await outbox.append(good);
+        } catch (err) {
+          // Refused, not accepted: the driver gets the error (a protocol with an acknowledgement
+          // withholds it from the device). Counted; logged once in a while, as every tick repeats it.
+          if (err instanceof OutboxFullError) {
+            metrics.readingsRefused.inc({ driver: id, reason: 'disk_full' }, err.readings);
+            if (now() - lastDiskFullLog >= DISK_FULL_LOG_MS) {
+              lastDiskFullLog = now();
+              dlog.error({ code: err.code, refused: err.readings }, err.message);
+            }
+          }
+          throw err;
+        }
         metrics.readingsAccepted.inc(good.length);
       },
       async emitEvent(event) {
@@ -128,9 +159,11 @@ export async function startEdgeAgent(
     state: 'online',
     edgeId: cfg.edgeId,
     boot: outbox.boot,
+    ...epochField(outbox.epoch),
     ts: now(),
     version: BUILD_INFO.version,
     devices: supervisor.inventory(),
+    ...(clock.offsetS === undefined ? {} : { clockOffsetS: clock.offsetS }),
   });
 
   const uplink = startUplink({
@@ -143,7 +176,9 @@ export async function startEdgeAgent(
     reconnectMaxMs: cfg.cloud.reconnectMaxMs,
     keepaliveS: cfg.cloud.keepaliveS,
     boot: outbox.boot,
+    epoch: outbox.epoch,
     birth,
+    clock,
     outbox,
     log,
     metrics,
@@ -178,16 +213,25 @@ export async function startEdgeAgent(
 
   late.health = () => {
     const s = outbox.stats();
+    // 503 with the reason when the edge cannot deliver, so systemd and the officers see it.
+    const state = uplink.state;
+    const down = state === 'unauthorized' || state === 'unreachable';
     return {
-      status: 'ok' as const,
+      status: down || s.diskFull ? ('degraded' as const) : ('ok' as const),
+      ...(down ? { reason: state } : s.diskFull ? { reason: 'disk_full' } : {}),
       edgeId: cfg.edgeId,
       boot: outbox.boot,
-      uplink: { connected: uplink.connected },
+      epoch: outbox.epoch,
+      uplink: { connected: uplink.connected, state },
+      clockOffsetS: clock.offsetS ?? null,
       outbox: s,
       memory: process.memoryUsage(),
     };
   };
-  log.info({ edgeId: cfg.edgeId, boot: outbox.boot, healthPort: health.port }, 'edge ready');
+  log.info(
+    { edgeId: cfg.edgeId, boot: outbox.boot, epoch: outbox.epoch, healthPort: health.port },
+    'edge ready',
+  );
 
   return {
     healthPort: health.port,

@@ -33,6 +33,8 @@ const edgeSchema = z.strictObject({
     reconnectMaxMs: z.number().int().min(100).default(30_000),
     /** MQTT keepalive, seconds. */
     keepaliveS: z.number().int().min(1).default(30),
+    /** The clock offset from the cloud (measured from its acks) above which a `clock_offset` event is raised, seconds. */
+    clockOffsetThresholdS: z.number().positive().default(60),
   }),
   outbox: z
     .strictObject({
@@ -48,6 +50,8 @@ const edgeSchema = z.strictObject({
       synchronous: z.enum(['full', 'normal']).default('full'),
       /** A batch whose oldest reading waited longer than this (ms) is marked historical (backlog). */
       historicalAfterMs: z.number().int().min(0).default(30_000),
+      /** Disk space held for events when the disk fills (telemetry is then refused), KiB; 0 = none. */
+      eventReserveKiB: z.number().int().min(0).default(1_024),
     })
     .prefault({}),
   health: z

@@ -45,6 +45,14 @@ export function createEdgeMetrics(outbox: () => Outbox | undefined, now: () => n
     'Readings dropped for quota or rejected by the cloud, lifetime',
     (s) => s.droppedReadings,
   );
+  gauge('edge_outbox_disk_full', '1 while telemetry is refused because the disk is full', (s) =>
+    s.diskFull ? 1 : 0,
+  );
+  gauge(
+    'edge_outbox_event_reserve_bytes',
+    'Disk space held in reserve for events (0 once given up on a full disk)',
+    (s) => s.eventReserveBytes,
+  );
   gauge(
     'edge_outbox_rejected_batches',
     'Batches the cloud rejected as malformed, lifetime',
@@ -118,6 +126,35 @@ export function createEdgeMetrics(outbox: () => Outbox | undefined, now: () => n
     uplinkConnects: new Counter({
       name: 'edge_uplink_connects_total',
       help: 'Successful connections',
+      registers: [registry],
+    }),
+    uplinkState: new Gauge({
+      name: 'edge_uplink_state',
+      help: '1 for the uplink state now (connecting, connected, unauthorized, unreachable), 0 for the others',
+      labelNames: ['state'],
+      registers: [registry],
+    }),
+    uplinkRefusals: new Counter({
+      name: 'edge_uplink_refusals_total',
+      help: 'CONNECTs the cloud refused, by reason (unauthorized: bad credentials or not in cloud.yaml)',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    acksIgnored: new Counter({
+      name: 'edge_acks_ignored_total',
+      help: 'Acked or rejected seqs ignored, deleting nothing: not in flight, or naming another outbox epoch',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    clockOffset: new Gauge({
+      name: 'edge_clock_offset_seconds',
+      help: "The cloud's clock minus the edge's, measured from the last ack that carried the cloud's time",
+      registers: [registry],
+    }),
+    readingsRefused: new Counter({
+      name: 'edge_readings_refused_total',
+      help: 'Readings a driver emitted that the outbox refused (disk_full), so never accepted',
+      labelNames: ['driver', 'reason'],
       registers: [registry],
     }),
     uplinkErrors: new Counter({

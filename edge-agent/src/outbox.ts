@@ -12,6 +12,18 @@ import type { DeviceEvent, Reading } from '@village/protocol';
  */
 export type Lane = 'event' | 'telemetry';
 
+/**
+ * The disk under the outbox is full (SQLITE_FULL / ENOSPC): telemetry is refused until it has room
+ * again, while events still go to the space held in reserve for them. `code` is stable for metrics.
+ */
+export class OutboxFullError extends Error {
+  override readonly name = 'OutboxFullError';
+  readonly code = 'outbox_full';
+  constructor(readonly readings: number) {
+    super(`outbox disk is full: ${readings} reading(s) refused; events still go to the reserve`);
+  }
+}
+
 export interface StoredBatch {
   seq: number;
   lane: Lane;
@@ -40,11 +52,21 @@ export interface OutboxStats {
   bytesUsed: number;
   droppedReadings: number;
   rejectedBatches: number;
+  /** True while telemetry is refused because the disk is full. */
+  diskFull: boolean;
+  /** Bytes still held in reserve for events (0 once given up to store events on a full disk). */
+  eventReserveBytes: number;
 }
 
 export interface Outbox {
   /** Boot counter of this run (incremented on every open). */
   readonly boot: number;
+  /**
+   * Random id made when the outbox was created and kept for its life; a wiped outbox gets a new
+   * one, so the cloud never takes its seqs for replays. LEGACY_EPOCH for an outbox created before epochs.
+   */
+  readonly epoch: string;
+  /** Rejects with OutboxFullError, storing nothing, while the disk is full. */
   append(readings: Reading[]): Promise<void>;
   appendEvent(event: DeviceEvent): Promise<void>;
   /** Cuts as many batches as the policy allows; returns how many. */

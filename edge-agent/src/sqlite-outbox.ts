@@ -1,8 +1,10 @@
-import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
   type Batch,
   type DeviceEvent,
+  LEGACY_EPOCH,
   LIMITS,
   type Quality,
   type Reading,
@@ -10,7 +12,14 @@ import {
   encodeBatch,
 } from '@village/protocol';
 import Database from 'better-sqlite3';
-import type { CutPolicy, Lane, Outbox, OutboxStats, StoredBatch } from './outbox.js';
+import {
+  type CutPolicy,
+  type Lane,
+  type Outbox,
+  OutboxFullError,
+  type OutboxStats,
+  type StoredBatch,
+} from './outbox.js';
 
 export interface SqliteOutboxOptions {
   path: string;
@@ -20,8 +29,18 @@ export interface SqliteOutboxOptions {
   /** Group commit period, ms (0 = next tick). */
   groupCommitMs: number;
   synchronous: 'full' | 'normal';
+  /**
+   * Disk space held in reserve for events, bytes (a file of zeros beside the database, `<path>.reserve`).
+   * When the disk fills, telemetry is refused and the reserve is given up so events still fit.
+   */
+  eventReserveBytes?: number;
+  /** While the disk is full, telemetry is tried again at most this often, ms. */
+  diskFullRetryMs?: number;
   now?: () => number;
 }
+
+const DEFAULT_EVENT_RESERVE_BYTES = 1024 * 1024;
+const DEFAULT_DISK_FULL_RETRY_MS = 5_000;
 
 const QUALITY_CODE: Record<Quality, number> = { good: 0, suspect: 1, bad: 2 };
 const QUALITY: Quality[] = ['good', 'suspect', 'bad'];
@@ -48,7 +67,14 @@ CREATE TABLE IF NOT EXISTS batches (
 ) STRICT;
 CREATE INDEX IF NOT EXISTS batches_by_lane ON batches (lane, seq);
 INSERT OR IGNORE INTO meta VALUES ('boot', 0), ('last_seq', 0), ('dropped_readings', 0), ('rejected_batches', 0);
+CREATE TABLE IF NOT EXISTS epoch (id INTEGER PRIMARY KEY CHECK (id = 1), value TEXT NOT NULL) STRICT;
 `;
+
+/** SQLite's "database or disk is full", or the ENOSPC under it. */
+function isDiskFull(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return code === 'SQLITE_FULL' || code === 'ENOSPC';
+}
 
 interface PendingRow {
   id: number;
@@ -75,11 +101,68 @@ interface PendingEventRow {
 /** The SQLite outbox (WAL). One process owns the file. */
 export function openSqliteOutbox(opts: SqliteOutboxOptions): Outbox {
   const now = opts.now ?? Date.now;
+  const reserveWanted = opts.eventReserveBytes ?? DEFAULT_EVENT_RESERVE_BYTES;
+  const diskFullRetryMs = opts.diskFullRetryMs ?? DEFAULT_DISK_FULL_RETRY_MS;
+  const reservePath = `${opts.path}.reserve`;
   mkdirSync(dirname(opts.path), { recursive: true });
+
+  // The event reserve: plain bytes on the same file system, made while there is room and given
+  // up (deleted) the moment an event would not fit. Telemetry is taken only while the reserve is
+  // whole, so the room it frees is the events' alone.
+  let reserveHeld = holdReserve();
+  function holdReserve(): number {
+    if (reserveWanted === 0) return 0;
+    try {
+      if (statSync(reservePath).size >= reserveWanted) return reserveWanted;
+    } catch {
+      // not there yet
+    }
+    try {
+      writeFileSync(reservePath, Buffer.alloc(reserveWanted));
+      return reserveWanted;
+    } catch {
+      rmSync(reservePath, { force: true });
+      return 0;
+    }
+  }
+  /** Runs `write`; on a full disk gives up the reserve once and runs it again. */
+  function withReserve<T>(write: () => T): T {
+    try {
+      return write();
+    } catch (err) {
+      if (!isDiskFull(err) || reserveHeld === 0) throw err;
+      rmSync(reservePath, { force: true });
+      reserveHeld = 0;
+      markFull();
+      return write();
+    }
+  }
+  let diskFull = false;
+  let fullSince = 0;
+  let lastFullCut = Number.NEGATIVE_INFINITY;
+  function markFull(): void {
+    diskFull = true;
+    fullSince = now();
+  }
+  /** While the disk is full, whether telemetry may be tried again (the reserve is whole again). */
+  function telemetryRefused(): boolean {
+    if (!diskFull) return false;
+    if (now() - fullSince < diskFullRetryMs) return true;
+    reserveHeld = holdReserve();
+    if (reserveHeld < reserveWanted) {
+      fullSince = now();
+      return true;
+    }
+    diskFull = false;
+    return false;
+  }
+
   const db = new Database(opts.path);
-  db.pragma('journal_mode = WAL');
-  db.pragma(`synchronous = ${opts.synchronous.toUpperCase()}`);
-  db.exec(SCHEMA);
+  withReserve(() => {
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${opts.synchronous.toUpperCase()}`);
+    db.exec(SCHEMA);
+  });
 
   const getMeta = db.prepare<[string], { value: number }>('SELECT value FROM meta WHERE key = ?');
   const setMeta = db.prepare('UPDATE meta SET value = ? WHERE key = ?');
@@ -147,16 +230,31 @@ export function openSqliteOutbox(opts: SqliteOutboxOptions): Outbox {
             (SELECT accepted_at FROM pending ORDER BY id LIMIT 1) AS o1, (SELECT MIN(accepted_at) FROM pending_events) AS o2,
             (SELECT MIN(oldest_accepted) FROM batches) AS o3`);
 
-  const boot = db.transaction(() => {
-    addMeta.run(1, 'boot');
-    return getMeta.get('boot')!.value;
-  })();
+  const boot = withReserve(() =>
+    db.transaction(() => {
+      addMeta.run(1, 'boot');
+      return getMeta.get('boot')!.value;
+    })(),
+  );
+
+  // Made once, when the outbox is created; an outbox that already sent seqs before epochs existed
+  // keeps the legacy (empty) epoch, because the cloud holds its seqs under that one.
+  const epoch = withReserve(() =>
+    db.transaction(() => {
+      const row = db.prepare<[], { value: string }>('SELECT value FROM epoch WHERE id = 1').get();
+      if (row) return row.value;
+      const value = getMeta.get('last_seq')!.value > 0 ? LEGACY_EPOCH : randomBytes(16).toString('hex');
+      db.prepare('INSERT INTO epoch (id, value) VALUES (1, ?)').run(value);
+      return value;
+    })(),
+  );
 
   // Group commit: appends wait in memory for at most groupCommitMs, then go to SQLite in one
   // transaction; their promises resolve after COMMIT, which is when they count as accepted.
   let queuedReadings: Reading[] = [];
   let queuedEvents: DeviceEvent[] = [];
-  let waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  /** `readings` is how many readings the waiter appended (0 for an event). */
+  let waiters: { resolve: () => void; reject: (e: Error) => void; readings: number }[] = [];
   let flushTimer: NodeJS.Timeout | undefined;
   let closed = false;
 
@@ -174,6 +272,10 @@ export function openSqliteOutbox(opts: SqliteOutboxOptions): Outbox {
     enforceQuota(at);
   });
 
+  function rejectAll(list: typeof waiters, err: Error): void {
+    for (const w of list) w.reject(err);
+  }
+
   function flush(): void {
     flushTimer = undefined;
     const readings = queuedReadings;
@@ -185,17 +287,35 @@ export function openSqliteOutbox(opts: SqliteOutboxOptions): Outbox {
     try {
       writeQueued(readings, events, now());
       for (const w of done) w.resolve();
+      return;
     } catch (err) {
-      for (const w of done) w.reject(err as Error);
+      if (!isDiskFull(err)) {
+        rejectAll(done, err as Error);
+        return;
+      }
+    }
+    // The disk is full: the telemetry is refused (its drivers get OutboxFullError, nothing was
+    // stored), and the events go alone, into the reserve if need be.
+    markFull();
+    const eventWaiters = done.filter((w) => w.readings === 0);
+    for (const w of done) if (w.readings > 0) w.reject(new OutboxFullError(w.readings));
+    if (events.length === 0) return;
+    try {
+      withReserve(() => writeQueued([], events, now()));
+      for (const w of eventWaiters) w.resolve();
+    } catch (err) {
+      rejectAll(eventWaiters, err as Error);
     }
   }
 
   function enqueue(readings: Reading[], events: DeviceEvent[]): Promise<void> {
     if (closed) return Promise.reject(new Error('outbox is closed'));
+    if (readings.length > 0 && telemetryRefused())
+      return Promise.reject(new OutboxFullError(readings.length));
     for (const r of readings) queuedReadings.push(r);
     for (const e of events) queuedEvents.push(e);
     return new Promise((resolve, reject) => {
-      waiters.push({ resolve, reject });
+      waiters.push({ resolve, reject, readings: readings.length });
       // Events are alarms: commit them at once rather than waiting for the group.
       if (events.length > 0) {
         clearTimeout(flushTimer);
@@ -267,6 +387,7 @@ export function openSqliteOutbox(opts: SqliteOutboxOptions): Outbox {
         edgeId: opts.edgeId,
         seq,
         boot,
+        epoch,
         createdAt: policy.now,
         historical: isHistorical(policy, oldest),
         readings: [],
@@ -314,6 +435,7 @@ export function openSqliteOutbox(opts: SqliteOutboxOptions): Outbox {
         edgeId: opts.edgeId,
         seq,
         boot,
+        epoch,
         createdAt: policy.now,
         historical: isHistorical(policy, oldest),
         readings,
@@ -375,6 +497,7 @@ export function openSqliteOutbox(opts: SqliteOutboxOptions): Outbox {
 
   const outbox: Outbox = {
     boot,
+    epoch,
     append: (readings) => (readings.length === 0 ? Promise.resolve() : enqueue(readings, [])),
     appendEvent: (event) => enqueue([], [event]),
     cut(policy) {
@@ -382,7 +505,19 @@ export function openSqliteOutbox(opts: SqliteOutboxOptions): Outbox {
         clearTimeout(flushTimer);
         flush();
       }
-      return cutEvents(policy) + cutTelemetry(policy);
+      // Events are cut even on a full disk (into the reserve); telemetry waits for room.
+      const events = withReserve(() => cutEvents(policy));
+      // On a full disk a cut may fail (its batch needs room before its rows go): tried again
+      // once per diskFullRetryMs, so the backlog still leaves as acks free pages.
+      if (diskFull && now() - lastFullCut < diskFullRetryMs) return events;
+      try {
+        return events + cutTelemetry(policy);
+      } catch (err) {
+        if (!isDiskFull(err)) throw err;
+        markFull();
+        lastFullCut = now();
+        return events;
+      }
     },
     next: (limit, exclude) => selectNext.all(JSON.stringify([...exclude]), limit).map(toStored),
     read(seq) {
@@ -403,6 +538,8 @@ export function openSqliteOutbox(opts: SqliteOutboxOptions): Outbox {
         bytesUsed: pageInfo.get()!.used * pageSize,
         droppedReadings: getMeta.get('dropped_readings')!.value,
         rejectedBatches: getMeta.get('rejected_batches')!.value,
+        diskFull,
+        eventReserveBytes: reserveHeld,
       };
     },
     async close() {
@@ -410,7 +547,12 @@ export function openSqliteOutbox(opts: SqliteOutboxOptions): Outbox {
       clearTimeout(flushTimer);
       if (queuedReadings.length > 0 || queuedEvents.length > 0 || waiters.length > 0) flush();
       closed = true;
-      db.close();
+      try {
+        db.close();
+      } catch (err) {
+        // A full disk can fail the last checkpoint: the WAL keeps the data and the next open replays it.
+        if (!isDiskFull(err)) throw err;
+      }
     },
   };
   return outbox;

@@ -10,12 +10,30 @@ import {
   topics,
 } from '@village/protocol';
 import mqtt, { type MqttClient } from 'mqtt';
+import type { ClockOffsetMonitor } from './clock-offset.js';
 import type { Logger } from './log.js';
 import type { EdgeMetrics } from './metrics.js';
 import type { Outbox } from './outbox.js';
 
 /** How long a stop waits for the broker to take the offline status, ms. */
 const CLOSE_WAIT_MS = 2_000;
+/** At most one log line per this many ms about acks that were ignored (a forger must not flood the log). */
+const IGNORED_ACK_LOG_MS = 10_000;
+
+/**
+ * Where the uplink stands. `unauthorized` (the broker refused the credentials) and `unreachable`
+ * (no broker answered) make /health answer 503; the uplink retries both, with backoff, forever.
+ */
+export type UplinkState = 'connecting' | 'connected' | 'unauthorized' | 'unreachable';
+export const UPLINK_STATES: readonly UplinkState[] = [
+  'connecting',
+  'connected',
+  'unauthorized',
+  'unreachable',
+];
+
+/** CONNACK codes that mean "your credentials are not accepted": 3.1.1 (4, 5) and 5.0 (134, 135). */
+const REFUSED_CREDENTIALS = new Set([4, 5, 134, 135]);
 
 export interface UplinkOptions {
   url: string;
@@ -29,16 +47,21 @@ export interface UplinkOptions {
   reconnectMaxMs: number;
   keepaliveS: number;
   boot: number;
+  /** The outbox's epoch: acks naming another epoch are ignored. */
+  epoch: string;
   birth: () => Status;
   outbox: Outbox;
   log: Logger;
   metrics: EdgeMetrics;
   onCommand: (cmd: Command) => Promise<CommandResult>;
+  /** Fed with each ack that carries the cloud's time. */
+  clock?: ClockOffsetMonitor;
   now?: () => number;
 }
 
 export interface Uplink {
   readonly connected: boolean;
+  readonly state: UplinkState;
   /** Sends what the window allows. Call after batches were cut. */
   pump(): void;
   /** Graceful stop: publishes an offline status (the will covers the ungraceful case). */
@@ -54,8 +77,15 @@ export function startUplink(o: UplinkOptions): Uplink {
   const inflight = new Map<number, { sentAt: number; firstSentAt: number }>();
   let backoff = o.reconnectMinMs;
   let closing = false;
+  let state: UplinkState = 'connecting';
+  let lastIgnoredLog = Number.NEGATIVE_INFINITY;
+  const setState = (s: UplinkState) => {
+    state = s;
+    for (const x of UPLINK_STATES) o.metrics.uplinkState.set({ state: x }, x === s ? 1 : 0);
+  };
+  setState('connecting');
 
-  const death: Status = { state: 'offline', edgeId: o.edgeId, boot: o.boot };
+  const death: Status = { state: 'offline', edgeId: o.edgeId, boot: o.boot, ...epochField(o.epoch) };
   const client: MqttClient = mqtt.connect(o.url, {
     clientId: `edge-${o.edgeId}`,
     username: o.edgeId,
@@ -65,10 +95,14 @@ export function startUplink(o: UplinkOptions): Uplink {
     keepalive: o.keepaliveS,
     reconnectPeriod: o.reconnectMinMs,
     connectTimeout: 10_000,
+    // A refused CONNECT (wrong password, edge not yet in cloud.yaml) is retried like any other
+    // failure: fixing the cloud must be enough, with no restart of the edge.
+    reconnectOnConnackError: true,
     will: { topic: topics.status(o.edgeId), payload: Buffer.from(encodeJson(death)), qos: 1, retain: true },
   });
 
   client.on('connect', () => {
+    setState('connected');
     backoff = o.reconnectMinMs;
     client.options.reconnectPeriod = backoff;
     o.metrics.uplinkConnected.set(1);
@@ -93,13 +127,27 @@ export function startUplink(o: UplinkOptions): Uplink {
     o.metrics.inflight.set(0);
     o.metrics.uplinkConnected.set(0);
     if (closing) return;
+    // A refusal stays the reason until the next attempt says otherwise; a drop is "connecting" until an attempt fails.
+    if (state === 'connected') setState('connecting');
     // mqtt.js reads reconnectPeriod when it schedules the next attempt: exponential backoff with jitter.
     client.options.reconnectPeriod = Math.round(backoff * (0.75 + Math.random() * 0.5));
     backoff = Math.min(backoff * 2, o.reconnectMaxMs);
   });
 
   client.on('error', (err) => {
-    o.metrics.uplinkErrors.inc({ reason: (err as { code?: string | number }).code?.toString() ?? 'error' });
+    const code = (err as { code?: string | number }).code;
+    o.metrics.uplinkErrors.inc({ reason: code?.toString() ?? 'error' });
+    if (typeof code === 'number' && REFUSED_CREDENTIALS.has(code)) {
+      setState('unauthorized');
+      o.metrics.uplinkRefusals.inc({ reason: 'unauthorized' });
+      o.log.error(
+        { err: err.message, retryInMs: backoff },
+        'cloud refused the edge credentials; retrying with backoff',
+      );
+      return;
+    }
+    // Not refused, and not while a session is up: no broker answered (refused, timed out, reset).
+    if (state !== 'connected') setState('unreachable');
     o.log.warn({ err: err.message }, 'uplink error');
   });
 
@@ -115,22 +163,59 @@ export function startUplink(o: UplinkOptions): Uplink {
     }
   });
 
+  /** Counted always; logged at most once per IGNORED_ACK_LOG_MS. */
+  function ignored(reason: 'not_in_flight' | 'other_epoch', seqs: number[], t: number): void {
+    if (seqs.length === 0) return;
+    o.metrics.acksIgnored.inc({ reason }, seqs.length);
+    if (t - lastIgnoredLog < IGNORED_ACK_LOG_MS) return;
+    lastIgnoredLog = t;
+    o.log.warn(
+      { reason, count: seqs.length, first: seqs[0], last: seqs[seqs.length - 1] },
+      'ack for seqs not in flight ignored; nothing deleted (logged once per 10 s)',
+    );
+  }
+
   function handleAck(payload: Buffer): void {
     const ack = decodeAck(payload);
     const t = now();
+    // Only what this outbox has in flight may be deleted: an ack of an older epoch, a forged one,
+    // or one for a seq never sent must not delete a batch the cloud has not committed.
+    if (ack.epoch !== undefined && ack.epoch !== o.epoch) {
+      ignored('other_epoch', [...ack.acked, ...ack.rejected.map((r) => r.seq)], t);
+      return;
+    }
+    const acked: number[] = [];
+    const stray: number[] = [];
+    let bestRtt = Number.POSITIVE_INFINITY;
+    let bestSentAt = 0;
     for (const seq of ack.acked) {
       const f = inflight.get(seq);
-      if (f) o.metrics.ackLatency.observe((t - f.firstSentAt) / 1000);
+      if (!f) {
+        stray.push(seq);
+        continue;
+      }
+      acked.push(seq);
+      o.metrics.ackLatency.observe((t - f.firstSentAt) / 1000);
+      if (t - f.sentAt < bestRtt) {
+        bestRtt = t - f.sentAt;
+        bestSentAt = f.sentAt;
+      }
       inflight.delete(seq);
     }
-    const deleted = o.outbox.ack(ack.acked);
+    if (ack.cloudTime !== undefined && acked.length > 0) o.clock?.observe(bestSentAt, t, ack.cloudTime);
+    const deleted = o.outbox.ack(acked);
     o.metrics.batchesAcked.inc(deleted);
     for (const r of ack.rejected) {
+      if (!inflight.has(r.seq)) {
+        stray.push(r.seq);
+        continue;
+      }
       inflight.delete(r.seq);
       o.outbox.reject(r.seq, r.reason);
       o.metrics.batchesRejected.inc();
       o.log.error({ seq: r.seq, reason: r.reason }, 'cloud rejected a batch; dropped and reported as a gap');
     }
+    ignored('not_in_flight', stray, t);
     o.metrics.inflight.set(inflight.size);
     pump();
   }
@@ -195,6 +280,9 @@ export function startUplink(o: UplinkOptions): Uplink {
     get connected() {
       return client.connected;
     },
+    get state() {
+      return state;
+    },
     pump,
     async close() {
       closing = true;
@@ -211,4 +299,9 @@ export function startUplink(o: UplinkOptions): Uplink {
       await new Promise<void>((resolve) => client.end(true, {}, () => resolve()));
     },
   };
+}
+
+/** The epoch as a status field: omitted for the legacy epoch, as older edges did. */
+export function epochField(epoch: string): { epoch?: string } {
+  return epoch === '' ? {} : { epoch };
 }

@@ -1,8 +1,14 @@
 import { Decoder, Encoder } from 'cbor-x';
 import { ProtocolError } from './errors.js';
+import { LEGACY_EPOCH } from './limits.js';
+import { checkEpoch, checkTimestamp } from './reading-check.js';
 import type { Ack } from './types.js';
 
-/** Ack wire format: CBOR map { a: [seq...], r: [[seq, reason]...] }. Small, so bounded at 64 KiB. */
+/**
+ * Ack wire format: CBOR map { a: [seq...], r: [[seq, reason]...], ep: epoch, t: cloud time (ms) }.
+ * `ep` and `t` are optional, so an edge and a cloud of either age read each other. Small, so
+ * bounded at 64 KiB.
+ */
 const MAX_ACK_BYTES = 64 * 1024;
 const encoder = new Encoder({ useRecords: false, mapsAsObjects: true });
 const decoder = new Decoder({ useRecords: false, mapsAsObjects: true });
@@ -10,6 +16,8 @@ const decoder = new Decoder({ useRecords: false, mapsAsObjects: true });
 export function encodeAck(ack: Ack): Uint8Array {
   const wire: Record<string, unknown> = { a: ack.acked };
   if (ack.rejected.length > 0) wire.r = ack.rejected.map((x) => [x.seq, x.reason]);
+  if (ack.epoch !== undefined && ack.epoch !== LEGACY_EPOCH) wire.ep = ack.epoch;
+  if (ack.cloudTime !== undefined) wire.t = ack.cloudTime;
   return encoder.encode(wire);
 }
 
@@ -24,7 +32,7 @@ export function decodeAck(bytes: Uint8Array): Ack {
   if (typeof raw !== 'object' || raw === null || !Array.isArray((raw as { a?: unknown }).a)) {
     throw new ProtocolError('bad_shape', 'ack', 'must be a map with an array a', raw);
   }
-  const w = raw as { a: unknown[]; r?: unknown };
+  const w = raw as { a: unknown[]; r?: unknown; ep?: unknown; t?: unknown };
   const acked = w.a.map((s, i) => seqOf(s, `a[${i}]`));
   const rejected: Ack['rejected'] = [];
   if (w.r !== undefined) {
@@ -36,7 +44,10 @@ export function decodeAck(bytes: Uint8Array): Ack {
       rejected.push({ seq: seqOf(x[0], `r[${i}][0]`), reason: x[1] });
     });
   }
-  return { acked, rejected };
+  const ack: Ack = { acked, rejected };
+  if (w.ep !== undefined) ack.epoch = checkEpoch(w.ep, 'ep');
+  if (w.t !== undefined) ack.cloudTime = checkTimestamp(w.t, 't');
+  return ack;
 }
 
 function seqOf(v: unknown, path: string): number {

@@ -1,7 +1,8 @@
 import { Decoder, Encoder } from 'cbor-x';
 import { ProtocolError } from './errors.js';
-import { LIMITS } from './limits.js';
+import { LEGACY_EPOCH, LIMITS } from './limits.js';
 import {
+  checkEpoch,
   checkEvent,
   checkEventData,
   checkId,
@@ -18,6 +19,7 @@ import type { Batch, DeviceEvent, Quality, Reading, Severity } from './types.js'
  *
  *   v  1                      format version
  *   e  edge id                s  seq            b  boot        c  createdAt (ms)     h  historical
+ *   ep outbox epoch (optional: absent from edges that predate epochs, read as LEGACY_EPOCH)
  *   d  [device names]         m  [metric names] u  [units]
  *   k  [d0, m0, u0, d1, m1, u1, ...]  series table: indexes into d, m, u
  *   t0 base timestamp (ms)
@@ -131,6 +133,7 @@ export function encodeBatch(batch: Batch): Uint8Array {
     rx,
     rp,
   };
+  if (batch.epoch !== undefined && batch.epoch !== LEGACY_EPOCH) wire.ep = checkEpoch(batch.epoch, 'epoch');
   if (rq.length > 0) wire.rq = rq;
   if (ev.length > 0) wire.ev = ev;
   return encoder.encode(wire);
@@ -163,6 +166,7 @@ export function decodeBatch(bytes: Uint8Array): Batch {
   const boot = checkCount(w.b, 'b');
   const createdAt = checkTimestamp(w.c, 'c');
   if (typeof w.h !== 'boolean') throw new ProtocolError('bad_type', 'h', 'must be a boolean', w.h);
+  const epoch = w.ep === undefined ? undefined : checkEpoch(w.ep, 'ep');
   const devices = checkNames(w.d, 'd', (x, p) => checkId(x, p));
   const metrics = checkNames(w.m, 'm', (x, p) => checkId(x, p));
   const units = checkNames(w.u, 'u', (x, p) => checkUnit(x, p));
@@ -246,7 +250,9 @@ export function decodeBatch(bytes: Uint8Array): Batch {
       });
     }
   }
-  return { edgeId, seq, boot, createdAt, historical: w.h, readings, events };
+  const batch: Batch = { edgeId, seq, boot, createdAt, historical: w.h, readings, events };
+  if (epoch !== undefined) batch.epoch = epoch;
+  return batch;
 }
 
 /** Validates a batch the edge is about to encode (same rules the cloud applies). */

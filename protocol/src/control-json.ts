@@ -1,6 +1,6 @@
 import { ProtocolError } from './errors.js';
 import { LIMITS } from './limits.js';
-import { checkId, checkTimestamp } from './reading-check.js';
+import { checkEpoch, checkId, checkTimestamp } from './reading-check.js';
 import type { Command, CommandResult, Status } from './types.js';
 
 /**
@@ -32,10 +32,17 @@ export function decodeStatus(bytes: Uint8Array): Status {
   if (typeof s.boot !== 'number' || !Number.isSafeInteger(s.boot)) {
     throw new ProtocolError('bad_type', 'status.boot', 'must be an integer', s.boot);
   }
+  if (s.epoch !== undefined) checkEpoch(s.epoch, 'status.epoch');
   if (s.state === 'offline') return s as unknown as Status;
   if (s.state !== 'online')
     throw new ProtocolError('bad_shape', 'status.state', 'must be online or offline', s.state);
   checkTimestamp(s.ts, 'status.ts');
+  if (
+    s.clockOffsetS !== undefined &&
+    (typeof s.clockOffsetS !== 'number' || !Number.isFinite(s.clockOffsetS))
+  ) {
+    throw new ProtocolError('bad_type', 'status.clockOffsetS', 'must be a finite number', s.clockOffsetS);
+  }
   if (!Array.isArray(s.devices))
     throw new ProtocolError('bad_type', 'status.devices', 'must be an array', s.devices);
   s.devices.forEach((d: unknown, i: number) => {

@@ -27,3 +27,15 @@ export const LIMITS = {
 
 /** Ids travel in MQTT topics: no wildcards, no separators, no spaces. */
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+/**
+ * An outbox epoch (DESIGN.md "Epoch"): the random id an edge's outbox gets when it is created,
+ * 128 bits as 32 hex digits today; up to 64 URL-safe characters are accepted.
+ */
+export const EPOCH_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * The epoch of an edge that sends none (software from before epochs, or an outbox created
+ * before them): its seqs form one stream, as they always did.
+ */
+export const LEGACY_EPOCH = '';

@@ -1,5 +1,5 @@
 import { ProtocolError } from './errors.js';
-import { ID_PATTERN, LIMITS } from './limits.js';
+import { EPOCH_PATTERN, ID_PATTERN, LIMITS } from './limits.js';
 import { type DeviceEvent, QUALITIES, type Reading, SEVERITIES } from './types.js';
 
 /**
@@ -22,6 +22,14 @@ export function checkUnit(value: unknown, path: string): string {
   if (typeof value !== 'string') throw new ProtocolError('bad_type', path, 'must be a string', value);
   if (!UNIT_PATTERN.test(value)) {
     throw new ProtocolError('bad_shape', path, 'must be at most 32 printable characters', value);
+  }
+  return value;
+}
+
+export function checkEpoch(value: unknown, path: string): string {
+  if (typeof value !== 'string') throw new ProtocolError('bad_type', path, 'must be a string', value);
+  if (!EPOCH_PATTERN.test(value)) {
+    throw new ProtocolError('bad_shape', path, 'must be 1..64 characters of [A-Za-z0-9_-]', value);
   }
   return value;
 }

@@ -44,6 +44,12 @@ export interface Batch {
   seq: number;
   /** The edge's boot counter when the batch was cut. */
   boot: number;
+  /**
+   * The outbox's epoch: a random id made when the outbox was created, so a wiped outbox (whose
+   * seqs start at 1 again) is a new stream, never a replay. Absent from an edge that predates
+   * epochs: the cloud reads that as LEGACY_EPOCH.
+   */
+  epoch?: string;
   /** ms epoch when the batch was cut. */
   createdAt: number;
   /** True for backlog cut while the uplink was down: rules use event times, dashboards show it late. */
@@ -58,6 +64,10 @@ export interface Ack {
   acked: number[];
   /** Seqs that can never be committed (the batch is malformed); the edge drops them and counts it. */
   rejected: { seq: number; reason: string }[];
+  /** The epoch of the batches acked (absent from an older cloud): an ack for another epoch is ignored. */
+  epoch?: string;
+  /** The cloud's clock (ms epoch) when it sent the ack (absent from an older cloud): the edge measures its clock offset from it. */
+  cloudTime?: number;
 }
 
 /** Device inventory entry carried by the birth certificate. */
@@ -70,8 +80,19 @@ export interface InventoryEntry {
 
 /** Retained on `v1/e/{edgeId}/up/status`: birth when online, last will when offline. */
 export type Status =
-  | { state: 'online'; edgeId: string; boot: number; ts: number; version: string; devices: InventoryEntry[] }
-  | { state: 'offline'; edgeId: string; boot: number };
+  | {
+      state: 'online';
+      edgeId: string;
+      boot: number;
+      /** The outbox's epoch (see Batch.epoch); absent from an edge that predates epochs. */
+      epoch?: string;
+      ts: number;
+      version: string;
+      devices: InventoryEntry[];
+      /** The edge's clock offset from the cloud, seconds (cloud minus edge), when it has measured one. */
+      clockOffsetS?: number;
+    }
+  | { state: 'offline'; edgeId: string; boot: number; epoch?: string };
 
 /** A command from the cloud on `down/cmd`. */
 export interface Command {

@@ -1,9 +1,10 @@
+import { LEGACY_EPOCH } from '@village/protocol';
 import type { Db } from '../store/open-database.js';
-import type { SeqState } from '../store/seq-state.js';
+import { type SeqState, ensureSeqTables, epochChangeIn, seqStatements } from '../store/seq-state.js';
 
 /**
- * The per-edge dedupe state (high-water mark H plus the committed seqs above it, DESIGN.md
- * "Delivery, precisely") for several ingest workers sharing one SQLite file: same tables as
+ * The per-edge dedupe state (per outbox epoch, a high-water mark H plus the committed seqs above
+ * it, DESIGN.md "Delivery, precisely") for several ingest workers sharing one SQLite file: same tables as
  * store/seq-state.ts, but no in-process cache, because another worker may have committed a seq of
  * the same edge a moment ago.
  *
@@ -18,56 +19,38 @@ export function createSharedSeqState(
   /** Called inside `record`'s transaction when the seq is newly committed (not a repeat): the journal append. */
   onNewlyRecorded?: (edge: string, seq: number) => void,
 ): SeqState {
-  db.exec(`
-    CREATE TABLE IF NOT EXISTS edge_seq_state (edge TEXT PRIMARY KEY, high_water INTEGER NOT NULL) WITHOUT ROWID;
-    CREATE TABLE IF NOT EXISTS edge_seq_above (edge TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (edge, seq)) WITHOUT ROWID;
-  `);
-  // The lock-taking first statement: creates the edge's row if needed, changes nothing otherwise.
-  const lockEdge = db.prepare<[string]>(
-    'INSERT INTO edge_seq_state (edge, high_water) VALUES (?, 0) ON CONFLICT (edge) DO NOTHING',
-  );
-  const selectHigh = db.prepare<[string], { high_water: number }>(
-    'SELECT high_water FROM edge_seq_state WHERE edge = ?',
-  );
-  const selectAbove = db.prepare<[string, number], { seq: number }>(
-    'SELECT seq FROM edge_seq_above WHERE edge = ? AND seq > ? ORDER BY seq',
-  );
-  const hasAbove = db.prepare<[string, number], { one: number }>(
-    'SELECT 1 AS one FROM edge_seq_above WHERE edge = ? AND seq = ?',
-  );
-  const setHigh = db.prepare<[number, string]>('UPDATE edge_seq_state SET high_water = ? WHERE edge = ?');
-  const insertAbove = db.prepare<[string, number]>(
-    'INSERT OR IGNORE INTO edge_seq_above (edge, seq) VALUES (?, ?)',
-  );
-  const deleteUpTo = db.prepare<[string, number]>('DELETE FROM edge_seq_above WHERE edge = ? AND seq <= ?');
-  const highOf = (edge: string) => selectHigh.get(edge)?.high_water ?? 0;
+  ensureSeqTables(db);
+  const st = seqStatements(db);
+  const highOf = (edge: string, epoch: string) => st.selectHigh.get(edge, epoch)?.high_water ?? 0;
   const noop = () => {};
 
   return {
-    isCommitted(edge, seq) {
-      return seq <= highOf(edge) || hasAbove.get(edge, seq) !== undefined;
+    isCommitted(edge, seq, epoch = LEGACY_EPOCH) {
+      return seq <= highOf(edge, epoch) || st.hasAbove.get(edge, epoch, seq) !== undefined;
     },
-    record(edge, seq) {
-      lockEdge.run(edge);
-      const high = highOf(edge);
+    record(edge, seq, epoch = LEGACY_EPOCH) {
+      // The lock-taking first statement: creates the stream's row if needed, changes nothing otherwise.
+      st.openStream.run(edge, epoch, edge);
+      const high = highOf(edge, epoch);
       if (seq <= high) return noop;
       if (seq !== high + 1) {
-        if (insertAbove.run(edge, seq).changes > 0) onNewlyRecorded?.(edge, seq);
+        if (st.insertAbove.run(edge, epoch, seq).changes > 0) onNewlyRecorded?.(edge, seq);
         return noop;
       }
       onNewlyRecorded?.(edge, seq);
       let next = seq;
-      for (const { seq: above } of selectAbove.all(edge, seq)) {
+      for (const { seq: above } of st.selectAboveFrom.all(edge, epoch, seq)) {
         if (above !== next + 1) break;
         next = above;
       }
-      setHigh.run(next, edge);
-      deleteUpTo.run(edge, next);
+      st.setHigh.run(next, edge, epoch);
+      st.deleteUpTo.run(edge, epoch, next);
       return noop;
     },
-    snapshot(edge) {
-      const highWater = highOf(edge);
-      return { highWater, above: selectAbove.all(edge, highWater).map((r) => r.seq) };
+    snapshot(edge, epoch = LEGACY_EPOCH) {
+      const highWater = highOf(edge, epoch);
+      return { highWater, above: st.selectAboveFrom.all(edge, epoch, highWater).map((r) => r.seq) };
     },
+    epochChange: (edge, epoch) => epochChangeIn(st, edge, epoch),
   };
 }

@@ -1,4 +1,12 @@
-import { type Ack, type Batch, ProtocolError, decodeBatch, parseTopic } from '@village/protocol';
+import {
+  type Ack,
+  type Batch,
+  type DeviceEvent,
+  LEGACY_EPOCH,
+  ProtocolError,
+  decodeBatch,
+  parseTopic,
+} from '@village/protocol';
 import type { Logger } from 'pino';
 import type { CloudMetrics } from '../metrics.js';
 import type { Sink, SinkBatch, SinkWriteResult } from '../sink/sink.js';
@@ -27,6 +35,8 @@ export type BatchOutcome = 'committed' | 'duplicate' | 'malformed' | 'rejected' 
 export interface PreparedBatch {
   edgeId: string;
   seq: number;
+  /** The outbox epoch the seq belongs to (LEGACY_EPOCH for an edge that sends none). */
+  epoch: string;
   /** ms epoch the edge cut the batch (edge clock), for the latency histogram. */
   createdAt: number;
   sinkBatch: SinkBatch;
@@ -72,10 +82,21 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
     return 'malformed';
   };
 
-  const reject = async (edgeId: string, seq: number, code: string, reason: string): Promise<BatchOutcome> => {
+  const reject = async (
+    edgeId: string,
+    seq: number,
+    epoch: string,
+    code: string,
+    reason: string,
+  ): Promise<BatchOutcome> => {
     metrics.batches.inc({ result: 'rejected', code });
     log.warn({ edge: edgeId, seq, code, reason }, 'batch rejected');
-    await deps.publishAck(edgeId, { acked: [], rejected: [{ seq, reason }] });
+    await deps.publishAck(edgeId, {
+      acked: [],
+      rejected: [{ seq, reason }],
+      ...ackEpoch(epoch),
+      cloudTime: deps.now(),
+    });
     return 'rejected';
   };
 
@@ -96,19 +117,22 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
       throw err;
     }
     const { seq } = batch;
+    const epoch = batch.epoch ?? LEGACY_EPOCH;
     if (batch.edgeId !== edgeId) {
       return reject(
         edgeId,
         seq,
+        epoch,
         'edge_mismatch',
         `batch edge id ${batch.edgeId} does not match topic edge ${edgeId}`,
       );
     }
     // Edge seqs start at 1 (H starts at 0): a seq 0 would be taken for committed and silently lost.
-    if (seq < 1) return reject(edgeId, seq, 'bad_seq', 'seq must be at least 1');
+    if (seq < 1) return reject(edgeId, seq, epoch, 'bad_seq', 'seq must be at least 1');
     return {
       edgeId,
       seq,
+      epoch,
       createdAt: batch.createdAt,
       seen: devicesSeen(batch),
       sinkBatch: {
@@ -126,7 +150,7 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
   // Returns the seq state's memory change, to apply once that transaction committed.
   const recordState = (p: PreparedBatch) =>
     db.transaction(() => {
-      const apply = seqState.record(p.edgeId, p.seq);
+      const apply = seqState.record(p.edgeId, p.seq, p.epoch);
       registry.noteDevicesSeen(p.edgeId, p.seen);
       registry.noteEdgeSeen(p.edgeId, p.sinkBatch.receivedAt);
       return apply;
@@ -134,7 +158,12 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
 
   const ack = async (p: PreparedBatch) => {
     try {
-      await deps.publishAck(p.edgeId, { acked: [p.seq], rejected: [] });
+      await deps.publishAck(p.edgeId, {
+        acked: [p.seq],
+        rejected: [],
+        ...ackEpoch(p.epoch),
+        cloudTime: deps.now(),
+      });
     } catch (err) {
       // Committed all the same: the edge resends and gets a duplicate's ack.
       log.error({ edge: p.edgeId, seq: p.seq, err: (err as Error).message }, 'ack publish failed');
@@ -143,7 +172,7 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
 
   const duplicate = async (p: PreparedBatch): Promise<BatchOutcome> => {
     metrics.batches.inc({ result: 'duplicate' });
-    log.info({ edge: p.edgeId, seq: p.seq }, 'duplicate batch acked again, not written');
+    log.info({ edge: p.edgeId, seq: p.seq, epoch: p.epoch }, 'duplicate batch acked again, not written');
     await ack(p);
     return 'duplicate';
   };
@@ -168,7 +197,7 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
   };
 
   async function commitOne(p: PreparedBatch): Promise<BatchOutcome> {
-    if (seqState.isCommitted(p.edgeId, p.seq)) return duplicate(p);
+    if (seqState.isCommitted(p.edgeId, p.seq, p.epoch)) return duplicate(p);
     let apply: (() => void) | undefined;
     let result: SinkWriteResult;
     try {
@@ -189,16 +218,45 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
     return committed(p, result);
   }
 
+  /**
+   * The first batch of a new epoch of a known edge (its outbox was wiped or replaced) carries an
+   * `epoch_changed` event, stored with it through the event path, so officers see a gap may exist.
+   * Once per (edge, epoch) in a group; added once per batch (a rolled-back group retries the same batch).
+   */
+  const epochEventAdded = new WeakSet<PreparedBatch>();
+  function noteEpochChange(p: PreparedBatch, newEpochs: Set<string>): void {
+    const key = `${p.edgeId}\u0000${p.epoch}`;
+    if (newEpochs.has(key) || epochEventAdded.has(p)) return;
+    const change = seqState.epochChange(p.edgeId, p.epoch);
+    if (change === undefined) return;
+    newEpochs.add(key);
+    epochEventAdded.add(p);
+    const event: DeviceEvent = {
+      device: p.edgeId,
+      type: 'epoch_changed',
+      severity: 'warning',
+      ts: p.sinkBatch.receivedAt,
+      data: { oldEpoch: change.oldEpoch, newEpoch: p.epoch, oldHighWater: change.oldHighWater, seq: p.seq },
+    };
+    p.sinkBatch.events = [...p.sinkBatch.events, event];
+    log.warn(
+      { edge: p.edgeId, oldEpoch: change.oldEpoch, newEpoch: p.epoch, oldHighWater: change.oldHighWater },
+      'edge outbox epoch changed (wiped or replaced outbox): its new seqs are stored, and a gap may exist',
+    );
+  }
+
   async function commitGroup(group: readonly PreparedBatch[]): Promise<BatchOutcome[]> {
     // The batches to write: not committed before, and not a repeat of an earlier one of this group
     // (seq memory follows only after the commit, so the group keeps its own set).
     const fresh: PreparedBatch[] = [];
     const inGroup = new Set<string>();
+    const newEpochs = new Set<string>();
     for (const p of group) {
-      const key = `${p.edgeId}\u0000${p.seq}`;
-      if (inGroup.has(key) || seqState.isCommitted(p.edgeId, p.seq)) continue;
+      const key = `${p.edgeId}\u0000${p.epoch}\u0000${p.seq}`;
+      if (inGroup.has(key) || seqState.isCommitted(p.edgeId, p.seq, p.epoch)) continue;
       inGroup.add(key);
       fresh.push(p);
+      noteEpochChange(p, newEpochs);
     }
     const results = new Map<PreparedBatch, SinkWriteResult>();
     if (sink.commitGroup !== undefined && fresh.length > 1) {
@@ -249,4 +307,9 @@ function devicesSeen(batch: Batch): Map<string, number> {
   for (const r of batch.readings) note(r.device, r.ts);
   for (const e of batch.events) note(e.device, e.ts);
   return seen;
+}
+
+/** The ack's epoch field: omitted for the legacy epoch, so an edge from before epochs reads the ack as before. */
+function ackEpoch(epoch: string): { epoch?: string } {
+  return epoch === LEGACY_EPOCH ? {} : { epoch };
 }

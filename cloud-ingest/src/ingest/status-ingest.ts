@@ -1,4 +1,4 @@
-import { ProtocolError, decodeStatus, parseTopic } from '@village/protocol';
+import { LEGACY_EPOCH, ProtocolError, decodeStatus, parseTopic } from '@village/protocol';
 import type { Logger } from 'pino';
 import type { CloudMetrics } from '../metrics.js';
 import type { RegistryStore } from '../store/registry-store.js';
@@ -43,7 +43,17 @@ export function createStatusIngest(deps: StatusIngestDeps): (topic: string, payl
         );
         metrics.statusMessages.inc({ state: 'online', result });
         if (result === 'applied') deps.onBirth?.(edgeId);
-        log.info({ edge: edgeId, boot: status.boot, devices: status.devices.length, result }, 'edge birth');
+        log.info(
+          {
+            edge: edgeId,
+            boot: status.boot,
+            epoch: status.epoch ?? LEGACY_EPOCH,
+            clockOffsetS: status.clockOffsetS,
+            devices: status.devices.length,
+            result,
+          },
+          'edge birth',
+        );
       } else {
         const result = registry.recordDeath(edgeId, status.boot);
         metrics.statusMessages.inc({ state: 'offline', result });
