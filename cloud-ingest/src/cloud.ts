@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { createSecureContext } from 'node:tls';
 import { type ServerType, serve } from '@hono/node-server';
 import { type Ack, type Command, encodeAck, encodeJson, topics } from '@village/protocol';
 import type { Aedes, AedesPublishPacket } from 'aedes';
@@ -9,11 +12,16 @@ import { startExternalIngest } from './broker/external-ingest.js';
 import { createJournalWriter } from './broker/external-journal.js';
 import { createSharedSeqState } from './broker/external-seq-state.js';
 import { startBroker } from './broker/start-broker.js';
+import { ConfigError } from './config-error.js';
 import type { CloudConfig } from './config.js';
 import { createApi } from './http/api-routes.js';
+import { createBodyLimits } from './http/body-limits.js';
+import { createBrowserGuards } from './http/browser-guards.js';
 import { createCommandRoutes } from './http/command-routes.js';
 import { DEFAULT_DASHBOARD_DIR, createDashboardRoutes } from './http/dashboard-static.js';
+import { checkLabModeAddress } from './http/lab-mode-check.js';
 import { createLiveRoutes, rulesChanges } from './http/live-routes.js';
+import { refuseMalformedPath } from './http/malformed-path.js';
 import { createPeopleRoutes } from './http/people-routes.js';
 import { createPlaceRoutes } from './http/place-routes.js';
 import { createBatchGroupQueue } from './ingest/batch-group-queue.js';
@@ -57,6 +65,20 @@ export interface RunningCloud {
 export async function startCloud(config: CloudConfig, log: Logger): Promise<RunningCloud> {
   const startedAt = Date.now();
   const now = () => Date.now();
+  checkLabModeAddress(config);
+  const tls = config.http.tls && {
+    cert: readTlsFile(config.http.tls.cert, 'cert'),
+    key: readTlsFile(config.http.tls.key, 'key'),
+  };
+  if (tls) {
+    try {
+      createSecureContext(tls);
+    } catch (err) {
+      throw new ConfigError(
+        `cloud.yaml: http.tls: certificate and key do not load: ${(err as Error).message}`,
+      );
+    }
+  }
   const registryFile = config.registry === undefined ? EMPTY_REGISTRY : loadRegistry(config.registry);
   const db = openDatabase(config.dataDir);
   const closers: (() => Promise<void>)[] = [
@@ -220,6 +242,7 @@ export async function startCloud(config: CloudConfig, log: Logger): Promise<Runn
         registry,
         now,
         send: (edge: string, cmd: Command) => publish(topics.cmd(edge), encodeJson(cmd)),
+        log,
       }),
     ];
     const journalRules =
@@ -251,19 +274,22 @@ export async function startCloud(config: CloudConfig, log: Logger): Promise<Runn
       closers.push(() => rules.runtime.close());
       routes.push(...rules.routes);
     }
-    const auth = createAuth({
-      db,
-      users: config.users,
-      auth: config.auth,
-      log,
-      metricsRegistry: metrics.registry,
-      now,
-    });
     const live = createLiveRoutes({
       committed: journalRules?.feed ?? committed,
       log,
       metricsRegistry: metrics.registry,
       changes: rules && rulesChanges(rules.runtime),
+    });
+    const auth = createAuth({
+      db,
+      users: config.users,
+      auth: config.auth,
+      tls: tls !== undefined,
+      metricsTokenSha256: config.http.metricsTokenSha256,
+      onLogout: (sessionId) => live.endSession(sessionId),
+      log,
+      metricsRegistry: metrics.registry,
+      now,
     });
     routes.push(auth.routes, live.routes, createPeopleRoutes(db), createPlaceRoutes(db));
     routes.push(createDashboardRoutes(config.http.dashboardDir ?? DEFAULT_DASHBOARD_DIR, log));
@@ -276,10 +302,26 @@ export async function startCloud(config: CloudConfig, log: Logger): Promise<Runn
       now,
       routes,
       middleware: [auth.middleware],
+      guards: [
+        createBrowserGuards({
+          listenHost: config.http.host,
+          allowedHosts: config.http.allowedHosts,
+          allowedOrigins: config.http.allowedOrigins,
+        }),
+        refuseMalformedPath,
+        createBodyLimits(),
+      ],
+      metricsAccess: auth.metricsAccess,
     });
     const http = await new Promise<ServerType>((resolve, reject) => {
-      const server = serve({ fetch: app.fetch, port: config.http.port, hostname: config.http.host }, () =>
-        resolve(server),
+      const server = serve(
+        {
+          fetch: app.fetch,
+          port: config.http.port,
+          hostname: config.http.host,
+          ...(tls ? { createServer: createHttpsServer, serverOptions: tls } : {}),
+        },
+        () => resolve(server),
       );
       server.once('error', reject);
     });
@@ -292,7 +334,10 @@ export async function startCloud(config: CloudConfig, log: Logger): Promise<Runn
     );
     closers.push(async () => live.close());
     const httpPort = (http.address() as AddressInfo).port;
-    log.info({ mqttPort: broker.port, httpPort, dataDir: config.dataDir }, 'cloud ready');
+    log.info(
+      { mqttPort: broker.port, httpPort, https: tls !== undefined, dataDir: config.dataDir },
+      'cloud ready',
+    );
     return {
       mqttPort: broker.port,
       httpPort,
@@ -310,5 +355,14 @@ export async function startCloud(config: CloudConfig, log: Logger): Promise<Runn
   } catch (err) {
     await closeAll();
     throw err;
+  }
+}
+
+/** A PEM file of http.tls; a missing or unreadable one is a ConfigError naming the key. */
+function readTlsFile(path: string, key: 'cert' | 'key'): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new ConfigError(`cloud.yaml: http.tls.${key}: cannot read ${path}: ${(err as Error).message}`);
   }
 }
