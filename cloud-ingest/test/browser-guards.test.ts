@@ -116,8 +116,18 @@ describe('browser guards (built bin, curl)', { timeout: 60_000 }, () => {
         '--config',
         writeCloudConfig(dir, { users: false, extra: { http: { host: '0.0.0.0' } } }),
       ]);
-      expect(await r.exit).toBe(2);
-      expect(r.stderr.join('')).toContain('http.host: 0.0.0.0 is not a loopback address');
+      try {
+        // Bounded: a cloud that starts instead of refusing is reported, not waited on for ever.
+        const started = waitFor(() => logLines(r).find((l) => l.msg === 'cloud ready'), {
+          what: 'cloud ready',
+        });
+        started.catch(() => {});
+        const outcome = await Promise.race([r.exit, started.then(() => 'started')]);
+        expect(outcome).toBe(2);
+        expect(r.stderr.join('')).toContain('http.host: 0.0.0.0 is not a loopback address');
+      } finally {
+        r.child.kill('SIGKILL');
+      }
     });
 
     it('starts with http.allowInsecureLab: true, warning at warn level', async () => {

@@ -12,7 +12,9 @@ import { waitFor } from './wait-for.js';
  * (issue 13): the SCOPED_REGISTRY of auth-cloud.ts (villages vA, vB under town t1, vC under t2)
  * with a siren on each of edge-a and edge-b, and its officers unless `users: false`.
  */
-export const BIN = join(import.meta.dirname, '..', 'dist', 'bin', 'village-cloud.js');
+// VILLAGE_CLOUD_BIN runs these tests against another build (e.g. of an older commit, to see them fail there).
+export const BIN =
+  process.env.VILLAGE_CLOUD_BIN ?? join(import.meta.dirname, '..', 'dist', 'bin', 'village-cloud.js');
 export const EDGE_PASSWORD = 'edge-secret';
 
 export interface BinCloud {
