@@ -22,8 +22,8 @@ describe('body limit on every route (built bin, curl)', { timeout: 120_000 }, ()
     big = join(t.dir, 'big.json');
     writeFileSync(big, '');
     truncateSync(big, 300 * MB); // sparse: no 300 MB on disk
-  });
-  afterAll(() => t?.stop());
+  }, 60_000);
+  afterAll(() => t?.stop(), 30_000);
 
   const post = async (extraHeaders: string[]) => {
     const args = ['-sS', '-o', '/dev/null', '-w', '%{http_code} %{size_upload}', '-X', 'POST', '-T', big];

@@ -27,8 +27,8 @@ describe('browser guards (built bin, curl)', { timeout: 60_000 }, () => {
     let t: BinCloud;
     beforeAll(async () => {
       t = await startBinCloud({ users: false });
-    });
-    afterAll(() => t?.stop());
+    }, 60_000);
+    afterAll(() => t?.stop(), 30_000);
 
     it('a cross-origin text/plain POST to /api/v1/commands → 403, nothing sent', async () => {
       const r = await curl(
@@ -78,8 +78,8 @@ describe('browser guards (built bin, curl)', { timeout: 60_000 }, () => {
     let t: BinCloud;
     beforeAll(async () => {
       t = await startBinCloud({ extra: { http: { allowedHosts: ['cloud.example.cn'] } } });
-    });
-    afterAll(() => t?.stop());
+    }, 60_000);
+    afterAll(() => t?.stop(), 30_000);
 
     it('a foreign-Origin text/plain ack with a valid cookie → 403; from its own origin it reaches the route', async () => {
       const cookie = await t.cookie('villageA');

@@ -12,8 +12,8 @@ describe('POST/GET /api/v1/commands are scoped (built bin)', { timeout: 60_000 }
     t = await startBinCloud();
     for (const who of ['admin', 'county', 'town1', 'villageA', 'villageB'] as const)
       cookies[who] = await t.cookie(who);
-  });
-  afterAll(() => t?.stop());
+  }, 60_000);
+  afterAll(() => t?.stop(), 30_000);
 
   const send = (who: Officer, body: unknown) =>
     fetch(`${t.base}/api/v1/commands`, {

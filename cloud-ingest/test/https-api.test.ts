@@ -37,11 +37,11 @@ describe('HTTPS API (built bin, openssl CA, curl)', { timeout: 60_000 }, () => {
       scheme: 'https',
       extra: { http: { tls: { cert: './server.pem', key: './server.key' } } },
     });
-  });
+  }, 60_000);
   afterAll(async () => {
     await t?.stop();
     rmSync(dir, { recursive: true, force: true });
-  });
+  }, 60_000);
 
   it('curl trusting the test CA gets a verified handshake and an answer', async () => {
     const r = await curl([
@@ -82,6 +82,8 @@ describe('HTTPS API (built bin, openssl CA, curl)', { timeout: 60_000 }, () => {
       '-i',
       '-H',
       'content-type: application/json',
+      '-H',
+      `Origin: ${t.base}`,
       '--data',
       JSON.stringify({ username: 'villageA', password: OFFICERS.villageA[2] }),
       `${t.base}/api/v1/login`,
@@ -89,6 +91,23 @@ describe('HTTPS API (built bin, openssl CA, curl)', { timeout: 60_000 }, () => {
     const cookie = r.stdout.split('\r\n').find((l) => l.toLowerCase().startsWith('set-cookie:'));
     expect(cookie).toMatch(/village_session=.*;\s*Secure/i);
     expect(cookie).toMatch(/HttpOnly/i);
+    // The page's own origin is https://…: the same host over plain http is another origin.
+    const downgraded = await curl([
+      '--cacert',
+      ca.caCert,
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{http_code}',
+      '-H',
+      'content-type: application/json',
+      '-H',
+      `Origin: http://127.0.0.1:${t.httpPort}`,
+      '--data',
+      JSON.stringify({ username: 'villageA', password: OFFICERS.villageA[2] }),
+      `${t.base}/api/v1/login`,
+    ]);
+    expect(downgraded.stdout).toBe('403');
   });
 
   it('a missing certificate file is a config error naming the key (exit 2)', async () => {

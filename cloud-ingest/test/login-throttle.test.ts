@@ -63,8 +63,8 @@ describe('login throttling and the scrypt cap (built bin)', { timeout: 120_000 }
       },
     });
     admin = await t.cookie('admin');
-  });
-  afterAll(() => t?.stop());
+  }, 60_000);
+  afterAll(() => t?.stop(), 30_000);
   const metrics = async () => (await fetch(`${t.base}/metrics`, { headers: { cookie: admin } })).text();
 
   it('30 wrong passwords, then the right one → 429 with Retry-After until the lock passes', async () => {

@@ -35,8 +35,8 @@ describe('logout ends streams, /metrics access, malformed paths (built bin)', { 
     t = await startBinCloud({
       extra: { http: { metricsTokenSha256: createHash('sha256').update(SCRAPE_TOKEN).digest('hex') } },
     });
-  });
-  afterAll(() => t?.stop());
+  }, 60_000);
+  afterAll(() => t?.stop(), 30_000);
 
   const metricsStatus = async (headers: Record<string, string>) =>
     (await fetch(`${t.base}/metrics`, { headers })).status;
