@@ -1,3 +1,4 @@
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
 import { type Ack, type Command, encodeAck, encodeJson, topics } from '@village/protocol';
@@ -13,9 +14,13 @@ import { registerBuildInfo } from './build-info.js';
 import { checkCloudConfig } from './config-check.js';
 import type { CloudConfig } from './config.js';
 import { createApi } from './http/api-routes.js';
+import { createBodyLimits } from './http/body-limits.js';
+import { createBrowserGuards } from './http/browser-guards.js';
 import { createCommandRoutes } from './http/command-routes.js';
 import { DEFAULT_DASHBOARD_DIR, createDashboardRoutes } from './http/dashboard-static.js';
+import { loadHttpTls } from './http/http-tls.js';
 import { createLiveRoutes, rulesChanges } from './http/live-routes.js';
+import { refuseMalformedPath } from './http/malformed-path.js';
 import { createPeopleRoutes } from './http/people-routes.js';
 import { createPlaceRoutes } from './http/place-routes.js';
 import { createBatchGroupQueue } from './ingest/batch-group-queue.js';
@@ -72,6 +77,7 @@ export async function startCloud(
   const now = () => Date.now();
   // Everything that can be wrong is found before anything is opened (the same check as --check).
   const registryFile = checkCloudConfig(config);
+  const tls = loadHttpTls(config);
   let sinkConfig = config.sink;
   if (sinkConfig.kind === 'influx') {
     const influx = await prepareInflux(sinkConfig, config.configFile);
@@ -244,6 +250,7 @@ export async function startCloud(
         registry,
         now,
         send: (edge: string, cmd: Command) => publish(topics.cmd(edge), encodeJson(cmd)),
+        log,
       }),
     ];
     const journalRules =
@@ -275,19 +282,22 @@ export async function startCloud(
       closers.push(() => rules.runtime.close());
       routes.push(...rules.routes);
     }
-    const auth = createAuth({
-      db,
-      users: config.users,
-      auth: config.auth,
-      log,
-      metricsRegistry: metrics.registry,
-      now,
-    });
     const live = createLiveRoutes({
       committed: journalRules?.feed ?? committed,
       log,
       metricsRegistry: metrics.registry,
       changes: rules && rulesChanges(rules.runtime),
+    });
+    const auth = createAuth({
+      db,
+      users: config.users,
+      auth: config.auth,
+      tls: tls !== undefined,
+      metricsTokenSha256: config.http.metricsTokenSha256,
+      onLogout: (sessionId) => live.endSession(sessionId),
+      log,
+      metricsRegistry: metrics.registry,
+      now,
     });
     routes.push(auth.routes, live.routes, createPeopleRoutes(db), createPlaceRoutes(db));
     routes.push(createDashboardRoutes(config.http.dashboardDir ?? DEFAULT_DASHBOARD_DIR, log));
@@ -300,10 +310,26 @@ export async function startCloud(
       now,
       routes,
       middleware: [auth.middleware],
+      guards: [
+        createBrowserGuards({
+          listenHost: config.http.host,
+          allowedHosts: config.http.allowedHosts,
+          allowedOrigins: config.http.allowedOrigins,
+        }),
+        refuseMalformedPath,
+        createBodyLimits(),
+      ],
+      metricsAccess: auth.metricsAccess,
     });
     const http = await new Promise<ServerType>((resolve, reject) => {
-      const server = serve({ fetch: app.fetch, port: config.http.port, hostname: config.http.host }, () =>
-        resolve(server),
+      const server = serve(
+        {
+          fetch: app.fetch,
+          port: config.http.port,
+          hostname: config.http.host,
+          ...(tls ? { createServer: createHttpsServer, serverOptions: tls } : {}),
+        },
+        () => resolve(server),
       );
       server.once('error', (err) => reject(portError(err, 'http.port', config.http.host, config.http.port)));
     });
@@ -316,7 +342,10 @@ export async function startCloud(
     );
     closers.push(async () => live.close());
     const httpPort = (http.address() as AddressInfo).port;
-    log.info({ mqttPort: broker.port, httpPort, dataDir: config.dataDir }, 'cloud ready');
+    log.info(
+      { mqttPort: broker.port, httpPort, https: tls !== undefined, dataDir: config.dataDir },
+      'cloud ready',
+    );
     return {
       mqttPort: broker.port,
       httpPort,

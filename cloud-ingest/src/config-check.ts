@@ -1,6 +1,8 @@
 import { basename } from 'node:path';
 import { ConfigError } from './config-error.js';
 import type { CloudConfig } from './config.js';
+import { loadHttpTls } from './http/http-tls.js';
+import { checkLabModeAddress } from './http/lab-mode-check.js';
 import { EMPTY_REGISTRY, type RegistryFile, loadRegistry } from './registry-file.js';
 import { compileRulesSetup } from './rules-runtime/rules-from-registry.js';
 
@@ -12,6 +14,8 @@ import { compileRulesSetup } from './rules-runtime/rules-from-registry.js';
  */
 export function checkCloudConfig(config: CloudConfig): RegistryFile {
   const file = config.configFile;
+  checkLabModeAddress(config, file);
+  loadHttpTls(config);
   const registry = config.registry === undefined ? EMPTY_REGISTRY : loadRegistry(config.registry);
   const registryName =
     config.registry === undefined ? 'the registry (none configured)' : basename(config.registry);

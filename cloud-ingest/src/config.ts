@@ -7,6 +7,12 @@ import { authSchema, usersSchema } from './auth/user-config.js';
 import { externalMqttSchema } from './broker/external-config.js';
 import { journalSectionSchema } from './broker/external-journal-config.js';
 import { ConfigError } from './config-error.js';
+import {
+  allowedHostsSchema,
+  allowedOriginsSchema,
+  httpTlsSchema,
+  metricsTokenHashSchema,
+} from './http/http-security-config.js';
 import { LOG_FORMATS } from './log.js';
 import { notifySectionSchema } from './notify/notify-config.js';
 import { isPasswordHash } from './password-hash.js';
@@ -70,6 +76,16 @@ const configSchema = z.strictObject({
       port: port.default(8080),
       /** Folder of the dashboard build, relative to the config file; default: this checkout's dashboards/dist. */
       dashboardDir: z.string().min(1).optional(),
+      /** HTTPS: PEM certificate (chain) and key files, relative to the config file (http/http-security-config.ts). */
+      tls: httpTlsSchema,
+      /** Host names (besides localhost, IP literals and http.host) the API answers to: DNS-rebinding guard. */
+      allowedHosts: allowedHostsSchema,
+      /** Origins (besides the request's own) whose browser pages may POST: CSRF guard. */
+      allowedOrigins: allowedOriginsSchema,
+      /** Lab mode (no users) on a non-loopback http.host is refused unless this is true. */
+      allowInsecureLab: z.boolean().default(false),
+      /** SHA-256 (hex) of the bearer token Prometheus sends for /metrics; the token itself never sits here. */
+      metricsTokenSha256: metricsTokenHashSchema,
     })
     .prefault({}),
   /** Per-edge MQTT credentials: username = edge id, password checked against the scrypt hash. */
@@ -124,6 +140,10 @@ export function parseConfig(raw: unknown, baseDir: string, fileName = 'cloud.yam
       ...config.http,
       dashboardDir:
         config.http.dashboardDir === undefined ? undefined : resolve(baseDir, config.http.dashboardDir),
+      tls:
+        config.http.tls === undefined
+          ? undefined
+          : { cert: resolve(baseDir, config.http.tls.cert), key: resolve(baseDir, config.http.tls.key) },
     },
   };
 }

@@ -2,7 +2,7 @@ import type { MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { FULL_ACCESS, type RequestScope } from '../http/request-scope.js';
 import { NO_ACCESS } from './place-scope.js';
-import type { SessionStore } from './session-store.js';
+import { type SessionStore, sessionIdOf } from './session-store.js';
 import type { UserConfig } from './user-config.js';
 
 /** Name of the HttpOnly, SameSite=Strict cookie holding the session token. */
@@ -34,9 +34,10 @@ export function createAuthMiddleware(deps: AuthMiddlewareDeps): MiddlewareHandle
     const session = token ? deps.sessions.get(token, deps.now()) : undefined;
     const user = session ? deps.users.get(session.username) : undefined;
     const scope = user ? deps.scopes.get(user.username) : undefined;
-    if (user && scope) {
+    if (user && scope && token) {
       c.set('scope' as never, scope as never);
       c.set('user' as never, user as never);
+      c.set('sessionId' as never, sessionIdOf(token) as never);
       return next();
     }
     if (PUBLIC.has(`${c.req.method} ${c.req.path}`)) {
@@ -58,4 +59,9 @@ export function createAuthMiddleware(deps: AuthMiddlewareDeps): MiddlewareHandle
 /** The logged-in user of this request, if any. */
 export function userOf(c: { get(key: never): unknown }): UserConfig | undefined {
   return c.get('user' as never) as UserConfig | undefined;
+}
+
+/** The session id (sessionIdOf) of this request when logged in, so a logout can end its streams. */
+export function sessionIdOfRequest(c: { get(key: never): unknown }): string | undefined {
+  return c.get('sessionId' as never) as string | undefined;
 }

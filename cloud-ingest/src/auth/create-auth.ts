@@ -4,6 +4,7 @@ import type { Registry } from 'prom-client';
 import { createAuthRoutes } from '../http/auth-routes.js';
 import type { Db } from '../store/open-database.js';
 import { createAuthMiddleware } from './auth-middleware.js';
+import { createMetricsAccess } from './metrics-access.js';
 import { resolveUserScopes } from './place-scope.js';
 import { openSessionStore } from './session-store.js';
 import { type AuthConfig, type UserConfig, authOrDefaults } from './user-config.js';
@@ -11,7 +12,7 @@ import { type AuthConfig, type UserConfig, authOrDefaults } from './user-config.
 /**
  * Logins for the cloud: the sessions table, each user's scope from the registry (checked at start:
  * a user whose place is unknown is a ConfigError), the middleware every /api/v1 route runs behind,
- * and the login routes. Call after the registry store has mirrored registry.yaml.
+ * the login routes and the guard of /metrics. Call after the registry store has mirrored registry.yaml.
  */
 export function createAuth(opts: {
   db: Db;
@@ -19,17 +20,41 @@ export function createAuth(opts: {
   users: readonly UserConfig[] | undefined;
   /** cloud.yaml `auth:` (absent = defaults). */
   auth: AuthConfig | undefined;
+  /** Whether the API serves HTTPS: the session cookie is Secure then unless auth.secureCookie says otherwise. */
+  tls: boolean;
+  /** http.metricsTokenSha256. */
+  metricsTokenSha256: string | undefined;
+  /** A logout of this session id: end its live streams. */
+  onLogout(sessionId: string): void;
   log: Logger;
   metricsRegistry: Registry;
   now(): number;
-}): { middleware: MiddlewareHandler; routes: Hono } {
+}): { middleware: MiddlewareHandler; routes: Hono; metricsAccess: MiddlewareHandler } {
   const users = new Map((opts.users ?? []).map((u) => [u.username, u]));
   const scopes = resolveUserScopes(opts.db, [...users.values()]);
   const sessions = openSessionStore(opts.db);
   sessions.purge(opts.now());
-  if (users.size === 0) opts.log.info('no users configured: logins are off, the API is open');
+  // Warn on every start, not once: an open API must never look like a normal configuration.
+  if (users.size === 0)
+    opts.log.warn(
+      'lab mode: no users configured, logins are off and the API is open to anyone who reaches it',
+    );
+  const auth = authOrDefaults(opts.auth);
   return {
     middleware: createAuthMiddleware({ users, scopes, sessions, now: opts.now }),
-    routes: createAuthRoutes({ ...opts, auth: authOrDefaults(opts.auth), users, sessions }),
+    routes: createAuthRoutes({
+      ...opts,
+      auth,
+      secureCookie: auth.secureCookie ?? opts.tls,
+      users,
+      sessions,
+    }),
+    metricsAccess: createMetricsAccess({
+      users: new Set(users.keys()),
+      scopes,
+      sessions,
+      tokenSha256: opts.metricsTokenSha256,
+      now: opts.now,
+    }),
   };
 }

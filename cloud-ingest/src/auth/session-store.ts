@@ -29,6 +29,9 @@ const SCHEMA = `
 
 const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
+/** A session's id for in-process bookkeeping (live streams): the stored hash, never the token. */
+export const sessionIdOf = hashToken;
+
 export function openSessionStore(db: Db): SessionStore {
   db.exec(SCHEMA);
   const insert = db.prepare<[string, string, number, number]>(

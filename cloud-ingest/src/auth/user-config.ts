@@ -46,8 +46,40 @@ const authSectionSchema = z.strictObject({
     .min(60_000)
     .max(30 * 86_400_000)
     .default(8 * 3_600_000),
-  /** Adds `Secure` to the session cookie; turn on when the cloud is served over HTTPS. */
-  secureCookie: z.boolean().default(false),
+  /** Adds `Secure` to the session cookie; default: on when the API serves HTTPS (http.tls). */
+  secureCookie: z.boolean().optional(),
+  /**
+   * Failed logins per account and per client address (auth/login-throttle.ts): after the free
+   * failures, each further one locks that account or address for a doubling delay, up to maxDelayMs.
+   */
+  loginThrottle: z
+    .strictObject({
+      accountFreeFailures: z.number().int().min(1).max(1000).default(5),
+      /** Higher than per account: one office behind NAT shares an address. */
+      addressFreeFailures: z.number().int().min(1).max(10_000).default(20),
+      baseDelayMs: z.number().int().min(1).max(3_600_000).default(1_000),
+      maxDelayMs: z
+        .number()
+        .int()
+        .min(1)
+        .max(86_400_000)
+        .default(15 * 60_000),
+      /** A key with no failure for this long starts again from zero. */
+      forgetAfterMs: z
+        .number()
+        .int()
+        .min(1_000)
+        .max(7 * 86_400_000)
+        .default(3_600_000),
+    })
+    .prefault({}),
+  /**
+   * Password checks (scrypt) running at once for logins. Node's thread pool has 4 threads and the
+   * broker's edge authentication needs some of them: keep this below 4 (auth/login-work-limit.ts).
+   */
+  loginConcurrency: z.number().int().min(1).max(16).default(2),
+  /** Logins waiting for a password check; more are answered 503 at once. */
+  loginQueue: z.number().int().min(0).max(1000).default(16),
 });
 
 /** Optional for the same reason as usersSchema; authOrDefaults fills it in. */

@@ -20,6 +20,10 @@ export interface ApiDeps {
   routes?: Hono[];
   /** Run before every /api/v1 route, in order; the auth middleware sets the request scope here. */
   middleware?: MiddlewareHandler[];
+  /** Run before every route, first (Host and Origin checks, malformed paths, body limits). */
+  guards?: MiddlewareHandler[];
+  /** Decides who may read /metrics (auth/metrics-access.ts); absent = open. */
+  metricsAccess?: MiddlewareHandler;
 }
 
 /** Most buckets one series query may return (a wider range needs a coarser step). */
@@ -32,13 +36,14 @@ const MAX_EVENT_LIMIT = 10_000;
 export function createApi(deps: ApiDeps): Hono {
   const { sink, registry } = deps;
   const app = new Hono();
+  for (const g of deps.guards ?? []) app.use(g);
   // gzip JSON, JS and CSS (the overview of 200 stations was 358 KB raw); hono skips
   // text/event-stream, so the live stream is never buffered by a compressor.
   app.use(compress());
 
   app.onError((err, c) => {
     if (err instanceof ApiError)
-      return c.json({ error: { code: err.code, message: err.message } }, err.status);
+      return c.json({ error: { code: err.code, message: err.message } }, err.status, err.headers);
     deps.log.error({ err: err.message, stack: err.stack, path: c.req.path }, 'api request failed');
     return c.json({ error: { code: 'internal', message: err.message } }, 500);
   });
@@ -124,6 +129,7 @@ export function createApi(deps: ApiDeps): Hono {
 
   for (const r of deps.routes ?? []) app.route('/', r);
 
+  if (deps.metricsAccess) app.use('/metrics', deps.metricsAccess);
   app.get('/metrics', async (c) => {
     const text = await deps.metrics.registry.metrics();
     return c.body(text, 200, { 'content-type': deps.metrics.registry.contentType });

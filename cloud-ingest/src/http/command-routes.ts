@@ -1,15 +1,26 @@
 import { randomUUID } from 'node:crypto';
-import { type Command, type Value, isValidId } from '@village/protocol';
+import {
+  type Command,
+  LIMITS,
+  ProtocolError,
+  type Value,
+  decodeCommand,
+  encodeJson,
+  isValidId,
+} from '@village/protocol';
 import { Hono } from 'hono';
+import type { Logger } from 'pino';
 import type { CommandStore } from '../store/command-store.js';
 import type { RegistryStore } from '../store/registry-store.js';
 import { ApiError } from './api-error.js';
+import { COMMAND_ROLES, canSeeVillage, mayCommand, scopeOf } from './request-scope.js';
 
 export interface CommandRouteDeps {
   commands: CommandStore;
   registry: RegistryStore;
   /** Publishes the command QoS 1 on `v1/e/{edge}/down/cmd`. */
   send(edge: string, cmd: Command): Promise<void>;
+  log: Logger;
   now(): number;
 }
 
@@ -17,14 +28,29 @@ export interface CommandRouteDeps {
 const DEFAULT_TTL_MS = 60_000;
 const MAX_TTL_MS = 24 * 3_600_000;
 
+/** Largest request body of POST /api/v1/commands: a command cannot be larger than the edge accepts. */
+export const COMMAND_BODY_BYTES = LIMITS.maxControlBytes;
+
 /**
  * `POST /api/v1/commands` sends a command to the edge that serves the device (e.g. switch a siren
  * relay); `GET /api/v1/commands/:id` tells what became of it once the edge answered on `up/cmd-result`.
+ * Both are scoped: only COMMAND_ROLES send, only to devices of villages in the caller's scope, and a
+ * command of a device outside the scope is a 404 like an unknown one. The actor is stored and logged.
  */
 export function createCommandRoutes(deps: CommandRouteDeps): Hono {
   const app = new Hono();
 
+  const deviceOf = (id: string) => deps.registry.devices().find((d) => d.id === id);
+
   app.post('/api/v1/commands', async (c) => {
+    const scope = scopeOf(c);
+    if (!mayCommand(scope)) {
+      throw new ApiError(
+        403,
+        'forbidden',
+        `role ${scope.role} may not send commands (allowed: ${COMMAND_ROLES.join(', ')})`,
+      );
+    }
     let body: Record<string, unknown>;
     try {
       body = await c.req.json();
@@ -49,8 +75,10 @@ export function createCommandRoutes(deps: CommandRouteDeps): Hono {
         `ttlMs must be an integer from 1000 to ${MAX_TTL_MS}, got ${JSON.stringify(ttlMs)}`,
       );
     }
-    const edge = deps.registry.devices().find((d) => d.id === device)?.edge;
-    if (!edge) throw new ApiError(404, 'unknown_device', `no edge serves device ${device}`);
+    const row = deviceOf(device);
+    // Out of scope answers like unknown: an officer does not learn which devices exist elsewhere.
+    if (!row?.edge || !canSeeVillage(scope, row.village))
+      throw new ApiError(404, 'unknown_device', `no edge serves device ${device}`);
     const now = deps.now();
     const cmd: Command & { expiresAt: number } = {
       id: randomUUID(),
@@ -59,14 +87,35 @@ export function createCommandRoutes(deps: CommandRouteDeps): Hono {
       params: params as Record<string, Value>,
       expiresAt: now + ttlMs,
     };
-    const row = deps.commands.insert(edge, cmd, now);
-    await deps.send(edge, cmd);
-    return c.json({ command: row }, 202);
+    // The edge's own decoder is the bound: what it would refuse is refused here, before storing.
+    try {
+      decodeCommand(encodeJson(cmd));
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err;
+      if (err.code === 'too_large') {
+        throw new ApiError(
+          413,
+          'command_too_large',
+          `the command is larger than the ${LIMITS.maxControlBytes} bytes an edge accepts: make params smaller`,
+        );
+      }
+      throw new ApiError(400, 'bad_command', `the edge would refuse this command: ${err.message}`);
+    }
+    const stored = deps.commands.insert(row.edge, cmd, scope.actor, now);
+    deps.log.info(
+      { actor: scope.actor, id: cmd.id, edge: row.edge, device, action: cmd.action, village: row.village },
+      'command sent',
+    );
+    await deps.send(row.edge, cmd);
+    return c.json({ command: stored }, 202);
   });
 
   app.get('/api/v1/commands/:id', (c) => {
     const row = deps.commands.get(c.req.param('id'));
-    if (!row) throw new ApiError(404, 'unknown_command', `no command ${c.req.param('id')}`);
+    // The village of the edge it went to: that is where it acted.
+    const village = row && deps.registry.placeOf(row.edge).village;
+    if (!row || !canSeeVillage(scopeOf(c), village))
+      throw new ApiError(404, 'unknown_command', `no command ${c.req.param('id')}`);
     return c.json({ command: row });
   });
 

@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { sessionIdOfRequest } from '../auth/auth-middleware.js';
 import type { CommittedFeed } from '../ingest/committed-feed.js';
 import type { RulesRuntime } from '../rules-runtime/rules-runtime.js';
 import type { SinkBatch } from '../sink/sink.js';
@@ -47,10 +48,14 @@ export interface LiveRoutes {
   routes: Hono;
   /** Ends every open stream (on cloud shutdown). */
   close(): void;
+  /** Ends the streams opened with this session (on its logout): a stream must not outlive the login. */
+  endSession(sessionId: string): void;
 }
 
 interface Client {
   scope: RequestScope;
+  /** Session the stream was opened with; undefined in lab mode. */
+  sessionId: string | undefined;
   frames: string[];
   bytes: number;
   closed: boolean;
@@ -150,10 +155,12 @@ export function createLiveRoutes(deps: LiveRouteDeps): LiveRoutes {
   const routes = new Hono();
   routes.get('/api/v1/stream', (c) => {
     const scope = scopeOf(c);
+    const sessionId = sessionIdOfRequest(c);
     const outgoing = (c.env as { outgoing?: { destroy(): void } } | undefined)?.outgoing;
     return streamSSE(c, async (stream) => {
       const client: Client = {
         scope,
+        sessionId,
         frames: [],
         bytes: 0,
         closed: false,
@@ -204,6 +211,13 @@ export function createLiveRoutes(deps: LiveRouteDeps): LiveRoutes {
     close() {
       for (const u of unsubscribers) u();
       for (const client of [...clients]) drop(client);
+    },
+    endSession(id) {
+      for (const client of [...clients]) {
+        if (client.sessionId !== id) continue;
+        deps.log.info({ actor: client.scope.actor }, 'SSE stream ended by logout');
+        drop(client);
+      }
     },
   };
 }

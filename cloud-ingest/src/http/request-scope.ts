@@ -31,3 +31,15 @@ export function canSeeVillage(scope: RequestScope, village: string | null | unde
   if (scope.villages === 'all') return true;
   return village != null && scope.villages.has(village);
 }
+
+/**
+ * Roles that may send commands to devices (sirens, relays): admins anywhere and village officers
+ * in their own village, who are on site and answer for what a command does there. Town and county
+ * officers oversee (read, acknowledge, resolve) but do not switch a village's devices.
+ */
+export const COMMAND_ROLES: readonly RequestScope['role'][] = ['admin', 'village'];
+
+/** Whether this caller may send commands at all (lab mode: yes, it has full access). */
+export function mayCommand(scope: RequestScope): boolean {
+  return scope === FULL_ACCESS || COMMAND_ROLES.includes(scope.role);
+}

@@ -8,6 +8,8 @@ export interface CommandRow {
   device: string;
   action: string;
   params: Record<string, Value>;
+  /** Who sent it: the officer's username, or `anonymous` in lab mode (audit trail). */
+  actor: string;
   createdAt: number;
   expiresAt: number;
   state: 'sent' | 'ok' | 'error';
@@ -17,7 +19,7 @@ export interface CommandRow {
 }
 
 export interface CommandStore {
-  insert(edge: string, cmd: Command & { expiresAt: number }, now: number): CommandRow;
+  insert(edge: string, cmd: Command & { expiresAt: number }, actor: string, now: number): CommandRow;
   /** Applies a result from `up/cmd-result`; false when no command of that edge has this id. */
   complete(edge: string, result: CommandResult, now: number): boolean;
   get(id: string): CommandRow | undefined;
@@ -29,7 +31,7 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS commands (
     id TEXT PRIMARY KEY, edge TEXT NOT NULL, device TEXT NOT NULL, action TEXT NOT NULL,
     params TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
-    state TEXT NOT NULL, error TEXT, data TEXT, completed_at INTEGER
+    state TEXT NOT NULL, error TEXT, data TEXT, completed_at INTEGER, actor TEXT NOT NULL DEFAULT ''
   );
 `;
 
@@ -39,6 +41,7 @@ interface Raw {
   device: string;
   action: string;
   params: string;
+  actor: string;
   created_at: number;
   expires_at: number;
   state: CommandRow['state'];
@@ -49,8 +52,12 @@ interface Raw {
 
 export function openCommandStore(db: Db): CommandStore {
   db.exec(SCHEMA);
+  // cloud.db files made before commands had an actor: add the column (old rows read as '').
+  const columns = db.prepare<[], { name: string }>('PRAGMA table_info(commands)').all();
+  if (!columns.some((c) => c.name === 'actor'))
+    db.exec("ALTER TABLE commands ADD COLUMN actor TEXT NOT NULL DEFAULT ''");
   const insert = db.prepare(
-    "INSERT INTO commands (id, edge, device, action, params, created_at, expires_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, 'sent')",
+    "INSERT INTO commands (id, edge, device, action, params, actor, created_at, expires_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'sent')",
   );
   const complete = db.prepare(
     "UPDATE commands SET state = ?, error = ?, data = ?, completed_at = ? WHERE id = ? AND edge = ? AND state = 'sent'",
@@ -65,6 +72,7 @@ export function openCommandStore(db: Db): CommandStore {
     device: r.device,
     action: r.action,
     params: JSON.parse(r.params),
+    actor: r.actor,
     createdAt: r.created_at,
     expiresAt: r.expires_at,
     state: r.state,
@@ -73,8 +81,8 @@ export function openCommandStore(db: Db): CommandStore {
     completedAt: r.completed_at,
   });
   return {
-    insert(edge, cmd, now) {
-      insert.run(cmd.id, edge, cmd.device, cmd.action, JSON.stringify(cmd.params), now, cmd.expiresAt);
+    insert(edge, cmd, actor, now) {
+      insert.run(cmd.id, edge, cmd.device, cmd.action, JSON.stringify(cmd.params), actor, now, cmd.expiresAt);
       return toRow(get.get(cmd.id)!);
     },
     complete(edge, result, now) {
