@@ -25,6 +25,8 @@ export interface CloudMetrics {
   /** Batches written per SQLite transaction (group commit; 1 for a batch committed alone). */
   commitGroupBatches: Histogram;
   connectedEdges: Gauge;
+  /** Points refused because their device belongs to another edge; kind: reading | event | birth (inventory entry). */
+  pointsRefused: Counter<'edge' | 'kind'>;
 }
 
 export function createCloudMetrics(): CloudMetrics {
@@ -94,6 +96,12 @@ export function createCloudMetrics(): CloudMetrics {
     connectedEdges: new Gauge({
       name: 'cloud_connected_edges',
       help: 'Edges connected to the broker',
+      registers,
+    }),
+    pointsRefused: new Counter({
+      name: 'cloud_points_refused_total',
+      help: 'Readings and events refused at ingest: their device belongs to another edge',
+      labelNames: ['edge', 'kind'],
       registers,
     }),
   };

@@ -10,6 +10,7 @@ import {
   topics,
 } from '@village/protocol';
 import mqtt, { type MqttClient } from 'mqtt';
+import { reportRefusals } from './ack-refusals.js';
 import type { Logger } from './log.js';
 import type { EdgeMetrics } from './metrics.js';
 import type { Outbox } from './outbox.js';
@@ -125,6 +126,7 @@ export function startUplink(o: UplinkOptions): Uplink {
     }
     const deleted = o.outbox.ack(ack.acked);
     o.metrics.batchesAcked.inc(deleted);
+    reportRefusals(ack.refused, o.metrics, o.log);
     for (const r of ack.rejected) {
       inflight.delete(r.seq);
       o.outbox.reject(r.seq, r.reason);

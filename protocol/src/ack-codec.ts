@@ -2,7 +2,10 @@ import { Decoder, Encoder } from 'cbor-x';
 import { ProtocolError } from './errors.js';
 import type { Ack } from './types.js';
 
-/** Ack wire format: CBOR map { a: [seq...], r: [[seq, reason]...] }. Small, so bounded at 64 KiB. */
+/**
+ * Ack wire format: CBOR map { a: [seq...], r: [[seq, reason]...], f: [[seq, device, reason]...] }
+ * (`f`, refused points of acked seqs, is optional). Small, so bounded at 64 KiB.
+ */
 const MAX_ACK_BYTES = 64 * 1024;
 const encoder = new Encoder({ useRecords: false, mapsAsObjects: true });
 const decoder = new Decoder({ useRecords: false, mapsAsObjects: true });
@@ -10,6 +13,9 @@ const decoder = new Decoder({ useRecords: false, mapsAsObjects: true });
 export function encodeAck(ack: Ack): Uint8Array {
   const wire: Record<string, unknown> = { a: ack.acked };
   if (ack.rejected.length > 0) wire.r = ack.rejected.map((x) => [x.seq, x.reason]);
+  if (ack.refused !== undefined && ack.refused.length > 0) {
+    wire.f = ack.refused.map((x) => [x.seq, x.device, x.reason]);
+  }
   return encoder.encode(wire);
 }
 
@@ -24,7 +30,7 @@ export function decodeAck(bytes: Uint8Array): Ack {
   if (typeof raw !== 'object' || raw === null || !Array.isArray((raw as { a?: unknown }).a)) {
     throw new ProtocolError('bad_shape', 'ack', 'must be a map with an array a', raw);
   }
-  const w = raw as { a: unknown[]; r?: unknown };
+  const w = raw as { a: unknown[]; r?: unknown; f?: unknown };
   const acked = w.a.map((s, i) => seqOf(s, `a[${i}]`));
   const rejected: Ack['rejected'] = [];
   if (w.r !== undefined) {
@@ -36,7 +42,15 @@ export function decodeAck(bytes: Uint8Array): Ack {
       rejected.push({ seq: seqOf(x[0], `r[${i}][0]`), reason: x[1] });
     });
   }
-  return { acked, rejected };
+  if (w.f === undefined) return { acked, rejected };
+  if (!Array.isArray(w.f)) throw new ProtocolError('bad_type', 'f', 'must be an array', w.f);
+  const refused = w.f.map((x, i) => {
+    if (!Array.isArray(x) || typeof x[1] !== 'string' || typeof x[2] !== 'string') {
+      throw new ProtocolError('bad_shape', `f[${i}]`, 'must be [seq, device, reason]', x);
+    }
+    return { seq: seqOf(x[0], `f[${i}][0]`), device: x[1], reason: x[2] };
+  });
+  return { acked, rejected, refused };
 }
 
 function seqOf(v: unknown, path: string): number {

@@ -58,6 +58,12 @@ export interface Ack {
   acked: number[];
   /** Seqs that can never be committed (the batch is malformed); the edge drops them and counts it. */
   rejected: { seq: number; reason: string }[];
+  /**
+   * Points of an acked seq that the cloud refused and will never store (the device belongs to another
+   * edge). The seq itself is acked: the edge deletes the batch, counts and logs these, never resends.
+   * Optional on the wire (key `f`), so an older edge simply ignores it.
+   */
+  refused?: { seq: number; device: string; reason: string }[];
 }
 
 /** Device inventory entry carried by the birth certificate. */

@@ -5,6 +5,7 @@ import type { Sink, SinkBatch, SinkWriteResult } from '../sink/sink.js';
 import type { Db } from '../store/open-database.js';
 import type { RegistryStore } from '../store/registry-store.js';
 import type { SeqState } from '../store/seq-state.js';
+import { type Refusal, keepOwnPoints } from './device-ownership.js';
 
 export interface BatchIngestDeps {
   db: Db;
@@ -32,6 +33,8 @@ export interface PreparedBatch {
   sinkBatch: SinkBatch;
   /** Device id → newest timestamp it appears with in the batch. */
   seen: Map<string, number>;
+  /** Points left out because their device belongs to another edge (device-ownership.ts); named in the ack. */
+  refused: Refusal[];
 }
 
 export interface BatchIngest {
@@ -106,18 +109,20 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
     }
     // Edge seqs start at 1 (H starts at 0): a seq 0 would be taken for committed and silently lost.
     if (seq < 1) return reject(edgeId, seq, 'bad_seq', 'seq must be at least 1');
+    const { readings, events, refused } = keepOwnPoints(registry, metrics, log, batch);
     return {
       edgeId,
       seq,
       createdAt: batch.createdAt,
-      seen: devicesSeen(batch),
+      seen: devicesSeen({ ...batch, readings, events }),
+      refused,
       sinkBatch: {
         edgeId,
         historical: batch.historical,
         receivedAt,
         place: registry.placeOf(edgeId),
-        readings: batch.readings,
-        events: batch.events,
+        readings,
+        events,
       },
     };
   }
@@ -134,7 +139,7 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
 
   const ack = async (p: PreparedBatch) => {
     try {
-      await deps.publishAck(p.edgeId, { acked: [p.seq], rejected: [] });
+      await deps.publishAck(p.edgeId, { acked: [p.seq], rejected: [], refused: p.refused });
     } catch (err) {
       // Committed all the same: the edge resends and gets a duplicate's ack.
       log.error({ edge: p.edgeId, seq: p.seq, err: (err as Error).message }, 'ack publish failed');
