@@ -188,6 +188,8 @@ export async function startCloud(config: CloudConfig, log: Logger): Promise<Runn
             host: mqttConfig.host,
             port: mqttConfig.port,
             maxPacketBytes: mqttConfig.maxPacketBytes,
+            limits: mqttConfig.limits,
+            tls: mqttConfig.tls,
             credentials: new Map(config.edges.map((e) => [e.id, e.passwordHash])),
             log,
             metrics,
@@ -292,7 +294,8 @@ export async function startCloud(config: CloudConfig, log: Logger): Promise<Runn
     );
     closers.push(async () => live.close());
     const httpPort = (http.address() as AddressInfo).port;
-    log.info({ mqttPort: broker.port, httpPort, dataDir: config.dataDir }, 'cloud ready');
+    const mqttTlsPort = 'tlsPort' in broker ? broker.tlsPort : undefined;
+    log.info({ mqttPort: broker.port, mqttTlsPort, httpPort, dataDir: config.dataDir }, 'cloud ready');
     return {
       mqttPort: broker.port,
       httpPort,
