@@ -8,6 +8,7 @@ import type { Logger } from './log.js';
 import { createEdgeMetrics } from './metrics.js';
 import { openSqliteOutbox } from './sqlite-outbox.js';
 import { startSupervisor } from './supervisor.js';
+import { uplinkTlsOptions } from './uplink-tls.js';
 import { startUplink } from './uplink.js';
 
 export const EDGE_VERSION = '0.1.0';
@@ -120,6 +121,7 @@ export async function startEdgeAgent(
     reconnectMinMs: cfg.cloud.reconnectMinMs,
     reconnectMaxMs: cfg.cloud.reconnectMaxMs,
     keepaliveS: cfg.cloud.keepaliveS,
+    tls: uplinkTlsOptions(cfg.cloud.url, cfg.cloud.tls, cfg.configDir),
     boot: outbox.boot,
     birth,
     outbox,

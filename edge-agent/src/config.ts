@@ -32,6 +32,18 @@ const edgeSchema = z.strictObject({
     reconnectMaxMs: z.number().int().min(100).default(30_000),
     /** MQTT keepalive, seconds. */
     keepaliveS: z.number().int().min(1).default(30),
+    /**
+     * For mqtts://: the CA that signs the cloud's certificate (trusted instead of the system's), and
+     * optionally this edge's client certificate and key (PEM files, relative to this file).
+     */
+    tls: z
+      .strictObject({
+        ca: z.string().min(1),
+        cert: z.string().min(1).optional(),
+        key: z.string().min(1).optional(),
+      })
+      .refine((t) => (t.cert === undefined) === (t.key === undefined), 'cert and key go together')
+      .optional(),
   }),
   outbox: z
     .strictObject({

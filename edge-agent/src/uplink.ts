@@ -14,6 +14,7 @@ import { reportRefusals } from './ack-refusals.js';
 import type { Logger } from './log.js';
 import type { EdgeMetrics } from './metrics.js';
 import type { Outbox } from './outbox.js';
+import type { UplinkTlsOptions } from './uplink-tls.js';
 
 /** How long a stop waits for the broker to take the offline status, ms. */
 const CLOSE_WAIT_MS = 2_000;
@@ -29,6 +30,8 @@ export interface UplinkOptions {
   reconnectMinMs: number;
   reconnectMaxMs: number;
   keepaliveS: number;
+  /** CA and client certificate for mqtts:// (uplink-tls.ts). */
+  tls?: UplinkTlsOptions | undefined;
   boot: number;
   birth: () => Status;
   outbox: Outbox;
@@ -67,6 +70,7 @@ export function startUplink(o: UplinkOptions): Uplink {
     reconnectPeriod: o.reconnectMinMs,
     connectTimeout: 10_000,
     will: { topic: topics.status(o.edgeId), payload: Buffer.from(encodeJson(death)), qos: 1, retain: true },
+    ...o.tls,
   });
 
   client.on('connect', () => {

@@ -56,6 +56,11 @@ try {
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
 } catch (err) {
+  if (err instanceof ConfigError) {
+    // Found only at start, e.g. an unreadable cloud.tls file.
+    process.stderr.write(`${err.message}\n`);
+    process.exit(2);
+  }
   log.fatal({ err: (err as Error).message, stack: (err as Error).stack }, 'edge failed to start');
   process.exit(1);
 }
