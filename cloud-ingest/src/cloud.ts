@@ -216,6 +216,8 @@ export async function startCloud(
             host: mqttConfig.host,
             port: mqttConfig.port,
             maxPacketBytes: mqttConfig.maxPacketBytes,
+            limits: mqttConfig.limits,
+            tls: mqttConfig.tls,
             credentials: new Map(config.edges.map((e) => [e.id, e.passwordHash])),
             log,
             metrics,
@@ -342,8 +344,9 @@ export async function startCloud(
     );
     closers.push(async () => live.close());
     const httpPort = (http.address() as AddressInfo).port;
+    const mqttTlsPort = 'tlsPort' in broker ? broker.tlsPort : undefined;
     log.info(
-      { mqttPort: broker.port, httpPort, https: tls !== undefined, dataDir: config.dataDir },
+      { mqttPort: broker.port, mqttTlsPort, httpPort, https: tls !== undefined, dataDir: config.dataDir },
       'cloud ready',
     );
     return {

@@ -4,6 +4,7 @@ import { LIMITS } from '@village/protocol';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { authSchema, usersSchema } from './auth/user-config.js';
+import { mqttLimitsSchema, mqttTlsSchema } from './broker/embedded-config.js';
 import { externalMqttSchema } from './broker/external-config.js';
 import { journalSectionSchema } from './broker/external-journal-config.js';
 import { ConfigError } from './config-error.js';
@@ -49,6 +50,10 @@ const configSchema = z.strictObject({
             .int()
             .min(LIMITS.maxControlBytes)
             .default(LIMITS.maxBatchBytes + 64 * 1024),
+          /** Connection caps, CONNECT deadline and pre-auth packet size (broker/embedded-config.ts). */
+          limits: mqttLimitsSchema,
+          /** MQTT over TLS, optionally with client certificates (broker/embedded-config.ts). */
+          tls: mqttTlsSchema,
         }),
         externalMqttSchema,
       ]),
@@ -136,6 +141,7 @@ export function parseConfig(raw: unknown, baseDir: string, fileName = 'cloud.yam
     configFile: fileName,
     dataDir: resolve(baseDir, config.dataDir),
     registry: config.registry === undefined ? undefined : resolve(baseDir, config.registry),
+    mqtt: resolveTlsPaths(config.mqtt, baseDir),
     http: {
       ...config.http,
       dashboardDir:
@@ -145,6 +151,17 @@ export function parseConfig(raw: unknown, baseDir: string, fileName = 'cloud.yam
           ? undefined
           : { cert: resolve(baseDir, config.http.tls.cert), key: resolve(baseDir, config.http.tls.key) },
     },
+  };
+}
+
+/** mqtt.tls file paths are relative to the config file. */
+function resolveTlsPaths(mqtt: CloudConfig['mqtt'], baseDir: string): CloudConfig['mqtt'] {
+  if (mqtt.mode !== 'embedded' || mqtt.tls === undefined) return mqtt;
+  const { tls } = mqtt;
+  const at = (p: string | undefined) => (p === undefined ? undefined : resolve(baseDir, p));
+  return {
+    ...mqtt,
+    tls: { ...tls, cert: resolve(baseDir, tls.cert), key: resolve(baseDir, tls.key), ca: at(tls.ca) },
   };
 }
 

@@ -12,7 +12,7 @@ export interface CloudMetrics {
   eventsWritten: Counter;
   /** Points that already existed and were overwritten (should stay 0: dedupe is the first line). */
   rewrites: Counter;
-  /** reason: unknown_edge | bad_password | no_credentials | bad_will | client_id_taken */
+  /** reason: unknown_edge | bad_password | no_credentials | bad_will | cert_mismatch | too_many_sessions */
   authFailures: Counter<'reason'>;
   /** action: publish | subscribe | will */
   aclRefusals: Counter<'action'>;
@@ -25,6 +25,12 @@ export interface CloudMetrics {
   /** Batches written per SQLite transaction (group commit; 1 for a batch committed alone). */
   commitGroupBatches: Histogram;
   connectedEdges: Gauge;
+  /** Points refused because their device belongs to another edge; kind: reading | event | birth (inventory entry). */
+  pointsRefused: Counter<'edge' | 'kind'>;
+  /** limit: connections | sessions_per_edge | connect_deadline | connect_bytes (broker/broker-limits.ts) */
+  mqttLimitRefusals: Counter<'limit'>;
+  /** code: the TLS error code of a failed handshake on the MQTT TLS listener */
+  tlsHandshakeFailures: Counter<'code'>;
 }
 
 export function createCloudMetrics(): CloudMetrics {
@@ -93,7 +99,25 @@ export function createCloudMetrics(): CloudMetrics {
     }),
     connectedEdges: new Gauge({
       name: 'cloud_connected_edges',
-      help: 'Edges connected to the broker',
+      help: 'Distinct edges with at least one session on the broker (not sockets)',
+      registers,
+    }),
+    pointsRefused: new Counter({
+      name: 'cloud_points_refused_total',
+      help: 'Readings and events refused at ingest: their device belongs to another edge',
+      labelNames: ['edge', 'kind'],
+      registers,
+    }),
+    mqttLimitRefusals: new Counter({
+      name: 'cloud_mqtt_limit_refusals_total',
+      help: 'MQTT sockets closed or CONNECTs refused by a limit (mqtt.limits)',
+      labelNames: ['limit'],
+      registers,
+    }),
+    tlsHandshakeFailures: new Counter({
+      name: 'cloud_mqtt_tls_handshake_failures_total',
+      help: 'Failed TLS handshakes on the MQTT TLS listener, by error code',
+      labelNames: ['code'],
       registers,
     }),
   };

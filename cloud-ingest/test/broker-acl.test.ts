@@ -86,11 +86,14 @@ describe('embedded broker authentication and ACL', { timeout: 60_000 }, () => {
     await c.endAsync();
   });
 
-  it("refuses a client id held by another edge's connection (no session takeover)", async () => {
-    const holder = await t.connectEdge('edge-2', { clientId: 'shared-id' });
-    const err = await connectError({ username: 'edge-1', password: 'pw-edge-1', clientId: 'shared-id' });
-    expect(err.code).toBe(2);
+  it("keeps another edge's session when an edge borrows its client id (ids are derived from the username)", async () => {
+    const holder = await t.connectEdge('edge-2', { clientId: 'edge-edge-2' });
+    const borrower = await t.connectEdge('edge-1', { clientId: 'edge-edge-2' });
+    expect(borrower.connected).toBe(true);
+    const ids = Object.keys((t.cloud.aedes as unknown as { clients: Record<string, unknown> }).clients);
+    expect(ids).toEqual(expect.arrayContaining(['edge-edge-2', 'edge-edge-1/edge-edge-2']));
     expect(holder.connected).toBe(true);
+    await borrower.endAsync();
     await holder.endAsync();
   });
 

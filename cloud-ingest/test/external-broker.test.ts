@@ -59,7 +59,7 @@ describe('external broker mode: two ingest workers on a real Mosquitto', () => {
           registry: './registry.yaml',
           mqtt: {
             mode: 'external',
-            url: broker.url,
+            url: broker.ingestUrl,
             username: 'ingest',
             password: '${TEST_INGEST_PASSWORD}',
             clientId: id,

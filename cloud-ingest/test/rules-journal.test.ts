@@ -52,7 +52,7 @@ describe('rules with several ingest workers: the committed-batch journal (real M
         registry: './registry.yaml',
         mqtt: {
           mode: 'external',
-          url: broker.url,
+          url: broker.ingestUrl,
           username: 'ingest',
           password: '${TEST_JOURNAL_INGEST_PASSWORD}',
           clientId,

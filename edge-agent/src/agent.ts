@@ -12,6 +12,7 @@ import { type Outbox, OutboxFullError } from './outbox.js';
 import { portError } from './port-error.js';
 import { openSqliteOutbox } from './sqlite-outbox.js';
 import { startSupervisor } from './supervisor.js';
+import { uplinkTlsOptions } from './uplink-tls.js';
 import { epochField, startUplink } from './uplink.js';
 
 /** At most one log line per this many ms while the disk is full (every driver tick would log otherwise). */
@@ -175,6 +176,7 @@ export async function startEdgeAgent(
     reconnectMinMs: cfg.cloud.reconnectMinMs,
     reconnectMaxMs: cfg.cloud.reconnectMaxMs,
     keepaliveS: cfg.cloud.keepaliveS,
+    tls: uplinkTlsOptions(cfg.cloud.url, cfg.cloud.tls, cfg.configDir),
     boot: outbox.boot,
     epoch: outbox.epoch,
     birth,

@@ -35,6 +35,18 @@ const edgeSchema = z.strictObject({
     keepaliveS: z.number().int().min(1).default(30),
     /** The clock offset from the cloud (measured from its acks) above which a `clock_offset` event is raised, seconds. */
     clockOffsetThresholdS: z.number().positive().default(60),
+    /**
+     * For mqtts://: the CA that signs the cloud's certificate (trusted instead of the system's), and
+     * optionally this edge's client certificate and key (PEM files, relative to this file).
+     */
+    tls: z
+      .strictObject({
+        ca: z.string().min(1),
+        cert: z.string().min(1).optional(),
+        key: z.string().min(1).optional(),
+      })
+      .refine((t) => (t.cert === undefined) === (t.key === undefined), 'cert and key go together')
+      .optional(),
   }),
   outbox: z
     .strictObject({

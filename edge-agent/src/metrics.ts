@@ -107,6 +107,12 @@ export function createEdgeMetrics(outbox: () => Outbox | undefined, now: () => n
       help: 'Batches the cloud rejected',
       registers: [registry],
     }),
+    devicesRefused: new Counter({
+      name: 'edge_devices_refused_total',
+      help: 'Devices of acked batches whose points the cloud refused (device registered to another edge)',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
     ackLatency: new Histogram({
       name: 'edge_batch_ack_seconds',
       help: 'From publish to the cloud ack',

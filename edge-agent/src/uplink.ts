@@ -10,10 +10,12 @@ import {
   topics,
 } from '@village/protocol';
 import mqtt, { type MqttClient } from 'mqtt';
+import { reportRefusals } from './ack-refusals.js';
 import type { ClockOffsetMonitor } from './clock-offset.js';
 import type { Logger } from './log.js';
 import type { EdgeMetrics } from './metrics.js';
 import type { Outbox } from './outbox.js';
+import type { UplinkTlsOptions } from './uplink-tls.js';
 
 /** How long a stop waits for the broker to take the offline status, ms. */
 const CLOSE_WAIT_MS = 2_000;
@@ -46,6 +48,8 @@ export interface UplinkOptions {
   reconnectMinMs: number;
   reconnectMaxMs: number;
   keepaliveS: number;
+  /** CA and client certificate for mqtts:// (uplink-tls.ts). */
+  tls?: UplinkTlsOptions | undefined;
   boot: number;
   /** The outbox's epoch: acks naming another epoch are ignored. */
   epoch: string;
@@ -99,6 +103,7 @@ export function startUplink(o: UplinkOptions): Uplink {
     // failure: fixing the cloud must be enough, with no restart of the edge.
     reconnectOnConnackError: true,
     will: { topic: topics.status(o.edgeId), payload: Buffer.from(encodeJson(death)), qos: 1, retain: true },
+    ...o.tls,
   });
 
   client.on('connect', () => {
@@ -205,6 +210,7 @@ export function startUplink(o: UplinkOptions): Uplink {
     if (ack.cloudTime !== undefined && acked.length > 0) o.clock?.observe(bestSentAt, t, ack.cloudTime);
     const deleted = o.outbox.ack(acked);
     o.metrics.batchesAcked.inc(deleted);
+    reportRefusals(ack.refused, o.metrics, o.log);
     for (const r of ack.rejected) {
       if (!inflight.has(r.seq)) {
         stray.push(r.seq);

@@ -68,6 +68,12 @@ export interface Ack {
   epoch?: string;
   /** The cloud's clock (ms epoch) when it sent the ack (absent from an older cloud): the edge measures its clock offset from it. */
   cloudTime?: number;
+  /**
+   * Points of an acked seq that the cloud refused and will never store (the device belongs to another
+   * edge). The seq itself is acked: the edge deletes the batch, counts and logs these, never resends.
+   * Optional on the wire (key `f`), so an older edge simply ignores it.
+   */
+  refused?: { seq: number; device: string; reason: string }[];
 }
 
 /** Device inventory entry carried by the birth certificate. */

@@ -1,8 +1,10 @@
-import { type AddressInfo, type Server, createServer } from 'node:net';
+import { type AddressInfo, type Server, type Socket, createServer } from 'node:net';
 import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
 import type { Logger } from 'pino';
 import type { CloudMetrics } from '../metrics.js';
 import { verifyPassword } from '../password-hash.js';
+import { type MqttLimits, createConnectionLimits, sessionIdFor } from './broker-limits.js';
+import { type BrokerTlsOptions, certificateMismatch, createTlsListener } from './broker-tls.js';
 import { mayPublish, maySubscribe } from './edge-acl.js';
 
 export interface BrokerOptions {
@@ -13,6 +15,10 @@ export interface BrokerOptions {
   maxPacketBytes: number;
   /** Edge id → scrypt password hash. */
   credentials: ReadonlyMap<string, string>;
+  /** Connection caps and the CONNECT deadline (broker-limits.ts). */
+  limits: MqttLimits;
+  /** An MQTT-over-TLS listener beside the plain one (broker-tls.ts). */
+  tls?: BrokerTlsOptions | undefined;
   log: Logger;
   metrics: CloudMetrics;
   /** Runs after the broker exists and before it accepts connections (in-process subscriptions). */
@@ -22,6 +28,8 @@ export interface BrokerOptions {
 export interface RunningBroker {
   aedes: Aedes;
   port: number;
+  /** Bound port of the TLS listener, when mqtt.tls is set. */
+  tlsPort: number | undefined;
   close(): Promise<void>;
 }
 
@@ -30,10 +38,11 @@ const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAA
 
 /** The parts of aedes 1.2.0 internals used here; they are not in its typings. */
 interface ClientInternals {
+  _authorized?: boolean;
   _parser?: { _parseLength?: () => boolean; _emitError?: (err: Error) => void; packet: { length: number } };
 }
 
-function authError(message: string, returnCode: 2 | 4 | 5): AuthenticateError {
+function authError(message: string, returnCode: 2 | 3 | 4 | 5): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
 }
 
@@ -42,7 +51,8 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   const { log, metrics } = opts;
   const edgeOf = new WeakMap<Client, string>();
   const wills = new WeakMap<Client, PublishPacket>();
-  const connected = new Set<Client>();
+  const limits = createConnectionLimits(opts.limits, metrics, log);
+  const ready = new WeakSet<Client>();
 
   const refuseAuth = (
     client: Client,
@@ -75,6 +85,11 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
       }
       const hash = opts.credentials.get(username);
       verifyPassword(password, hash ?? DUMMY_HASH).then((ok) => {
+        // Closed meanwhile (the CONNECT deadline, or the peer left): already counted, nothing to answer.
+        if ((client.conn as Socket).destroyed) {
+          done(authError('connection closed during authentication', 3), false);
+          return;
+        }
         if (hash === undefined) {
           done(
             refuseAuth(client, username, 'unknown_edge', authError('bad user name or password', 4)),
@@ -98,19 +113,34 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
           );
           return;
         }
-        // A CONNECT with a client id in use takes over that session (MQTT-3.1.4-2): never let
-        // one edge knock another off by borrowing its client id.
+        const mismatch = certificateMismatch(client.conn, username, opts.tls?.requireClientCert ?? false);
+        if (mismatch !== undefined) {
+          done(refuseAuth(client, username, 'cert_mismatch', authError(mismatch, 5)), false);
+          return;
+        }
+        // A CONNECT with a client id in use takes over that session (MQTT-3.1.4-2). The id is
+        // derived from the username, so an edge can only ever take over its own session.
+        const given = client.id;
+        client.id = sessionIdFor(username, given);
         const holder = (aedes as unknown as { clients: Record<string, Client | undefined> }).clients[
           client.id
         ];
-        if (holder && holder !== client && edgeOf.get(holder) !== username) {
+        if (!limits.mayOpenSession(username, client, holder)) {
           done(
-            refuseAuth(client, username, 'client_id_taken', authError('client id used by another edge', 2)),
+            refuseAuth(
+              client,
+              username,
+              'too_many_sessions',
+              authError('too many sessions for this edge', 3),
+            ),
             false,
           );
           return;
         }
+        limits.sessionOpened(username, client, client.conn as Socket);
         edgeOf.set(client, username);
+        if (given !== client.id)
+          log.debug({ edge: username, given, clientId: client.id }, 'mqtt client id namespaced');
         done(null, true);
       });
     },
@@ -138,13 +168,15 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   });
 
   aedes.on('clientReady', (client) => {
-    connected.add(client);
-    metrics.connectedEdges.set(connected.size);
+    const edge = edgeOf.get(client);
+    if (edge !== undefined) {
+      ready.add(client);
+      limits.edgeReady(edge);
+    }
     log.info({ clientId: client.id, edge: edgeOf.get(client) }, 'edge connected');
   });
   aedes.on('clientDisconnect', (client) => {
-    connected.delete(client);
-    metrics.connectedEdges.set(connected.size);
+    if (ready.delete(client)) limits.edgeGone(edgeOf.get(client)!);
     log.info({ clientId: client.id, edge: edgeOf.get(client) }, 'edge disconnected');
   });
   aedes.on('clientError', (client, err) => {
@@ -152,34 +184,55 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   });
 
   await opts.beforeListen(aedes);
-  const server: Server = createServer((socket) => {
+  const serve = (socket: Socket) => {
+    if (!limits.admit(socket)) return;
     const client = aedes.handle(socket);
-    limitPacketSize(client as unknown as ClientInternals, opts.maxPacketBytes, () => {
+    limits.armConnectDeadline(socket, client);
+    const internals = client as unknown as ClientInternals;
+    // Before the credentials are accepted, only a CONNECT-sized packet (issue 13, finding 7).
+    const maxNow = () => (internals._authorized ? opts.maxPacketBytes : opts.limits.maxConnectBytes);
+    limitPacketSize(internals, maxNow, (length) => {
+      if (!internals._authorized) {
+        limits.refused('connect_bytes', {
+          remote: socket.remoteAddress,
+          bytes: length,
+          max: opts.limits.maxConnectBytes,
+        });
+        return;
+      }
       metrics.packetsTooLarge.inc();
       log.warn(
         { clientId: client.id, maxPacketBytes: opts.maxPacketBytes },
         'mqtt packet too large, connection closed',
       );
     });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
-      resolve();
+  };
+  const listen = (server: Server, port: number, host: string) =>
+    new Promise<number>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve((server.address() as AddressInfo).port);
+      });
     });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const server: Server = createServer(serve);
+  const port = await listen(server, opts.port, opts.host);
+  const tlsServer = opts.tls && createTlsListener(opts.tls, metrics, log, serve);
+  const tlsPort =
+    tlsServer && opts.tls ? await listen(tlsServer, opts.tls.port, opts.tls.host ?? opts.host) : undefined;
 
   return {
     aedes,
     port,
+    tlsPort,
     async close() {
       // server.close() only stops accepting: it waits for every open connection to end, and
       // connected edges never end theirs. Stop accepting, then let aedes close its clients.
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = [server, ...(tlsServer ? [tlsServer] : [])].map(
+        (s) => new Promise<void>((resolve) => s.close(() => resolve())),
+      );
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
-      await closed;
+      await Promise.all(closed);
     },
   };
 }
@@ -189,7 +242,11 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
  * buffer up to 256 MiB per packet. The check sits where the fixed header's remaining length has
  * just been read, before any payload is buffered; the parser error makes aedes close the socket.
  */
-function limitPacketSize(client: ClientInternals, max: number, onRefuse: () => void): void {
+function limitPacketSize(
+  client: ClientInternals,
+  max: () => number,
+  onRefuse: (length: number) => void,
+): void {
   const parser = client._parser;
   const parseLength = parser?._parseLength;
   if (!parser || !parseLength || !parser._emitError) {
@@ -197,9 +254,10 @@ function limitPacketSize(client: ClientInternals, max: number, onRefuse: () => v
   }
   parser._parseLength = function boundedParseLength(this: NonNullable<ClientInternals['_parser']>) {
     const done = parseLength.call(this);
-    if (done && this.packet.length > max) {
-      onRefuse();
-      this._emitError!(new Error(`packet of ${this.packet.length} bytes is over the ${max}-byte limit`));
+    const limit = max();
+    if (done && this.packet.length > limit) {
+      onRefuse(this.packet.length);
+      this._emitError!(new Error(`packet of ${this.packet.length} bytes is over the ${limit}-byte limit`));
       return false;
     }
     return done;

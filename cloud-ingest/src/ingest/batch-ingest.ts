@@ -13,6 +13,7 @@ import type { Sink, SinkBatch, SinkWriteResult } from '../sink/sink.js';
 import type { Db } from '../store/open-database.js';
 import type { RegistryStore } from '../store/registry-store.js';
 import type { SeqState } from '../store/seq-state.js';
+import { type Refusal, keepOwnPoints } from './device-ownership.js';
 
 export interface BatchIngestDeps {
   db: Db;
@@ -42,6 +43,8 @@ export interface PreparedBatch {
   sinkBatch: SinkBatch;
   /** Device id → newest timestamp it appears with in the batch. */
   seen: Map<string, number>;
+  /** Points left out because their device belongs to another edge (device-ownership.ts); named in the ack. */
+  refused: Refusal[];
 }
 
 export interface BatchIngest {
@@ -129,19 +132,21 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
     }
     // Edge seqs start at 1 (H starts at 0): a seq 0 would be taken for committed and silently lost.
     if (seq < 1) return reject(edgeId, seq, epoch, 'bad_seq', 'seq must be at least 1');
+    const { readings, events, refused } = keepOwnPoints(registry, metrics, log, batch);
     return {
       edgeId,
       seq,
       epoch,
       createdAt: batch.createdAt,
-      seen: devicesSeen(batch),
+      seen: devicesSeen({ ...batch, readings, events }),
+      refused,
       sinkBatch: {
         edgeId,
         historical: batch.historical,
         receivedAt,
         place: registry.placeOf(edgeId),
-        readings: batch.readings,
-        events: batch.events,
+        readings,
+        events,
       },
     };
   }
@@ -161,6 +166,7 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
       await deps.publishAck(p.edgeId, {
         acked: [p.seq],
         rejected: [],
+        refused: p.refused,
         ...ackEpoch(p.epoch),
         cloudTime: deps.now(),
       });

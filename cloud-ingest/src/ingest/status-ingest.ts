@@ -33,6 +33,18 @@ export function createStatusIngest(deps: StatusIngestDeps): (topic: string, payl
         );
       }
       if (status.state === 'online') {
+        // The birth does not move these (registry-store.ts): a device keeps the edge that owns it.
+        const foreign = registry.foreignDevices(
+          edgeId,
+          status.devices.map((d) => d.id),
+        );
+        if (foreign.size > 0) {
+          metrics.pointsRefused.inc({ edge: edgeId, kind: 'birth' }, foreign.size);
+          log.warn(
+            { edge: edgeId, code: 'not_owner', devices: Object.fromEntries(foreign) },
+            'birth names devices of another edge; they stay with their owner',
+          );
+        }
         const result = registry.recordBirth(
           edgeId,
           status.boot,

@@ -48,8 +48,17 @@ export interface RegistryStore {
   ): BirthResult;
   /** Marks the edge offline only when the death names the edge's current boot (a stale will is ignored). */
   recordDeath(edgeId: string, boot: number): DeathResult;
-  /** Records devices heard of in a batch (call inside the batch transaction). */
+  /**
+   * Records devices heard of in a batch (call inside the batch transaction). A device nobody owns
+   * yet becomes this edge's; a device of another edge is never moved (pass only the edge's own).
+   */
   noteDevicesSeen(edgeId: string, seen: Map<string, number>): void;
+  /**
+   * Of `devices`, those that belong to another edge, with their owner. A device belongs to the edge
+   * registry.yaml names, else to the edge that first announced it (birth) or sent it (batch); only
+   * an admin moves it, by naming another edge for it under `devices:` in registry.yaml.
+   */
+  foreignDevices(edgeId: string, devices: Iterable<string>): Map<string, string>;
   /** Updates the edge's last-seen time (call inside the batch transaction). */
   noteEdgeSeen(edgeId: string, now: number): void;
   edges(): EdgeRow[];
@@ -112,12 +121,16 @@ export function openRegistryStore(
   }>(
     `INSERT INTO devices (id, kind, driver, edge, metrics, source, last_seen)
      VALUES (@id, @kind, @driver, @edge, @metrics, 'birth', NULL)
-     ON CONFLICT (id) DO UPDATE SET kind = @kind, driver = @driver, edge = @edge, metrics = @metrics, source = 'birth'`,
+     ON CONFLICT (id) DO UPDATE SET kind = @kind, driver = @driver, edge = coalesce(devices.edge, @edge),
+       metrics = @metrics, source = 'birth'
+     WHERE devices.edge = @edge OR devices.edge IS NULL`,
   );
   const deviceSeen = db.prepare<{ id: string; edge: string; ts: number }>(
     `INSERT INTO devices (id, kind, driver, edge, source, last_seen) VALUES (@id, 'unknown', 'unknown', @edge, 'reading', @ts)
-     ON CONFLICT (id) DO UPDATE SET edge = @edge, last_seen = max(coalesce(last_seen, 0), @ts)`,
+     ON CONFLICT (id) DO UPDATE SET edge = coalesce(devices.edge, @edge), last_seen = max(coalesce(last_seen, 0), @ts)
+     WHERE devices.edge = @edge OR devices.edge IS NULL`,
   );
+  const ownerOf = db.prepare<[string], { edge: string | null }>('SELECT edge FROM devices WHERE id = ?');
   const edgeSeen = db.prepare<{ id: string; station: string | null; now: number }>(
     `INSERT INTO edges (id, station, last_seen) VALUES (@id, @station, @now)
      ON CONFLICT (id) DO UPDATE SET last_seen = @now`,
@@ -180,6 +193,14 @@ export function openRegistryStore(
     },
     noteDevicesSeen(edgeId, seen) {
       for (const [id, ts] of seen) deviceSeen.run({ id, edge: edgeId, ts });
+    },
+    foreignDevices(edgeId, devices) {
+      const foreign = new Map<string, string>();
+      for (const id of devices) {
+        const owner = ownerOf.get(id)?.edge;
+        if (owner != null && owner !== edgeId) foreign.set(id, owner);
+      }
+      return foreign;
     },
     noteEdgeSeen(edgeId, now) {
       edgeSeen.run({ id: edgeId, station: places.get(edgeId)?.station ?? null, now });

@@ -8,8 +8,11 @@ import { freePort } from './free-port.js';
 const EXAMPLES = join(import.meta.dirname, '..', '..', 'examples');
 
 export interface Mosquitto {
+  /** The edges' listener (client id = username). */
   url: string;
   port: number;
+  /** The ingest workers' listener (their own client ids). */
+  ingestUrl: string;
   dir: string;
   /** Everything mosquitto logged (stderr), for asserting on drops and refusals. */
   log(): string;
@@ -29,7 +32,8 @@ async function waitForListening(
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (gone) throw new Error(`mosquitto exited during start: ${readFileSync(logFile, 'utf8')}`);
-    if (/Opening ipv4 listen socket/.test(readFileSync(logFile, 'utf8'))) return;
+    // Both listeners of examples/mosquitto.conf: the edges' and the ingest workers'.
+    if ((readFileSync(logFile, 'utf8').match(/Opening ipv4 listen socket/g) ?? []).length >= 2) return;
     if (Date.now() > deadline) throw new Error(`mosquitto did not start within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -47,6 +51,7 @@ export async function startMosquitto(
 ): Promise<Mosquitto> {
   const dir = mkdtempSync(join(tmpdir(), 'mosquitto-'));
   const port = await freePort();
+  const ingestPort = await freePort();
   const passwd = join(dir, 'village.passwd');
   writeFileSync(passwd, '');
   for (const [user, password] of Object.entries(users)) {
@@ -57,10 +62,15 @@ export async function startMosquitto(
   writeFileSync(acl, `${extraAcl}\n${readFileSync(join(EXAMPLES, 'mosquitto.acl'), 'utf8')}`);
   const conf = readFileSync(join(EXAMPLES, 'mosquitto.conf'), 'utf8')
     .replace(/^listener 1883 127\.0\.0\.1$/m, `listener ${port} 127.0.0.1`)
+    .replace(/^listener 1884 127\.0\.0\.1$/m, `listener ${ingestPort} 127.0.0.1`)
     .replace(/^password_file .*$/m, `password_file ${passwd}`)
     .replace(/^acl_file .*$/m, `acl_file ${acl}`)
     .replace(/^persistence_location .*$/m, `persistence_location ${dir}/`);
-  if (!conf.includes(`listener ${port} 127.0.0.1`) || !conf.includes(passwd)) {
+  if (
+    !conf.includes(`listener ${port} 127.0.0.1`) ||
+    !conf.includes(`listener ${ingestPort} 127.0.0.1`) ||
+    !conf.includes(passwd)
+  ) {
     throw new Error('examples/mosquitto.conf changed: the test could not place port and files');
   }
   const confFile = join(dir, 'mosquitto.conf');
@@ -76,6 +86,7 @@ export async function startMosquitto(
   const m: Mosquitto = {
     url: `mqtt://127.0.0.1:${port}`,
     port,
+    ingestUrl: `mqtt://127.0.0.1:${ingestPort}`,
     dir,
     log: () => readFileSync(logFile, 'utf8'),
     stop: () => proc.stop(),

@@ -22,7 +22,7 @@ export const influxSink = (influxd: Influxd) => ({
 /** Real Mosquitto (shipped ACL + a tap account) with a tap recording what the edge sends. */
 export async function startBrokerWithTap(): Promise<{ mosquitto: Mosquitto; tap: BatchTap }> {
   const mosquitto = await startMosquitto(PASSWORDS, { extraAcl: TAP_ACL('tap') });
-  const tap = await startBatchTap(mosquitto.url, 'tap', PASSWORDS.tap);
+  const tap = await startBatchTap(mosquitto.ingestUrl, 'tap', PASSWORDS.tap);
   // The cloud workers read it from the environment (`${VILLAGE_INGEST_PASSWORD}` in cloud.yaml).
   process.env.VILLAGE_INGEST_PASSWORD = PASSWORDS.ingest;
   return { mosquitto, tap };
@@ -39,7 +39,7 @@ export const externalVillage = (
     ingest,
     mqtt: {
       mode: 'external',
-      url: mosquitto.url,
+      url: mosquitto.ingestUrl,
       username: 'ingest',
       password: '${VILLAGE_INGEST_PASSWORD}',
       clientId: 'worker-a',
@@ -68,7 +68,7 @@ export async function startSecondWorker(
       sink,
       mqtt: {
         mode: 'external',
-        url: mosquitto.url,
+        url: mosquitto.ingestUrl,
         username: 'ingest',
         password: '${VILLAGE_INGEST_PASSWORD}',
         clientId: 'worker-b',

@@ -78,6 +78,11 @@ try {
     process.stderr.write(`${opts.config}: ${err.message}\n`);
     process.exit(EXIT_CONFIG);
   }
+  if (err instanceof ConfigError) {
+    // Found only at start, e.g. an unreadable cloud.tls file.
+    process.stderr.write(`${err.message}\n`);
+    process.exit(EXIT_CONFIG);
+  }
   log.fatal({ err: (err as Error).message, stack: (err as Error).stack }, 'edge failed to start');
   process.exit(1);
 }

@@ -1,0 +1,53 @@
+import type { Ack, Batch } from '@village/protocol';
+import type { Logger } from 'pino';
+import type { CloudMetrics } from '../metrics.js';
+import type { RegistryStore } from '../store/registry-store.js';
+
+export type Refusal = NonNullable<Ack['refused']>[number];
+
+export const NOT_OWNER = 'not_owner';
+
+/**
+ * The ingest's ownership check (issue 13, finding 2): readings and events for a device that belongs
+ * to another edge are taken out of the batch before the sink and the rules ever see them, so a
+ * compromised edge can neither overwrite another village's points nor raise its alarms. They are
+ * counted per edge, logged once per batch, and named in the ack (`refused`) so the edge drops them
+ * instead of resending; the rest of the batch is stored as usual.
+ */
+export function keepOwnPoints(
+  registry: RegistryStore,
+  metrics: CloudMetrics,
+  log: Logger,
+  batch: Batch,
+): { readings: Batch['readings']; events: Batch['events']; refused: Refusal[] } {
+  const devices = new Set<string>();
+  for (const r of batch.readings) devices.add(r.device);
+  for (const e of batch.events) devices.add(e.device);
+  const foreign = registry.foreignDevices(batch.edgeId, devices);
+  if (foreign.size === 0) return { readings: batch.readings, events: batch.events, refused: [] };
+
+  const readings = batch.readings.filter((r) => !foreign.has(r.device));
+  const events = batch.events.filter((e) => !foreign.has(e.device));
+  const refusedReadings = batch.readings.length - readings.length;
+  const refusedEvents = batch.events.length - events.length;
+  if (refusedReadings > 0)
+    metrics.pointsRefused.inc({ edge: batch.edgeId, kind: 'reading' }, refusedReadings);
+  if (refusedEvents > 0) metrics.pointsRefused.inc({ edge: batch.edgeId, kind: 'event' }, refusedEvents);
+  log.warn(
+    {
+      edge: batch.edgeId,
+      seq: batch.seq,
+      code: NOT_OWNER,
+      devices: Object.fromEntries(foreign),
+      readings: refusedReadings,
+      events: refusedEvents,
+    },
+    'points for devices of another edge refused',
+  );
+  const refused = [...foreign.keys()].map((device) => ({
+    seq: batch.seq,
+    device,
+    reason: `${NOT_OWNER}: device ${device} is registered to another edge`,
+  }));
+  return { readings, events, refused };
+}
