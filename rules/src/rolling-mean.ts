@@ -117,7 +117,8 @@ export function addSample(
     const cutoff = b[b.length - 1].hour - KEEP_HOURS * HOUR_MS;
     while (b.length && b[0].hour <= cutoff) b.shift();
   }
-  const times = (bucket.times ??= []);
+  bucket.times ??= [];
+  const times = bucket.times;
   const offset = ts - hour;
   const at = insertionIndex(times, offset);
   if (times[at] === offset) return 'duplicate';
