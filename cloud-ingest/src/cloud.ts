@@ -242,6 +242,7 @@ export async function startCloud(config: CloudConfig, log: Logger): Promise<Runn
           registryFile,
           db,
           committed,
+          placeOf: (edge) => registry.placeOf(edge),
           publish,
           log,
           registry: metrics.registry,

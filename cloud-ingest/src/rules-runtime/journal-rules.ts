@@ -90,6 +90,7 @@ export function startJournalRules(deps: {
       registryFile: deps.registryFile,
       db: deps.db,
       committed: feed,
+      placeOf: deps.placeOf,
       publish: deps.publish,
       log: deps.log,
       registry: deps.registry,
