@@ -13,6 +13,7 @@ import type { CloudConfig } from './config.js';
 import { createApi } from './http/api-routes.js';
 import { createCommandRoutes } from './http/command-routes.js';
 import { DEFAULT_DASHBOARD_DIR, createDashboardRoutes } from './http/dashboard-static.js';
+import { createDeadLetterRoutes } from './http/dead-letter-routes.js';
 import { createLiveRoutes, rulesChanges } from './http/live-routes.js';
 import { createPeopleRoutes } from './http/people-routes.js';
 import { createPlaceRoutes } from './http/place-routes.js';
@@ -20,6 +21,7 @@ import { createBatchGroupQueue } from './ingest/batch-group-queue.js';
 import { createBatchIngest } from './ingest/batch-ingest.js';
 import { createCommandResultIngest } from './ingest/command-result-ingest.js';
 import { type CommittedFeed, createCommittedFeed } from './ingest/committed-feed.js';
+import { createDeadLetterRedrive } from './ingest/dead-letter-redrive.js';
 import { createStatusIngest } from './ingest/status-ingest.js';
 import { type CloudMetrics, createCloudMetrics } from './metrics.js';
 import { EMPTY_REGISTRY, loadRegistry } from './registry-file.js';
@@ -29,6 +31,7 @@ import { startRules } from './rules-runtime/start-rules.js';
 import { createInfluxSink } from './sink/influx-sink.js';
 import { createSqliteSink } from './sink/sqlite-sink.js';
 import { openCommandStore } from './store/command-store.js';
+import { openDeadLetterStore } from './store/dead-letter-store.js';
 import { type Db, openDatabase } from './store/open-database.js';
 import { type RegistryStore, openRegistryStore } from './store/registry-store.js';
 import { createSeqState } from './store/seq-state.js';
@@ -86,9 +89,22 @@ export async function startCloud(config: CloudConfig, log: Logger): Promise<Runn
     const seqState =
       config.mqtt.mode === 'external' ? createSharedSeqState(db, journal?.append) : createSeqState(db);
     const metrics = createCloudMetrics();
+    const deadLetters = openDeadLetterStore(db, metrics.registry);
+    const timeWindow = {
+      maxSkewMs: config.ingest.maxClockSkewMs,
+      floorMs: Date.parse(config.ingest.minTimestamp),
+    };
     const sink =
       config.sink.kind === 'influx'
-        ? createInfluxSink(config.sink, { db, registry, log, metricsRegistry: metrics.registry })
+        ? createInfluxSink(config.sink, {
+            db,
+            registry,
+            log,
+            metricsRegistry: metrics.registry,
+            deadLetters,
+            timeWindow,
+            now,
+          })
         : createSqliteSink(db);
     closers.push(() => sink.close());
     let aedesRef: Aedes | undefined;
@@ -113,11 +129,16 @@ export async function startCloud(config: CloudConfig, log: Logger): Promise<Runn
       registry,
       metrics,
       log,
+      deadLetters,
+      timeWindow,
       publishAck,
       now,
       onCommitted: (batch) => committed.publish(batch),
     });
-    const ingestBatch = batches.ingest;
+    const ingestBatch = (topic: string, payload: Uint8Array) =>
+      journal
+        ? journal.during(payload, () => batches.ingest(topic, payload))
+        : batches.ingest(topic, payload);
     const commands = openCommandStore(db);
     const ingestCommandResult = createCommandResultIngest({ commands, metrics, log, now });
     // An edge's session is clean on every connect, so a command sent while it was away is gone:
@@ -176,7 +197,7 @@ export async function startCloud(config: CloudConfig, log: Logger): Promise<Runn
             serially,
             testDelay: config.ingest,
             ingest: {
-              batch: journal ? (t, p) => journal.during(p, () => ingestBatch(t, p)) : ingestBatch,
+              batch: ingestBatch,
               status: ingestStatus,
               'cmd-result': ingestCommandResult,
             },
@@ -267,6 +288,8 @@ export async function startCloud(config: CloudConfig, log: Logger): Promise<Runn
       changes: rules && rulesChanges(rules.runtime),
     });
     routes.push(auth.routes, live.routes, createPeopleRoutes(db), createPlaceRoutes(db));
+    const redrive = createDeadLetterRedrive({ deadLetters, ingestBatch, sink, serially, log, now });
+    routes.push(createDeadLetterRoutes({ deadLetters, redrive }));
     routes.push(createDashboardRoutes(config.http.dashboardDir ?? DEFAULT_DASHBOARD_DIR, log));
     const app = createApi({
       sink,

@@ -11,6 +11,7 @@ import { batchToLines } from '../src/sink/influx-line-protocol.js';
 import { InfluxWriteError, createInfluxSink } from '../src/sink/influx-sink.js';
 import { InfluxPathError, v2WritePathToV1 } from '../src/sink/influx-v1-transport.js';
 import type { SinkBatch } from '../src/sink/sink.js';
+import { openDeadLetterStore } from '../src/store/dead-letter-store.js';
 import { openDatabase } from '../src/store/open-database.js';
 import { openRegistryStore } from '../src/store/registry-store.js';
 import { type Influxd, startInfluxd } from './servers/influxd.js';
@@ -101,6 +102,7 @@ describe('InfluxDB sink against a real influxd 1.6.7', () => {
         registry: openRegistryStore(db, EMPTY_REGISTRY, []),
         log: pino({ level: 'silent' }),
         metricsRegistry,
+        deadLetters: openDeadLetterStore(db, metricsRegistry),
       },
     );
     const close = async () => {

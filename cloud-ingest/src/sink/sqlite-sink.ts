@@ -139,6 +139,9 @@ export function createSqliteSink(db: Db): Sink {
         rewriteReading.run(value, quality, historical, s.id, r.ts);
         rewrites++;
       }
+      // A reading dated far in the future (or before the floor) must not pin `latest` above every later one.
+      const believable = batch.believable;
+      if (believable !== undefined && (r.ts < believable.from || r.ts > believable.to)) continue;
       const prev = newest.get(s.id);
       if (prev === undefined || readings[prev]!.ts <= r.ts) newest.set(s.id, i);
     }
