@@ -1,24 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Ack, Reading } from '@village/protocol';
-import mqtt, { type MqttClient } from 'mqtt';
-import { pino } from 'pino';
+import type { Reading } from '@village/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
-import { type RunningCloud, startCloud } from '../src/cloud.js';
-import { parseConfig } from '../src/config.js';
-import { hashPassword } from '../src/password-hash.js';
-import {
-  PASSWORDS,
-  REGISTRY,
-  T0,
-  collectAcks,
-  makeBatch,
-  publishBatch,
-  waitForAck,
-} from './cloud-fixture.js';
-import { type Influxd, startInfluxd } from './servers/influxd.js';
+import { T0 } from './cloud-fixture.js';
+import { type InfluxTestCloud, startInfluxTestCloud } from './influx-test-cloud.js';
 import { waitFor } from './wait-for.js';
 
 const reading = (device: string, metric: string, value: Reading['value'], ts: number): Reading => ({
@@ -36,64 +19,13 @@ const reading = (device: string, metric: string, value: Reading['value'], ts: nu
  * measurement `unknown`, where InfluxDB gives each field one type.
  */
 describe("InfluxDB field types: one edge's string never locks out another edge's numbers", () => {
-  let influxd: Influxd;
-  let cloud: RunningCloud;
-  let dir: string;
-  const clients: MqttClient[] = [];
-  const acks = new Map<string, Ack[]>();
-  const seqs = new Map<string, number>();
-
-  const api = async <B>(path: string, init?: RequestInit) => {
-    const r = await fetch(`http://127.0.0.1:${cloud.httpPort}${path}`, init);
-    return { status: r.status, body: (await r.json()) as B };
-  };
-  const send = async (edgeId: string, readings: Reading[]) => {
-    const seq = (seqs.get(edgeId) ?? 0) + 1;
-    seqs.set(edgeId, seq);
-    const edge = clients.find((c) => c.options.username === edgeId)!;
-    await publishBatch(edge, edgeId, makeBatch(edgeId, seq, 0, { readings }));
-    await waitForAck(acks.get(edgeId)!, seq);
-  };
-
+  let t: InfluxTestCloud;
+  const api = <B>(path: string, init?: RequestInit) => t.api<B>(path, init);
+  const send = (edgeId: 'edge-1' | 'edge-2', readings: Reading[]) => t.send(edgeId, readings);
   beforeAll(async () => {
-    influxd = await startInfluxd(['village']);
-    dir = mkdtempSync(join(tmpdir(), 'influx-conflict-'));
-    writeFileSync(join(dir, 'registry.yaml'), stringify(REGISTRY));
-    const config = parseConfig(
-      {
-        dataDir: './data',
-        registry: './registry.yaml',
-        mqtt: { port: 0 },
-        http: { port: 0 },
-        sink: { kind: 'influx', url: influxd.url, api: 'v1', database: 'village' },
-        edges: ['edge-1', 'edge-2'].map((id) => ({ id, passwordHash: hashPassword(PASSWORDS[id]!) })),
-        log: { level: 'warn' },
-      },
-      dir,
-    );
-    cloud = await startCloud(config, pino({ level: 'silent' }));
-    for (const id of ['edge-1', 'edge-2']) {
-      const c = mqtt.connect(`mqtt://127.0.0.1:${cloud.mqttPort}`, {
-        protocolVersion: 4,
-        clientId: `${id}-conflict`,
-        username: id,
-        password: PASSWORDS[id],
-        reconnectPeriod: 0,
-      });
-      await new Promise<void>((resolve, reject) => {
-        c.once('connect', () => resolve());
-        c.once('error', reject);
-      });
-      clients.push(c);
-      acks.set(id, await collectAcks(c, id));
-    }
+    t = await startInfluxTestCloud();
   }, 60_000);
-  afterAll(async () => {
-    await Promise.all(clients.map((c) => c.endAsync(true)));
-    await cloud?.close();
-    await influxd?.dispose();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => t?.stop());
 
   it('edge A\'s pm2_5="n/a" (quality good), then edge B\'s numeric pm2_5: both stored and queryable', async () => {
     await send('edge-1', [reading('aq-a', 'pm2_5', 'n/a', T0)]);
@@ -102,7 +34,7 @@ describe("InfluxDB field types: one edge's string never locks out another edge's
       reading('aq-b', 'pm2_5', 13.5, T0 + 2_000),
     ]);
 
-    const [count] = await influxd.query('SELECT count("pm2_5") FROM "unknown" WHERE "device" = \'aq-b\'');
+    const [count] = await t.influxd.query('SELECT count("pm2_5") FROM "unknown" WHERE "device" = \'aq-b\'');
     expect(count!.series?.[0]?.values[0]?.[1]).toBe(2);
     const b = await api<{ buckets: unknown[] }>(
       `/api/v1/series?device=aq-b&metric=pm2_5&from=${T0}&to=${T0 + 60_000}&step=1m`,
@@ -130,7 +62,7 @@ describe("InfluxDB field types: one edge's string never locks out another edge's
   it('a point InfluxDB refuses for good is a dead letter; the rest of its batch is stored, and the batch acked', async () => {
     // A string already sits in field `legacy` of this measurement (written by an older cloud, or
     // by another program): InfluxDB refuses any number for that field in this shard, for good.
-    const res = await fetch(`${influxd.url}/write?db=village&precision=ms`, {
+    const res = await fetch(`${t.influxd.url}/write?db=village&precision=ms`, {
       method: 'POST',
       body: `unknown,device=old legacy="text" ${T0}`,
     });
@@ -140,7 +72,7 @@ describe("InfluxDB field types: one edge's string never locks out another edge's
       reading('aq-b', 'pm2_5', 14, T0 + 11_000),
       reading('aq-b', 'pm2_5', 15, T0 + 12_000),
     ]);
-    const [stored] = await influxd.query(
+    const [stored] = await t.influxd.query(
       `SELECT "pm2_5" FROM "unknown" WHERE "device" = 'aq-b' AND time >= ${T0 + 10_000}ms`,
     );
     expect(stored!.series?.[0]?.values.map((v) => v[1])).toEqual([14, 15]);
@@ -155,7 +87,7 @@ describe("InfluxDB field types: one edge's string never locks out another edge's
     const one = await api<{ deadLetter: { bytes: string } }>(`/api/v1/dead-letters/${id}`);
     const kept = JSON.parse(Buffer.from(one.body.deadLetter.bytes, 'base64').toString('utf8'));
     expect(kept.readings).toEqual([reading('aq-b', 'legacy', 5, T0 + 10_000)]);
-    const metrics = await (await fetch(`http://127.0.0.1:${cloud.httpPort}/metrics`)).text();
+    const metrics = await (await fetch(`http://127.0.0.1:${t.cloud.httpPort}/metrics`)).text();
     expect(metrics).toMatch(/cloud_dead_letters_total\{kind="point",reason="field_type_conflict"\} 1/);
 
     // The conflict is still there: a re-drive says so, the letter stays open.
