@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
-import { type Ack, type Command, encodeAck, encodeJson, topics } from '@village/protocol';
+import { type Ack, type Command, LIMITS, encodeAck, encodeJson, topics } from '@village/protocol';
 import type { Aedes, AedesPublishPacket } from 'aedes';
 import type { Logger } from 'pino';
 import { createAuth } from './auth/create-auth.js';
@@ -152,7 +152,20 @@ export async function startCloud(config: CloudConfig, log: Logger): Promise<Runn
           params: c.params,
           expiresAt: c.expiresAt,
         };
-        publish(topics.cmd(edge), encodeJson(cmd)).catch((err: Error) =>
+        const bytes = encodeJson(cmd);
+        // The edge refuses a command message over its limit unread, so it would never answer and
+        // the command would be resent at every birth until it expires: it fails here, once, instead.
+        if (bytes.length > LIMITS.maxControlBytes) {
+          const error = `too_large: the command is ${bytes.length} bytes, an edge takes at most ${LIMITS.maxControlBytes}`;
+          commands.fail(c.id, error, now());
+          metrics.commandResults.inc({ result: 'too_large' });
+          log.warn(
+            { edge, id: c.id, bytes: bytes.length },
+            'command too large for the edge: failed, not resent',
+          );
+          continue;
+        }
+        publish(topics.cmd(edge), bytes).catch((err: Error) =>
           log.warn({ edge, id: c.id, err: err.message }, 'command resend failed'),
         );
       }
