@@ -29,6 +29,7 @@ import { startJournalRules, workerName } from './rules-runtime/journal-rules.js'
 import type { RulesRuntime } from './rules-runtime/rules-runtime.js';
 import { startRules } from './rules-runtime/start-rules.js';
 import { createInfluxSink } from './sink/influx-sink.js';
+import { believableOnly, timeWindowOf } from './sink/reading-time-window.js';
 import { createSqliteSink } from './sink/sqlite-sink.js';
 import { openCommandStore } from './store/command-store.js';
 import { openDeadLetterStore } from './store/dead-letter-store.js';
@@ -90,10 +91,7 @@ export async function startCloud(config: CloudConfig, log: Logger): Promise<Runn
       config.mqtt.mode === 'external' ? createSharedSeqState(db, journal?.append) : createSeqState(db);
     const metrics = createCloudMetrics();
     const deadLetters = openDeadLetterStore(db, metrics.registry);
-    const timeWindow = {
-      maxSkewMs: config.ingest.maxClockSkewMs,
-      floorMs: Date.parse(config.ingest.minTimestamp),
-    };
+    const timeWindow = timeWindowOf(config.ingest);
     const sink =
       config.sink.kind === 'influx'
         ? createInfluxSink(config.sink, {
@@ -133,7 +131,7 @@ export async function startCloud(config: CloudConfig, log: Logger): Promise<Runn
       timeWindow,
       publishAck,
       now,
-      onCommitted: (batch) => committed.publish(batch),
+      onCommitted: (batch) => committed.publish(believableOnly(batch)),
     });
     const ingestBatch = (topic: string, payload: Uint8Array) =>
       journal

@@ -51,6 +51,11 @@ describe('future timestamps never become latest: SQLite sink', () => {
   it('a 2096 reading is stored as suspect and never latest; a later normal reading is latest', async () => {
     const edge = await t.connectEdge('edge-1');
     const acks = await collectAcks(edge, 'edge-1');
+    // What the rules and the live stream are fed.
+    const fed: number[] = [];
+    t.cloud.committed.subscribe((b) =>
+      fed.push(...b.readings.filter((r) => r.device === 'pm-9').map((r) => r.value as number)),
+    );
     let seq = 0;
     await scenario(
       async (readings) => {
@@ -68,6 +73,8 @@ describe('future timestamps never become latest: SQLite sink', () => {
         "SELECT r.ts, r.value, r.quality FROM readings r JOIN series s ON s.id = r.series_id WHERE s.device = 'pm-9' ORDER BY r.ts",
       )
       .all();
+    // The rules and the live stream never see the readings outside the window.
+    expect(fed).toEqual([21]);
     // Quality codes: 0 good, 1 suspect.
     expect(stored).toEqual([
       { ts: Date.UTC(2019, 5, 1), value: 5, quality: 1 },

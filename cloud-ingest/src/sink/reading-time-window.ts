@@ -1,4 +1,5 @@
 import type { Reading } from '@village/protocol';
+import type { SinkBatch } from './sink.js';
 
 /**
  * Which reading times are believable (issue 14 "Time"): a reading stamped later than its receipt
@@ -18,6 +19,23 @@ export const DEFAULT_TIME_WINDOW: TimeWindow = {
   maxSkewMs: 5 * 60_000,
   floorMs: Date.UTC(2020, 0, 1),
 };
+
+/** The window of cloud.yaml's `ingest:` section. */
+export function timeWindowOf(ingest: { maxClockSkewMs: number; minTimestamp: string }): TimeWindow {
+  return { maxSkewMs: ingest.maxClockSkewMs, floorMs: Date.parse(ingest.minTimestamp) };
+}
+
+/**
+ * The batch as the committed feed passes it on (rules, live stream): without the readings outside
+ * its believable window, which must neither move a rolling mean's window nor show as the newest
+ * value on a dashboard. Stored all the same (as suspect). The same object when nothing is left out.
+ */
+export function believableOnly(batch: SinkBatch): SinkBatch {
+  const range = batch.believable;
+  if (range === undefined || batch.readings.every((r) => r.ts >= range.from && r.ts <= range.to))
+    return batch;
+  return { ...batch, readings: batch.readings.filter((r) => r.ts >= range.from && r.ts <= range.to) };
+}
 
 /** The reading times that may be `latest` when judged at `now` (inclusive bounds). */
 export function latestRange(w: TimeWindow, now: number): { from: number; to: number } {
