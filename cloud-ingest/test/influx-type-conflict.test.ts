@@ -90,6 +90,13 @@ describe("InfluxDB field types: one edge's string never locks out another edge's
     const metrics = await (await fetch(`http://127.0.0.1:${t.cloud.httpPort}/metrics`)).text();
     expect(metrics).toMatch(/cloud_dead_letters_total\{kind="point",reason="field_type_conflict"\} 1/);
 
+    // The series whose only point was refused answers (InfluxDB refuses min/mean on a string field), it does not fail.
+    const legacy = await api<{ buckets: unknown[] }>(
+      `/api/v1/series?device=aq-b&metric=legacy&from=${T0}&to=${T0 + 60_000}&step=1m`,
+    );
+    expect(legacy.status).toBe(200);
+    expect(legacy.body.buckets).toEqual([]);
+
     // The conflict is still there: a re-drive says so, the letter stays open.
     const again = await api<{ error: { code: string } }>(`/api/v1/dead-letters/${id}/redrive`, {
       method: 'POST',

@@ -8,7 +8,7 @@ import type { RegistryStore } from '../store/registry-store.js';
 import type { InfluxSinkConfig } from './influx-config.js';
 import { deviceKinds } from './influx-device-kinds.js';
 import { type InfluxPoint, batchToPoints, fieldNames } from './influx-line-protocol.js';
-import { type InfluxSeries, ident, influxQuery, literal } from './influx-query.js';
+import { InfluxQueryError, type InfluxSeries, ident, influxQuery, literal } from './influx-query.js';
 import { type CatalogSeries, openSeriesCatalog } from './influx-series-catalog.js';
 import { v1WriteTransport } from './influx-v1-transport.js';
 import { DEFAULT_TIME_WINDOW, type TimeWindow, latestRange } from './reading-time-window.js';
@@ -317,10 +317,25 @@ export function createInfluxSink(config: InfluxSinkConfig, deps: InfluxSinkDeps)
           ? `count(${f}), count(${ident(names.error)})`
           : `min(${f}), max(${f}), mean(${f}), count(${f})`;
       const offset = ((q.from % q.stepMs) + q.stepMs) % q.stepMs;
-      const [result] = await query([
-        `SELECT ${aggregates} FROM ${from(s.measurements)} WHERE "device" = ${literal(q.device)} AND time >= ${q.from}ms AND time < ${q.to}ms GROUP BY time(${q.stepMs}ms, ${offset}ms) fill(none)`,
-      ]);
-      return mergeBuckets(result!, s.valueType === 'string');
+      const select = (what: string) =>
+        query([
+          `SELECT ${what} FROM ${from(s.measurements)} WHERE "device" = ${literal(q.device)} AND time >= ${q.from}ms AND time < ${q.to}ms GROUP BY time(${q.stepMs}ms, ${offset}ms) fill(none)`,
+        ]);
+      try {
+        const [result] = await select(aggregates);
+        return mergeBuckets(result!, s.valueType === 'string');
+      } catch (err) {
+        // The value field is a string in some shard (data written before fields had fixed types,
+        // or by another program): InfluxDB refuses min/max/mean there, so the series only counts.
+        if (!(err instanceof InfluxQueryError) || !/unsupported \w+ iterator type/.test(err.message))
+          throw err;
+        log.warn(
+          { device: q.device, metric: q.metric, err: err.message },
+          'series field holds strings: counted only',
+        );
+        const [result] = await select(`count(${f})`);
+        return mergeBuckets(result!, true);
+      }
     },
 
     async events(q: EventQuery): Promise<StoredEvent[]> {
