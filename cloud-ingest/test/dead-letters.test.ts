@@ -134,10 +134,10 @@ describe('dead letters: a batch the cloud cannot decode (real cloud, real MQTT e
     const good = encodeBatch(makeBatch('edge-1', 20, 5, {}, T0 + 3_600_000));
     const { lastInsertRowid } = t.cloud.db
       .prepare(
-        `INSERT INTO dead_letters (kind, edge, seq, reason, detail, bytes, digest, received_at, last_at)
-         VALUES ('batch', 'edge-1', 20, 'bad_shape', 'older decoder', ?, ?, 1, 1)`,
+        `INSERT INTO dead_letters (kind, edge, seq, reason, detail, bytes, digest, received_at, last_at, size)
+         VALUES ('batch', 'edge-1', 20, 'bad_shape', 'older decoder', ?, ?, 1, 1, ?)`,
       )
-      .run(Buffer.from(good), createHash('sha256').update(good).digest('hex'));
+      .run(Buffer.from(good), createHash('sha256').update(good).digest('hex'), good.length);
     const id = Number(lastInsertRowid);
     const r = await api<{ deadLetter: Letter; outcome: string }>(`/api/v1/dead-letters/${id}/redrive`, {
       method: 'POST',

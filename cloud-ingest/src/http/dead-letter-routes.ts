@@ -73,13 +73,20 @@ export function createDeadLetterRoutes(deps: DeadLetterRouteDeps): Hono {
   app.post('/api/v1/dead-letters/:id/redrive', async (c) => {
     requireAdmin(scopeOf(c));
     const id = parseId(c.req.param('id'));
-    if (getLetter(id).state === 'redriven')
+    const letter = getLetter(id);
+    if (letter.state === 'redriven')
       throw new ApiError(409, 'already_redriven', `dead letter ${id} was already re-driven and stored`);
+    if (!letter.bytesKept)
+      throw new ApiError(
+        409,
+        'bytes_not_kept',
+        `dead letter ${id} has no bytes to re-drive (the edge's letters were over the cap)`,
+      );
     const r = await deps.redrive(id);
     if (r.result === 'still_failing')
       throw new ApiError(409, 'still_failing', `dead letter ${id}: ${r.reason}`);
-    const { bytes: _bytes, ...letter } = getLetter(id);
-    return c.json({ deadLetter: letter, outcome: r.outcome });
+    const { bytes: _bytes, ...after } = getLetter(id);
+    return c.json({ deadLetter: after, outcome: r.outcome });
   });
 
   return app;

@@ -92,7 +92,7 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
     err: ProtocolError,
     edgeId: string | undefined,
     bytes: number,
-    kept?: { deadLetter: number; seq: number | null },
+    kept?: { deadLetter: number; seq: number | null; bytesKept: boolean },
   ): BatchOutcome => {
     metrics.batches.inc({ result: 'malformed', code: err.code });
     log.warn(
@@ -123,7 +123,7 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
       bytes: payload,
       at,
     });
-    malformed(err, edgeId, payload.length, { deadLetter: letter.id, seq });
+    malformed(err, edgeId, payload.length, { deadLetter: letter.id, seq, bytesKept: letter.bytesKept });
     if (seq !== null) {
       await deps.publishAck(edgeId, {
         acked: [],

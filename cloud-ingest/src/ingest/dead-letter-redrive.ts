@@ -36,8 +36,8 @@ export function createDeadLetterRedrive(deps: DeadLetterRedriveDeps): (id: numbe
   return (id) =>
     inTurn(async (): Promise<RedriveResult> => {
       const letter = deps.deadLetters.get(id);
-      if (letter === undefined || letter.state !== 'open')
-        return { result: 'still_failing', reason: 'not an open dead letter' };
+      if (letter === undefined || letter.state !== 'open' || !letter.bytesKept)
+        return { result: 'still_failing', reason: 'not an open dead letter with its bytes' };
       let outcome: string;
       if (letter.kind === 'batch') {
         outcome = await deps.ingestBatch(topics.batch(letter.edge), letter.bytes);

@@ -31,7 +31,10 @@ export interface DeadLetter {
   count: number;
   state: DeadLetterState;
   redrivenAt: number | null;
+  /** Bytes of the message or point as it arrived. */
   size: number;
+  /** False when its bytes were not kept: the edge's open dead letters already held the most allowed. */
+  bytesKept: boolean;
 }
 
 export interface DeadLetterWithBytes extends DeadLetter {
@@ -62,7 +65,7 @@ export interface DeadLetterStore {
    * Stores a dead letter durably (its own transaction, or a savepoint of the caller's). The same
    * bytes from the same edge again (a resend) bump `count` of the open letter instead of adding one.
    */
-  add(letter: NewDeadLetter): { id: number; repeat: boolean };
+  add(letter: NewDeadLetter): { id: number; repeat: boolean; bytesKept: boolean };
   /** Newest first. */
   list(q: DeadLetterQuery): DeadLetter[];
   get(id: number): DeadLetterWithBytes | undefined;
@@ -74,8 +77,9 @@ const SCHEMA = `
     id INTEGER PRIMARY KEY, kind TEXT NOT NULL, edge TEXT NOT NULL, seq INTEGER, reason TEXT NOT NULL,
     detail TEXT NOT NULL, bytes BLOB NOT NULL, digest TEXT NOT NULL, received_at INTEGER NOT NULL,
     last_at INTEGER NOT NULL, count INTEGER NOT NULL DEFAULT 1, state TEXT NOT NULL DEFAULT 'open',
-    redriven_at INTEGER);
+    redriven_at INTEGER, size INTEGER NOT NULL, bytes_kept INTEGER NOT NULL DEFAULT 1);
   CREATE UNIQUE INDEX IF NOT EXISTS dead_letters_open ON dead_letters (edge, kind, digest) WHERE state = 'open';
+  CREATE INDEX IF NOT EXISTS dead_letters_by_edge ON dead_letters (edge, state);
 `;
 
 interface Raw {
@@ -91,10 +95,18 @@ interface Raw {
   state: DeadLetterState;
   redriven_at: number | null;
   size: number;
+  bytes_kept: number;
 }
 
 const COLUMNS =
-  'id, kind, edge, seq, reason, detail, received_at, last_at, count, state, redriven_at, length(bytes) AS size';
+  'id, kind, edge, seq, reason, detail, received_at, last_at, count, state, redriven_at, size, bytes_kept';
+
+/**
+ * Most bytes the open dead letters of one edge keep. Past it a letter is still recorded (reason,
+ * edge, time, size, digest) and rejected, but without its bytes: an edge sending garbage cannot fill
+ * the cloud's disk.
+ */
+export const MAX_OPEN_BYTES_PER_EDGE = 64 * 1024 * 1024;
 
 const toLetter = (r: Raw): DeadLetter => ({
   id: r.id,
@@ -109,6 +121,7 @@ const toLetter = (r: Raw): DeadLetter => ({
   state: r.state,
   redrivenAt: r.redriven_at,
   size: r.size,
+  bytesKept: r.bytes_kept === 1,
 });
 
 /**
@@ -116,7 +129,11 @@ const toLetter = (r: Raw): DeadLetter => ({
  * in cloud.db beside the seq state, instead of vanishing; officers list it and re-drive it once
  * the cause is fixed. Counted in `cloud_dead_letters_total{kind,reason}` (new letters, not repeats).
  */
-export function openDeadLetterStore(db: Db, metricsRegistry: Registry): DeadLetterStore {
+export function openDeadLetterStore(
+  db: Db,
+  metricsRegistry: Registry,
+  maxOpenBytesPerEdge = MAX_OPEN_BYTES_PER_EDGE,
+): DeadLetterStore {
   db.exec(SCHEMA);
   const total = new Counter({
     name: 'cloud_dead_letters_total',
@@ -129,8 +146,11 @@ export function openDeadLetterStore(db: Db, metricsRegistry: Registry): DeadLett
      WHERE edge = ? AND kind = ? AND digest = ? AND state = 'open' RETURNING id`,
   );
   const insert = db.prepare(
-    `INSERT INTO dead_letters (kind, edge, seq, reason, detail, bytes, digest, received_at, last_at)
-     VALUES (@kind, @edge, @seq, @reason, @detail, @bytes, @digest, @at, @at)`,
+    `INSERT INTO dead_letters (kind, edge, seq, reason, detail, bytes, digest, received_at, last_at, size, bytes_kept)
+     VALUES (@kind, @edge, @seq, @reason, @detail, @bytes, @digest, @at, @at, @size, @kept)`,
+  );
+  const openBytes = db.prepare<[string], { n: number }>(
+    "SELECT COALESCE(SUM(length(bytes)), 0) AS n FROM dead_letters WHERE edge = ? AND state = 'open'",
   );
   const getOne = db.prepare<[number], Raw & { bytes: Buffer }>(
     `SELECT ${COLUMNS}, bytes FROM dead_letters WHERE id = ?`,
@@ -138,10 +158,11 @@ export function openDeadLetterStore(db: Db, metricsRegistry: Registry): DeadLett
   const redriven = db.prepare<[number, number]>(
     "UPDATE dead_letters SET state = 'redriven', redriven_at = ? WHERE id = ?",
   );
-  const add = db.transaction((l: NewDeadLetter): { id: number; repeat: boolean } => {
+  const add = db.transaction((l: NewDeadLetter): { id: number; repeat: boolean; bytesKept: boolean } => {
     const digest = createHash('sha256').update(l.bytes).digest('hex');
     const again = bump.get(l.at, l.edge, l.kind, digest);
-    if (again !== undefined) return { id: again.id, repeat: true };
+    if (again !== undefined) return { id: again.id, repeat: true, bytesKept: true };
+    const kept = openBytes.get(l.edge)!.n + l.bytes.length <= maxOpenBytesPerEdge;
     const id = Number(
       insert.run({
         kind: l.kind,
@@ -149,12 +170,14 @@ export function openDeadLetterStore(db: Db, metricsRegistry: Registry): DeadLett
         seq: l.seq,
         reason: l.reason,
         detail: l.detail,
-        bytes: Buffer.from(l.bytes),
+        bytes: kept ? Buffer.from(l.bytes) : Buffer.alloc(0),
         digest,
         at: l.at,
+        size: l.bytes.length,
+        kept: kept ? 1 : 0,
       }).lastInsertRowid,
     );
-    return { id, repeat: false };
+    return { id, repeat: false, bytesKept: kept };
   });
   return {
     add(letter) {
