@@ -59,6 +59,18 @@ describe('InfluxDB line protocol and v1 write path (pure)', () => {
     ]);
   });
 
+  it('every string goes to <metric>_error, whatever its quality: <metric> stays a float in every measurement', () => {
+    const lines = batchToLines(
+      batch([reading('pm2_5', 'n/a', T), reading('door', 'open', T + 1, 'suspect')]),
+      () => 'air',
+      'events',
+    );
+    expect(lines).toEqual([
+      'air,county=c1,town=t\\ 1,village=v\\,1,device=pm-1 pm2_5_error="n/a" 1772352000000',
+      'air,county=c1,town=t\\ 1,village=v\\,1,device=pm-1 door_error="open",door_q="suspect" 1772352000001',
+    ]);
+  });
+
   it('rewrites the client v2 write path to 1.x /write, mapping precisions', () => {
     expect(v2WritePathToV1('/api/v2/write?org=&bucket=village%2Fweek&precision=ms')).toBe(
       '/write?db=village&rp=week&precision=ms',
