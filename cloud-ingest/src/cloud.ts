@@ -103,7 +103,7 @@ export async function startCloud(config: CloudConfig, log: Logger): Promise<Runn
             timeWindow,
             now,
           })
-        : createSqliteSink(db);
+        : createSqliteSink(db, { repairLatest: { window: timeWindow, now: now() } });
     closers.push(() => sink.close());
     let aedesRef: Aedes | undefined;
     let external: ExternalConsumer | undefined;

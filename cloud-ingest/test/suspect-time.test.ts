@@ -81,6 +81,21 @@ describe('future timestamps never become latest: SQLite sink', () => {
       expect.objectContaining({ value: 21, quality: 0 }),
       { ts: Y2096, value: 999, quality: 1 },
     ]);
+    await edge.endAsync(true);
+  });
+
+  it('on start, a latest pinned in 2096 by an older cloud is replaced by the newest believable reading', async () => {
+    // What a cloud before this fix left in cloud.db: the 2096 reading as the series' latest.
+    t.cloud.db
+      .prepare(
+        "UPDATE latest SET ts = ?, value = 999, quality = 0 WHERE series_id = (SELECT id FROM series WHERE device = 'pm-9')",
+      )
+      .run(Y2096);
+    await t.restart();
+    const r = await fetch(`http://127.0.0.1:${t.cloud.httpPort}/api/v1/latest?device=pm-9`);
+    expect(((await r.json()) as Latest).latest).toEqual([
+      expect.objectContaining({ value: 21, quality: 'good' }),
+    ]);
   });
 });
 
