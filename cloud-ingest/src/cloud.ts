@@ -1,7 +1,7 @@
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
-import { type Ack, type Command, encodeAck, encodeJson, topics } from '@village/protocol';
+import { type Ack, type Command, LIMITS, encodeAck, encodeJson, topics } from '@village/protocol';
 import type { Aedes, AedesPublishPacket } from 'aedes';
 import type { Logger } from 'pino';
 import { createAuth } from './auth/create-auth.js';
@@ -18,6 +18,7 @@ import { createBodyLimits } from './http/body-limits.js';
 import { createBrowserGuards } from './http/browser-guards.js';
 import { createCommandRoutes } from './http/command-routes.js';
 import { DEFAULT_DASHBOARD_DIR, createDashboardRoutes } from './http/dashboard-static.js';
+import { createDeadLetterRoutes } from './http/dead-letter-routes.js';
 import { loadHttpTls } from './http/http-tls.js';
 import { createLiveRoutes, rulesChanges } from './http/live-routes.js';
 import { refuseMalformedPath } from './http/malformed-path.js';
@@ -27,6 +28,7 @@ import { createBatchGroupQueue } from './ingest/batch-group-queue.js';
 import { createBatchIngest } from './ingest/batch-ingest.js';
 import { createCommandResultIngest } from './ingest/command-result-ingest.js';
 import { type CommittedFeed, createCommittedFeed } from './ingest/committed-feed.js';
+import { createDeadLetterRedrive } from './ingest/dead-letter-redrive.js';
 import { createStatusIngest } from './ingest/status-ingest.js';
 import { type CloudMetrics, createCloudMetrics } from './metrics.js';
 import { portError } from './port-error.js';
@@ -35,9 +37,11 @@ import type { RulesRuntime } from './rules-runtime/rules-runtime.js';
 import { startRules } from './rules-runtime/start-rules.js';
 import { createInfluxSink } from './sink/influx-sink.js';
 import { prepareInflux } from './sink/influx-startup.js';
+import { believableOnly, timeWindowOf } from './sink/reading-time-window.js';
 import { checkSinkChange } from './sink/sink-change.js';
 import { createSqliteSink } from './sink/sqlite-sink.js';
 import { openCommandStore } from './store/command-store.js';
+import { openDeadLetterStore } from './store/dead-letter-store.js';
 import { type Db, openDatabase } from './store/open-database.js';
 import { type RegistryStore, openRegistryStore } from './store/registry-store.js';
 import { createSeqState } from './store/seq-state.js';
@@ -114,10 +118,20 @@ export async function startCloud(
       config.mqtt.mode === 'external' ? createSharedSeqState(db, journal?.append) : createSeqState(db);
     const metrics = createCloudMetrics();
     registerBuildInfo(metrics.registry);
+    const deadLetters = openDeadLetterStore(db, metrics.registry);
+    const timeWindow = timeWindowOf(config.ingest);
     const sink =
       sinkConfig.kind === 'influx'
-        ? createInfluxSink(sinkConfig, { db, registry, log, metricsRegistry: metrics.registry })
-        : createSqliteSink(db);
+        ? createInfluxSink(sinkConfig, {
+            db,
+            registry,
+            log,
+            metricsRegistry: metrics.registry,
+            deadLetters,
+            timeWindow,
+            now,
+          })
+        : createSqliteSink(db, { repairLatest: { window: timeWindow, now: now() } });
     closers.push(() => sink.close());
     let aedesRef: Aedes | undefined;
     let external: ExternalConsumer | undefined;
@@ -141,11 +155,16 @@ export async function startCloud(
       registry,
       metrics,
       log,
+      deadLetters,
+      timeWindow,
       publishAck,
       now,
-      onCommitted: (batch) => committed.publish(batch),
+      onCommitted: (batch) => committed.publish(believableOnly(batch)),
     });
-    const ingestBatch = batches.ingest;
+    const ingestBatch = (topic: string, payload: Uint8Array) =>
+      journal
+        ? journal.during(payload, () => batches.ingest(topic, payload))
+        : batches.ingest(topic, payload);
     const commands = openCommandStore(db);
     const ingestCommandResult = createCommandResultIngest({ commands, metrics, log, now });
     // An edge's session is clean on every connect, so a command sent while it was away is gone:
@@ -159,7 +178,20 @@ export async function startCloud(
           params: c.params,
           expiresAt: c.expiresAt,
         };
-        publish(topics.cmd(edge), encodeJson(cmd)).catch((err: Error) =>
+        const bytes = encodeJson(cmd);
+        // The edge refuses a command message over its limit unread, so it would never answer and
+        // the command would be resent at every birth until it expires: it fails here, once, instead.
+        if (bytes.length > LIMITS.maxControlBytes) {
+          const error = `too_large: the command is ${bytes.length} bytes, an edge takes at most ${LIMITS.maxControlBytes}`;
+          commands.fail(c.id, error, now());
+          metrics.commandResults.inc({ result: 'too_large' });
+          log.warn(
+            { edge, id: c.id, bytes: bytes.length },
+            'command too large for the edge: failed, not resent',
+          );
+          continue;
+        }
+        publish(topics.cmd(edge), bytes).catch((err: Error) =>
           log.warn({ edge, id: c.id, err: err.message }, 'command resend failed'),
         );
       }
@@ -204,7 +236,7 @@ export async function startCloud(
             serially,
             testDelay: config.ingest,
             ingest: {
-              batch: journal ? (t, p) => journal.during(p, () => ingestBatch(t, p)) : ingestBatch,
+              batch: ingestBatch,
               status: ingestStatus,
               'cmd-result': ingestCommandResult,
             },
@@ -275,6 +307,7 @@ export async function startCloud(
           registryFile,
           db,
           committed,
+          placeOf: (edge) => registry.placeOf(edge),
           publish,
           log,
           registry: metrics.registry,
@@ -302,6 +335,8 @@ export async function startCloud(
       now,
     });
     routes.push(auth.routes, live.routes, createPeopleRoutes(db), createPlaceRoutes(db));
+    const redrive = createDeadLetterRedrive({ deadLetters, ingestBatch, sink, serially, log, now });
+    routes.push(createDeadLetterRoutes({ deadLetters, redrive }));
     routes.push(createDashboardRoutes(config.http.dashboardDir ?? DEFAULT_DASHBOARD_DIR, log));
     const app = createApi({
       sink,

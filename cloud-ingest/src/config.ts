@@ -72,6 +72,20 @@ const configSchema = z.strictObject({
       testDelayForMs: z.number().int().min(0).default(0),
       /** External mode: the committed-batch journal feeding the one rules worker (broker/external-journal-config.ts). */
       journal: journalSectionSchema,
+      /** Readings dated later than receipt plus this are stored as suspect and never become latest, ms. */
+      maxClockSkewMs: z
+        .number()
+        .int()
+        .min(0)
+        .max(7 * 86_400_000)
+        .default(300_000),
+      /** Readings dated before this (ISO 8601 date or time) are stored as suspect and never become latest. */
+      minTimestamp: z
+        .string()
+        .refine((v) => /^\d{4}-\d{2}-\d{2}/.test(v) && Number.isFinite(Date.parse(v)), {
+          message: 'must be an ISO 8601 date or time, e.g. 2020-01-01',
+        })
+        .default('2020-01-01'),
     })
     .prefault({}),
   http: z

@@ -17,6 +17,13 @@ describe('cloud.yaml schema', () => {
     throw new Error('expected a ConfigError');
   };
 
+  it('names a reading-time window key that is wrong (ingest.minTimestamp, ingest.maxClockSkewMs)', () => {
+    expect(error({ ingest: { minTimestamp: 'soon' } })).toMatch(/ingest\.minTimestamp/);
+    expect(error({ ingest: { maxClockSkewMs: -1 } })).toMatch(/ingest\.maxClockSkewMs/);
+    const c = parseConfig({ ingest: { minTimestamp: '2021-06-01', maxClockSkewMs: 60_000 } }, '/srv/cloud');
+    expect(c.ingest).toMatchObject({ minTimestamp: '2021-06-01', maxClockSkewMs: 60_000 });
+  });
+
   it('fills defaults and resolves paths against the config folder', () => {
     const c = parseConfig(
       { registry: 'reg/registry.yaml', edges: [{ id: 'edge-1', passwordHash: HASH }] },

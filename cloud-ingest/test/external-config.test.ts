@@ -7,7 +7,12 @@ describe('cloud.yaml: mqtt.mode external, sink influx, ingest test knob', () => 
     const c = parseConfig({}, '/srv');
     expect(c.mqtt.mode).toBe('embedded');
     expect(c.sink).toEqual({ kind: 'sqlite' });
-    expect(c.ingest).toEqual({ testDelayMs: 0, testDelayForMs: 0 });
+    expect(c.ingest).toEqual({
+      testDelayMs: 0,
+      testDelayForMs: 0,
+      maxClockSkewMs: 300_000,
+      minTimestamp: '2020-01-01',
+    });
   });
 
   it('reads an external broker with the password from ${ENV}, and an influx sink with documented defaults', () => {

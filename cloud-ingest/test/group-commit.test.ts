@@ -11,6 +11,7 @@ import { createBatchIngest } from '../src/ingest/batch-ingest.js';
 import { createCloudMetrics } from '../src/metrics.js';
 import { EMPTY_REGISTRY } from '../src/registry-file.js';
 import { createSqliteSink } from '../src/sink/sqlite-sink.js';
+import { openDeadLetterStore } from '../src/store/dead-letter-store.js';
 import { CLOUD_DB_FILE, type Db, openDatabase } from '../src/store/open-database.js';
 import { openRegistryStore } from '../src/store/registry-store.js';
 import { createSeqState } from '../src/store/seq-state.js';
@@ -94,6 +95,7 @@ describe('group commit of queued batches', { timeout: 60_000 }, () => {
       registry: openRegistryStore(db, EMPTY_REGISTRY, ['edge-1']),
       metrics,
       log,
+      deadLetters: openDeadLetterStore(db, metrics.registry),
       async publishAck(_edge: string, ack: Ack) {
         ackCalls++;
         await ackGate;

@@ -57,6 +57,7 @@ describe('incident deadlines with an injected clock', () => {
       registry,
       now: Date.now,
       persistIntervalMs: 250,
+      placeOf: () => ({ county: 'c1', town: 't1', village: 'v1', station: 's1' }),
     });
   };
   const batch = (events: DeviceEvent[], receivedAt: number): SinkBatch => ({

@@ -7,6 +7,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { EMPTY_REGISTRY } from '../src/registry-file.js';
 import { influxSinkSchema } from '../src/sink/influx-config.js';
 import { createInfluxSink } from '../src/sink/influx-sink.js';
+import { openDeadLetterStore } from '../src/store/dead-letter-store.js';
 import { openDatabase } from '../src/store/open-database.js';
 import { openRegistryStore } from '../src/store/registry-store.js';
 import { runHistorySuite } from './history-suite.js';
@@ -33,6 +34,7 @@ runHistorySuite('influx', async () => {
       registry,
       log: pino({ level: 'silent' }),
       metricsRegistry: new Registry(),
+      deadLetters: openDeadLetterStore(db, new Registry()),
     },
   );
   return {

@@ -11,6 +11,7 @@ import { batchToLines } from '../src/sink/influx-line-protocol.js';
 import { InfluxWriteError, createInfluxSink } from '../src/sink/influx-sink.js';
 import { InfluxPathError, v2WritePathToV1 } from '../src/sink/influx-v1-transport.js';
 import type { SinkBatch } from '../src/sink/sink.js';
+import { openDeadLetterStore } from '../src/store/dead-letter-store.js';
 import { openDatabase } from '../src/store/open-database.js';
 import { openRegistryStore } from '../src/store/registry-store.js';
 import { type Influxd, startInfluxd } from './servers/influxd.js';
@@ -58,6 +59,18 @@ describe('InfluxDB line protocol and v1 write path (pure)', () => {
     ]);
   });
 
+  it('every string goes to <metric>_error, whatever its quality: <metric> stays a float in every measurement', () => {
+    const lines = batchToLines(
+      batch([reading('pm2_5', 'n/a', T), reading('door', 'open', T + 1, 'suspect')]),
+      () => 'air',
+      'events',
+    );
+    expect(lines).toEqual([
+      'air,county=c1,town=t\\ 1,village=v\\,1,device=pm-1 pm2_5_error="n/a" 1772352000000',
+      'air,county=c1,town=t\\ 1,village=v\\,1,device=pm-1 door_error="open",door_q="suspect" 1772352000001',
+    ]);
+  });
+
   it('rewrites the client v2 write path to 1.x /write, mapping precisions', () => {
     expect(v2WritePathToV1('/api/v2/write?org=&bucket=village%2Fweek&precision=ms')).toBe(
       '/write?db=village&rp=week&precision=ms',
@@ -101,6 +114,7 @@ describe('InfluxDB sink against a real influxd 1.6.7', () => {
         registry: openRegistryStore(db, EMPTY_REGISTRY, []),
         log: pino({ level: 'silent' }),
         metricsRegistry,
+        deadLetters: openDeadLetterStore(db, metricsRegistry),
       },
     );
     const close = async () => {

@@ -34,7 +34,8 @@ const wire = () => ({
   rp: [0],
 });
 
-const CASES: { name: string; bytes: () => Uint8Array; code: string }[] = [
+/** `rejects`: the seq still readable from the broken batch, which the cloud rejects in an ack. */
+const CASES: { name: string; bytes: () => Uint8Array; code: string; rejects?: number }[] = [
   { name: 'truncated', bytes: () => good.subarray(0, good.length - 7), code: 'not_cbor' },
   // 0xff is a CBOR "break" outside any indefinite item: never valid as a first byte.
   {
@@ -46,6 +47,7 @@ const CASES: { name: string; bytes: () => Uint8Array; code: string }[] = [
     name: 'a string where a number belongs',
     bytes: () => cbor.encode({ ...wire(), rt: ['soon'] }),
     code: 'bad_type',
+    rejects: 5,
   },
   { name: 'a CBOR array instead of a map', bytes: () => cbor.encode([1, 2, 3]), code: 'bad_shape' },
   {
@@ -57,6 +59,7 @@ const CASES: { name: string; bytes: () => Uint8Array; code: string }[] = [
     name: 'a million tiny readings under rs',
     bytes: () => cbor.encode({ ...wire(), rs: new Array(1_000_000).fill(0) }),
     code: 'too_many',
+    rejects: 5,
   },
 ];
 
@@ -71,7 +74,7 @@ describe('malformed batches', { timeout: 60_000 }, () => {
 
   let seq = 0;
   for (const c of CASES) {
-    it(`drops ${c.name} (counted, logged), then commits the next good batch`, async () => {
+    it(`keeps ${c.name} as a dead letter (counted, logged), then commits the next good batch`, async () => {
       const edge = await t.connectEdge('edge-1');
       const acks = await collectAcks(edge, 'edge-1');
       const before = await counterValue(t.cloud.metrics.batches, { result: 'malformed', code: c.code });
@@ -90,13 +93,31 @@ describe('malformed batches', { timeout: 60_000 }, () => {
       );
       const line = await waitFor(() =>
         t.logs.find(
-          (l) => l.msg === 'malformed batch dropped' && l.code === c.code && l.bytes === bytes.length,
+          (l) =>
+            l.msg === 'malformed batch kept as a dead letter' &&
+            l.code === c.code &&
+            l.bytes === bytes.length,
         ),
       );
       expect(line.edge).toBe('edge-1');
       expect(typeof line.path).toBe('string');
-      // Nothing of the malformed batch was acked: only the good seq.
-      expect(acks).toEqual([{ acked: [seq], rejected: [], cloudTime: expect.any(Number) }]);
+      // Nothing of the malformed batch was acked as stored: it was rejected when its seq could be read.
+      expect(line.seq).toBe(c.rejects ?? null);
+      const rejection =
+        c.rejects === undefined
+          ? []
+          : [
+              {
+                acked: [],
+                rejected: [{ seq: c.rejects, reason: expect.any(String) }],
+                cloudTime: expect.any(Number),
+              },
+            ];
+      expect(acks).toEqual([...rejection, { acked: [seq], rejected: [], cloudTime: expect.any(Number) }]);
+      const letter = t.cloud.db
+        .prepare('SELECT reason, seq, length(bytes) AS size FROM dead_letters WHERE id = ?')
+        .get(line.deadLetter);
+      expect(letter).toEqual({ reason: c.code, seq: c.rejects ?? null, size: bytes.length });
       const n = t.cloud.db.prepare('SELECT COUNT(*) AS n FROM readings').get() as { n: number };
       expect(n.n).toBe(seq * 4);
       await edge.endAsync();

@@ -13,18 +13,20 @@ import { PASSWORDS, REGISTRY } from './cloud-fixture.js';
 export async function startRulesCloud(extra: { rules?: unknown; notify?: unknown }) {
   const dir = mkdtempSync(join(tmpdir(), 'rules-cloud-'));
   writeFileSync(join(dir, 'registry.yaml'), stringify(REGISTRY));
-  const config = parseConfig(
-    {
-      dataDir: './data',
-      registry: './registry.yaml',
-      mqtt: { port: 0 },
-      http: { port: 0 },
-      edges: [{ id: 'edge-1', passwordHash: hashPassword(PASSWORDS['edge-1']!) }],
-      log: { level: 'info' },
-      ...extra,
-    },
-    dir,
-  );
+  const configOf = (sections: { rules?: unknown; notify?: unknown }) =>
+    parseConfig(
+      {
+        dataDir: './data',
+        registry: './registry.yaml',
+        mqtt: { port: 0 },
+        http: { port: 0 },
+        edges: [{ id: 'edge-1', passwordHash: hashPassword(PASSWORDS['edge-1']!) }],
+        log: { level: 'info' },
+        ...sections,
+      },
+      dir,
+    );
+  const config = configOf(extra);
   const logs: Record<string, unknown>[] = [];
   const log = pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line)) });
   const clients: MqttClient[] = [];
@@ -32,9 +34,10 @@ export async function startRulesCloud(extra: { rules?: unknown; notify?: unknown
     cloud: (await startCloud(config, log)) as RunningCloud,
     dir,
     logs,
-    async restart() {
+    /** Restarts on the same data folder; `sections` replace the `rules:`/`notify:` given at start. */
+    async restart(sections?: { rules?: unknown; notify?: unknown }) {
       await t.cloud.close();
-      t.cloud = await startCloud(config, log);
+      t.cloud = await startCloud(sections === undefined ? config : configOf(sections), log);
     },
     api<T = Record<string, unknown>>(path: string, init?: RequestInit) {
       return fetch(`http://127.0.0.1:${t.cloud.httpPort}${path}`, init).then(async (r) => ({

@@ -4,5 +4,6 @@ export * from './limits.js';
 export * from './topics.js';
 export * from './reading-check.js';
 export * from './batch-codec.js';
+export * from './batch-header.js';
 export * from './ack-codec.js';
 export * from './control-json.js';

@@ -29,6 +29,12 @@ export interface HourBucket {
   count: number;
   /** Bit set of sample slots that have data, 32 slots per word. */
   slots: number[];
+  /**
+   * Offsets (ms from `hour`) of the samples held, ascending: a replayed sample (same series and
+   * time, e.g. the rules journal re-fed after a crash) is recognised and not counted twice.
+   * Absent in state persisted before it existed; such a bucket starts remembering from now.
+   */
+  times?: number[];
 }
 
 export interface RollingMeanState {
@@ -82,14 +88,15 @@ export function createRollingMean(): RollingMeanState {
 
 /**
  * Adds one sample (mutates `state`). Returns 'too-old' when the sample falls before the kept
- * 25-hour window of the newest data, so it cannot change any mean that can still be asked for.
+ * 25-hour window of the newest data, so it cannot change any mean that can still be asked for,
+ * and 'duplicate' (nothing changed) when the series already holds a sample at `ts`.
  */
 export function addSample(
   state: RollingMeanState,
   options: ResolvedRollingMeanOptions,
   ts: number,
   value: number,
-): 'added' | 'too-old' {
+): 'added' | 'too-old' | 'duplicate' {
   if (!Number.isFinite(value)) throw new RulesError('bad_value', 'value', 'must be a finite number', value);
   if (!Number.isFinite(ts)) throw new RulesError('bad_value', 'ts', 'must be a finite ms epoch', ts);
   const hour = Math.floor(ts / HOUR_MS) * HOUR_MS;
@@ -105,11 +112,17 @@ export function addSample(
   if (i >= 0 && b[i].hour === hour) {
     bucket = b[i];
   } else {
-    bucket = { hour, sum: 0, count: 0, slots: [] };
+    bucket = { hour, sum: 0, count: 0, slots: [], times: [] };
     b.splice(i + 1, 0, bucket);
     const cutoff = b[b.length - 1].hour - KEEP_HOURS * HOUR_MS;
     while (b.length && b[0].hour <= cutoff) b.shift();
   }
+  bucket.times ??= [];
+  const times = bucket.times;
+  const offset = ts - hour;
+  const at = insertionIndex(times, offset);
+  if (times[at] === offset) return 'duplicate';
+  times.splice(at, 0, offset);
   bucket.sum += value;
   bucket.count++;
   const slot = Math.floor((ts - hour) / options.interval);
@@ -117,6 +130,18 @@ export function addSample(
   while (bucket.slots.length <= w) bucket.slots.push(0);
   bucket.slots[w] |= 1 << (slot & 31);
   return 'added';
+}
+
+/** First index of `sorted` whose value is >= x (binary search). */
+function insertionIndex(sorted: number[], x: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function popcount(x: number): number {

@@ -39,6 +39,16 @@ describe('hourly mean completeness (45 minutes)', () => {
     for (let i = 0; i < 100; i++) addSample(s, opts, T0 + 5 * MIN, 10);
     expect(hourlyMean(s, opts, T0).valid).toBe(false);
   });
+  it('a replayed duplicate (same time) is ignored: a true 50 stays 50', () => {
+    const s = createRollingMean();
+    for (let m = 0; m < 60; m++) addSample(s, opts, T0 + m * MIN, 50);
+    // The journal re-feeds a sample it already holds, here with another value (a rewrite).
+    expect(addSample(s, opts, T0 + 7 * MIN, 100)).toBe('duplicate');
+    expect(addSample(s, opts, T0 + 7 * MIN, 50)).toBe('duplicate');
+    expect(hourlyMean(s, opts, T0)).toMatchObject({ valid: true, value: 50, samples: 60 });
+    const back = JSON.parse(JSON.stringify(s));
+    expect(addSample(back, opts, T0 + 59 * MIN, 0)).toBe('duplicate');
+  });
   it('a configurable count for other reporting intervals', () => {
     const five = resolveRollingMeanOptions({ sampleIntervalMs: 5 * MIN });
     expect(five.minSlots).toBe(9);

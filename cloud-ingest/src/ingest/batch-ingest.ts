@@ -6,10 +6,19 @@ import {
   ProtocolError,
   decodeBatch,
   parseTopic,
+  readBatchHeader,
 } from '@village/protocol';
 import type { Logger } from 'pino';
+import { Counter } from 'prom-client';
 import type { CloudMetrics } from '../metrics.js';
+import {
+  DEFAULT_TIME_WINDOW,
+  type TimeWindow,
+  latestRange,
+  markSuspectTimes,
+} from '../sink/reading-time-window.js';
 import type { Sink, SinkBatch, SinkWriteResult } from '../sink/sink.js';
+import type { DeadLetterStore } from '../store/dead-letter-store.js';
 import type { Db } from '../store/open-database.js';
 import type { RegistryStore } from '../store/registry-store.js';
 import type { SeqState } from '../store/seq-state.js';
@@ -22,6 +31,10 @@ export interface BatchIngestDeps {
   registry: RegistryStore;
   metrics: CloudMetrics;
   log: Logger;
+  /** Believable reading times (cloud.yaml ingest.maxClockSkewMs, minTimestamp); default reading-time-window.ts. */
+  timeWindow?: TimeWindow;
+  /** Where a batch that does not decode is kept (and then rejected in an ack, when its seq can be read). */
+  deadLetters: DeadLetterStore;
   /** Publishes an ack QoS 1 on `v1/e/{edgeId}/down/ack`; resolves once the broker took it. */
   publishAck(edgeId: string, ack: Ack): Promise<void>;
   /** ms epoch clock. */
@@ -52,8 +65,8 @@ export interface BatchIngest {
   ingest(topic: string, payload: Uint8Array): Promise<BatchOutcome>;
   /**
    * Decodes and checks one message. Returns the batch ready to commit, or, for a message settled
-   * here (malformed: counted and dropped; rejected: counted and its rejection acked), a promise of
-   * that outcome.
+   * here (malformed: counted, dead-lettered and, with a readable seq, rejected; rejected: counted
+   * and its rejection acked), a promise of that outcome.
    */
   prepare(topic: string, payload: Uint8Array): PreparedBatch | Promise<BatchOutcome>;
   /**
@@ -65,7 +78,8 @@ export interface BatchIngest {
 
 /**
  * The ingest of `v1/e/{edge}/up/batch` messages (DESIGN.md "Delivery, precisely"):
- * decode (a malformed batch is counted, logged and dropped: its seq is unknown, so no ack);
+ * decode (a malformed batch is counted, logged and kept as a dead letter, and rejected in an ack
+ * when its seq can still be read);
  * a seq already committed is acked again but not written; otherwise the points and the seq state
  * commit together, and only then is the seq acked. Callers run one commit at a time.
  *
@@ -75,13 +89,56 @@ export interface BatchIngest {
  */
 export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
   const { db, sink, seqState, registry, metrics, log } = deps;
+  const suspectTimes = new Counter({
+    name: 'cloud_readings_suspect_time_total',
+    help: 'Readings dated past now + ingest.maxClockSkewMs or before ingest.minTimestamp: stored as suspect, never latest',
+    registers: [metrics.registry],
+  });
 
-  const malformed = (err: ProtocolError, edgeId: string | undefined, bytes: number): BatchOutcome => {
+  const malformed = (
+    err: ProtocolError,
+    edgeId: string | undefined,
+    bytes: number,
+    kept?: { deadLetter: number; seq: number | null; bytesKept: boolean },
+  ): BatchOutcome => {
     metrics.batches.inc({ result: 'malformed', code: err.code });
     log.warn(
-      { edge: edgeId, code: err.code, path: err.path, bytes, err: err.message },
-      'malformed batch dropped',
+      { edge: edgeId, code: err.code, path: err.path, bytes, err: err.message, ...kept },
+      kept ? 'malformed batch kept as a dead letter' : 'malformed batch dropped',
     );
+    return 'malformed';
+  };
+
+  // A batch of a known (authenticated) edge that does not decode: kept as a dead letter, then,
+  // when its seq can still be read, rejected in an ack so the edge stops resending it (its outbox
+  // reports the gap). Without a readable seq there is nothing to ack: the edge's resends only
+  // bump the dead letter's count.
+  const undecodable = async (
+    err: ProtocolError,
+    edgeId: string,
+    payload: Uint8Array,
+    at: number,
+  ): Promise<BatchOutcome> => {
+    const header = readBatchHeader(payload);
+    const seq = header?.edgeId === edgeId ? header.seq : null;
+    const letter = deps.deadLetters.add({
+      kind: 'batch',
+      edge: edgeId,
+      seq,
+      reason: err.code,
+      detail: err.message,
+      bytes: payload,
+      at,
+    });
+    malformed(err, edgeId, payload.length, { deadLetter: letter.id, seq, bytesKept: letter.bytesKept });
+    if (seq !== null) {
+      await deps.publishAck(edgeId, {
+        acked: [],
+        rejected: [{ seq, reason: `undecodable (${err.code}), dead letter ${letter.id}: ${err.message}` }],
+        ...ackEpoch(header?.epoch ?? LEGACY_EPOCH),
+        cloudTime: deps.now(),
+      });
+    }
     return 'malformed';
   };
 
@@ -116,7 +173,7 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
     try {
       batch = decodeBatch(payload);
     } catch (err) {
-      if (err instanceof ProtocolError) return Promise.resolve(malformed(err, edgeId, payload.length));
+      if (err instanceof ProtocolError) return undecodable(err, edgeId, payload, receivedAt);
       throw err;
     }
     const { seq } = batch;
@@ -133,6 +190,15 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
     // Edge seqs start at 1 (H starts at 0): a seq 0 would be taken for committed and silently lost.
     if (seq < 1) return reject(edgeId, seq, epoch, 'bad_seq', 'seq must be at least 1');
     const { readings, events, refused } = keepOwnPoints(registry, metrics, log, batch);
+    const believable = latestRange(deps.timeWindow ?? DEFAULT_TIME_WINDOW, receivedAt);
+    const timed = markSuspectTimes(readings, believable);
+    if (timed.suspect > 0) {
+      suspectTimes.inc(timed.suspect);
+      log.warn(
+        { edge: edgeId, seq, readings: timed.suspect, from: believable.from, to: believable.to },
+        'readings dated outside the believable window stored as suspect',
+      );
+    }
     return {
       edgeId,
       seq,
@@ -145,8 +211,9 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
         historical: batch.historical,
         receivedAt,
         place: registry.placeOf(edgeId),
-        readings,
+        readings: timed.readings,
         events,
+        believable,
       },
     };
   }

@@ -9,6 +9,7 @@ import { ApiError } from '../http/api-error.js';
 import { createIncidentRoutes } from '../http/incident-routes.js';
 import { type CommittedFeed, createCommittedFeed } from '../ingest/committed-feed.js';
 import type { RegistryFile } from '../registry-file.js';
+import { timeWindowOf } from '../sink/reading-time-window.js';
 import type { PlaceTags } from '../sink/sink.js';
 import type { Db } from '../store/open-database.js';
 import { openRulesLease } from './journal-lease.js';
@@ -79,6 +80,7 @@ export function startJournalRules(deps: {
       db: deps.db,
       feed,
       placeOf: deps.placeOf,
+      timeWindow: timeWindowOf(config.ingest),
       log,
       pollMs,
       rowsPerPoll,
@@ -90,6 +92,7 @@ export function startJournalRules(deps: {
       registryFile: deps.registryFile,
       db: deps.db,
       committed: feed,
+      placeOf: deps.placeOf,
       publish: deps.publish,
       log: deps.log,
       registry: deps.registry,

@@ -3,6 +3,12 @@ import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
 import { JOURNAL_SCHEMA } from '../broker/external-journal.js';
 import type { CommittedFeed } from '../ingest/committed-feed.js';
+import {
+  type TimeWindow,
+  believableOnly,
+  latestRange,
+  markSuspectTimes,
+} from '../sink/reading-time-window.js';
 import type { PlaceTags } from '../sink/sink.js';
 import type { Db } from '../store/open-database.js';
 
@@ -16,6 +22,8 @@ export interface JournalTailDeps {
   /** Publishes each journal batch, in journal order (the rules runtime and the live stream subscribe). */
   feed: CommittedFeed;
   placeOf(edgeId: string): PlaceTags;
+  /** The ingest's believable reading times: readings outside are not fed (reading-time-window.ts). */
+  timeWindow: TimeWindow;
   log: Logger;
   /** Wait between reads that found nothing new, ms. */
   pollMs: number;
@@ -77,14 +85,18 @@ export function openJournalTail(deps: JournalTailDeps): JournalTail {
       fed = r.id;
       try {
         const batch = decodeBatch(r.batch);
-        deps.feed.publish({
-          edgeId: r.edge,
-          historical: batch.historical,
-          receivedAt: r.received_at,
-          place: deps.placeOf(r.edge),
-          readings: batch.readings,
-          events: batch.events,
-        });
+        const believable = latestRange(deps.timeWindow, r.received_at);
+        deps.feed.publish(
+          believableOnly({
+            edgeId: r.edge,
+            historical: batch.historical,
+            receivedAt: r.received_at,
+            place: deps.placeOf(r.edge),
+            readings: markSuspectTimes(batch.readings, believable).readings,
+            events: batch.events,
+            believable,
+          }),
+        );
         deps.rows.inc({ result: 'fed' });
       } catch (err) {
         if (!(err instanceof ProtocolError)) throw err;

@@ -18,7 +18,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { CommittedFeed } from '../ingest/committed-feed.js';
 import type { NotificationDispatcher } from '../notify/notification-dispatcher.js';
-import type { SinkBatch } from '../sink/sink.js';
+import type { PlaceTags, SinkBatch } from '../sink/sink.js';
 import type { Db } from '../store/open-database.js';
 import { type IncidentView, type ViewExtras, incidentOfView, toIncidentView } from './incident-view.js';
 import type { RulesSetup } from './rules-from-registry.js';
@@ -82,6 +82,8 @@ export interface RulesRuntimeDeps {
   now(): number;
   /** Longest delay before state changes that no officer sees yet (counts, held conditions) are written, ms. */
   persistIntervalMs: number;
+  /** Where an edge is: replayed events learn their device's place from it, as live batches do. */
+  placeOf(edgeId: string): PlaceTags;
   /**
    * Set when `committed` is the committed-batch journal of several workers (journal-tail.ts): its
    * cursor is written by `saveCursor` inside every state transaction, so state and cursor never
@@ -304,23 +306,27 @@ export function startRulesRuntime(deps: RulesRuntimeDeps): RulesRuntime {
     );
   }
 
+  /**
+   * Devices are learned from their edge's station, so a new sensor needs no rules config. The live
+   * feed and the replay after a crash both call this, so a replayed event is judged as it would
+   * have been live (learned devices live only in memory: after a restart the replay relearns them).
+   */
+  function learnDevices(place: PlaceTags, items: Iterable<{ device: string }>): void {
+    const village = place.village;
+    if (village === null) return;
+    const where = place.station === null ? { village } : { village, station: place.station };
+    for (const { device } of items)
+      if (!rules.devices.has(device) && !rules.peopleByDevice.has(device)) rules.devices.set(device, where);
+  }
+
   function stepEvent(e: DeviceEvent, receivedAt: number, out: RulesOutput[]): void {
     for (const o of step(rules, state, { kind: 'event', event: e }, receivedAt).outputs) out.push(o);
   }
 
   function feed(batch: SinkBatch): void {
     const now = batch.receivedAt;
-    // Devices are learned from their edge's station, so a new sensor needs no rules config.
-    const village = batch.place.village;
-    if (village !== null) {
-      const where = batch.place.station === null ? { village } : { village, station: batch.place.station };
-      for (const r of batch.readings)
-        if (!rules.devices.has(r.device) && !rules.peopleByDevice.has(r.device))
-          rules.devices.set(r.device, where);
-      for (const e of batch.events)
-        if (!rules.devices.has(e.device) && !rules.peopleByDevice.has(e.device))
-          rules.devices.set(e.device, where);
-    }
+    learnDevices(batch.place, batch.readings);
+    learnDevices(batch.place, batch.events);
     const out: RulesOutput[] = [];
     for (const reading of batch.readings) {
       const r = step(rules, state, { kind: 'reading', reading }, now).outputs;
@@ -347,6 +353,7 @@ export function startRulesRuntime(deps: RulesRuntimeDeps): RulesRuntime {
         ts: e.ts,
         data: e.data as DeviceEvent['data'],
       };
+      learnDevices(deps.placeOf(e.edge), [ev]);
       stepEvent(ev, e.receivedAt, out);
       cursor = e.id;
     }

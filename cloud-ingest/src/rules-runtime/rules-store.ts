@@ -126,6 +126,7 @@ export interface RulesStore {
   /** Committed events after `cursor`, oldest first (the ones a crash kept from the engine). */
   eventsAfter(cursor: number): {
     id: number;
+    edge: string;
     device: string;
     type: string;
     severity: string;
@@ -166,6 +167,7 @@ export function openRulesStore(db: Db): RulesStore {
         [number],
         {
           id: number;
+          edge: string;
           device: string;
           type: string;
           severity: string;
@@ -173,7 +175,7 @@ export function openRulesStore(db: Db): RulesStore {
           received_at: number;
           data: string;
         }
-      >('SELECT id, device, type, severity, ts, received_at, data FROM events WHERE id > ? ORDER BY id')
+      >('SELECT id, edge, device, type, severity, ts, received_at, data FROM events WHERE id > ? ORDER BY id')
     : undefined;
   const insertAlert = db.prepare(
     `INSERT INTO alerts (key, rule, severity, state, village, station, device, person, message, count,
@@ -212,6 +214,7 @@ export function openRulesStore(db: Db): RulesStore {
     eventsAfter: (cursor) =>
       (eventsAfter?.all(cursor) ?? []).map((e) => ({
         id: e.id,
+        edge: e.edge,
         device: e.device,
         type: e.type,
         severity: e.severity,

@@ -23,6 +23,7 @@ export function startRules(deps: {
   registryFile: RegistryFile;
   db: Db;
   committed: CommittedFeed;
+  placeOf: RulesRuntimeDeps['placeOf'];
   publish(topic: string, payload: Uint8Array): Promise<void>;
   log: Logger;
   registry: Registry;
@@ -53,6 +54,7 @@ export function startRules(deps: {
     registry: deps.registry,
     now: deps.now,
     persistIntervalMs: config.rules.persistIntervalMs,
+    placeOf: deps.placeOf,
     journal: deps.journal,
   });
   return { runtime, routes: [createAlertRoutes(runtime), createIncidentRoutes(runtime)] };

@@ -1,5 +1,5 @@
 import { escape as lp } from '@influxdata/influxdb-client';
-import type { Reading } from '@village/protocol';
+import type { DeviceEvent, Reading } from '@village/protocol';
 import type { PlaceTags, SinkBatch } from './sink.js';
 
 /**
@@ -9,11 +9,16 @@ import type { PlaceTags, SinkBatch } from './sink.js';
  *   <events>,county=…,…,device=…,type=… severity="…",edge="…",historical=…,received_at=…i,data="{json}" <ts>
  *
  * - One line per (device, ts): the metrics a device reported at one instant share a line.
- * - Field types never change within a series (an InfluxDB field has one type per shard, and a
- *   conflicting write is refused with 400): numbers and booleans are floats (booleans as 0/1, the
- *   history reads them back as booleans from the series catalog), strings are strings.
- * - A reading of quality `bad` whose value is a string (Modbus readings carry the exception name,
- *   e.g. "IllegalDataAddress") goes to `<metric>_error`, so a numeric series stays numeric.
+ * - Each field has one type, fixed by its name, whoever writes first (an InfluxDB field has one
+ *   type per measurement and shard, and a conflicting write is refused with 400 for good, so a
+ *   type chosen by the first value seen would let one edge's string lock every other edge's
+ *   numbers out of the measurement): `<metric>` is always a float (numbers; booleans as 0/1),
+ *   `<metric>_error` and `<metric>_q` are always strings.
+ * - So a string value goes to `<metric>_error`: a Modbus exception name ("IllegalDataAddress", of
+ *   quality `bad`), an "n/a" sent for a numeric series, or the values of a series that only ever
+ *   had strings. The series catalog (influx-series-catalog.ts) records each (device, metric)'s
+ *   value type, and the history reads the error field back as the value of a string series.
+ *   (Data written before this rule may hold strings in `<metric>`; the history still reads them.)
  * - Quality is a field `<metric>_q` ("suspect" | "bad"), written only when not good: as a tag it
  *   would split every series in three and make a rewrite with another quality a second point
  *   instead of an overwrite; as an always-written field it would cost bytes on every reading for
@@ -48,9 +53,15 @@ function fieldsOf(r: Reading, into: Map<string, string>): void {
   const v = r.value;
   if (typeof v === 'number') into.set(lp.tag(names.value), String(v));
   else if (typeof v === 'boolean') into.set(lp.tag(names.value), v ? '1' : '0');
-  else if (r.quality === 'bad') into.set(lp.tag(names.error), quoted(v));
-  else into.set(lp.tag(names.value), quoted(v));
+  else into.set(lp.tag(names.error), quoted(v));
   if (r.quality !== 'good') into.set(lp.tag(names.quality), quoted(r.quality));
+}
+
+/** One line and what it carries, so a line InfluxDB refuses can be dead-lettered as its readings. */
+export interface InfluxPoint {
+  line: string;
+  readings: Reading[];
+  events: DeviceEvent[];
 }
 
 /**
@@ -63,19 +74,32 @@ export function batchToLines(
   measurementOf: (device: string) => string,
   eventsMeasurement: string,
 ): string[] {
+  return batchToPoints(batch, measurementOf, eventsMeasurement).map((p) => p.line);
+}
+
+/** The lines of `batchToLines`, each with the readings or the event it was made of. */
+export function batchToPoints(
+  batch: SinkBatch,
+  measurementOf: (device: string) => string,
+  eventsMeasurement: string,
+): InfluxPoint[] {
   const place = placeTags(batch.place);
   // (device, ts) → fields, in first-seen order; a later reading of the same key wins, as a rewrite would.
-  const points = new Map<string, { device: string; ts: number; fields: Map<string, string> }>();
+  const points = new Map<
+    string,
+    { device: string; ts: number; fields: Map<string, string>; readings: Reading[] }
+  >();
   for (const r of batch.readings) {
     const key = `${r.device}\u0000${r.ts}`;
     let p = points.get(key);
     if (p === undefined) {
-      p = { device: r.device, ts: r.ts, fields: new Map() };
+      p = { device: r.device, ts: r.ts, fields: new Map(), readings: [] };
       points.set(key, p);
     }
     fieldsOf(r, p.fields);
+    p.readings.push(r);
   }
-  const lines: string[] = [];
+  const lines: InfluxPoint[] = [];
   const prefixes = new Map<string, string>();
   for (const p of points.values()) {
     let prefix = prefixes.get(p.device);
@@ -85,15 +109,18 @@ export function batchToLines(
     }
     let fields = '';
     for (const [k, v] of p.fields) fields += fields ? `,${k}=${v}` : `${k}=${v}`;
-    lines.push(`${prefix}${fields} ${p.ts}`);
+    lines.push({ line: `${prefix}${fields} ${p.ts}`, readings: p.readings, events: [] });
   }
   const events = lp.measurement(eventsMeasurement);
   for (const e of batch.events) {
-    lines.push(
-      `${events}${place},device=${lp.tag(e.device)},type=${lp.tag(e.type)} ` +
+    lines.push({
+      line:
+        `${events}${place},device=${lp.tag(e.device)},type=${lp.tag(e.type)} ` +
         `severity=${quoted(e.severity)},edge=${quoted(batch.edgeId)},historical=${batch.historical},` +
         `received_at=${batch.receivedAt}i,data=${quoted(JSON.stringify(e.data))} ${e.ts}`,
-    );
+      readings: [],
+      events: [e],
+    });
   }
   return lines;
 }

@@ -2,15 +2,17 @@ import { HttpError, InfluxDB, type WriteApi, setLogger } from '@influxdata/influ
 import type { Quality, Value } from '@village/protocol';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
+import type { DeadLetterStore } from '../store/dead-letter-store.js';
 import type { Db } from '../store/open-database.js';
 import type { RegistryStore } from '../store/registry-store.js';
 import type { InfluxSinkConfig } from './influx-config.js';
 import { deviceKinds } from './influx-device-kinds.js';
-import { batchToLines, fieldNames } from './influx-line-protocol.js';
-import { type InfluxSeries, ident, influxQuery, literal } from './influx-query.js';
+import { type InfluxPoint, batchToPoints, fieldNames } from './influx-line-protocol.js';
+import { InfluxQueryError, type InfluxSeries, ident, influxQuery, literal } from './influx-query.js';
 import { type CatalogSeries, openSeriesCatalog } from './influx-series-catalog.js';
 import { v1WriteTransport } from './influx-v1-transport.js';
-import type { EventQuery, LatestValue, SeriesBucket, Sink, StoredEvent } from './sink.js';
+import { DEFAULT_TIME_WINDOW, type TimeWindow, latestRange } from './reading-time-window.js';
+import type { EventQuery, LatestValue, SeriesBucket, Sink, SinkBatch, StoredEvent } from './sink.js';
 
 /** InfluxDB did not accept a batch in the time and attempts the client allows: the batch is not acked. */
 export class InfluxWriteError extends Error {
@@ -23,16 +25,29 @@ export interface InfluxSinkDeps {
   registry: RegistryStore;
   log: Logger;
   metricsRegistry: Registry;
+  /** Where a point InfluxDB refuses for good goes (a field type conflict with data already stored). */
+  deadLetters: DeadLetterStore;
+  /** Which reading times may be `latest` (ingest.maxClockSkewMs, ingest.minTimestamp); default reading-time-window.ts. */
+  timeWindow?: TimeWindow;
+  /** ms epoch clock, for the `latest` time window. Default Date.now. */
+  now?(): number;
 }
 
 interface PendingWrite {
   /** The batch's lines, to tell its chunks from leftovers of an earlier, failed batch. */
   lines: Set<string>;
   remaining: number;
-  refused: number;
+  /** Lines of requests InfluxDB answered with 400 (it wrote the rest of such a request). */
+  refused: string[];
+  /** The last 400's message. */
+  refusedError: string;
   resolve(): void;
   reject(err: Error): void;
 }
+
+/** A 400's message names a type conflict when a field's type differs from the stored one. */
+const refusalReason = (message: string) =>
+  /field type conflict/i.test(message) ? 'field_type_conflict' : 'sink_refused';
 
 /**
  * The InfluxDB sink: points are written with the client's batching and retry, and the sink waits
@@ -75,7 +90,7 @@ export function createInfluxSink(config: InfluxSinkConfig, deps: InfluxSinkDeps)
   });
   const pointsRefused = new Counter({
     name: 'cloud_influx_lines_refused_total',
-    help: 'Lines InfluxDB refused for good (400: bad line or field type conflict); the rest of their batch was written',
+    help: 'Lines InfluxDB refused for good (400: bad line or field type conflict), each kept as a dead letter; the rest of their batch was written',
     registers: [deps.metricsRegistry],
   });
 
@@ -108,12 +123,13 @@ export function createInfluxSink(config: InfluxSinkConfig, deps: InfluxSinkDeps)
       const p = pending!;
       if (status === 400) {
         // A bad line or a field type conflict: InfluxDB wrote the rest of the request ("partial
-        // write"), and a resend can never fix it, so the batch counts as written.
-        p.refused += lines.length;
-        pointsRefused.inc(lines.length);
-        log.error(
+        // write"), and a resend can never fix it. Which lines it dropped it does not say: the
+        // commit writes them again one by one and dead-letters those refused alone.
+        p.refused.push(...lines);
+        p.refusedError = error.message;
+        log.warn(
           { err: error.message, lines: lines.length },
-          'InfluxDB refused lines for good (written the rest)',
+          'InfluxDB refused part of a write request; finding the refused lines',
         );
         settle(p, lines.length);
         return;
@@ -135,9 +151,17 @@ export function createInfluxSink(config: InfluxSinkConfig, deps: InfluxSinkDeps)
     },
   });
 
+  /** Resolves once InfluxDB took every line, with the lines of requests it refused (400). */
   const writeDurably = (lines: string[]) =>
-    new Promise<void>((resolve, reject) => {
-      const p: PendingWrite = { lines: new Set(lines), remaining: lines.length, refused: 0, resolve, reject };
+    new Promise<{ refused: string[]; error: string }>((resolve, reject) => {
+      const p: PendingWrite = {
+        lines: new Set(lines),
+        remaining: lines.length,
+        refused: [],
+        refusedError: '',
+        resolve: () => resolve({ refused: p.refused, error: p.refusedError }),
+        reject,
+      };
       pending = p;
       writeApi.writeRecords(lines);
       // Rejects on the first failure while the client retries in the background: `pending` tells the outcome.
@@ -147,6 +171,7 @@ export function createInfluxSink(config: InfluxSinkConfig, deps: InfluxSinkDeps)
     });
 
   const catalog = openSeriesCatalog(deps.db);
+  const timeWindow = deps.timeWindow ?? DEFAULT_TIME_WINDOW;
   const measurementOf = deviceKinds(deps.registry);
   const query = (statements: string[]) =>
     influxQuery(transport, config.database, config.retentionPolicy, statements);
@@ -154,18 +179,58 @@ export function createInfluxSink(config: InfluxSinkConfig, deps: InfluxSinkDeps)
   // One batch at a time, whoever calls: the pending-write bookkeeping assumes it.
   let queue: Promise<unknown> = Promise.resolve();
 
+  /**
+   * The lines of refused requests, written again one per request (a line InfluxDB already took is
+   * overwritten with itself): each line refused on its own is kept as a dead letter, as the
+   * readings or event it holds, before the batch's seq is recorded and acked. Returns how many.
+   */
+  async function isolateRefused(batch: SinkBatch, points: InfluxPoint[], refused: Set<string>) {
+    let n = 0;
+    for (const p of points) {
+      if (!refused.has(p.line)) continue;
+      const again = await writeDurably([p.line]);
+      if (again.refused.length === 0) continue;
+      const reason = refusalReason(again.error);
+      const letter = deps.deadLetters.add({
+        kind: 'point',
+        edge: batch.edgeId,
+        seq: null,
+        reason,
+        detail: `${again.error} (line: ${p.line.slice(0, 500)})`,
+        bytes: Buffer.from(JSON.stringify({ ...batch, readings: p.readings, events: p.events }), 'utf8'),
+        at: batch.receivedAt,
+      });
+      pointsRefused.inc();
+      log.error(
+        { edge: batch.edgeId, reason, deadLetter: letter.id, err: again.error },
+        'InfluxDB refused a point for good; kept as a dead letter (the rest of the batch is stored)',
+      );
+      n++;
+    }
+    return n;
+  }
+
   return {
     name: 'influx',
     atomicWithState: false,
     commitBatch(batch, recordState) {
       const run = async () => {
         catalog.note(batch, measurementOf);
-        const lines = batchToLines(batch, measurementOf, config.eventsMeasurement);
-        if (lines.length > 0) await writeDurably(lines);
+        const points = batchToPoints(batch, measurementOf, config.eventsMeasurement);
+        let deadLettered = 0;
+        if (points.length > 0) {
+          const { refused } = await writeDurably(points.map((p) => p.line));
+          if (refused.length > 0) deadLettered = await isolateRefused(batch, points, new Set(refused));
+        }
         recordState();
         // Rewrites overwrite silently in InfluxDB (same measurement, tags and time); dedupe by seq
         // keeps them to the crash-between-write-and-record case, so they are not counted here.
-        return { readings: batch.readings.length, events: batch.events.length, rewrites: 0 };
+        return {
+          readings: batch.readings.length,
+          events: batch.events.length,
+          rewrites: 0,
+          deadLettered,
+        };
       };
       const result = queue.then(run, run);
       queue = result.catch(() => {});
@@ -181,15 +246,17 @@ export function createInfluxSink(config: InfluxSinkConfig, deps: InfluxSinkDeps)
         byMetric.set(s.metric, list);
       }
       const metrics = [...byMetric.keys()];
+      // A reading dated before the floor or past now + the allowed skew is never the latest.
+      const range = latestRange(timeWindow, (deps.now ?? Date.now)());
       const statements = metrics.map((metric) => {
         const list = byMetric.get(metric)!;
         const f = fieldNames(metric);
         const measurements = [...new Set(list.flatMap((s) => s.measurements))];
         const devices = [...new Set(list.map((s) => s.device))];
-        const where =
-          filter.device === undefined && filter.station === undefined
-            ? ''
-            : `WHERE (${devices.map((d) => `"device" = ${literal(d)}`).join(' OR ')})`;
+        const conditions = [`time >= ${range.from}ms`, `time <= ${range.to}ms`];
+        if (filter.device !== undefined || filter.station !== undefined)
+          conditions.push(`(${devices.map((d) => `"device" = ${literal(d)}`).join(' OR ')})`);
+        const where = `WHERE ${conditions.join(' AND ')}`;
         // A raw query skips rows whose selected fields are all null, so LIMIT 1 per device is
         // the newest point that has this metric (as a value or as an error).
         return `SELECT ${ident(f.value)}, ${ident(f.error)}, ${ident(f.quality)} FROM ${from(measurements)} ${where} GROUP BY "device" ORDER BY time DESC LIMIT 1`;
@@ -220,7 +287,8 @@ export function createInfluxSink(config: InfluxSinkConfig, deps: InfluxSinkDeps)
             unit: s.unit,
             ts,
             value: value === null ? (error ?? '') : typed(value, s.valueType),
-            quality: quality ?? (value === null ? 'bad' : 'good'),
+            // Absent means good: a bad reading always carries its `_q`.
+            quality: quality ?? 'good',
             station: s.station,
           });
         }
@@ -241,14 +309,33 @@ export function createInfluxSink(config: InfluxSinkConfig, deps: InfluxSinkDeps)
     async series(q) {
       const s = catalog.find(q.device, q.metric);
       if (s === undefined) return undefined;
-      const f = ident(fieldNames(q.metric).value);
+      const names = fieldNames(q.metric);
+      const f = ident(names.value);
+      // A string series lives in the error field (older data: in the value field), so count both.
       const aggregates =
-        s.valueType === 'string' ? `count(${f})` : `min(${f}), max(${f}), mean(${f}), count(${f})`;
+        s.valueType === 'string'
+          ? `count(${f}), count(${ident(names.error)})`
+          : `min(${f}), max(${f}), mean(${f}), count(${f})`;
       const offset = ((q.from % q.stepMs) + q.stepMs) % q.stepMs;
-      const [result] = await query([
-        `SELECT ${aggregates} FROM ${from(s.measurements)} WHERE "device" = ${literal(q.device)} AND time >= ${q.from}ms AND time < ${q.to}ms GROUP BY time(${q.stepMs}ms, ${offset}ms) fill(none)`,
-      ]);
-      return mergeBuckets(result!, s.valueType === 'string');
+      const select = (what: string) =>
+        query([
+          `SELECT ${what} FROM ${from(s.measurements)} WHERE "device" = ${literal(q.device)} AND time >= ${q.from}ms AND time < ${q.to}ms GROUP BY time(${q.stepMs}ms, ${offset}ms) fill(none)`,
+        ]);
+      try {
+        const [result] = await select(aggregates);
+        return mergeBuckets(result!, s.valueType === 'string');
+      } catch (err) {
+        // The value field is a string in some shard (data written before fields had fixed types,
+        // or by another program): InfluxDB refuses min/max/mean there, so the series only counts.
+        if (!(err instanceof InfluxQueryError) || !/unsupported \w+ iterator type/.test(err.message))
+          throw err;
+        log.warn(
+          { device: q.device, metric: q.metric, err: err.message },
+          'series field holds strings: counted only',
+        );
+        const [result] = await select(`count(${f})`);
+        return mergeBuckets(result!, true);
+      }
     },
 
     async events(q: EventQuery): Promise<StoredEvent[]> {
@@ -307,7 +394,13 @@ function mergeBuckets(series: InfluxSeries[], countOnly: boolean): SeriesBucket[
     for (const row of s.values) {
       const t = row[0] as number;
       const b: SeriesBucket = countOnly
-        ? { t, min: null, max: null, mean: null, count: row[1] as number }
+        ? {
+            t,
+            min: null,
+            max: null,
+            mean: null,
+            count: ((row[1] as number | null) ?? 0) + ((row[2] as number | null) ?? 0),
+          }
         : {
             t,
             min: row[1] as number,

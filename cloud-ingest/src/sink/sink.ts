@@ -17,6 +17,11 @@ export interface SinkBatch {
   place: PlaceTags;
   readings: readonly Reading[];
   events: readonly DeviceEvent[];
+  /**
+   * Reading times that may become `latest` (inclusive, ms epoch), set by the ingest from
+   * reading-time-window.ts; readings outside it were marked `suspect` and never become latest.
+   */
+  believable?: { from: number; to: number };
 }
 
 /** One batch of a group commit and the seq-state write to run right after its points. */
@@ -30,6 +35,8 @@ export interface SinkWriteResult {
   events: number;
   /** Points (readings or events) that already existed and were overwritten. */
   rewrites: number;
+  /** Points the store refused for good and that went to the dead letters instead (InfluxDB 400). */
+  deadLettered?: number;
 }
 
 export interface LatestValue {

@@ -1,5 +1,6 @@
 import type { DeviceEvent, Quality, Severity, Value } from '@village/protocol';
 import type { Db } from '../store/open-database.js';
+import { type TimeWindow, latestRange } from './reading-time-window.js';
 import type {
   EventQuery,
   GroupItem,
@@ -67,8 +68,18 @@ function fromColumn(v: number | string, type: string): Value {
   return v;
 }
 
-export function createSqliteSink(db: Db): Sink {
+export interface SqliteSinkOptions {
+  /**
+   * With it, `latest` rows dated outside the window (left by a cloud that let a 2096 reading
+   * become latest) are replaced on open by the newest believable reading of their series.
+   */
+  repairLatest?: { window: TimeWindow; now: number };
+}
+
+export function createSqliteSink(db: Db, options: SqliteSinkOptions = {}): Sink {
   db.exec(SCHEMA);
+  if (options.repairLatest)
+    repairLatest(db, latestRange(options.repairLatest.window, options.repairLatest.now));
   const upsertSeries = db.prepare<
     {
       device: string;
@@ -139,6 +150,9 @@ export function createSqliteSink(db: Db): Sink {
         rewriteReading.run(value, quality, historical, s.id, r.ts);
         rewrites++;
       }
+      // A reading dated far in the future (or before the floor) must not pin `latest` above every later one.
+      const believable = batch.believable;
+      if (believable !== undefined && (r.ts < believable.from || r.ts > believable.to)) continue;
       const prev = newest.get(s.id);
       if (prev === undefined || readings[prev]!.ts <= r.ts) newest.set(s.id, i);
     }
@@ -320,4 +334,25 @@ export function createSqliteSink(db: Db): Sink {
     // The database belongs to the cloud (it also holds the registry and dedupe state): it closes it.
     async close() {},
   };
+}
+
+/** Replaces each `latest` row outside `range` by its series' newest reading inside it (or none). */
+function repairLatest(db: Db, range: { from: number; to: number }): void {
+  const pinned = db
+    .prepare<[number, number], { series_id: number }>('SELECT series_id FROM latest WHERE ts > ? OR ts < ?')
+    .all(range.to, range.from);
+  if (pinned.length === 0) return;
+  const drop = db.prepare<[number]>('DELETE FROM latest WHERE series_id = ?');
+  // The (series_id, ts) primary key makes this a short index walk per series.
+  const refill = db.prepare<[number, number, number]>(
+    `INSERT INTO latest (series_id, ts, value, quality)
+     SELECT series_id, ts, value, quality FROM readings
+     WHERE series_id = ? AND ts >= ? AND ts <= ? ORDER BY ts DESC LIMIT 1`,
+  );
+  db.transaction(() => {
+    for (const { series_id } of pinned) {
+      drop.run(series_id);
+      refill.run(series_id, range.from, range.to);
+    }
+  })();
 }

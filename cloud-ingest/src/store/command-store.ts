@@ -25,6 +25,8 @@ export interface CommandStore {
   get(id: string): CommandRow | undefined;
   /** Commands of an edge still waiting for a result and not yet expired, oldest first. */
   pending(edge: string, now: number): CommandRow[];
+  /** Ends a command the cloud will not send (again) with an error; false when it was not waiting. */
+  fail(id: string, error: string, now: number): boolean;
 }
 
 const SCHEMA = `
@@ -66,6 +68,9 @@ export function openCommandStore(db: Db): CommandStore {
   const pending = db.prepare<[string, number], Raw>(
     "SELECT * FROM commands WHERE edge = ? AND state = 'sent' AND expires_at > ? ORDER BY created_at",
   );
+  const fail = db.prepare(
+    "UPDATE commands SET state = 'error', error = ?, completed_at = ? WHERE id = ? AND state = 'sent'",
+  );
   const toRow = (r: Raw): CommandRow => ({
     id: r.id,
     edge: r.edge,
@@ -97,5 +102,6 @@ export function openCommandStore(db: Db): CommandStore {
       return r && toRow(r);
     },
     pending: (edge, now) => pending.all(edge, now).map(toRow),
+    fail: (id, error, now) => fail.run(error, now, id).changes === 1,
   };
 }
