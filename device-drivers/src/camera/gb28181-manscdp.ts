@@ -7,8 +7,22 @@ import type { CameraEventType, CameraMessage } from './camera-event-types.js';
  * Keepalive (§9.6) and Alarm notifications (§9.4, Annex A.2.5: AlarmPriority, AlarmMethod,
  * AlarmTime, AlarmDescription, Info/AlarmType). Devices usually declare encoding="GB2312".
  */
+export type ManscdpErrorCode =
+  | 'bad_charset'
+  | 'doctype'
+  | 'not_xml'
+  | 'bad_shape'
+  | 'bad_field'
+  | 'wrong_device';
+
 export class ManscdpError extends Error {
   override readonly name = 'ManscdpError';
+  constructor(
+    readonly code: ManscdpErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 const parser = new XMLParser({
@@ -38,23 +52,30 @@ export function decodeManscdpBody(body: Buffer, contentType = ''): string {
   try {
     return new TextDecoder(label, { fatal: true }).decode(body);
   } catch (err) {
-    throw new ManscdpError(`body is not valid ${declared}: ${(err as Error).message}`);
+    throw new ManscdpError('bad_charset', `body is not valid ${declared}: ${(err as Error).message}`);
   }
 }
 
 export function parseManscdp(xml: string): Manscdp {
-  if (/<!DOCTYPE|<!ENTITY/i.test(xml)) throw new ManscdpError('DOCTYPE/ENTITY declarations are refused');
+  if (/<!DOCTYPE|<!ENTITY/i.test(xml))
+    throw new ManscdpError('doctype', 'DOCTYPE/ENTITY declarations are refused');
   const valid = XMLValidator.validate(xml);
-  if (valid !== true) throw new ManscdpError(`not XML: ${valid.err.msg} (line ${valid.err.line})`);
-  const doc = parser.parse(xml) as Record<string, unknown>;
+  if (valid !== true) throw new ManscdpError('not_xml', `not XML: ${valid.err.msg} (line ${valid.err.line})`);
+  let doc: Record<string, unknown>;
+  try {
+    doc = parser.parse(xml) as Record<string, unknown>;
+  } catch (err) {
+    // The validator passes some documents the parser throws on (a malformed XML declaration).
+    throw new ManscdpError('not_xml', `not XML: ${(err as Error).message}`);
+  }
   const root = (doc.Notify ?? doc.Response ?? doc.Query) as Record<string, unknown> | undefined;
   if (typeof root !== 'object' || root === null)
-    throw new ManscdpError('root must be Notify, Response or Query');
+    throw new ManscdpError('bad_shape', 'root must be Notify, Response or Query');
   const cmdType = root.CmdType;
   const deviceId = root.DeviceID;
-  if (typeof cmdType !== 'string' || cmdType === '') throw new ManscdpError('CmdType missing');
+  if (typeof cmdType !== 'string' || cmdType === '') throw new ManscdpError('bad_shape', 'CmdType missing');
   if (typeof deviceId !== 'string' || !/^[0-9]{20}$/.test(deviceId))
-    throw new ManscdpError(`DeviceID must be 20 digits, got ${String(deviceId).slice(0, 40)}`);
+    throw new ManscdpError('bad_field', `DeviceID must be 20 digits, got ${String(deviceId).slice(0, 40)}`);
   return { cmdType, deviceId, sn: typeof root.SN === 'string' ? root.SN : undefined, fields: root };
 }
 
@@ -79,9 +100,9 @@ export function alarmToMessage(m: Manscdp): CameraMessage {
   const priority = str(f.AlarmPriority);
   const method = str(f.AlarmMethod);
   if (!priority || !/^[1-4]$/.test(priority))
-    throw new ManscdpError(`AlarmPriority must be 1..4, got ${String(priority).slice(0, 20)}`);
+    throw new ManscdpError('bad_field', `AlarmPriority must be 1..4, got ${String(priority).slice(0, 20)}`);
   if (!method || !/^[1-7]$/.test(method))
-    throw new ManscdpError(`AlarmMethod must be 1..7, got ${String(method).slice(0, 20)}`);
+    throw new ManscdpError('bad_field', `AlarmMethod must be 1..7, got ${String(method).slice(0, 20)}`);
   const info = f.Info as Record<string, unknown> | undefined;
   const alarmType = str(info?.AlarmType) ?? str(f.AlarmType);
   const type: CameraEventType =

@@ -161,7 +161,10 @@ export async function startGbServer(deps: GbServerDeps): Promise<{ port: number;
       try {
         doc = parseManscdp(decodeManscdpBody(msg.body, header(h, 'content-type')));
         if (doc.deviceId !== device && deps.cameraFor(doc.deviceId) !== camera) {
-          throw new ManscdpError(`DeviceID ${doc.deviceId} is not the registered device ${device}`);
+          throw new ManscdpError(
+            'wrong_device',
+            `DeviceID ${doc.deviceId} is not the registered device ${device}`,
+          );
         }
         if (doc.cmdType === 'Alarm') alarm = alarmToMessage(doc);
       } catch (err) {

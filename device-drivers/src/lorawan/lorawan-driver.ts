@@ -10,7 +10,8 @@ import { type QueuedDownlink, buildDataDownlink } from './downlink-frame.js';
 import { LorawanError, type LorawanErrorCode } from './errors.js';
 import { type GatewayRegistry, type GatewayState, createGatewayRegistry } from './gateway-registry.js';
 import { type OtaaDevice, acceptJoin } from './join-request.js';
-import { type LoraPacket, lp } from './lora-packet-lib.js';
+import type { LoraPacket } from './lora-packet-lib.js';
+import { decodePhyPayload } from './phy-payload.js';
 import { REGIONS } from './region.js';
 import { planDownlink } from './rx-window.js';
 import {
@@ -293,9 +294,9 @@ export function createLorawanDriver(
     const gateways = receptions.map((r) => r.gatewayEui);
     let pkt: LoraPacket;
     try {
-      pkt = lp.fromWire(phy);
+      pkt = decodePhyPayload(phy);
     } catch (err) {
-      fail('phy_malformed', `lorawan: PHYPayload does not parse: ${(err as Error).message}`, { gateways });
+      handleError(err, { gateways });
       return;
     }
     const mtype = pkt.getMType();
