@@ -40,6 +40,7 @@ export function createCameraDriver(config: CameraConfig): CameraDriver {
       const auths = new Map<string, ResolvedAuth>();
       const gbPasswords = new Map<string, string>();
       const byGbId = new Map<string, string>();
+      const gbChannels = new Map<string, ReadonlySet<string>>();
       for (const cam of config.cameras) {
         const where = `cameras[${cam.id}].auth`;
         const a = cam.auth;
@@ -51,6 +52,7 @@ export function createCameraDriver(config: CameraConfig): CameraDriver {
         );
         if (cam.gbDeviceId && config.sip) {
           byGbId.set(cam.gbDeviceId, cam.id);
+          gbChannels.set(cam.id, new Set(cam.gbChannels));
           gbPasswords.set(
             cam.gbDeviceId,
             resolveSecret(cam.gbPassword ?? config.sip.password, `cameras[${cam.id}].gbPassword`),
@@ -138,9 +140,11 @@ export function createCameraDriver(config: CameraConfig): CameraDriver {
           port: config.sip.port,
           bind: config.sip.bind,
           realm: config.sip.realm,
+          serverId: config.sip.serverId,
           maxExpiresS: config.sip.maxExpiresS,
           passwordFor: (id) => gbPasswords.get(id),
           cameraFor: (id) => byGbId.get(id),
+          channelsOf: (camera) => gbChannels.get(camera) ?? new Set(),
           seen: (camera) => hb.seen(camera),
           deliver,
           countError: (r) => ctx.countError(r),

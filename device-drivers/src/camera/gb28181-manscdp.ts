@@ -5,7 +5,9 @@ import type { CameraEventType, CameraMessage } from './camera-event-types.js';
 /**
  * GB/T 28181-2016 MANSCDP bodies (Application/MANSCDP+xml) a device sends in SIP MESSAGE:
  * Keepalive (§9.6) and Alarm notifications (§9.4, Annex A.2.5: AlarmPriority, AlarmMethod,
- * AlarmTime, AlarmDescription, Info/AlarmType). Devices usually declare encoding="GB2312".
+ * AlarmTime, AlarmDescription, Longitude, Latitude, Info/AlarmType, Info/AlarmTypeParam/EventType),
+ * and the Response the server sends back for an Alarm (A.2.6). Devices usually declare
+ * encoding="GB2312".
  */
 export type ManscdpErrorCode =
   | 'bad_charset'
@@ -79,6 +81,17 @@ export function parseManscdp(xml: string): Manscdp {
   return { cmdType, deviceId, sn: typeof root.SN === 'string' ? root.SN : undefined, fields: root };
 }
 
+/**
+ * The alarm notification response (§9.4.2 c, A.2.6): after its 200 to the device's Alarm
+ * MESSAGE, the server sends this in a MESSAGE of its own, naming the alarm's SN and DeviceID.
+ * ASCII only, so the declared GB2312 is also UTF-8.
+ */
+export function alarmResponseBody(sn: string, deviceId: string): Buffer {
+  return Buffer.from(
+    `<?xml version="1.0" encoding="GB2312"?>\r\n<Response>\r\n<CmdType>Alarm</CmdType>\r\n<SN>${sn}</SN>\r\n<DeviceID>${deviceId}</DeviceID>\r\n<Result>OK</Result>\r\n</Response>\r\n`,
+  );
+}
+
 /** Annex A.2.5: AlarmMethod 5 = video alarm; its AlarmType says what the analytics saw. */
 const VIDEO_ALARM_TYPES: Record<string, CameraEventType> = {
   '2': 'motion',
@@ -105,6 +118,9 @@ export function alarmToMessage(m: Manscdp): CameraMessage {
     throw new ManscdpError('bad_field', `AlarmMethod must be 1..7, got ${String(method).slice(0, 20)}`);
   const info = f.Info as Record<string, unknown> | undefined;
   const alarmType = str(info?.AlarmType) ?? str(f.AlarmType);
+  // 2016 edition: Info/AlarmTypeParam/EventType (1 entering, 2 leaving a zone); some devices put it flat.
+  const param = info?.AlarmTypeParam as Record<string, unknown> | undefined;
+  const eventType = str(param?.EventType) ?? str(info?.EventType) ?? str(f.EventType);
   const type: CameraEventType =
     (method === '5' && alarmType && VIDEO_ALARM_TYPES[alarmType]) || 'camera_alarm';
   const data: EventData = {
@@ -112,8 +128,11 @@ export function alarmToMessage(m: Manscdp): CameraMessage {
     gb_device: m.deviceId,
     alarm_priority: Number(priority),
     alarm_method: Number(method),
-    alarm_type: alarmType === undefined ? null : Number(alarmType),
+    alarm_type: code(alarmType),
+    event_type: code(eventType),
     camera_time: str(f.AlarmTime) ?? null,
+    longitude: degrees(f.Longitude, 180),
+    latitude: degrees(f.Latitude, 90),
   };
   const desc = str(f.AlarmDescription);
   if (desc) data.description = desc;
@@ -124,6 +143,19 @@ export function alarmToMessage(m: Manscdp): CameraMessage {
     severity: type === 'intrusion' ? undefined : PRIORITY_SEVERITY[priority],
     data,
   };
+}
+
+/** A small numeric code (AlarmType, EventType); anything else is not a code and is kept as absent. */
+function code(v: string | undefined): number | null {
+  return v !== undefined && /^\d{1,4}$/.test(v) ? Number(v) : null;
+}
+
+/** A WGS-84 coordinate within ±limit degrees (A.2.5 Longitude/Latitude are optional doubles). */
+function degrees(v: unknown, limit: number): number | null {
+  const s = str(v);
+  if (s === undefined || !/^-?\d{1,3}(\.\d{1,12})?$/.test(s)) return null;
+  const n = Number(s);
+  return Math.abs(n) <= limit ? n : null;
 }
 
 function str(v: unknown): string | undefined {
