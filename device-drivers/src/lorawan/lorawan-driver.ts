@@ -362,28 +362,47 @@ export function createLorawanDriver(
     if (stopped) return;
     const packet = parseDatagram(msg);
     const now = ctx.now();
+    const admit = (eui: string) => {
+      const a = registry.admit(eui, rinfo.address, now);
+      if (a.ok) return a.gateway;
+      throw new LorawanError(
+        a.reason,
+        a.reason === 'gateway_unknown'
+          ? `gateway ${eui} is not configured`
+          : `gateway ${eui}: datagram from ${rinfo.address}, outside its allowedSources`,
+      );
+    };
     switch (packet.type) {
       case 'PUSH_DATA': {
-        const g = registry.admit(packet.gatewayEui, now);
-        if (g === undefined)
-          throw new LorawanError('gateway_unknown', `gateway ${packet.gatewayEui} is not configured`);
+        const g = admit(packet.gatewayEui);
         // §3.3: acknowledge on receipt, so the gateway's ackr statistic reflects the link.
         send(buildPushAck(packet.token), rinfo.address, rinfo.port);
         handlePushData(g, packet.body);
         return;
       }
       case 'PULL_DATA': {
-        const g = registry.admit(packet.gatewayEui, now);
-        if (g === undefined)
-          throw new LorawanError('gateway_unknown', `gateway ${packet.gatewayEui} is not configured`);
+        const g = admit(packet.gatewayEui);
+        const old = g.pullAddress;
+        if (old === undefined) {
+          ctx.log.info(
+            { gateway: g.eui, route: `${rinfo.address}:${rinfo.port}` },
+            'lorawan: gateway downlink route open',
+          );
+        } else if (old.address !== rinfo.address || old.port !== rinfo.port) {
+          // Where downlinks go is a security decision (Semtech UDP is unauthenticated): count and log it.
+          g.routeChanges++;
+          ctx.countError('gateway_route_changed');
+          ctx.log.warn(
+            { gateway: g.eui, from: `${old.address}:${old.port}`, to: `${rinfo.address}:${rinfo.port}` },
+            'lorawan: gateway downlink route changed',
+          );
+        }
         g.pullAddress = { address: rinfo.address, port: rinfo.port };
         send(buildPullAck(packet.token), rinfo.address, rinfo.port);
         return;
       }
       case 'TX_ACK': {
-        const g = registry.admit(packet.gatewayEui, now);
-        if (g === undefined)
-          throw new LorawanError('gateway_unknown', `gateway ${packet.gatewayEui} is not configured`);
+        const g = admit(packet.gatewayEui);
         const pending = pendingTx.get(packet.token);
         pendingTx.delete(packet.token);
         const { error } = parseTxAck(packet.body);
@@ -420,10 +439,7 @@ export function createLorawanDriver(
     async start(context) {
       ctx = context;
       stopped = false;
-      registry = createGatewayRegistry(
-        config.gateways.map((g) => g.eui),
-        config.allowUnknownGateways,
-      );
+      registry = createGatewayRegistry(config.gateways, config.allowUnknownGateways);
       store = openSessionStore(ctx.dataDir);
       loadSessions(store);
       dedup = createDeduplicator(config.dedupWindowMs, MAX_PENDING_FRAMES, handleFrame);
