@@ -8,6 +8,7 @@ import { type CameraHealth, startCameraHealth } from './camera-health.js';
 import { type CameraConfig, cameraConfigSchema } from './config.js';
 import { createDigestVerifier } from './digest-auth.js';
 import { startGbServer } from './gb28181-server.js';
+import { type HmacReplayStore, openHmacReplayStore } from './hmac-replay-store.js';
 import { type Snapshot, startHttpListener } from './http-listener.js';
 import { type SnapshotStore, SnapshotTooLargeError, openSnapshotStore } from './snapshot-store.js';
 
@@ -32,6 +33,7 @@ export function createCameraDriver(config: CameraConfig): CameraDriver {
   let http: { port: number; close(): Promise<void> } | undefined;
   let sip: { port: number; close(): Promise<void> } | undefined;
   let health: CameraHealth | undefined;
+  let hmacReplay: HmacReplayStore | undefined;
 
   return {
     inventory: () => config.cameras.map((c) => ({ id: c.id, kind: 'camera', driver: 'camera', metrics: [] })),
@@ -118,11 +120,13 @@ export function createCameraDriver(config: CameraConfig): CameraDriver {
       };
 
       const digest = createDigestVerifier({ realm: config.http.realm, requireQop: true, now: ctx.now });
+      hmacReplay = openHmacReplayStore(ctx.dataDir);
       const authenticate = createCameraAuthenticator({
         realm: config.http.realm,
         digest,
         hmacSkewMs: config.http.hmacSkewMs,
         now: ctx.now,
+        replay: hmacReplay,
       });
       const warn = (obj: object, msg: string) => ctx.log.warn(obj, msg);
       http = await startHttpListener({
@@ -159,8 +163,10 @@ export function createCameraDriver(config: CameraConfig): CameraDriver {
       health?.stop();
       await http?.close().catch(() => {});
       await sip?.close().catch(() => {});
+      hmacReplay?.close();
       http = undefined;
       sip = undefined;
+      hmacReplay = undefined;
     },
 
     ports() {
