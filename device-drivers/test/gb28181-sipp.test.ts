@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,7 +23,7 @@ const OTHER = '34020000001320000002';
 let ctx: RecordingContext;
 let driver: CameraDriver;
 
-async function sipp(scenario: string, device: string, password: string) {
+async function sipp(scenario: string, device: string, password: string, extra: string[] = []) {
   const [p, mp] = [await freeUdpPort(), await freeUdpPort()];
   return runProcess(
     'sipp',
@@ -55,6 +55,7 @@ async function sipp(scenario: string, device: string, password: string) {
       '-key',
       'domain',
       REALM,
+      ...extra,
     ],
     { timeoutMs: 30_000, cwd: dir },
   );
@@ -201,6 +202,47 @@ describe('GB/T 28181 alarm intake with SIPp', () => {
         dev.close();
       }
       expect(ctx.failures).toEqual([]);
+    },
+  );
+  it(
+    "SIPp's own REGISTER and Alarm, replayed from other sockets with other Call-IDs: 401 and 403, no event",
+    { timeout: 40_000 },
+    async () => {
+      const r = await sipp('gb28181-register-alarm.xml', DEVICE, 'gb-secret-1', ['-trace_msg']);
+      expect(r.code, r.stderr).toBe(0);
+      // SIPp's message log: each "UDP message sent" block is one datagram as it went out.
+      const log = readdirSync(dir).find(
+        (f) => f.startsWith('gb28181-register-alarm_') && f.endsWith('_messages.log'),
+      );
+      const sent = readFileSync(join(dir, log!), 'utf8')
+        .split(/^-{20,}.*$/m)
+        .filter((b) => /UDP message sent/.test(b))
+        .map((b) => b.replace(/^[\s\S]*?UDP message sent \(\d+ bytes\):\n\n/, '').replace(/\r?\n/g, '\r\n'));
+      const registered = sent.find((m) => m.startsWith('REGISTER ') && /\r\nAuthorization: Digest /.test(m));
+      const alarm = sent.find((m) => m.startsWith('MESSAGE ') && /<CmdType>Alarm<\/CmdType>/.test(m));
+      expect(registered).toMatch(/qop=auth/);
+      expect(alarm).toBeDefined();
+      const elsewhere = (m: string, n: number) =>
+        m
+          .replace(/\r\nCall-ID: [^\r]+/i, `\r\nCall-ID: replay-${n}@10.9.9.9`)
+          .replace(/branch=[^;\r]+/, `branch=z9hG4bK-replay-${n}`);
+      const before = ctx.events.length;
+      const replays = ctx.errorCount('camera_sip_auth_replay');
+      const strangers = ctx.errorCount('camera_sip_wrong_source');
+      for (const [m, n, want] of [
+        [registered!, 1, /^SIP\/2\.0 401/],
+        [alarm!, 2, /^SIP\/2\.0 403/],
+      ] as const) {
+        const dev = await openGbDevice(() => driver.ports().sip!);
+        try {
+          expect(await dev.send(Buffer.from(elsewhere(m, n))), m.slice(0, 40)).toMatch(want);
+        } finally {
+          dev.close();
+        }
+      }
+      expect(ctx.events.length).toBe(before);
+      expect(ctx.errorCount('camera_sip_auth_replay')).toBe(replays + 1);
+      expect(ctx.errorCount('camera_sip_wrong_source')).toBe(strangers + 1);
     },
   );
 });
