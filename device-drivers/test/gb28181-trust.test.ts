@@ -182,4 +182,30 @@ describe('GB/T 28181 trust', () => {
     dev.answer(resp[0]!, 200, 'OK');
     expect(ctx.failures).toEqual([]);
   });
+  it('bound to all interfaces, the Response MESSAGE names the address that faces the device in Via', async () => {
+    const wide = createRecordingContext(mkdtempSync(join(tmpdir(), 'gb-trust-any-')));
+    const any = createCameraDriver(
+      cameraConfigSchema.parse({
+        http: { port: 0, bind: '127.0.0.1' },
+        sip: { port: 0, bind: '0.0.0.0', realm: T.realm, serverId: T.serverId, password: PASSWORD },
+        cameras: [{ id: 'gate-cam', auth: { type: 'basic', username: 'u', password: 'p' }, gbDeviceId: CAM }],
+      }),
+    );
+    await any.start(wide);
+    const dev = await openGbDevice(() => any.ports().sip!);
+    try {
+      expect((await register(dev, T, { device: CAM, password: PASSWORD, cseq: 50 })).answer).toMatch(
+        /^SIP\/2\.0 200/,
+      );
+      expect(await dev.send(message(CAM, 52, alarmBody(CAM, 51)))).toMatch(/^SIP\/2\.0 200/);
+      await waitFor(() => dev.incoming.length > 0, { what: 'the Response MESSAGE' });
+      expect(dev.incoming[0]).toMatch(
+        new RegExp(`\r\nVia: SIP/2\.0/UDP 127\.0\.0\.1:${any.ports().sip};rport;branch=`),
+      );
+      dev.answer(dev.incoming[0]!, 200, 'OK');
+    } finally {
+      dev.close();
+      await any.stop();
+    }
+  });
 });

@@ -72,7 +72,7 @@ export async function startGbServer(deps: GbServerDeps): Promise<{ port: number;
   const T2 = 4000;
   const outgoing = new Map<string, { timer: NodeJS.Timeout; what: string }>();
   let cseq = 1;
-  const sendRequest = (
+  const sendRequest = async (
     to: { address: string; port: number },
     deviceId: string,
     what: string,
@@ -80,10 +80,11 @@ export async function startGbServer(deps: GbServerDeps): Promise<{ port: number;
   ) => {
     const branch = `z9hG4bK${randomBytes(8).toString('hex')}`;
     const local = sock.address();
+    const host = await localAddressTowards(local.address, to);
     const buf = buildRequest({
       method: 'MESSAGE',
       uri: `sip:${deviceId}@${to.address}:${to.port}`,
-      via: `SIP/2.0/UDP ${local.address}:${local.port};rport;branch=${branch}`,
+      via: `SIP/2.0/UDP ${host}:${local.port};rport;branch=${branch}`,
       from: `<sip:${deps.serverId}@${deps.realm}>;tag=${tag}`,
       to: `<sip:${deviceId}@${deps.realm}>`,
       callId: `${randomBytes(10).toString('hex')}@${deps.realm}`,
@@ -283,7 +284,7 @@ export async function startGbServer(deps: GbServerDeps): Promise<{ port: number;
       }
       reply(from, h, 200, 'OK');
       if (alarm && doc.sn !== undefined && /^\d{1,10}$/.test(doc.sn)) {
-        sendRequest(reg, device, 'alarm response', alarmResponseBody(doc.sn, doc.deviceId));
+        await sendRequest(reg, device, 'alarm response', alarmResponseBody(doc.sn, doc.deviceId));
       }
       return;
     }
@@ -321,4 +322,25 @@ export async function startGbServer(deps: GbServerDeps): Promise<{ port: number;
         sock.close(() => resolve());
       }),
   };
+}
+
+/**
+ * The address to name in our Via: the bound one, or, when bound to all interfaces, the local
+ * address the kernel routes `to` from (a connected UDP socket sends nothing). A device that
+ * answers to Via's sent-by (RFC 3261 §18.2.2) then reaches us.
+ */
+async function localAddressTowards(bound: string, to: { address: string; port: number }): Promise<string> {
+  if (bound !== '0.0.0.0') return bound;
+  const probe = createSocket('udp4');
+  try {
+    await new Promise<void>((resolve, reject) => {
+      probe.once('error', reject);
+      probe.connect(to.port, to.address, () => resolve());
+    });
+    return probe.address().address;
+  } catch {
+    return bound;
+  } finally {
+    probe.close();
+  }
 }
