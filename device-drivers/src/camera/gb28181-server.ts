@@ -71,6 +71,8 @@ export async function startGbServer(deps: GbServerDeps): Promise<{ port: number;
   const T1 = 500;
   const T2 = 4000;
   const outgoing = new Map<string, { timer: NodeJS.Timeout; what: string }>();
+  /** Requests awaiting an answer; beyond this the oldest is given up (a device flooding alarms). */
+  const MAX_OUTGOING = 1024;
   let cseq = 1;
   const sendRequest = async (
     to: { address: string; port: number },
@@ -105,6 +107,12 @@ export async function startGbServer(deps: GbServerDeps): Promise<{ port: number;
       const timer = setTimeout(attempt, interval);
       timer.unref();
       outgoing.set(branch, { timer, what });
+      if (outgoing.size > MAX_OUTGOING) {
+        const [oldest, tx] = outgoing.entries().next().value!;
+        clearTimeout(tx.timer);
+        outgoing.delete(oldest);
+        deps.countError('camera_sip_request_unanswered');
+      }
       interval = Math.min(interval * 2, T2);
     };
     attempt();
