@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { checkEvent } from '@village/protocol';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  type Outcome,
   decodeChecked,
   framesFrom,
   fuzzParams,
@@ -26,6 +28,20 @@ import { SipParseError, buildResponse, canRespond, parseSip } from '../src/camer
  * or throws its own typed error with a code, quickly.
  */
 const fixtures = join(import.meta.dirname, 'camera-fixtures');
+
+/** What a decoder accepts must make an event the wire contract accepts (the edge emits it as is). */
+function validEvent(r: Outcome<unknown>) {
+  if (!r.ok) return;
+  const msg = r.value as { kind?: string; type?: string; data?: unknown };
+  if (msg.kind !== 'alarm') return;
+  checkEvent({
+    device: 'cam-1',
+    type: msg.type!,
+    severity: 'warning',
+    ts: 1_800_000_000_000,
+    data: msg.data as never,
+  });
+}
 const DEVICE = '34020000001320000001';
 const sipRequest = (method: string, extra: string[], body = '') =>
   Buffer.from(
@@ -88,10 +104,18 @@ describe('MANSCDP body (fuzz)', () => {
     for (const s of seeds) expect(decodeChecked(() => decode(s), typed, 'manscdp').ok).toBe(true);
     fc.assert(
       fc.property(framesFrom(seeds, 300), (bytes) => {
-        decodeChecked(() => decode(Buffer.from(bytes)), typed, 'manscdp');
+        validEvent(decodeChecked(() => decode(Buffer.from(bytes)), typed, 'manscdp'));
       }),
       // Found by this test: the XML validator passes a malformed declaration the parser throws on.
-      { ...fuzzParams, examples: [[Buffer.from(`<?xml version=#1.0"?>${keepaliveXml.slice(21)}`)]] },
+      // And a non-numeric AlarmType, which became NaN in the event data (refused by the outbox,
+      // so the device got no answer and retransmitted).
+      {
+        ...fuzzParams,
+        examples: [
+          [Buffer.from(`<?xml version=#1.0"?>${keepaliveXml.slice(21)}`)],
+          [Buffer.from(alarmXml.replace('<AlarmType>6</AlarmType>', '<AlarmType>x</AlarmType>'))],
+        ],
+      },
     );
   });
 });
@@ -105,7 +129,7 @@ describe('ISAPI EventNotificationAlert (fuzz)', () => {
     for (const s of seeds) expect(decodeChecked(() => parseIsapiAlert(s), typed, 'isapi').ok).toBe(true);
     fc.assert(
       fc.property(textsFrom(seeds), (xml) => {
-        decodeChecked(() => parseIsapiAlert(xml), typed, 'isapi');
+        validEvent(decodeChecked(() => parseIsapiAlert(xml), typed, 'isapi'));
       }),
       // Found by this test: the XML validator passes a malformed declaration the parser throws on.
       { ...fuzzParams, examples: [[seeds[0]!.replace('version="1.0"', 'version=#1.0"')]] },
@@ -124,7 +148,7 @@ describe('generic JSON camera event (fuzz)', () => {
     for (const s of seeds) expect(decodeChecked(() => parseJsonAlert(s), typed, 'json').ok).toBe(true);
     fc.assert(
       fc.property(textsFrom(seeds), (text) => {
-        decodeChecked(() => parseJsonAlert(text), typed, 'json');
+        validEvent(decodeChecked(() => parseJsonAlert(text), typed, 'json'));
       }),
       fuzzParams,
     );
