@@ -1,10 +1,9 @@
-import { createHash } from 'node:crypto';
-import { createSocket } from 'node:dgram';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CameraDriver, cameraConfigSchema, createCameraDriver } from '../src/camera/index.js';
+import { openGbDevice, register, sipRequest } from './camera-fixtures/gb-device.js';
 import { freeUdpPort } from './nbiot-fixtures/free-port.js';
 import { type RecordingContext, createRecordingContext } from './nbiot-fixtures/recording-context.js';
 import { runProcess } from './nbiot-fixtures/run-process.js';
@@ -12,7 +11,8 @@ import { waitFor } from './nbiot-fixtures/wait-for.js';
 
 /**
  * The GB/T 28181 SIP intake against SIPp (scenarios in camera-fixtures/), plus raw UDP
- * datagrams for malformed input that SIPp will not produce.
+ * datagrams for malformed input that SIPp will not produce (gb28181-trust.test.ts has the
+ * replay, source-binding and channel cases).
  */
 const fixtures = join(import.meta.dirname, 'camera-fixtures');
 const dir = mkdtempSync(join(tmpdir(), 'gb28181-test-'));
@@ -23,7 +23,7 @@ const OTHER = '34020000001320000002';
 let ctx: RecordingContext;
 let driver: CameraDriver;
 
-async function sipp(scenario: string, device: string, password: string) {
+async function sipp(scenario: string, device: string, password: string, extra: string[] = []) {
   const [p, mp] = [await freeUdpPort(), await freeUdpPort()];
   return runProcess(
     'sipp',
@@ -55,50 +55,13 @@ async function sipp(scenario: string, device: string, password: string) {
       '-key',
       'domain',
       REALM,
+      ...extra,
     ],
     { timeoutMs: 30_000, cwd: dir },
   );
 }
 
-/** Sends one datagram from a fresh socket and returns the first answer (undefined if none within waitMs). */
-async function exchange(text: string | Buffer, waitMs = 20_000): Promise<string | undefined> {
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
-  try {
-    return await new Promise<string | undefined>((resolve) => {
-      const timer = setTimeout(() => resolve(undefined), waitMs);
-      s.once('message', (m) => {
-        clearTimeout(timer);
-        resolve(m.toString());
-      });
-      s.send(typeof text === 'string' ? Buffer.from(text) : text, driver.ports().sip!, '127.0.0.1');
-    });
-  } finally {
-    s.close();
-  }
-}
-
-function request(
-  method: string,
-  cseq: number,
-  extra: string[],
-  body: Buffer = Buffer.alloc(0),
-  from = DEVICE,
-): Buffer {
-  const head = [
-    `${method} sip:${SERVER_ID}@${REALM} SIP/2.0`,
-    `Via: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bK-${method}-${cseq}-${Math.random().toString(36).slice(2)}`,
-    `From: <sip:${from}@${REALM}>;tag=t${cseq}`,
-    `To: <sip:${method === 'REGISTER' ? from : SERVER_ID}@${REALM}>`,
-    `Call-ID: raw-${cseq}@127.0.0.1`,
-    `CSeq: ${cseq} ${method}`,
-    ...extra,
-    `Content-Length: ${body.length}`,
-    '',
-    '',
-  ].join('\r\n');
-  return Buffer.concat([Buffer.from(head), body]);
-}
+const T = { serverId: SERVER_ID, realm: REALM };
 
 beforeAll(async () => {
   process.env.GB_TEST_PASSWORD = 'gb-secret-1';
@@ -165,88 +128,121 @@ describe('GB/T 28181 alarm intake with SIPp', () => {
     'decodes a GB2312 body, answers Keepalive 200, and refuses malformed SIP with 400',
     { timeout: 40_000 },
     async () => {
-      // register OTHER by hand with an RFC 2617 digest computed here (no qop, allowed for SIP)
-      const challenge = await exchange(request('REGISTER', 1, ['Expires: 600']));
-      expect(challenge).toMatch(/^SIP\/2\.0 401/);
-      const nonce = /nonce="([^"]+)"/.exec(challenge!)![1]!;
-      const md5 = (s: string) => createHash('md5').update(s).digest('hex');
-      const uri = `sip:${SERVER_ID}@${REALM}`;
-      const response = md5(`${md5(`${OTHER}:${REALM}:other-pass`)}:${nonce}:${md5(`REGISTER:${uri}`)}`);
-      const auth = `Authorization: Digest username="${OTHER}", realm="${REALM}", nonce="${nonce}", uri="${uri}", response="${response}", algorithm=MD5`;
-      const ok = await exchange(request('REGISTER', 2, ['Expires: 600', auth], undefined, OTHER));
-      expect(ok).toMatch(/^SIP\/2\.0 200/);
-      expect(ok).toMatch(/\r\nDate: \d{4}-\d\d-\d\dT/);
-
-      const keepalive = Buffer.from(
-        `<?xml version="1.0" encoding="GB2312"?><Notify><CmdType>Keepalive</CmdType><SN>2</SN><DeviceID>${OTHER}</DeviceID><Status>OK</Status></Notify>`,
-      );
-      expect(
-        await exchange(request('MESSAGE', 3, ['Content-Type: Application/MANSCDP+xml'], keepalive, OTHER)),
-      ).toMatch(/^SIP\/2\.0 200/);
-
-      // "入侵" (intrusion) in GB2312: C8EB C7D6
-      const gbBody = Buffer.concat([
-        Buffer.from(
-          `<?xml version="1.0" encoding="GB2312"?><Notify><CmdType>Alarm</CmdType><SN>3</SN><DeviceID>${OTHER}</DeviceID><AlarmPriority>2</AlarmPriority><AlarmMethod>5</AlarmMethod><AlarmTime>2026-11-28T12:00:00</AlarmTime><AlarmDescription>`,
-        ),
-        Buffer.from([0xc8, 0xeb, 0xc7, 0xd6]),
-        Buffer.from('</AlarmDescription><Info><AlarmType>10</AlarmType></Info></Notify>'),
-      ]);
-      expect(
-        await exchange(request('MESSAGE', 4, ['Content-Type: Application/MANSCDP+xml'], gbBody, OTHER)),
-      ).toMatch(/^SIP\/2\.0 200/);
-      expect(ctx.events.at(-1)).toMatchObject({
-        device: 'gb-cam-2',
-        type: 'crowding',
-        severity: 'warning',
-        data: { description: '入侵' },
-      });
-
-      const badXml = Buffer.from('<?xml version="1.0"?><Notify><CmdType>Alarm</CmdType>');
-      expect(
-        await exchange(request('MESSAGE', 5, ['Content-Type: Application/MANSCDP+xml'], badXml, OTHER)),
-      ).toMatch(/^SIP\/2\.0 400/);
-      const badLength = request('MESSAGE', 6, ['Content-Type: Application/MANSCDP+xml'], keepalive, OTHER)
-        .toString()
-        .replace(/Content-Length: \d+/, 'Content-Length: 9999');
-      expect(await exchange(badLength)).toMatch(/^SIP\/2\.0 400/);
-      // Datagrams with nothing to address an answer to are dropped and counted. One socket sends
-      // them and then a good request: the only answer it ever gets must be that request's 200.
-      const sock = createSocket('udp4');
-      const answers: string[] = [];
-      sock.on('message', (m) => answers.push(m.toString()));
-      await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
-      const sendRaw = (b: Buffer | string) =>
-        sock.send(typeof b === 'string' ? Buffer.from(b) : b, driver.ports().sip!, '127.0.0.1');
+      // register OTHER by hand with an RFC 2617 digest computed here (qop=auth), from one socket
+      const dev = await openGbDevice(() => driver.ports().sip!);
+      const send = (method: string, cseq: number, extra: string[], body?: Buffer) =>
+        dev.send(sipRequest(T, { method, cseq, from: OTHER, extra, body }));
+      const mans = ['Content-Type: Application/MANSCDP+xml'];
       try {
-        sendRaw(
-          request(
-            'MESSAGE',
-            7,
-            Array.from({ length: 80 }, (_, i) => `X-H${i}: v`),
-            keepalive,
-            OTHER,
+        const reg = await register(dev, T, { device: OTHER, password: 'other-pass', cseq: 1 });
+        expect(reg.answer).toMatch(/^SIP\/2\.0 200/);
+        expect(reg.answer).toMatch(/\r\nDate: \d{4}-\d\d-\d\dT/);
+
+        const keepalive = Buffer.from(
+          `<?xml version="1.0" encoding="GB2312"?><Notify><CmdType>Keepalive</CmdType><SN>2</SN><DeviceID>${OTHER}</DeviceID><Status>OK</Status></Notify>`,
+        );
+        expect(await send('MESSAGE', 3, mans, keepalive)).toMatch(/^SIP\/2\.0 200/);
+
+        // "入侵" (intrusion) in GB2312: C8EB C7D6
+        const gbBody = Buffer.concat([
+          Buffer.from(
+            `<?xml version="1.0" encoding="GB2312"?><Notify><CmdType>Alarm</CmdType><SN>3</SN><DeviceID>${OTHER}</DeviceID><AlarmPriority>2</AlarmPriority><AlarmMethod>5</AlarmMethod><AlarmTime>2026-11-28T12:00:00</AlarmTime><AlarmDescription>`,
           ),
+          Buffer.from([0xc8, 0xeb, 0xc7, 0xd6]),
+          Buffer.from('</AlarmDescription><Info><AlarmType>10</AlarmType></Info></Notify>'),
+        ]);
+        expect(await send('MESSAGE', 4, mans, gbBody)).toMatch(/^SIP\/2\.0 200/);
+        expect(ctx.events.at(-1)).toMatchObject({
+          device: 'gb-cam-2',
+          type: 'crowding',
+          severity: 'warning',
+          data: { description: '入侵' },
+        });
+
+        const badXml = Buffer.from('<?xml version="1.0"?><Notify><CmdType>Alarm</CmdType>');
+        expect(await send('MESSAGE', 5, mans, badXml)).toMatch(/^SIP\/2\.0 400/);
+        const badLength = sipRequest(T, {
+          method: 'MESSAGE',
+          cseq: 6,
+          from: OTHER,
+          extra: mans,
+          body: keepalive,
+        })
+          .toString()
+          .replace(/Content-Length: \d+/, 'Content-Length: 9999');
+        expect(await dev.send(Buffer.from(badLength))).toMatch(/^SIP\/2\.0 400/);
+        // Datagrams with nothing to address an answer to are dropped and counted. The device
+        // sends them and then a good request: the only answer it gets must be that request's 200.
+        const answered = dev.responses.length;
+        dev.raw(
+          sipRequest(T, {
+            method: 'MESSAGE',
+            cseq: 7,
+            from: OTHER,
+            extra: Array.from({ length: 80 }, (_, i) => `X-H${i}: v`),
+            body: keepalive,
+          }),
         );
         await waitFor(() => ctx.errorCount('camera_sip_parse_too_many_headers') === 1, {
           what: 'too_many_headers counted',
         });
-        sendRaw(Buffer.alloc(20_000, 0x41));
+        dev.raw(Buffer.alloc(20_000, 0x41));
         await waitFor(() => ctx.errorCount('camera_sip_parse_too_large') === 1, {
           what: 'too_large counted',
         });
-        sendRaw('\x00\x01garbage\r\n\r\n');
+        dev.raw('\x00\x01garbage\r\n\r\n');
         await waitFor(() => ctx.errorCount('camera_sip_parse_bad_start_line') === 1, {
           what: 'bad_start_line counted',
         });
-        sendRaw(request('MESSAGE', 8, ['Content-Type: Application/MANSCDP+xml'], keepalive, OTHER));
-        await waitFor(() => answers.length > 0, { what: 'an answer' });
-        expect(answers).toHaveLength(1);
-        expect(answers[0]).toMatch(/^SIP\/2\.0 200 OK\r\n[\s\S]*CSeq: 8 MESSAGE/);
+        expect(await send('MESSAGE', 8, mans, keepalive)).toMatch(
+          /^SIP\/2\.0 200 OK\r\n[\s\S]*CSeq: 8 MESSAGE/,
+        );
+        expect(dev.responses.length).toBe(answered + 1);
       } finally {
-        sock.close();
+        dev.close();
       }
       expect(ctx.failures).toEqual([]);
+    },
+  );
+  it(
+    "SIPp's own REGISTER and Alarm, replayed from other sockets with other Call-IDs: 401 and 403, no event",
+    { timeout: 40_000 },
+    async () => {
+      const r = await sipp('gb28181-register-alarm.xml', DEVICE, 'gb-secret-1', ['-trace_msg']);
+      expect(r.code, r.stderr).toBe(0);
+      // SIPp's message log: each "UDP message sent" block is one datagram as it went out.
+      const log = readdirSync(dir).find(
+        (f) => f.startsWith('gb28181-register-alarm_') && f.endsWith('_messages.log'),
+      );
+      const sent = readFileSync(join(dir, log!), 'utf8')
+        .split(/^-{20,}.*$/m)
+        .filter((b) => /UDP message sent/.test(b))
+        .map((b) => b.replace(/^[\s\S]*?UDP message sent \(\d+ bytes\):\n\n/, '').replace(/\r?\n/g, '\r\n'));
+      const registered = sent.find((m) => m.startsWith('REGISTER ') && /\r\nAuthorization: Digest /.test(m));
+      const alarm = sent.find((m) => m.startsWith('MESSAGE ') && /<CmdType>Alarm<\/CmdType>/.test(m));
+      expect(registered).toMatch(/qop=auth/);
+      expect(alarm).toBeDefined();
+      const elsewhere = (m: string, n: number) =>
+        m
+          .replace(/\r\nCall-ID: [^\r]+/i, `\r\nCall-ID: replay-${n}@10.9.9.9`)
+          .replace(/branch=[^;\r]+/, `branch=z9hG4bK-replay-${n}`);
+      const before = ctx.events.length;
+      const replays = ctx.errorCount('camera_sip_auth_replay');
+      const strangers = ctx.errorCount('camera_sip_wrong_source');
+      for (const [m, n, want] of [
+        [registered!, 1, /^SIP\/2\.0 401/],
+        [alarm!, 2, /^SIP\/2\.0 403/],
+      ] as const) {
+        const dev = await openGbDevice(() => driver.ports().sip!);
+        try {
+          expect(await dev.send(Buffer.from(elsewhere(m, n))), m.slice(0, 40)).toMatch(want);
+        } finally {
+          dev.close();
+        }
+      }
+      expect(ctx.events.length).toBe(before);
+      expect(ctx.errorCount('camera_sip_auth_replay')).toBe(replays + 1);
+      expect(ctx.errorCount('camera_sip_wrong_source')).toBe(strangers + 1);
     },
   );
 });

@@ -53,12 +53,31 @@ describe('receive-window planning', () => {
 
 describe('gateway registry', () => {
   it('refuses unknown gateways unless allowed, and records last seen', () => {
-    const strict = createGatewayRegistry(['AA555A0000000001'], false);
-    expect(strict.admit('aa555a0000000001', 1000)?.lastSeen).toBe(1000);
-    expect(strict.admit('0000000000000bad', 1000)).toBeUndefined();
+    const strict = createGatewayRegistry([{ eui: 'AA555A0000000001' }], false);
+    const a = strict.admit('aa555a0000000001', '10.0.0.1', 1000);
+    expect(a.ok && a.gateway.lastSeen).toBe(1000);
+    expect(strict.admit('0000000000000bad', '10.0.0.1', 1000)).toEqual({
+      ok: false,
+      reason: 'gateway_unknown',
+    });
     expect(strict.list()).toHaveLength(1);
     const open = createGatewayRegistry([], true);
-    expect(open.admit('0000000000000bad', 5)?.eui).toBe('0000000000000bad');
+    const b = open.admit('0000000000000bad', '10.0.0.1', 5);
+    expect(b.ok && b.gateway.eui).toBe('0000000000000bad');
+    const fenced = createGatewayRegistry(
+      [{ eui: 'aa555a0000000001', allowedSources: ['192.168.1.0/24', '10.0.0.7'] }],
+      false,
+    );
+    expect(fenced.admit('aa555a0000000001', '192.168.1.77', 1).ok).toBe(true);
+    expect(fenced.admit('aa555a0000000001', '10.0.0.7', 1).ok).toBe(true);
+    expect(fenced.admit('aa555a0000000001', '10.0.0.8', 1)).toEqual({
+      ok: false,
+      reason: 'gateway_source_refused',
+    });
+    expect(fenced.admit('aa555a0000000001', '192.168.2.1', 1)).toEqual({
+      ok: false,
+      reason: 'gateway_source_refused',
+    });
   });
 });
 

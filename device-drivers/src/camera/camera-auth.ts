@@ -1,11 +1,14 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { DigestFailure, DigestVerifier } from './digest-auth.js';
+import type { HmacReplayStore } from './hmac-replay-store.js';
 
 /**
  * Per-camera HTTP authentication of event pushes: Basic (RFC 7617), Digest (RFC 7616) or an
  * HMAC signature (docs/camera-integration.md):
  *   X-Village-Timestamp: ms epoch, strictly increasing per camera, within the allowed skew
  *   X-Village-Signature: hex HMAC-SHA256(secret, "{timestamp}.{METHOD} {path}." ‖ body)
+ * The newest accepted timestamp per camera is kept by `replay` (on disk, so an edge restart does
+ * not reopen the skew window to recorded requests).
  */
 export type ResolvedAuth =
   | { type: 'basic'; username: string; password: string }
@@ -43,9 +46,8 @@ export function createCameraAuthenticator(opts: {
   digest: DigestVerifier;
   hmacSkewMs: number;
   now: () => number;
+  replay: Pick<HmacReplayStore, 'last' | 'accept'>;
 }) {
-  const lastHmacTs = new Map<string, number>();
-
   return function authenticate(cameraId: string, auth: ResolvedAuth, req: AuthRequest): AuthOutcome {
     const header = req.header('authorization');
     if (auth.type === 'basic') {
@@ -79,8 +81,8 @@ export function createCameraAuthenticator(opts: {
     }
     const t = Number(ts);
     if (Math.abs(opts.now() - t) > opts.hmacSkewMs) return { ok: false, reason: 'skew' };
-    if (t <= (lastHmacTs.get(cameraId) ?? 0)) return { ok: false, reason: 'replay' };
-    lastHmacTs.set(cameraId, t);
+    if (t <= opts.replay.last(cameraId)) return { ok: false, reason: 'replay' };
+    opts.replay.accept(cameraId, t);
     return { ok: true };
   };
 }

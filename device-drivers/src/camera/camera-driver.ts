@@ -8,6 +8,7 @@ import { type CameraHealth, startCameraHealth } from './camera-health.js';
 import { type CameraConfig, cameraConfigSchema } from './config.js';
 import { createDigestVerifier } from './digest-auth.js';
 import { startGbServer } from './gb28181-server.js';
+import { type HmacReplayStore, openHmacReplayStore } from './hmac-replay-store.js';
 import { type Snapshot, startHttpListener } from './http-listener.js';
 import { type SnapshotStore, SnapshotTooLargeError, openSnapshotStore } from './snapshot-store.js';
 
@@ -32,6 +33,7 @@ export function createCameraDriver(config: CameraConfig): CameraDriver {
   let http: { port: number; close(): Promise<void> } | undefined;
   let sip: { port: number; close(): Promise<void> } | undefined;
   let health: CameraHealth | undefined;
+  let hmacReplay: HmacReplayStore | undefined;
 
   return {
     inventory: () => config.cameras.map((c) => ({ id: c.id, kind: 'camera', driver: 'camera', metrics: [] })),
@@ -40,6 +42,7 @@ export function createCameraDriver(config: CameraConfig): CameraDriver {
       const auths = new Map<string, ResolvedAuth>();
       const gbPasswords = new Map<string, string>();
       const byGbId = new Map<string, string>();
+      const gbChannels = new Map<string, ReadonlySet<string>>();
       for (const cam of config.cameras) {
         const where = `cameras[${cam.id}].auth`;
         const a = cam.auth;
@@ -51,6 +54,7 @@ export function createCameraDriver(config: CameraConfig): CameraDriver {
         );
         if (cam.gbDeviceId && config.sip) {
           byGbId.set(cam.gbDeviceId, cam.id);
+          gbChannels.set(cam.id, new Set(cam.gbChannels));
           gbPasswords.set(
             cam.gbDeviceId,
             resolveSecret(cam.gbPassword ?? config.sip.password, `cameras[${cam.id}].gbPassword`),
@@ -116,11 +120,13 @@ export function createCameraDriver(config: CameraConfig): CameraDriver {
       };
 
       const digest = createDigestVerifier({ realm: config.http.realm, requireQop: true, now: ctx.now });
+      hmacReplay = openHmacReplayStore(ctx.dataDir);
       const authenticate = createCameraAuthenticator({
         realm: config.http.realm,
         digest,
         hmacSkewMs: config.http.hmacSkewMs,
         now: ctx.now,
+        replay: hmacReplay,
       });
       const warn = (obj: object, msg: string) => ctx.log.warn(obj, msg);
       http = await startHttpListener({
@@ -138,9 +144,11 @@ export function createCameraDriver(config: CameraConfig): CameraDriver {
           port: config.sip.port,
           bind: config.sip.bind,
           realm: config.sip.realm,
+          serverId: config.sip.serverId,
           maxExpiresS: config.sip.maxExpiresS,
           passwordFor: (id) => gbPasswords.get(id),
           cameraFor: (id) => byGbId.get(id),
+          channelsOf: (camera) => gbChannels.get(camera) ?? new Set(),
           seen: (camera) => hb.seen(camera),
           deliver,
           countError: (r) => ctx.countError(r),
@@ -155,8 +163,10 @@ export function createCameraDriver(config: CameraConfig): CameraDriver {
       health?.stop();
       await http?.close().catch(() => {});
       await sip?.close().catch(() => {});
+      hmacReplay?.close();
       http = undefined;
       sip = undefined;
+      hmacReplay = undefined;
     },
 
     ports() {

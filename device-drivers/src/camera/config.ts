@@ -23,6 +23,12 @@ const cameraConfig = z.strictObject({
   gbDeviceId: gbId.optional(),
   /** SIP digest password for this device; defaults to `sip.password`. */
   gbPassword: secret.optional(),
+  /**
+   * Channel ids of this device (its cameras and alarm inputs, as its Catalog lists them) whose
+   * alarms it may report: a DVR/NVR names the channel in an Alarm's DeviceID (GB/T 28181 §9.4).
+   * Listed rather than derived: the standard codes a channel's type, not which device owns it.
+   */
+  gbChannels: z.array(gbId).max(256).default([]),
 });
 
 export const cameraConfigSchema = z.strictObject({

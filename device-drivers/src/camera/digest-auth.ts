@@ -4,9 +4,12 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
  * Digest access authentication, server side: RFC 7616 for HTTP (SHA-256 and MD5, qop=auth) and
  * the RFC 2617 form SIP uses (RFC 3261 §22.4, GB/T 28181 REGISTER).
  *
- * Nonces are stateless: "{issued ms}.{HMAC(process secret, issued)}" (RFC 7616 §3.3 suggests a
- * timestamp plus a private key), valid for `nonceTtlMs`; an old one gets `stale=true`. Each
- * nonce's nonce-count must increase (§3.4.5), tracked for a bounded number of recent nonces.
+ * Nonces are "{issued ms}.{random}.{HMAC(process secret, issued.random)}" (RFC 7616 §3.3
+ * suggests a timestamp plus a private key), valid for `nonceTtlMs`; an old one gets
+ * `stale=true`. Each nonce's nonce-count must increase (§3.4.5), tracked for a bounded number of
+ * recent nonces. With `singleUseNonces` (SIP REGISTER), the verifier also remembers the nonces it
+ * issued and forgets each at its first successful use: a recorded request, replayed from
+ * anywhere, names a nonce that is no longer outstanding and gets a fresh challenge (stale).
  */
 export type DigestAlgorithm = 'MD5' | 'SHA-256';
 
@@ -56,17 +59,26 @@ export function createDigestVerifier(opts: {
   realm: string;
   nonceTtlMs?: number;
   requireQop: boolean;
+  /** Each issued nonce authenticates one request only (then the client is challenged again). */
+  singleUseNonces?: boolean;
   now?: () => number;
 }): DigestVerifier {
   const secret = randomBytes(32);
   const ttl = opts.nonceTtlMs ?? 300_000;
   const now = opts.now ?? Date.now;
   const counts = new Map<string, number>();
+  /** Issued and not yet used (singleUseNonces), oldest first; bounded like `counts`. */
+  const outstanding = new Set<string>();
   const sign = (issued: string) =>
     createHmac('sha256', secret).update(issued).digest('base64url').slice(0, 22);
   const newNonce = () => {
-    const issued = String(now());
-    return `${issued}.${sign(issued)}`;
+    const issued = `${now()}.${randomBytes(6).toString('base64url')}`;
+    const nonce = `${issued}.${sign(issued)}`;
+    if (opts.singleUseNonces) {
+      outstanding.add(nonce);
+      if (outstanding.size > MAX_TRACKED_NONCES) outstanding.delete(outstanding.values().next().value!);
+    }
+    return nonce;
   };
 
   return {
@@ -84,8 +96,9 @@ export function createDigestVerifier(opts: {
       const algorithm = (p.algorithm ?? 'MD5').toUpperCase();
       if (algorithm !== 'MD5' && algorithm !== 'SHA-256') return { ok: false, reason: 'malformed' };
       if (p.realm !== opts.realm) return { ok: false, reason: 'bad_credentials' };
-      const [issued, mac] = p.nonce.split('.');
-      if (!issued || !mac || sign(issued) !== mac) return { ok: false, reason: 'bad_credentials' };
+      const [issued, salt, mac] = p.nonce.split('.');
+      if (!issued || !salt || !mac || sign(`${issued}.${salt}`) !== mac)
+        return { ok: false, reason: 'bad_credentials' };
       if (now() - Number(issued) > ttl) return { ok: false, reason: 'stale' };
       if (uri !== undefined && p.uri !== uri) return { ok: false, reason: 'bad_credentials' };
       const qop = p.qop;
@@ -106,6 +119,10 @@ export function createDigestVerifier(opts: {
       const got = Buffer.from(p.response.toLowerCase());
       if (password === undefined || got.length !== want.length || !timingSafeEqual(got, Buffer.from(want))) {
         return { ok: false, reason: 'bad_credentials' };
+      }
+      if (opts.singleUseNonces) {
+        // Checked after the hash, so only a right answer can use a nonce up.
+        if (!outstanding.delete(p.nonce)) return { ok: false, reason: 'replay' };
       }
       if (qop) {
         const nc = Number.parseInt(p.nc!, 16);

@@ -68,7 +68,14 @@ export function parseIsapiAlert(xml: string): CameraMessage | { kind: 'ended'; i
     throw new IsapiError('doctype', 'DOCTYPE/ENTITY declarations are refused');
   const valid = XMLValidator.validate(xml);
   if (valid !== true) throw new IsapiError('not_xml', `${valid.err.msg} (line ${valid.err.line})`);
-  const doc = parser.parse(xml) as Record<string, unknown>;
+  let doc: Record<string, unknown>;
+  try {
+    doc = parser.parse(xml) as Record<string, unknown>;
+  } catch (err) {
+    // The validator and the parser disagree on some documents (a malformed XML declaration
+    // passes the one and throws in the other): the parser's verdict is final.
+    throw new IsapiError('not_xml', (err as Error).message);
+  }
   const alert = doc.EventNotificationAlert;
   if (typeof alert !== 'object' || alert === null)
     throw new IsapiError('bad_shape', 'no EventNotificationAlert element');

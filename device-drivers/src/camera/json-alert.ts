@@ -25,6 +25,12 @@ export const jsonAlertSchema = z.strictObject({
 
 export class JsonAlertError extends Error {
   override readonly name = 'JsonAlertError';
+  constructor(
+    readonly code: 'bad_json' | 'bad_shape',
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 export function parseJsonAlert(text: string): CameraMessage {
@@ -32,12 +38,15 @@ export function parseJsonAlert(text: string): CameraMessage {
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new JsonAlertError(`event JSON: ${(err as Error).message}`);
+    throw new JsonAlertError('bad_json', `event JSON: ${(err as Error).message}`);
   }
   const r = jsonAlertSchema.safeParse(raw);
   if (!r.success) {
     const issue = r.error.issues[0]!;
-    throw new JsonAlertError(`event JSON: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    throw new JsonAlertError(
+      'bad_shape',
+      `event JSON: ${issue.path.join('.') || '(root)'}: ${issue.message}`,
+    );
   }
   const a = r.data;
   if (a.type === 'heartbeat') return { kind: 'heartbeat' };

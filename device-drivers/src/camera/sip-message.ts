@@ -162,6 +162,34 @@ export function buildResponse(
   return Buffer.from(lines.join('\r\n'));
 }
 
+/** Builds a request outside a dialog (RFC 3261 §8.1.1): what the server sends a device, e.g. a MANSCDP Response. */
+export function buildRequest(r: {
+  method: string;
+  uri: string;
+  via: string;
+  from: string;
+  to: string;
+  callId: string;
+  cseq: number;
+  contentType?: string;
+  body?: Buffer;
+}): Buffer {
+  const body = r.body ?? Buffer.alloc(0);
+  const lines = [
+    `${r.method} ${r.uri} SIP/2.0`,
+    `Via: ${r.via}`,
+    `From: ${r.from}`,
+    `To: ${r.to}`,
+    `Call-ID: ${r.callId}`,
+    `CSeq: ${r.cseq} ${r.method}`,
+    'Max-Forwards: 70',
+    'User-Agent: village-edge',
+  ];
+  if (r.contentType) lines.push(`Content-Type: ${r.contentType}`);
+  lines.push(`Content-Length: ${body.length}`, '', '');
+  return Buffer.concat([Buffer.from(lines.join('\r\n')), body]);
+}
+
 /** The user part of a SIP URI in a From/To header value: `<sip:3402...@3402000000>;tag=x` → `3402...`. */
 export function uriUser(value: string | undefined): string | undefined {
   return value === undefined ? undefined : /sips?:([^@;>\s]{1,64})@/.exec(value)?.[1];

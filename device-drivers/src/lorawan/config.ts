@@ -1,5 +1,6 @@
 import { ID_PATTERN } from '@village/protocol';
 import { z } from 'zod';
+import { parseCidr } from './gateway-registry.js';
 
 const hex = (bytes: number, what: string) =>
   z
@@ -40,7 +41,25 @@ export const lorawanConfigSchema = z.strictObject({
   bind: z.string().default('0.0.0.0'),
   /** Accept PUSH_DATA/PULL_DATA from gateways not listed under `gateways`. */
   allowUnknownGateways: z.boolean().default(false),
-  gateways: z.array(z.strictObject({ eui: hex(8, 'gateway eui') })).default([]),
+  gateways: z
+    .array(
+      z.strictObject({
+        eui: hex(8, 'gateway eui'),
+        /**
+         * Where this gateway's datagrams may come from: CIDR blocks or addresses. Semtech UDP has
+         * no authentication (docs/lorawan.md), so without this anyone who can reach the port can
+         * speak for the EUI, and its PULL_DATA becomes the gateway's downlink route.
+         */
+        allowedSources: z
+          .array(
+            z.string().refine((c) => parseCidr(c) !== undefined, 'must be a CIDR block or an IP address'),
+          )
+          .min(1)
+          .max(64)
+          .optional(),
+      }),
+    )
+    .default([]),
   region: z.enum(['CN470', 'EU868']).default('CN470'),
   /** How long copies of one frame from several gateways are collected before it is handled, ms. */
   dedupWindowMs: z.number().int().min(0).max(5000).default(200),

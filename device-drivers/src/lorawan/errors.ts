@@ -7,6 +7,7 @@ export type LorawanErrorCode =
   | 'udp_unknown_version'
   | 'udp_unknown_type'
   | 'gateway_unknown'
+  | 'gateway_source_refused'
   | 'push_data_bad_json'
   | 'rxpk_invalid'
   | 'rxpk_crc_bad'

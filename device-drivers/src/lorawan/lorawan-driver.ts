@@ -10,7 +10,8 @@ import { type QueuedDownlink, buildDataDownlink } from './downlink-frame.js';
 import { LorawanError, type LorawanErrorCode } from './errors.js';
 import { type GatewayRegistry, type GatewayState, createGatewayRegistry } from './gateway-registry.js';
 import { type OtaaDevice, acceptJoin } from './join-request.js';
-import { type LoraPacket, lp } from './lora-packet-lib.js';
+import type { LoraPacket } from './lora-packet-lib.js';
+import { decodePhyPayload } from './phy-payload.js';
 import { REGIONS } from './region.js';
 import { planDownlink } from './rx-window.js';
 import {
@@ -293,9 +294,9 @@ export function createLorawanDriver(
     const gateways = receptions.map((r) => r.gatewayEui);
     let pkt: LoraPacket;
     try {
-      pkt = lp.fromWire(phy);
+      pkt = decodePhyPayload(phy);
     } catch (err) {
-      fail('phy_malformed', `lorawan: PHYPayload does not parse: ${(err as Error).message}`, { gateways });
+      handleError(err, { gateways });
       return;
     }
     const mtype = pkt.getMType();
@@ -361,28 +362,47 @@ export function createLorawanDriver(
     if (stopped) return;
     const packet = parseDatagram(msg);
     const now = ctx.now();
+    const admit = (eui: string) => {
+      const a = registry.admit(eui, rinfo.address, now);
+      if (a.ok) return a.gateway;
+      throw new LorawanError(
+        a.reason,
+        a.reason === 'gateway_unknown'
+          ? `gateway ${eui} is not configured`
+          : `gateway ${eui}: datagram from ${rinfo.address}, outside its allowedSources`,
+      );
+    };
     switch (packet.type) {
       case 'PUSH_DATA': {
-        const g = registry.admit(packet.gatewayEui, now);
-        if (g === undefined)
-          throw new LorawanError('gateway_unknown', `gateway ${packet.gatewayEui} is not configured`);
+        const g = admit(packet.gatewayEui);
         // §3.3: acknowledge on receipt, so the gateway's ackr statistic reflects the link.
         send(buildPushAck(packet.token), rinfo.address, rinfo.port);
         handlePushData(g, packet.body);
         return;
       }
       case 'PULL_DATA': {
-        const g = registry.admit(packet.gatewayEui, now);
-        if (g === undefined)
-          throw new LorawanError('gateway_unknown', `gateway ${packet.gatewayEui} is not configured`);
+        const g = admit(packet.gatewayEui);
+        const old = g.pullAddress;
+        if (old === undefined) {
+          ctx.log.info(
+            { gateway: g.eui, route: `${rinfo.address}:${rinfo.port}` },
+            'lorawan: gateway downlink route open',
+          );
+        } else if (old.address !== rinfo.address || old.port !== rinfo.port) {
+          // Where downlinks go is a security decision (Semtech UDP is unauthenticated): count and log it.
+          g.routeChanges++;
+          ctx.countError('gateway_route_changed');
+          ctx.log.warn(
+            { gateway: g.eui, from: `${old.address}:${old.port}`, to: `${rinfo.address}:${rinfo.port}` },
+            'lorawan: gateway downlink route changed',
+          );
+        }
         g.pullAddress = { address: rinfo.address, port: rinfo.port };
         send(buildPullAck(packet.token), rinfo.address, rinfo.port);
         return;
       }
       case 'TX_ACK': {
-        const g = registry.admit(packet.gatewayEui, now);
-        if (g === undefined)
-          throw new LorawanError('gateway_unknown', `gateway ${packet.gatewayEui} is not configured`);
+        const g = admit(packet.gatewayEui);
         const pending = pendingTx.get(packet.token);
         pendingTx.delete(packet.token);
         const { error } = parseTxAck(packet.body);
@@ -419,10 +439,7 @@ export function createLorawanDriver(
     async start(context) {
       ctx = context;
       stopped = false;
-      registry = createGatewayRegistry(
-        config.gateways.map((g) => g.eui),
-        config.allowUnknownGateways,
-      );
+      registry = createGatewayRegistry(config.gateways, config.allowUnknownGateways);
       store = openSessionStore(ctx.dataDir);
       loadSessions(store);
       dedup = createDeduplicator(config.dedupWindowMs, MAX_PENDING_FRAMES, handleFrame);

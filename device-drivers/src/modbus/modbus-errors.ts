@@ -66,7 +66,13 @@ export interface RequestFailure {
  * timeouts as TransactionTimedOutError, and framing faults only by message text.
  */
 export function classifyFailure(err: unknown): RequestFailure {
-  const e = err as { modbusCode?: unknown; name?: unknown; errno?: unknown; message?: unknown };
+  const e = err as {
+    modbusCode?: unknown;
+    name?: unknown;
+    errno?: unknown;
+    code?: unknown;
+    message?: unknown;
+  };
   const message = typeof e?.message === 'string' ? e.message : String(err);
   if (typeof e?.modbusCode === 'number') {
     return { kind: 'exception', exceptionCode: e.modbusCode, message: exceptionName(e.modbusCode) };
@@ -75,6 +81,11 @@ export function classifyFailure(err: unknown): RequestFailure {
   if (message.includes('CRC error')) return { kind: 'bad_crc', message };
   if (message.startsWith('Unexpected data error') || message.startsWith('Data length error')) {
     return { kind: 'bad_frame', message };
+  }
+  // modbus-serial trusts an answer's byte count and reads past the frame when it lies (CRC
+  // intact); Node's buffer bounds checks then throw these (found by fuzz-modbus-rtu.test.ts).
+  if (e?.code === 'ERR_OUT_OF_RANGE' || e?.code === 'ERR_BUFFER_OUT_OF_BOUNDS') {
+    return { kind: 'bad_frame', message: `answer does not match its byte count: ${message}` };
   }
   if (e?.name === 'PortNotOpenError' || e?.errno === 'ECONNREFUSED' || message.includes('Port Not Open')) {
     return { kind: 'port_closed', message };

@@ -92,13 +92,13 @@ export function createModbusLink(transport: ModbusTransportConfig, timeoutMs: nu
             exchange(async () => {
               switch (table) {
                 case 'coil':
-                  return (await c.readCoils(start, count)).data.slice(0, count);
+                  return bits(count, (await c.readCoils(start, count)).data);
                 case 'discrete-input':
-                  return (await c.readDiscreteInputs(start, count)).data.slice(0, count);
+                  return bits(count, (await c.readDiscreteInputs(start, count)).data);
                 case 'holding':
-                  return (await c.readHoldingRegisters(start, count)).data;
+                  return registers(count, (await c.readHoldingRegisters(start, count)).data);
                 case 'input':
-                  return (await c.readInputRegisters(start, count)).data;
+                  return registers(count, (await c.readInputRegisters(start, count)).data);
               }
             }),
           writeCoil: (address, value) =>
@@ -120,6 +120,23 @@ export function createModbusLink(transport: ModbusTransportConfig, timeoutMs: nu
       client = undefined;
     },
   };
+}
+
+/**
+ * modbus-serial takes an answer's byte count on trust: a count larger than asked (CRC intact)
+ * returns extra "registers" read from the CRC bytes (found by fuzz-modbus-rtu.test.ts). The
+ * message is modbus-serial's own wording for a length fault, so classifyFailure calls it bad_frame.
+ */
+function registers(count: number, data: number[]): number[] {
+  if (data.length !== count)
+    throw new Error(`Data length error, expected ${count} registers, got ${data.length}`);
+  return data;
+}
+
+/** Bits come in whole bytes (padded with zeros); fewer than asked is a length fault too. */
+function bits(count: number, data: boolean[]): boolean[] {
+  if (data.length < count) throw new Error(`Data length error, expected ${count} bits, got ${data.length}`);
+  return data.slice(0, count);
 }
 
 /**

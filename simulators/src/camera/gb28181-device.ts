@@ -48,8 +48,17 @@ export function createGb28181Device(opts: Gb28181DeviceOptions) {
   const open = async () => {
     if (sock) return sock;
     const s = createSocket('udp4');
-    s.on('message', (m) => {
+    s.on('message', (m, from) => {
       const text = m.toString();
+      if (/^[A-Z]+ sips?:/.test(text)) {
+        // The server's own requests (the alarm Response MESSAGE, GB/T 28181 §9.4.2): answer 200.
+        const copy = ['Via', 'From', 'To', 'Call-ID', 'CSeq'].flatMap((h) =>
+          [...text.matchAll(new RegExp(`\r\n(${h}: [^\r]+)`, 'gi'))].map((x) => x[1]!),
+        );
+        const ok = ['SIP/2.0 200 OK', ...copy, 'Content-Length: 0', '', ''].join('\r\n');
+        s.send(Buffer.from(ok), from.port, from.address);
+        return;
+      }
       const status = /^SIP\/2\.0 (\d{3})/.exec(text)?.[1];
       const branch = /branch=([^;\s]+)/.exec(text)?.[1];
       const done = branch ? waiting.get(branch) : undefined;
