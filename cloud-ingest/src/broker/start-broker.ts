@@ -2,8 +2,8 @@ import { type AddressInfo, type Server, createServer } from 'node:net';
 import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
 import type { Logger } from 'pino';
 import type { CloudMetrics } from '../metrics.js';
-import { verifyPassword } from '../password-hash.js';
 import { mayPublish, maySubscribe } from './edge-acl.js';
+import { verifyEdgeSecret } from './edge-secret.js';
 
 export interface BrokerOptions {
   host: string;
@@ -11,7 +11,7 @@ export interface BrokerOptions {
   port: number;
   /** Largest MQTT packet, bytes; a larger one closes the connection. */
   maxPacketBytes: number;
-  /** Edge id → scrypt password hash. */
+  /** Edge id → its secret's hash (`sha256$...` or `scrypt$...`, edge-secret.ts). */
   credentials: ReadonlyMap<string, string>;
   log: Logger;
   metrics: CloudMetrics;
@@ -24,9 +24,6 @@ export interface RunningBroker {
   port: number;
   close(): Promise<void>;
 }
-
-// Verified against when the username is unknown, so both refusals take as long (no user enumeration by timing).
-const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
 
 /** The parts of aedes 1.2.0 internals used here; they are not in its typings. */
 interface ClientInternals {
@@ -59,6 +56,13 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   };
 
   const aedes: Aedes = await Aedes.createBroker({
+    // aedes delivers every message through one emitter with, by default, 100 slots, each held
+    // until every subscriber's callback ran. The ingest holds its callback to stop reading from
+    // a connection while its queue is full (batch-group-queue.ts), and the cloud's acks go
+    // through the same emitter: with a slot per held batch, past ~100 connections waiting the
+    // acks queued behind them, no commit finished, and ingest stalled for good. Unbounded here;
+    // what bounds the load is each connection's one read in flight.
+    concurrency: 0,
     // The will is not checked at connect by aedes 1.2.0 (only by authorizePublish when it fires),
     // so keep it here and refuse, at CONNECT, a will aimed at another edge's topic.
     preConnect(client, packet, done) {
@@ -74,7 +78,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
         return;
       }
       const hash = opts.credentials.get(username);
-      verifyPassword(password, hash ?? DUMMY_HASH).then((ok) => {
+      verifyEdgeSecret(password, hash).then((ok) => {
         if (hash === undefined) {
           done(
             refuseAuth(client, username, 'unknown_edge', authError('bad user name or password', 4)),

@@ -57,8 +57,9 @@ export interface BatchIngest {
  * commit together, and only then is the seq acked. Callers run one commit at a time.
  *
  * Group commit: a sink with `commitGroup` (SQLite) commits several batches in one transaction, so
- * one WAL fsync serves them all. If that transaction fails, it is rolled back whole and its batches
- * are committed one by one, so only a batch that fails on its own stays unacked (the edge resends).
+ * one WAL fsync serves them all. If that transaction fails, it is rolled back whole and its halves
+ * are committed as groups of their own, down to single batches, so only a batch that fails on its
+ * own stays unacked (the edge resends), and one bad batch costs a few transactions, not one per batch.
  */
 export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
   const { db, sink, seqState, registry, metrics, log } = deps;
@@ -211,16 +212,18 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
       } catch (err) {
         log.warn(
           { batches: fresh.length, err: (err as Error).message },
-          'group commit rolled back; committing its batches one by one',
+          'group commit rolled back; committing its halves apart',
         );
+        const mid = Math.ceil(group.length / 2);
+        return [...(await commitGroup(group.slice(0, mid))), ...(await commitGroup(group.slice(mid)))];
       }
       if (results.size > 0) {
         for (const a of applies) a();
         metrics.commitGroupBatches.observe(fresh.length);
       }
     }
-    // In group order. Without a group result (no group, or rolled back): one at a time, which also
-    // acks a repeat of a seq committed just before as a duplicate.
+    // In group order. Without a group result (a group of one): one at a time, which also acks a
+    // repeat of a seq committed just before as a duplicate.
     const outcomes: BatchOutcome[] = [];
     for (const p of group) {
       const result = results.get(p);
