@@ -4,11 +4,11 @@ import { LIMITS } from '@village/protocol';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { authSchema, usersSchema } from './auth/user-config.js';
+import { isEdgeSecretHash } from './broker/edge-secret.js';
 import { externalMqttSchema } from './broker/external-config.js';
 import { journalSectionSchema } from './broker/external-journal-config.js';
 import { ConfigError } from './config-error.js';
 import { notifySectionSchema } from './notify/notify-config.js';
-import { isPasswordHash } from './password-hash.js';
 import { rulesSectionSchema } from './rules-runtime/rules-config.js';
 import { sinkSchema } from './sink/influx-config.js';
 import { describeIssues } from './zod-issues.js';
@@ -78,8 +78,8 @@ const configSchema = z.strictObject({
         passwordHash: z
           .string()
           .refine(
-            isPasswordHash,
-            'must be a hash printed by `village-cloud hash-password` (scrypt$N$r$p$salt$hash)',
+            isEdgeSecretHash,
+            'must be a hash printed by `village-cloud new-edge-secret` (sha256$hex) or `hash-password` (scrypt$N$r$p$salt$hash)',
           ),
       }),
     )

@@ -5,6 +5,7 @@ import { startCloud } from '../cloud.js';
 import { ConfigError } from '../config-error.js';
 import { loadConfig } from '../config.js';
 import { hashPassword } from '../password-hash.js';
+import { printNewEdgeSecret } from './new-edge-secret.js';
 
 /** Exit codes: 0 clean stop (SIGTERM/SIGINT), 1 runtime failure, 2 bad config or usage. */
 const EXIT_RUNTIME = 1;
@@ -64,6 +65,11 @@ program
     }
     process.stdout.write(`${hashPassword(password)}\n`);
   });
+
+program
+  .command('new-edge-secret')
+  .description('mint a random edge secret: prints it once, with its hash for cloud.yaml edges[].passwordHash')
+  .action(() => printNewEdgeSecret(process.stdout));
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) {
