@@ -54,7 +54,7 @@ const cfg = writeOneStationCloud(dir, {
   edges: edges.map(({ id, passwordHash }) => ({ id, passwordHash })),
 });
 const cloud = startBin(a['cloud-bin'], cfg, 'cloud ready', []);
-await cloud.ready;
+const { httpPort } = await cloud.ready;
 const pid = cloud.child.pid;
 
 const fleet = startFleet({
@@ -73,8 +73,10 @@ const endAt = Date.now() + Number(a.seconds) * 1000;
 const warmEnd = Date.now() + Number(a.warmup) * 1000;
 await fleet.take();
 let cpu = cpuTicks(pid);
+let groups = await commitGroups();
+let fleetCpuUs = cpuUs();
 let at = performance.now();
-const run = { acked: 0, latencies: [], cpuTicks: 0, ms: 0, resent: 0, peakRss: 0 };
+const run = { fleetCpu: 0, acked: 0, latencies: [], cpuTicks: 0, ms: 0, resent: 0, peakRss: 0 };
 let last;
 while (Date.now() < endAt) {
   await new Promise((r) => setTimeout(r, Math.min(sampleMs, endAt - Date.now())));
@@ -83,6 +85,8 @@ while (Date.now() < endAt) {
   const now = performance.now();
   const ms = now - at;
   const rss = rssMb(pid);
+  const nowGroups = await commitGroups();
+  const nowFleetCpu = cpuUs();
   last = {
     phase: 'sample',
     edges: n,
@@ -91,12 +95,18 @@ while (Date.now() < endAt) {
     p99Ms: round(percentile(c.latencies, 0.99)),
     cloudCpu: round((nowCpu - cpu) / 100 / (ms / 1000), 2),
     rssMb: rss,
+    // This process (the fleet's worker threads): when it nears its cores, the clients are the bound.
+    fleetCpu: round((nowFleetCpu - fleetCpuUs) / 1e6 / (ms / 1000), 2),
     backlog: c.backlog,
     inflight: c.inflight,
     resent: c.resent,
+    batchesPerCommit: round((nowGroups.sum - groups.sum) / Math.max(1, nowGroups.count - groups.count)),
   };
   print(last);
+  groups = nowGroups;
+  fleetCpuUs = nowFleetCpu;
   if (Date.now() > warmEnd) {
+    run.fleetCpu += last.fleetCpu * ms;
     run.acked += c.acked;
     for (const l of c.latencies) run.latencies.push(l);
     run.cpuTicks += nowCpu - cpu;
@@ -119,6 +129,8 @@ const summary = {
   p99Ms: round(percentile(run.latencies, 0.99)),
   cloudCpu: round(run.cpuTicks / 100 / (run.ms / 1000), 2),
   peakRssMb: run.peakRss,
+  fleetCpu: round(run.fleetCpu / run.ms, 2),
+  loadAverage: Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]),
   connectMs: Math.round(connectMs),
   resent: run.resent,
   backlogAtEnd: last?.backlog,
@@ -146,6 +158,18 @@ async function credentials(count, kind) {
   }
   const { newEdgeSecret } = await import('@village/cloud-ingest');
   return ids.map((id) => ({ id, ...newEdgeSecret() }));
+}
+
+/** The cloud's histogram of batches per transaction (sum and count so far). */
+async function commitGroups() {
+  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+  const pick = (name) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  return { sum: pick('cloud_commit_group_batches_sum'), count: pick('cloud_commit_group_batches_count') };
+}
+
+function cpuUs() {
+  const u = process.cpuUsage();
+  return u.user + u.system;
 }
 
 function cpuTicks(p) {

@@ -151,6 +151,13 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
 
   // After the commit of the transaction holding the batch: count, ack, then feed the committed listeners.
   const committed = async (p: PreparedBatch, result: SinkWriteResult): Promise<BatchOutcome> => {
+    count(p, result);
+    await ack(p);
+    deps.onCommitted?.(p.sinkBatch);
+    return 'committed';
+  };
+
+  const count = (p: PreparedBatch, result: SinkWriteResult) => {
     metrics.batches.inc({ result: 'committed' });
     metrics.readingsWritten.inc(result.readings);
     metrics.eventsWritten.inc(result.events);
@@ -163,9 +170,6 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
       { edge: p.edgeId, seq: p.seq, readings: result.readings, events: result.events },
       'batch committed',
     );
-    await ack(p);
-    deps.onCommitted?.(p.sinkBatch);
-    return 'committed';
   };
 
   async function commitOne(p: PreparedBatch): Promise<BatchOutcome> {
@@ -222,12 +226,26 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
         metrics.commitGroupBatches.observe(fresh.length);
       }
     }
-    // In group order. Without a group result (a group of one): one at a time, which also acks a
-    // repeat of a seq committed just before as a duplicate.
+    // The acks of a committed group go out all at once: each waits a few event-loop turns in the
+    // broker (and on its edge's socket), so one after the other they, not the commits, bounded a
+    // fleet of small batches. Then in group order, each batch is fed after its own ack; without a
+    // group result (a group of one, or a repeat of a seq committed just before, acked as a
+    // duplicate) one at a time.
+    const acks = new Map<PreparedBatch, Promise<void>>();
+    for (const [p, result] of results) {
+      count(p, result);
+      acks.set(p, ack(p));
+    }
     const outcomes: BatchOutcome[] = [];
     for (const p of group) {
-      const result = results.get(p);
-      outcomes.push(await (result !== undefined ? committed(p, result) : commitOne(p)));
+      const acked = acks.get(p);
+      if (acked === undefined) {
+        outcomes.push(await commitOne(p));
+        continue;
+      }
+      await acked;
+      deps.onCommitted?.(p.sinkBatch);
+      outcomes.push('committed');
     }
     return outcomes;
   }
