@@ -128,6 +128,8 @@ const summary = {
   p50Ms: round(percentile(run.latencies, 0.5)),
   p99Ms: round(percentile(run.latencies, 0.99)),
   cloudCpu: round(run.cpuTicks / 100 / (run.ms / 1000), 2),
+  // The cloud's CPU per acked batch: what the box's cores bound, whatever else runs beside it.
+  cloudCpuMsPerBatch: round((run.cpuTicks * 10) / Math.max(1, run.acked), 3),
   peakRssMb: run.peakRss,
   fleetCpu: round(run.fleetCpu / run.ms, 2),
   loadAverage: Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]),
