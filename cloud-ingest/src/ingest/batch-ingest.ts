@@ -226,26 +226,27 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
         metrics.commitGroupBatches.observe(fresh.length);
       }
     }
-    // The acks of a committed group go out all at once: each waits a few event-loop turns in the
+    // The acks of a committed group, and of its repeats (a resend of a seq committed before or
+    // in this group: a duplicate), go out all at once: each waits a few event-loop turns in the
     // broker (and on its edge's socket), so one after the other they, not the commits, bounded a
-    // fleet of small batches. Then in group order, each batch is fed after its own ack; without a
-    // group result (a group of one, or a repeat of a seq committed just before, acked as a
-    // duplicate) one at a time.
-    const acks = new Map<PreparedBatch, Promise<void>>();
-    for (const [p, result] of results) {
-      count(p, result);
-      acks.set(p, ack(p));
+    // fleet of small batches, worst in a storm of resends. Then in group order, each batch is fed
+    // after its own ack. Without a group result (a group of one): one at a time.
+    if (results.size === 0) {
+      const outcomes: BatchOutcome[] = [];
+      for (const p of group) outcomes.push(await commitOne(p));
+      return outcomes;
     }
+    const acks = group.map((p): Promise<BatchOutcome> => {
+      const result = results.get(p);
+      if (result === undefined) return duplicate(p); // not fresh: committed before or just now
+      count(p, result);
+      return ack(p).then(() => 'committed');
+    });
     const outcomes: BatchOutcome[] = [];
-    for (const p of group) {
-      const acked = acks.get(p);
-      if (acked === undefined) {
-        outcomes.push(await commitOne(p));
-        continue;
-      }
-      await acked;
-      deps.onCommitted?.(p.sinkBatch);
-      outcomes.push('committed');
+    for (const [i, p] of group.entries()) {
+      const outcome = await acks[i]!;
+      if (outcome === 'committed') deps.onCommitted?.(p.sinkBatch);
+      outcomes.push(outcome);
     }
     return outcomes;
   }
