@@ -25,6 +25,8 @@ export interface FleetOptions {
   readings?: number;
   window?: number;
   ackTimeoutMs?: number;
+  /** Double a batch's ack timeout at each of its resends (up to 8 times). */
+  resendBackoff?: boolean;
   workers?: number;
   connectConcurrency?: number;
 }

@@ -1,7 +1,9 @@
 // A fleet of protocol-level edges: mqtt.js clients on the real wire (MQTT 3.1.1, the CBOR batch
 // codec from @village/protocol, the real topics, QoS 1, the cloud's own acks). Each edge cuts one
 // batch every `periodMs`, keeps at most `window` batches in flight (the rest wait at the edge, as
-// in the real outbox) and resends an unacked batch after `ackTimeoutMs` with the same seq and bytes.
+// in the real outbox) and resends an unacked batch after `ackTimeoutMs` with the same seq and bytes
+// (with `resendBackoff`, each resend of a batch doubles its timeout, up to 8 times the first: a
+// policy the real edge does not have yet, to show what it would save under overload).
 // The clients run in worker threads so they can use the second core (bench/fleet.mjs and the
 // e2e fleet test share this module).
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
@@ -22,6 +24,7 @@ export function startFleet({
   readings = 4,
   window = 8,
   ackTimeoutMs = 15_000,
+  resendBackoff = false,
   workers = 1,
   connectConcurrency = 200,
 }) {
@@ -41,7 +44,16 @@ export function startFleet({
     if (slice.length === 0) continue;
     const worker = new Worker(SELF, {
       workerData: {
-        fleet: { url, edges: slice, periodMs, readings, window, ackTimeoutMs, connectConcurrency },
+        fleet: {
+          url,
+          edges: slice,
+          periodMs,
+          readings,
+          window,
+          ackTimeoutMs,
+          resendBackoff,
+          connectConcurrency,
+        },
       },
     });
     worker.on('message', (m) => {
@@ -122,7 +134,16 @@ function ask(worker, type) {
 
 // ---- inside a worker thread: the edges themselves ----
 
-async function runWorker({ url, edges, periodMs, readings, window, ackTimeoutMs, connectConcurrency }) {
+async function runWorker({
+  url,
+  edges,
+  periodMs,
+  readings,
+  window,
+  ackTimeoutMs,
+  resendBackoff,
+  connectConcurrency,
+}) {
   const { default: mqtt } = await import('mqtt');
   const { decodeAck, encodeBatch, topics } = await import('@village/protocol');
   let counters = emptyCounters();
@@ -151,7 +172,7 @@ async function runWorker({ url, edges, periodMs, readings, window, ackTimeoutMs,
       readings: rs,
       events: [],
     });
-    return { seq, bytes: Buffer.from(bytes) };
+    return { seq, bytes: Buffer.from(bytes), timeoutMs: ackTimeoutMs };
   };
 
   const send = (edge, b) => {
@@ -280,8 +301,9 @@ async function runWorker({ url, edges, periodMs, readings, window, ackTimeoutMs,
     for (const edge of fleet) {
       if (!edge.ready) continue;
       for (const b of edge.inflight.values()) {
-        if (now - b.sentAt < ackTimeoutMs) continue;
+        if (now - b.sentAt < b.timeoutMs) continue;
         b.sentAt = now;
+        if (resendBackoff) b.timeoutMs = Math.min(b.timeoutMs * 2, ackTimeoutMs * 8);
         edge.client.publish(edge.topic, b.bytes, { qos: 1 });
         counters.resent++;
       }
