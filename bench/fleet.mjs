@@ -34,6 +34,8 @@ const { values: a } = parseArgs({
     'cloud-bin': { type: 'string', default: CLOUD },
     reconnect: { type: 'boolean', default: false },
     'resend-backoff': { type: 'boolean', default: false },
+    // e.g. --cloud-flag=--cpu-prof --cloud-flag=--cpu-prof-dir=/tmp/prof
+    'cloud-flag': { type: 'string', multiple: true, default: [] },
   },
 });
 const n = Number(a.edges);
@@ -55,7 +57,7 @@ const cfg = writeOneStationCloud(dir, {
   mqttPort,
   edges: edges.map(({ id, passwordHash }) => ({ id, passwordHash })),
 });
-const cloud = startBin(a['cloud-bin'], cfg, 'cloud ready', []);
+const cloud = startBin(a['cloud-bin'], cfg, 'cloud ready', a['cloud-flag']);
 const { httpPort } = await cloud.ready;
 const pid = cloud.child.pid;
 
