@@ -21,15 +21,21 @@ export const freePort = () =>
 
 /**
  * Writes `<dir>/cloud/{registry,cloud}.yaml` for one county/town/village/station served by
- * `edge-1` with `password`, plus any extra cloud.yaml sections; returns the cloud.yaml path.
+ * `edge-1` with `password` (or by `edges`, `[{ id, passwordHash }]`, e.g. a fleet), plus any
+ * extra cloud.yaml sections; returns the cloud.yaml path.
  */
-export function writeOneStationCloud(dir, { mqttPort, password, extra = {} }) {
-  const passwordHash = spawnSync(process.execPath, [CLOUD, 'hash-password'], {
-    input: password,
-    encoding: 'utf8',
-  }).stdout.trim();
+export function writeOneStationCloud(dir, { mqttPort, password, edges, extra = {} }) {
+  edges ??= [
+    {
+      id: 'edge-1',
+      passwordHash: spawnSync(process.execPath, [CLOUD, 'hash-password'], {
+        input: password,
+        encoding: 'utf8',
+      }).stdout.trim(),
+    },
+  ];
   mkdirSync(join(dir, 'cloud'), { recursive: true });
-  const station = { id: 's1', name: 'S', edges: ['edge-1'] };
+  const station = { id: 's1', name: 'S', edges: edges.map((e) => e.id) };
   const village = { id: 'v1', name: 'V', stations: [station] };
   writeFileSync(
     join(dir, 'cloud/registry.yaml'),
@@ -43,7 +49,7 @@ export function writeOneStationCloud(dir, { mqttPort, password, extra = {} }) {
       registry: './registry.yaml',
       mqtt: { host: '127.0.0.1', port: mqttPort },
       http: { host: '127.0.0.1', port: 0 },
-      edges: [{ id: 'edge-1', passwordHash }],
+      edges,
       log: { level: 'info' },
       ...extra,
     }),

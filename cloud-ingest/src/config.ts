@@ -4,6 +4,7 @@ import { LIMITS } from '@village/protocol';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { authSchema, usersSchema } from './auth/user-config.js';
+import { isEdgeSecretHash } from './broker/edge-secret.js';
 import { mqttLimitsSchema, mqttTlsSchema } from './broker/embedded-config.js';
 import { externalMqttSchema } from './broker/external-config.js';
 import { journalSectionSchema } from './broker/external-journal-config.js';
@@ -16,7 +17,6 @@ import {
 } from './http/http-security-config.js';
 import { LOG_FORMATS } from './log.js';
 import { notifySectionSchema } from './notify/notify-config.js';
-import { isPasswordHash } from './password-hash.js';
 import { rulesSectionSchema } from './rules-runtime/rules-config.js';
 import { sinkSchema } from './sink/influx-config.js';
 import { describeIssues } from './zod-issues.js';
@@ -115,8 +115,8 @@ const configSchema = z.strictObject({
         passwordHash: z
           .string()
           .refine(
-            isPasswordHash,
-            'must be a hash printed by `village-cloud hash-password` (scrypt$N$r$p$salt$hash)',
+            isEdgeSecretHash,
+            'must be a hash printed by `village-cloud new-edge-secret` (sha256$hex) or `hash-password` (scrypt$N$r$p$salt$hash)',
           ),
       }),
     )

@@ -2,6 +2,7 @@ export { startCloud, type RunningCloud } from './cloud.js';
 export { loadConfig, parseConfig, type CloudConfig } from './config.js';
 export { ConfigError } from './config-error.js';
 export { hashPassword, verifyPassword } from './password-hash.js';
+export { newEdgeSecret, verifyEdgeSecret } from './broker/edge-secret.js';
 export { loadRegistry, parseRegistry, type RegistryFile } from './registry-file.js';
 export { createSqliteSink } from './sink/sqlite-sink.js';
 export type * from './sink/sink.js';

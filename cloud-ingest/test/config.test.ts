@@ -48,7 +48,7 @@ describe('cloud.yaml schema', () => {
     expect(error({ http: { port: 70000 } })).toMatch(/^cloud\.yaml: http\.port: .*65535/);
     expect(error({ mqtt: { prot: 1 } })).toMatch(/^cloud\.yaml: mqtt: Unrecognized key: "prot"/);
     expect(error({ edges: [{ id: 'edge-1', passwordHash: 'hunter2' }] })).toMatch(
-      /^cloud\.yaml: edges\.0\.passwordHash: must be a hash printed by `village-cloud hash-password`/,
+      /^cloud\.yaml: edges\.0\.passwordHash: must be a hash printed by `village-cloud new-edge-secret` \(sha256\$hex\) or `hash-password`/,
     );
     expect(error({ edges: [{ id: 'edge/1', passwordHash: HASH }] })).toMatch(
       /^cloud\.yaml: edges\.0\.id: must be a valid edge id/,

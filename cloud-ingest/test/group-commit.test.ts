@@ -111,8 +111,16 @@ describe('group commit of queued batches', { timeout: 60_000 }, () => {
         .then(() => undefined, log.error.bind(log))
         .finally(done);
     };
+    // Counts the messages the queue has decoded (its bound is on those).
+    let prepares = 0;
     const queue = createBatchGroupQueue({
-      ingest,
+      ingest: {
+        prepare: (topic, payload) => {
+          prepares++;
+          return ingest.prepare(topic, payload);
+        },
+        commitGroup: ingest.commitGroup,
+      },
       serially,
       onError: (err) => log.error(err.message),
       limits,
@@ -121,7 +129,19 @@ describe('group commit of queued batches', { timeout: 60_000 }, () => {
     const released: number[] = [];
     const push = (seq: number, bytes: Uint8Array) =>
       queue.push(topics.batch('edge-1'), bytes, () => released.push(seq));
-    return { db, reader, metrics, logs, seqState, trail, queue, push, released, ackCalls: () => ackCalls };
+    return {
+      db,
+      reader,
+      metrics,
+      logs,
+      seqState,
+      trail,
+      queue,
+      push,
+      released,
+      ackCalls: () => ackCalls,
+      prepares: () => prepares,
+    };
   }
 
   // The messages of a group are pushed in one go, so what shares a transaction is deterministic.
@@ -133,15 +153,17 @@ describe('group commit of queued batches', { timeout: 60_000 }, () => {
     for (const seq of [1, 2, 1, 3, 3]) push(seq, encodeBatch(batchOf(seq)));
     push(0, new Uint8Array([0xff, 0x00, 0x13]));
     await queue.idle();
+    // The group's acks, the repeats' (duplicates) among them, go out together after the commit,
+    // in group order; each batch is fed after its ack, once.
     expect(trail).toEqual([
       `ack 1 rows ${N}`,
-      'fed 1',
       `ack 2 rows ${N}`,
-      'fed 2',
       `ack 1 rows ${N}`,
       `ack 3 rows ${N}`,
-      'fed 3',
       `ack 3 rows ${N}`,
+      'fed 1',
+      'fed 2',
+      'fed 3',
     ]);
     expect(await histogram(metrics.commitGroupBatches)).toEqual({ count: 1, sum: 3, atMostOne: 0 });
     expect(await counterValue(metrics.batches, { result: 'duplicate' })).toBe(2);
@@ -154,9 +176,7 @@ describe('group commit of queued batches', { timeout: 60_000 }, () => {
     for (const seq of [4, 5, 6]) push(seq, encodeBatch(batchOf(seq, seq === 5)));
     await queue.idle();
     expect(trail).toEqual([`ack 4 rows ${N}`, 'fed 4', `ack 6 rows ${N}`, 'fed 6']);
-    expect(logs.some((l) => l.msg === 'group commit rolled back; committing its batches one by one')).toBe(
-      true,
-    );
+    expect(logs.some((l) => l.msg === 'group commit rolled back; committing its halves apart')).toBe(true);
     expect(await counterValue(metrics.batches, { result: 'failed', code: 'SqliteError' })).toBe(1);
     expect(rowsOfSeq(reader, 5)).toBe(0);
     expect(seqState.snapshot('edge-1')).toEqual({ highWater: 4, above: [6] });
@@ -202,6 +222,31 @@ describe('group commit of queued batches', { timeout: 60_000 }, () => {
     expect(h.sum).toBe(20);
     expect(h.count, 'groups of 2 at most').toBeGreaterThanOrEqual(10);
     expect(h.count - h.atMostOne, 'some groups of 2').toBeGreaterThan(0);
+  });
+
+  it('decodes at most maxQueued messages; the others wait undecoded, their callbacks held, then all commit', async () => {
+    let openGate!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      openGate = resolve;
+    });
+    const { trail, queue, push, released, ackCalls, prepares } = inProcessIngest(
+      { maxBatches: 2, maxAhead: 2, maxQueued: 5 },
+      gate,
+    );
+    push(1, encodeBatch(batchOf(1)));
+    await waitFor(() => ackCalls() === 1, { what: 'the first group reaching its ack' });
+    // A fleet's worth of messages arrives while that commit cannot finish.
+    for (let seq = 2; seq <= 40; seq++) push(seq, encodeBatch(batchOf(seq)));
+    expect(prepares(), 'decoded: the one committing plus a full queue').toBe(1 + 5);
+    expect(released, 'maxAhead counts seq 1, still committing').toEqual([1, 2]);
+
+    openGate();
+    await queue.idle();
+    expect(prepares()).toBe(40);
+    expect(released.sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    expect(trail.filter((l) => l.startsWith('ack'))).toEqual(
+      Array.from({ length: 40 }, (_, i) => `ack ${i + 1} rows ${N}`),
+    );
   });
 
   it('groups batches published quickly over the embedded broker, exactly once, each ack after its commit', async () => {

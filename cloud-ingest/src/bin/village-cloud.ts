@@ -14,6 +14,7 @@ import { PortError } from '../port-error.js';
 import { InfluxUnreachableError, prepareInflux } from '../sink/influx-startup.js';
 import { ALLOW_SINK_CHANGE_FLAG, checkSinkChange } from '../sink/sink-change.js';
 import { CLOUD_DB_FILE } from '../store/open-database.js';
+import { printNewEdgeSecret } from './new-edge-secret.js';
 import { readPassword } from './read-password.js';
 
 /** Exit codes: 0 clean stop (SIGTERM/SIGINT), 1 runtime failure, 2 bad config or usage. */
@@ -155,6 +156,11 @@ program
     }
     process.stdout.write(`${hashPassword(password)}\n`);
   });
+
+program
+  .command('new-edge-secret')
+  .description('mint a random edge secret: prints it once, with its hash for cloud.yaml edges[].passwordHash')
+  .action(() => printNewEdgeSecret(process.stdout));
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) {

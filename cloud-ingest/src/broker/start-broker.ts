@@ -2,10 +2,10 @@ import { type AddressInfo, type Server, type Socket, createServer } from 'node:n
 import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
 import type { Logger } from 'pino';
 import type { CloudMetrics } from '../metrics.js';
-import { verifyPassword } from '../password-hash.js';
 import { type MqttLimits, createConnectionLimits, sessionIdFor } from './broker-limits.js';
 import { type BrokerTlsOptions, certificateMismatch, createTlsListener } from './broker-tls.js';
 import { mayPublish, maySubscribe } from './edge-acl.js';
+import { verifyEdgeSecret } from './edge-secret.js';
 
 export interface BrokerOptions {
   host: string;
@@ -13,7 +13,7 @@ export interface BrokerOptions {
   port: number;
   /** Largest MQTT packet, bytes; a larger one closes the connection. */
   maxPacketBytes: number;
-  /** Edge id → scrypt password hash. */
+  /** Edge id → its secret's hash (`sha256$...` or `scrypt$...`, edge-secret.ts). */
   credentials: ReadonlyMap<string, string>;
   /** Connection caps and the CONNECT deadline (broker-limits.ts). */
   limits: MqttLimits;
@@ -32,9 +32,6 @@ export interface RunningBroker {
   tlsPort: number | undefined;
   close(): Promise<void>;
 }
-
-// Verified against when the username is unknown, so both refusals take as long (no user enumeration by timing).
-const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
 
 /** The parts of aedes 1.2.0 internals used here; they are not in its typings. */
 interface ClientInternals {
@@ -69,6 +66,13 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   };
 
   const aedes: Aedes = await Aedes.createBroker({
+    // aedes delivers every message through one emitter with, by default, 100 slots, each held
+    // until every subscriber's callback ran. The ingest holds its callback to stop reading from
+    // a connection while its queue is full (batch-group-queue.ts), and the cloud's acks go
+    // through the same emitter: with a slot per held batch, past ~100 connections waiting the
+    // acks queued behind them, no commit finished, and ingest stalled for good. Unbounded here;
+    // what bounds the load is each connection's one read in flight.
+    concurrency: 0,
     // The will is not checked at connect by aedes 1.2.0 (only by authorizePublish when it fires),
     // so keep it here and refuse, at CONNECT, a will aimed at another edge's topic.
     preConnect(client, packet, done) {
@@ -84,7 +88,7 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
         return;
       }
       const hash = opts.credentials.get(username);
-      verifyPassword(password, hash ?? DUMMY_HASH).then((ok) => {
+      verifyEdgeSecret(password, hash).then((ok) => {
         // Closed meanwhile (the CONNECT deadline, or the peer left): already counted, nothing to answer.
         if ((client.conn as Socket).destroyed) {
           done(authError('connection closed during authentication', 3), false);

@@ -12,14 +12,21 @@ export interface GroupLimits {
   maxAhead: number;
   /** Most readings plus events held by the messages released ahead (the queue's memory bound). */
   maxAheadPoints: number;
+  /**
+   * Most messages decoded and queued for a commit. Past it, a message waits undecoded, its
+   * callback held, so its connection reads no more until the queue has room: the rest of the
+   * load waits at the edges, in their outboxes, whatever the number of connections.
+   */
+  maxQueued: number;
 }
 
 /** 8 batches or 50,000 points a transaction; up to two groups' worth of messages read ahead. */
 export const DEFAULT_GROUP_LIMITS: GroupLimits = {
-  maxBatches: 8,
+  maxBatches: 64,
   maxPoints: 50_000,
   maxAhead: 16,
   maxAheadPoints: 100_000,
+  maxQueued: 256,
 };
 
 export interface BatchGroupQueueOptions {
@@ -36,6 +43,12 @@ export interface BatchGroupQueue {
   push(topic: string, payload: Uint8Array, done: () => void): void;
   /** Resolves once every message pushed so far is settled: committed and acked, or refused. */
   idle(): Promise<void>;
+}
+
+interface Waiting {
+  topic: string;
+  payload: Uint8Array;
+  done: () => void;
 }
 
 interface Queued {
@@ -56,9 +69,16 @@ interface Queued {
  * `maxAhead` bounds how many messages are queued that way. An early callback only PUBACKs the
  * MQTT packet: the edge's delivery guarantee is the cloud's ack, so a crash before the commit
  * costs a resend, never a loss.
+ *
+ * Back-pressure: at most `maxQueued` messages are decoded and queued; the others wait as they
+ * came (topic and bytes, callback held), one read's worth per connection at most, and are taken
+ * in arrival order as commits make room. This only holds if the broker never lets held callbacks
+ * block its other deliveries, above all the cloud's own ack publishes (start-broker.ts).
  */
 export function createBatchGroupQueue(o: BatchGroupQueueOptions): BatchGroupQueue {
   const limits: GroupLimits = { ...DEFAULT_GROUP_LIMITS, ...o.limits };
+  const waiting: (Waiting | undefined)[] = [];
+  let waitingAt = 0;
   const queue: Queued[] = [];
   let releasedAhead = 0;
   let aheadPoints = 0;
@@ -95,6 +115,47 @@ export function createBatchGroupQueue(o: BatchGroupQueueOptions): BatchGroupQueu
     return group;
   };
 
+  // Decodes one message; queues it for a commit, or settles it here (malformed, rejected).
+  const admitOne = ({ topic, payload, done }: Waiting) => {
+    let prepared: ReturnType<typeof o.ingest.prepare>;
+    try {
+      prepared = o.ingest.prepare(topic, payload);
+    } catch (err) {
+      o.onError(err as Error);
+      done();
+      settle();
+      return;
+    }
+    if (prepared instanceof Promise) {
+      prepared
+        .catch((err: Error) => o.onError(err))
+        .finally(() => {
+          done();
+          settle();
+        });
+      return;
+    }
+    const { readings, events } = prepared.sinkBatch;
+    queue.push({ batch: prepared, points: readings.length + events.length, done });
+  };
+
+  const admit = () => {
+    while (waitingAt < waiting.length && queue.length < limits.maxQueued) {
+      const w = waiting[waitingAt]!;
+      waiting[waitingAt++] = undefined; // its bytes are no longer held here
+      admitOne(w);
+    }
+    if (waitingAt === waiting.length) {
+      waiting.length = 0;
+      waitingAt = 0;
+    } else if (waitingAt > 1024 && waitingAt * 2 > waiting.length) {
+      waiting.splice(0, waitingAt);
+      waitingAt = 0;
+    }
+    releaseAhead();
+    schedule();
+  };
+
   async function runGroup(): Promise<void> {
     const group = takeGroup();
     try {
@@ -107,7 +168,7 @@ export function createBatchGroupQueue(o: BatchGroupQueueOptions): BatchGroupQueu
         } else q.done();
         settle();
       }
-      releaseAhead();
+      admit();
     }
   }
 
@@ -126,28 +187,8 @@ export function createBatchGroupQueue(o: BatchGroupQueueOptions): BatchGroupQueu
   return {
     push(topic, payload, done) {
       outstanding++;
-      let prepared: ReturnType<typeof o.ingest.prepare>;
-      try {
-        prepared = o.ingest.prepare(topic, payload);
-      } catch (err) {
-        o.onError(err as Error);
-        done();
-        settle();
-        return;
-      }
-      if (prepared instanceof Promise) {
-        prepared
-          .catch((err: Error) => o.onError(err))
-          .finally(() => {
-            done();
-            settle();
-          });
-        return;
-      }
-      const { readings, events } = prepared.sinkBatch;
-      queue.push({ batch: prepared, points: readings.length + events.length, done });
-      releaseAhead();
-      schedule();
+      waiting.push({ topic, payload, done });
+      admit();
     },
     idle: () =>
       outstanding === 0 ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve)),

@@ -84,8 +84,9 @@ export interface BatchIngest {
  * commit together, and only then is the seq acked. Callers run one commit at a time.
  *
  * Group commit: a sink with `commitGroup` (SQLite) commits several batches in one transaction, so
- * one WAL fsync serves them all. If that transaction fails, it is rolled back whole and its batches
- * are committed one by one, so only a batch that fails on its own stays unacked (the edge resends).
+ * one WAL fsync serves them all. If that transaction fails, it is rolled back whole and its halves
+ * are committed as groups of their own, down to single batches, so only a batch that fails on its
+ * own stays unacked (the edge resends), and one bad batch costs a few transactions, not one per batch.
  */
 export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
   const { db, sink, seqState, registry, metrics, log } = deps;
@@ -252,6 +253,13 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
 
   // After the commit of the transaction holding the batch: count, ack, then feed the committed listeners.
   const committed = async (p: PreparedBatch, result: SinkWriteResult): Promise<BatchOutcome> => {
+    count(p, result);
+    await ack(p);
+    deps.onCommitted?.(p.sinkBatch);
+    return 'committed';
+  };
+
+  const count = (p: PreparedBatch, result: SinkWriteResult) => {
     metrics.batches.inc({ result: 'committed' });
     metrics.readingsWritten.inc(result.readings);
     metrics.eventsWritten.inc(result.events);
@@ -264,9 +272,6 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
       { edge: p.edgeId, seq: p.seq, readings: result.readings, events: result.events },
       'batch committed',
     );
-    await ack(p);
-    deps.onCommitted?.(p.sinkBatch);
-    return 'committed';
   };
 
   async function commitOne(p: PreparedBatch): Promise<BatchOutcome> {
@@ -342,20 +347,37 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
       } catch (err) {
         log.warn(
           { batches: fresh.length, err: (err as Error).message },
-          'group commit rolled back; committing its batches one by one',
+          'group commit rolled back; committing its halves apart',
         );
+        const mid = Math.ceil(group.length / 2);
+        return [...(await commitGroup(group.slice(0, mid))), ...(await commitGroup(group.slice(mid)))];
       }
       if (results.size > 0) {
         for (const a of applies) a();
         metrics.commitGroupBatches.observe(fresh.length);
       }
     }
-    // In group order. Without a group result (no group, or rolled back): one at a time, which also
-    // acks a repeat of a seq committed just before as a duplicate.
-    const outcomes: BatchOutcome[] = [];
-    for (const p of group) {
+    // The acks of a committed group, and of its repeats (a resend of a seq committed before or
+    // in this group: a duplicate), go out all at once: each waits a few event-loop turns in the
+    // broker (and on its edge's socket), so one after the other they, not the commits, bounded a
+    // fleet of small batches, worst in a storm of resends. Then in group order, each batch is fed
+    // after its own ack. Without a group result (a group of one): one at a time.
+    if (results.size === 0) {
+      const outcomes: BatchOutcome[] = [];
+      for (const p of group) outcomes.push(await commitOne(p));
+      return outcomes;
+    }
+    const acks = group.map((p): Promise<BatchOutcome> => {
       const result = results.get(p);
-      outcomes.push(await (result !== undefined ? committed(p, result) : commitOne(p)));
+      if (result === undefined) return duplicate(p); // not fresh: committed before or just now
+      count(p, result);
+      return ack(p).then(() => 'committed');
+    });
+    const outcomes: BatchOutcome[] = [];
+    for (const [i, p] of group.entries()) {
+      const outcome = await acks[i]!;
+      if (outcome === 'committed') deps.onCommitted?.(p.sinkBatch);
+      outcomes.push(outcome);
     }
     return outcomes;
   }

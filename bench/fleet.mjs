@@ -1,0 +1,203 @@
+// Fleet bench: N protocol-level edges (bench/fleet-edges.mjs) against the built village-cloud
+// (embedded broker, SQLite sink), each cutting one batch every --period ms. Prints JSON lines:
+// the time for all N to connect, then one line per --sample seconds and a summary over the run
+// after --warmup: ack rate, p50/p99 ack latency (publish → the cloud's ack), the cloud's CPU
+// (cores, from /proc/PID/stat) and RSS, and what waits at the edges (backlog, in flight).
+//
+//   node bench/fleet.mjs --edges 1200 --period 1000 --seconds 30
+//   node bench/fleet.mjs --edges 5000 --reconnect            # also: all N drop and reconnect
+//   node bench/fleet.mjs --edges 5000 --resend-backoff       # edges double their resend timeout
+//   node bench/fleet.mjs --cloud-bin tmp/cloud-before/dist/bin/village-cloud.js --hash scrypt
+//
+// --hash sha256 (default) gives each edge its own `village-cloud new-edge-secret`-style secret;
+// --hash scrypt gives every edge the same `hash-password` hash (the only format older builds
+// accept), so each CONNECT costs one scrypt there.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { percentile, startFleet } from './fleet-edges.mjs';
+import { CLOUD, freePort, startBin, stopAll, writeOneStationCloud } from './village-processes.mjs';
+
+const { values: a } = parseArgs({
+  options: {
+    edges: { type: 'string', default: '1000' },
+    period: { type: 'string', default: '1000' },
+    readings: { type: 'string', default: '4' },
+    window: { type: 'string', default: '8' },
+    seconds: { type: 'string', default: '30' },
+    warmup: { type: 'string', default: '5' },
+    sample: { type: 'string', default: '5' },
+    workers: { type: 'string', default: '1' },
+    hash: { type: 'string', default: 'sha256' },
+    'cloud-bin': { type: 'string', default: CLOUD },
+    reconnect: { type: 'boolean', default: false },
+    'resend-backoff': { type: 'boolean', default: false },
+    // e.g. --cloud-flag=--cpu-prof --cloud-flag=--cpu-prof-dir=/tmp/prof
+    'cloud-flag': { type: 'string', multiple: true, default: [] },
+  },
+});
+const n = Number(a.edges);
+const periodMs = Number(a.period);
+
+// Each edge holds one socket here and one in the cloud (a separate process with the same limit).
+const fdLimit = Number(/Max open files\s+(\d+)/.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1]);
+if (fdLimit < n + 1000) {
+  process.stderr.write(
+    `open-file limit ${fdLimit} is too low for ${n} edges: run with ulimit -n ${n + 2000}\n`,
+  );
+  process.exit(2);
+}
+
+const edges = await credentials(n, a.hash);
+const dir = mkdtempSync(join(tmpdir(), 'bench-fleet-'));
+const mqttPort = await freePort();
+const cfg = writeOneStationCloud(dir, {
+  mqttPort,
+  edges: edges.map(({ id, passwordHash }) => ({ id, passwordHash })),
+});
+const cloud = startBin(a['cloud-bin'], cfg, 'cloud ready', a['cloud-flag']);
+const { httpPort } = await cloud.ready;
+const pid = cloud.child.pid;
+
+const fleet = startFleet({
+  url: `mqtt://127.0.0.1:${mqttPort}`,
+  edges,
+  periodMs,
+  readings: Number(a.readings),
+  window: Number(a.window),
+  workers: Number(a.workers),
+  resendBackoff: a['resend-backoff'],
+});
+const { connectMs } = await fleet.connected;
+print({ phase: 'connected', edges: n, hash: a.hash, connectMs: Math.round(connectMs) });
+
+const sampleMs = Number(a.sample) * 1000;
+const endAt = Date.now() + Number(a.seconds) * 1000;
+const warmEnd = Date.now() + Number(a.warmup) * 1000;
+await fleet.take();
+let cpu = cpuTicks(pid);
+let groups = await commitGroups();
+let fleetCpuUs = cpuUs();
+let at = performance.now();
+const run = { fleetCpu: 0, acked: 0, latencies: [], cpuTicks: 0, ms: 0, resent: 0, peakRss: 0 };
+let last;
+while (Date.now() < endAt) {
+  await new Promise((r) => setTimeout(r, Math.min(sampleMs, endAt - Date.now())));
+  const c = await fleet.take();
+  const nowCpu = cpuTicks(pid);
+  const now = performance.now();
+  const ms = now - at;
+  const rss = rssMb(pid);
+  const nowGroups = await commitGroups();
+  const nowFleetCpu = cpuUs();
+  last = {
+    phase: 'sample',
+    edges: n,
+    ackRate: Math.round((c.acked * 1000) / ms),
+    p50Ms: round(percentile(c.latencies, 0.5)),
+    p99Ms: round(percentile(c.latencies, 0.99)),
+    cloudCpu: round((nowCpu - cpu) / 100 / (ms / 1000), 2),
+    rssMb: rss,
+    // This process (the fleet's worker threads): when it nears its cores, the clients are the bound.
+    fleetCpu: round((nowFleetCpu - fleetCpuUs) / 1e6 / (ms / 1000), 2),
+    backlog: c.backlog,
+    inflight: c.inflight,
+    resent: c.resent,
+    batchesPerCommit: round((nowGroups.sum - groups.sum) / Math.max(1, nowGroups.count - groups.count)),
+  };
+  print(last);
+  groups = nowGroups;
+  fleetCpuUs = nowFleetCpu;
+  if (Date.now() > warmEnd) {
+    run.fleetCpu += last.fleetCpu * ms;
+    run.acked += c.acked;
+    for (const l of c.latencies) run.latencies.push(l);
+    run.cpuTicks += nowCpu - cpu;
+    run.ms += ms;
+    run.resent += c.resent;
+  }
+  run.peakRss = Math.max(run.peakRss, rss);
+  cpu = nowCpu;
+  at = now;
+}
+const summary = {
+  phase: 'summary',
+  edges: n,
+  periodMs,
+  readingsPerBatch: Number(a.readings),
+  hash: a.hash,
+  resendBackoff: a['resend-backoff'],
+  offeredPerS: Math.round((n * 1000) / periodMs),
+  ackRate: Math.round((run.acked * 1000) / run.ms),
+  p50Ms: round(percentile(run.latencies, 0.5)),
+  p99Ms: round(percentile(run.latencies, 0.99)),
+  cloudCpu: round(run.cpuTicks / 100 / (run.ms / 1000), 2),
+  // The cloud's CPU per acked batch: what the box's cores bound, whatever else runs beside it.
+  cloudCpuMsPerBatch: run.acked > 0 ? round((run.cpuTicks * 10) / run.acked, 3) : null,
+  peakRssMb: run.peakRss,
+  fleetCpu: round(run.fleetCpu / run.ms, 2),
+  loadAverage: Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]),
+  connectMs: Math.round(connectMs),
+  resent: run.resent,
+  backlogAtEnd: last?.backlog,
+  inflightAtEnd: last?.inflight,
+};
+if (a.reconnect) {
+  const before = cpuTicks(pid);
+  const { reconnectMs } = await fleet.reconnect();
+  summary.reconnectMs = Math.round(reconnectMs);
+  // An upper bound of the cloud's CPU per CONNECT (batches keep flowing meanwhile).
+  summary.reconnectCloudCpuMsPerEdge = round(((cpuTicks(pid) - before) * 10) / n, 2);
+}
+print(summary);
+await fleet.stop();
+await stopAll();
+rmSync(dir, { recursive: true, force: true });
+
+async function credentials(count, kind) {
+  const ids = Array.from({ length: count }, (_, i) => `fleet-${String(i).padStart(5, '0')}`);
+  if (kind === 'scrypt') {
+    const secret = 'fleet-shared-password';
+    const run = spawnSync(process.execPath, [a['cloud-bin'], 'hash-password'], {
+      input: secret,
+      encoding: 'utf8',
+    });
+    const passwordHash = run.stdout.trim();
+    return ids.map((id) => ({ id, secret, passwordHash }));
+  }
+  const { newEdgeSecret } = await import('@village/cloud-ingest');
+  return ids.map((id) => ({ id, ...newEdgeSecret() }));
+}
+
+/** The cloud's histogram of batches per transaction (sum and count so far). */
+async function commitGroups() {
+  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+  const pick = (name) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  return { sum: pick('cloud_commit_group_batches_sum'), count: pick('cloud_commit_group_batches_count') };
+}
+
+function cpuUs() {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+}
+
+function cpuTicks(p) {
+  // Fields after the command name (which may hold spaces): utime is the 14th, stime the 15th.
+  const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(f[11]) + Number(f[12]);
+}
+
+function rssMb(p) {
+  return Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))[1]) / 1024);
+}
+
+function round(v, digits = 1) {
+  return v === undefined ? null : Number(v.toFixed(digits));
+}
+
+function print(o) {
+  process.stdout.write(`${JSON.stringify(o)}\n`);
+}
