@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 
 /**
- * Every ```yaml block of README.md and docs/*.md must parse, and a config example must pass the
+ * Every ```yaml block of README.md and docs/*.md (and the example files) must parse, and a config example must pass the
  * schema it is an example of, so the docs cannot drift from the code. Which schema: a first-line
  * hint (`# cloud.yaml`, `# edge.yaml`, `# registry.yaml`), else the keys the block holds. A
  * fragment (`drivers:` alone, one `- kind:` entry, `sink:` alone) is checked inside a minimal
@@ -21,13 +21,21 @@ const repo = join(import.meta.dirname, '..', '..');
 const files = ['README.md', ...readdirSync(join(repo, 'docs')).map((f) => `docs/${f}`)].filter((f) =>
   f.endsWith('.md'),
 );
-const blocks = files.flatMap((file) => {
+const blocks: { where: string; yaml: string }[] = files.flatMap((file) => {
   const text = readFileSync(join(repo, file), 'utf8');
   return [...text.matchAll(/^```yaml\n([\s\S]*?)^```/gm)].map((m) => ({
     where: `${file}:${text.slice(0, m.index).split('\n').length}`,
     yaml: m[1]!,
   }));
 });
+
+// The example files beside the code are examples too; their names say what they are.
+for (const [file, hint] of [
+  ['cloud-ingest/examples/cloud.yaml', 'cloud'],
+  ['cloud-ingest/examples/registry.yaml', 'registry'],
+]) {
+  blocks.push({ where: file!, yaml: `# ${hint}.yaml\n${readFileSync(join(repo, file!), 'utf8')}` });
+}
 
 const dir = mkdtempSync(join(tmpdir(), 'e2e-docs-yaml-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
