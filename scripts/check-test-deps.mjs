@@ -4,7 +4,8 @@
 // scripts/install-debian-packages.sh installs all of them; keep the two lists in step.
 import { spawnSync } from 'node:child_process';
 import { constants, accessSync, existsSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** What the tests need: a program on PATH, a module of the system Python, or a file. */
 export const TEST_DEPENDENCIES = [
@@ -61,7 +62,7 @@ export function missingTestDependencies(env = process.env) {
   });
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (fileURLToPath(import.meta.url) === resolve(process.argv[1] ?? '')) {
   const missing = missingTestDependencies();
   for (const line of missing) console.log(line);
   if (missing.length > 0) {

@@ -17,8 +17,7 @@ export function checkCloudConfig(config: CloudConfig): RegistryFile {
   checkLabModeAddress(config, file);
   loadHttpTls(config);
   const registry = config.registry === undefined ? EMPTY_REGISTRY : loadRegistry(config.registry);
-  const registryName =
-    config.registry === undefined ? 'the registry (none configured)' : basename(config.registry);
+  const registryName = config.registry === undefined ? 'the registry' : basename(config.registry);
   const ids = { county: new Set<string>(), town: new Set<string>(), village: new Set<string>() };
   for (const c of registry.counties) {
     ids.county.add(c.id);

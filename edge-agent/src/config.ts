@@ -21,7 +21,15 @@ const edgeSchema = z.strictObject({
   dataDir: z.string().default('./data'),
   cloud: z.strictObject({
     /** mqtt://host:port or mqtts://host:port of the cloud broker. */
-    url: z.string().regex(/^mqtts?:\/\/[^/]+$/, 'must look like mqtt://host:port'),
+    url: z
+      .string()
+      .regex(/^mqtts?:\/\/[^/]+$/, 'must look like mqtt://host:port')
+      .refine(
+        (u) =>
+          /^mqtts?:\/\/(\[[^\]]+\]|[^:/[\]]+)(:(\d{1,5}))?$/.test(u) &&
+          Number(/:(\d+)$/.exec(u)?.[1] ?? 1) <= 65_535,
+        { error: (issue) => `${String(issue.input)}: the port must be a number 1-65535 (mqtt://host:port)` },
+      ),
     /** The edge's MQTT password; use ${ENV_VAR} so no secret sits in the file. */
     password: z.string().min(1),
     /** Unacked batches in flight at once. */

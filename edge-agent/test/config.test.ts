@@ -70,26 +70,31 @@ describe('edge config', () => {
     );
   });
 
-  it('the bin exits 2 with the message on a bad file, 0 on --check of a good one, 0 on --help', () => {
-    const badRun = spawnSync(
-      'node',
-      [bin, '--config', write('bin-bad.yaml', base.replace('devices: 3', 'devices: -1'))],
-      {
+  // Four node processes: 5 s is too tight on a loaded 2-core CI machine.
+  it(
+    'the bin exits 2 with the message on a bad file, 0 on --check of a good one, 0 on --help',
+    { timeout: 30_000 },
+    () => {
+      const badRun = spawnSync(
+        'node',
+        [bin, '--config', write('bin-bad.yaml', base.replace('devices: 3', 'devices: -1'))],
+        {
+          env: { ...process.env, EDGE_PW: 'x' },
+          encoding: 'utf8',
+        },
+      );
+      expect(badRun.status).toBe(2);
+      expect(badRun.stderr).toMatch(/drivers\[0\]\.devices/);
+      const good = spawnSync('node', [bin, '--config', write('bin-ok.yaml', base), '--check'], {
         env: { ...process.env, EDGE_PW: 'x' },
         encoding: 'utf8',
-      },
-    );
-    expect(badRun.status).toBe(2);
-    expect(badRun.stderr).toMatch(/drivers\[0\]\.devices/);
-    const good = spawnSync('node', [bin, '--config', write('bin-ok.yaml', base), '--check'], {
-      env: { ...process.env, EDGE_PW: 'x' },
-      encoding: 'utf8',
-    });
-    expect(good.status).toBe(0);
-    const help = spawnSync('node', [bin, '--help'], { encoding: 'utf8' });
-    expect(help.status).toBe(0);
-    expect(help.stdout).toMatch(/--config/);
-    const usage = spawnSync('node', [bin], { encoding: 'utf8' });
-    expect(usage.status).toBe(2);
-  });
+      });
+      expect(good.status).toBe(0);
+      const help = spawnSync('node', [bin, '--help'], { encoding: 'utf8' });
+      expect(help.status).toBe(0);
+      expect(help.stdout).toMatch(/--config/);
+      const usage = spawnSync('node', [bin], { encoding: 'utf8' });
+      expect(usage.status).toBe(2);
+    },
+  );
 });

@@ -125,6 +125,33 @@ describe('village-edge bin', { timeout: 60_000 }, () => {
     expect(await e.exit).toBe(0);
   });
 
+  it('an invalid health port: one line naming health.port, exit 2', () => {
+    const config = write(
+      'badport.yaml',
+      edgeYaml('badport', '  - { kind: fake, id: f1, devices: 1 }\n', 70_000),
+    );
+    for (const args of [['--check'], []]) {
+      const r = run(['--config', config, ...args]);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toBe(`${config}: health.port: Too big: expected number to be <=65535\n`);
+    }
+  });
+
+  it('an invalid port in cloud.url: one line naming cloud.url and the value, exit 2', () => {
+    const config = write(
+      'badurl.yaml',
+      edgeYaml('badurl', '  - { kind: fake, id: f1, devices: 1 }\n').replace(
+        'mqtt://127.0.0.1:1',
+        'mqtt://127.0.0.1:18083x',
+      ),
+    );
+    const r = run(['--config', config, '--check']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(
+      `${config}: cloud.url: mqtt://127.0.0.1:18083x: the port must be a number 1-65535 (mqtt://host:port)\n`,
+    );
+  });
+
   it('logs the version first in the shared schema, exports village_build_info, survives SIGHUP', async () => {
     mkdirSync(join(dir, 'hup-data'), { recursive: true });
     const e = start(write('hup.yaml', edgeYaml('hup', '  - { kind: fake, id: f1, devices: 1 }\n')));
