@@ -58,10 +58,13 @@ const EDGE_KEYS = new Set(['edgeId', 'drivers', 'localRules', 'outbox', 'health'
 const MINIMAL_EDGE = { edgeId: 'doc-edge', cloud: { url: 'mqtt://127.0.0.1:1883', password: 'pw' } };
 const REAL_HASH = hashPassword('doc example');
 
-type Kind = 'edge' | 'cloud' | 'registry' | 'modbus-profile' | 'sim-endpoints';
+type Kind = 'edge' | 'cloud' | 'registry' | 'modbus-profile' | 'sim-endpoints' | 'foreign';
+// Another program's file shown for integration (Prometheus scrape config): checked as YAML only.
+const FOREIGN_HINT = /^#\s*(prometheus|mosquitto|grafana[\w-]*)\.ya?ml\b/;
 function kindOf(yaml: string, doc: unknown): Kind | undefined {
   const hint = /^#\s*(edge|cloud|registry)\.yaml/.exec(yaml)?.[1];
   if (hint) return hint as Kind;
+  if (FOREIGN_HINT.test(yaml)) return 'foreign';
   if (Array.isArray(doc)) return doc.every((d) => typeof d?.kind === 'string') ? 'edge' : undefined;
   if (doc === null || typeof doc !== 'object') return undefined;
   const keys = Object.keys(doc);
