@@ -43,7 +43,7 @@ export function stationCard(data: AppData, station: string): HTMLElement {
   const place = data.places.find((p) => p.station === station)!;
   const latest = latestOfStation(data, station);
   const aqi = stationAqi(latest);
-  const water = stationWaterClass(latest);
+  const water = stationWaterClass(latest, place.waterBody);
   const devices = data.devices.filter((d) => d.station === station);
   const offline = devices.filter((d) => deviceOffline(data, d)).length;
   const level = aqi?.level;
@@ -68,7 +68,7 @@ export function stationCard(data: AppData, station: string): HTMLElement {
     water
       ? el(
           'div',
-          { class: 'water', 'data-water-class': water.class! },
+          { class: 'water', 'data-water-class': water.class!, title: water.label ?? '' },
           `${t('waterClass')}: ${water.className}`,
         )
       : null,
