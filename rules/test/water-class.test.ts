@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { RulesError, type WaterParameter, parameterClass, waterClass } from '../src/index.js';
+import {
+  RulesError,
+  type WaterParameter,
+  parameterClass,
+  waterClass,
+  waterPeriodClass,
+} from '../src/index.js';
 
 // GB 3838-2002 table 1 limits for classes I..V, written out independently of the source.
 const UPPER: Record<string, number[]> = {
@@ -154,5 +160,39 @@ describe('river vs lake at the TP and TN limits (GB 3838-2002, 环办〔2011〕2
     expect(r.rejected).toMatchObject([{ parameter: 'COD', value: -1 }]);
     expect(r.rejected[0]?.reason).toMatch(/COD.*negative/);
     expect(() => waterClass({ TP: 0.1 }, 'sea' as never)).toThrow(/river, lake or reservoir/);
+  });
+});
+
+describe('period class from arithmetic means', () => {
+  const H = 3_600_000;
+  const FROM = Date.parse('2026-06-01T00:00:00+08:00');
+  const TO = Date.parse('2026-07-01T00:00:00+08:00');
+  it('classes the mean of each parameter over [from, to), not the worst sample', () => {
+    const obs = [
+      { ts: FROM, sample: { TP: 0.04, DO: 7 } },
+      { ts: FROM + H, sample: { TP: 0.12, DO: 5 } }, // alone this is IV for a lake
+      { ts: FROM + 2 * H, sample: { TP: 0.05 } },
+      { ts: TO, sample: { TP: 0.9 } }, // the next month: not counted
+      { ts: FROM - 1, sample: { TP: 0.9 } },
+    ];
+    const r = waterPeriodClass(obs, 'lake', { from: FROM, to: TO });
+    expect(r.means.TP).toBeCloseTo(0.07, 10); // (0.04 + 0.12 + 0.05) / 3
+    expect(r.counts).toEqual({ TP: 3, DO: 2 });
+    expect(r.class).toBe(4); // lake TP 0.07: above 0.05 (III), within 0.1 (IV)
+    expect(r.decidedBy).toEqual(['TP']);
+    expect(waterPeriodClass(obs, 'river', { from: FROM, to: TO }).class).toBe(2); // river TP 0.07 ≤ 0.1; DO 6 ≥ 6
+  });
+  it('leaves out impossible values and counts them; refuses an empty period', () => {
+    const r = waterPeriodClass(
+      [
+        { ts: FROM, sample: { TP: -0.1 } },
+        { ts: FROM, sample: { TP: 0.02 } },
+      ],
+      'river',
+      { from: FROM, to: TO },
+    );
+    expect(r.skipped).toBe(1);
+    expect(r.means.TP).toBe(0.02);
+    expect(() => waterPeriodClass([], 'river', { from: TO, to: FROM })).toThrow(/period/);
   });
 });
