@@ -51,19 +51,35 @@ const WATER_METRICS: Record<string, string> = {
   tn: 'TN',
 };
 
-export function stationAqi(latest: readonly Latest[]): AqiResult | undefined {
-  const c: Concentrations = {};
-  let newest = 0;
-  for (const l of latest) {
+/** Older than this, the AQI is shown as stale (issue 16: two hours). */
+export const AQI_STALE_AFTER_MS = 2 * 3_600_000;
+
+export interface StationAqi extends AqiResult {
+  /** Data time of the newest value it rests on. */
+  asOf: number;
+  /** True when that is more than `AQI_STALE_AFTER_MS` before `now`. */
+  stale: boolean;
+}
+
+/**
+ * A reference AQI from the station's latest raw values (not the published HJ 633 hourly AQI).
+ * Values more than two hours older than the newest one are left out, so yesterday's NO2 is not
+ * combined with this morning's PM.
+ */
+export function stationAqi(latest: readonly Latest[], now: number = Date.now()): StationAqi | undefined {
+  const usable = latest.filter((l) => {
     const item = AQI_METRICS[l.metric];
-    if (!item || typeof l.value !== 'number' || l.quality !== 'good') continue;
-    if (!AQI_UNITS[item].includes(l.unit)) continue;
-    c[item] = l.value;
-    newest = Math.max(newest, l.ts);
-  }
+    return item && typeof l.value === 'number' && l.quality === 'good' && AQI_UNITS[item].includes(l.unit);
+  });
+  const newest = Math.max(0, ...usable.map((l) => l.ts));
   if (newest === 0) return undefined;
+  const c: Concentrations = {};
+  for (const l of usable) {
+    if (newest - l.ts > AQI_STALE_AFTER_MS) continue;
+    c[AQI_METRICS[l.metric]!] = l.value as number;
+  }
   try {
-    return computeAqi(c, { at: newest });
+    return { ...computeAqi(c, { at: newest }), asOf: newest, stale: now - newest > AQI_STALE_AFTER_MS };
   } catch {
     return undefined;
   }

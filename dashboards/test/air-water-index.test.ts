@@ -1,13 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { stationAqi, stationWaterClass } from '../src/air-water-index.js';
+import { AQI_STALE_AFTER_MS, stationAqi, stationWaterClass } from '../src/air-water-index.js';
 import type { Latest } from '../src/api-types.js';
 
 const T = Date.parse('2026-06-01T08:00:00+08:00');
-const l = (metric: string, value: number, unit: string, quality: Latest['quality'] = 'good'): Latest => ({
+const l = (
+  metric: string,
+  value: number,
+  unit: string,
+  quality: Latest['quality'] = 'good',
+  ts = T,
+): Latest => ({
   device: 'd1',
   metric,
   unit,
-  ts: T,
+  ts,
   value,
   quality,
   station: 's1',
@@ -47,5 +53,17 @@ describe('station AQI takes only good readings in the breakpoint units', () => {
   });
   it('leaves out suspect readings', () => {
     expect(stationAqi([l('pm2_5', 300, 'µg/m³', 'suspect'), l('pm10', 40, 'ug/m3')])?.aqi).toBe(40);
+  });
+});
+
+describe('station AQI staleness', () => {
+  it('is stale when its newest input is more than two hours old', () => {
+    const latest = [l('pm2_5', 30, 'µg/m³')];
+    expect(stationAqi(latest, T + AQI_STALE_AFTER_MS)).toMatchObject({ aqi: 43, asOf: T, stale: false });
+    expect(stationAqi(latest, T + AQI_STALE_AFTER_MS + 1)?.stale).toBe(true);
+  });
+  it('does not combine a value more than two hours older than the newest', () => {
+    const latest = [l('pm2_5', 30, 'µg/m³'), l('no2', 1000, 'µg/m³', 'good', T - AQI_STALE_AFTER_MS - 1)];
+    expect(stationAqi(latest, T)?.aqi).toBe(43); // NO2 1h 1000 would give 180
   });
 });

@@ -56,10 +56,11 @@ export function stationCard(data: AppData, station: string): HTMLElement {
       ? el(
           'div',
           {
-            class: `aqi aqi-${level.level}`,
+            class: `aqi aqi-${level.level}${aqi.stale ? ' aqi-stale' : ''}`,
             style: `background:${level.color}`,
-            title: t('aqiNote'),
+            title: `${t('aqiNote')} ${new Date(aqi.asOf).toLocaleString()}`,
             'data-aqi': aqi.aqi,
+            'data-stale': String(aqi.stale),
           },
           el('span', { class: 'aqi-value' }, aqi.aqi),
           el('span', {}, currentLang() === 'zh' ? level.nameZh : level.nameEn),
