@@ -18,7 +18,13 @@ const range = z
   .refine(([lo, hi]) => lo <= hi, 'must be [low, high] with low <= high')
   .optional();
 
-const stationSchema = z.strictObject({ id, name, edges: z.array(id).default([]) });
+const stationSchema = z.strictObject({
+  id,
+  name,
+  edges: z.array(id).default([]),
+  /** The water body a water-quality station samples: GB 3838-2002 has lake/reservoir limits for TP and TN. */
+  waterBody: z.enum(['river', 'lake', 'reservoir']).optional(),
+});
 const villageSchema = z.strictObject({ id, name, stations: z.array(stationSchema).default([]) });
 const townSchema = z.strictObject({ id, name, villages: z.array(villageSchema).default([]) });
 const countySchema = z.strictObject({ id, name, towns: z.array(townSchema).default([]) });

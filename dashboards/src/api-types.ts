@@ -16,6 +16,8 @@ export interface Place {
   villageName: string;
   station: string;
   stationName: string;
+  /** The water body a water station samples (registry.yaml); null for other stations. */
+  waterBody: 'river' | 'lake' | 'reservoir' | null;
 }
 export interface Device {
   id: string;

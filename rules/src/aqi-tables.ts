@@ -33,6 +33,21 @@ export const AQI_ITEMS: readonly AqiItem[] = [
 export type Pollutant = 'SO2' | 'NO2' | 'PM10' | 'PM2.5' | 'CO' | 'O3';
 export type AveragingPeriod = '1h' | '8h' | '24h';
 
+/**
+ * Decimal places a concentration is reported with before its IAQI is computed: integers in
+ * µg/m³ for SO2, NO2, PM10, PM2.5 and O3, one decimal in mg/m³ for CO (HJ 663-2013, the
+ * evaluation code HJ 633 defers to for data handling; rounding by GB/T 8170, see
+ * `roundHalfEven`). docs/rules.md says what of this could be checked.
+ */
+export const REPORTING_DIGITS: Readonly<Record<Pollutant, number>> = {
+  SO2: 0,
+  NO2: 0,
+  PM10: 0,
+  'PM2.5': 0,
+  O3: 0,
+  CO: 1,
+};
+
 /** IAQI values at the breakpoints (table 1, first row). */
 export const IAQI_STEPS: readonly number[] = [0, 50, 100, 150, 200, 300, 400, 500];
 
@@ -54,7 +69,17 @@ const TABLE_2012: Record<AqiItem, readonly number[]> = {
   'PM2.5_24h': [0, 35, 75, 115, 150, 250, 350, 500],
 };
 
-/** The 2026 revision tightens the PM rows only; every other row is the 2012 one. */
+/**
+ * HJ 633—2026 《环境空气质量指数（AQI）技术规定》, issued with GB 3095—2026 by the Ministry of
+ * Ecology and Environment and SAMR (announced 2026-02-25/26), in force 2026-03-01. Source here:
+ * the ministry's announcement as reported publicly (e.g. 光明日报 2026-02-27, "HJ 633—2026 更新了
+ * AQI 中 PM2.5 和 PM10 的分级浓度限值"); the standard's own text could not be read from this
+ * project. Confirmed by those reports: only the PM2.5 and PM10 rows change; GB 3095—2026 phase 1
+ * (2026-03-01 to 2030-12-31) has a PM2.5 24-hour grade II limit of 60 µg/m³, 50 from 2031-01-01.
+ * NOT confirmed: the breakpoints below other than PM2.5 at IAQI 100 (= 60, the phase-1 grade II
+ * limit), the PM10 row, whether the table changes again in 2031, and whether the SO2/O3 notes
+ * (above 800) are worded as in 2012. See docs/rules.md "2026 table". Every other row is 2012's.
+ */
 const TABLE_2026: Record<AqiItem, readonly number[]> = {
   ...TABLE_2012,
   PM10_24h: [0, 50, 120, 250, 350, 420, 500, 600],

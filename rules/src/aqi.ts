@@ -7,12 +7,13 @@ import {
   type AveragingPeriod,
   IAQI_STEPS,
   type Pollutant,
+  REPORTING_DIGITS,
   aqiTableVersionAt,
   itemPeriod,
   itemPollutant,
 } from './aqi-tables.js';
 import { RulesError } from './errors.js';
-import { ceilDiv, toExactDecimal } from './exact-decimal.js';
+import { ceilDiv, exactToNumber, roundHalfEven, toExactDecimal } from './exact-decimal.js';
 
 /** Rows whose top breakpoint is not the end of the scale, and the row used instead above it. */
 const TRUNCATED_ROW_FALLBACK: Partial<Record<AqiItem, AqiItem>> = { SO2_1h: 'SO2_24h', O3_8h: 'O3_1h' };
@@ -23,6 +24,7 @@ export type IaqiOutcome =
 
 /**
  * IAQI of one concentration by HJ 633 formula (1), rounded up to an integer, computed exactly.
+ * The concentration is taken as given: `computeAqi` rounds to the reporting precision first.
  * Above the top of a full row the IAQI is reported as 500 with `beyondScale`; above the top of
  * the SO2 1-hour or O3 8-hour rows it is not computed (table 1 notes 2 and 3): `replacedBy`
  * names the row the standard uses instead.
@@ -58,12 +60,28 @@ export interface IaqiEntry {
   item: AqiItem;
   pollutant: Pollutant;
   period: AveragingPeriod;
+  /** As given. */
   concentration: number;
+  /** At its reporting precision (`REPORTING_DIGITS`, GB/T 8170 rounding): what the IAQI is of. */
+  reported: number;
   /** null when the standard says this row is not computed (see `replacedBy`). */
   iaqi: number | null;
   beyondScale: boolean;
   replacedBy?: AqiItem;
 }
+
+/**
+ * Why an item given to `computeAqi` did not count, as data a caller can show or count:
+ * - `negative`: a concentration below zero (a sensor offset or fault); left out, never thrown;
+ * - `not_a_number`: not a finite number; left out;
+ * - `replacement_missing`: above the top of a truncated row (SO2 1 h or O3 8 h above 800) and
+ *   the row the standard uses instead (`replacedBy`) was not given, so this pollutant has no
+ *   IAQI at all and the AQI may understate it.
+ */
+export type AqiFlag =
+  | { code: 'negative'; item: AqiItem; value: number }
+  | { code: 'not_a_number'; item: AqiItem; value: unknown }
+  | { code: 'replacement_missing'; item: AqiItem; value: number; replacedBy: AqiItem };
 
 export interface AqiResult {
   version: AqiTableVersion;
@@ -76,7 +94,9 @@ export interface AqiResult {
   /** Items with IAQI > 100 (超标污染物, HJ 633-2012 5.3). */
   exceeding: AqiItem[];
   items: IaqiEntry[];
-  /** Why something the caller might expect is missing (e.g. SO2 1h above 800 without a 24h value). */
+  /** Items that did not count, and why. Empty when every given item has an IAQI. */
+  flags: AqiFlag[];
+  /** The same as `flags`, in words for a log line. */
   warnings: string[];
 }
 
@@ -87,7 +107,23 @@ export interface AqiOptions {
   at?: number;
 }
 
-/** AQI = max IAQI over the given items (HJ 633-2012 formula 2) with level and primary pollutant(s). */
+/** A concentration at its reporting precision (integers; CO one decimal), GB/T 8170 rounding. */
+export function reportedConcentration(item: AqiItem, concentration: number): number {
+  const d = toExactDecimal(concentration, item);
+  return exactToNumber(roundHalfEven(d, REPORTING_DIGITS[itemPollutant(item)]));
+}
+
+function flagText(f: AqiFlag): string {
+  if (f.code === 'negative') return `${f.item} is negative (${f.value}) and was left out`;
+  if (f.code === 'not_a_number') return `${f.item} is not a finite number and was left out`;
+  return `${f.item} is above its top breakpoint and ${f.replacedBy} was not given: ${itemPollutant(f.item)} has no IAQI`;
+}
+
+/**
+ * AQI = max IAQI over the given items (HJ 633-2012 formula 2) with level and primary pollutant(s).
+ * Each concentration is first rounded to its reporting precision. Bad concentrations (negative,
+ * not a number) never throw: they are left out and listed in `flags`.
+ */
 export function computeAqi(concentrations: Concentrations, options: AqiOptions): AqiResult {
   let version = options.version;
   if (version === undefined) {
@@ -98,23 +134,37 @@ export function computeAqi(concentrations: Concentrations, options: AqiOptions):
   }
   if (!AQI_TABLES[version]) throw new RulesError('bad_value', 'options.version', 'unknown version', version);
   const items: IaqiEntry[] = [];
-  const warnings: string[] = [];
+  const flags: AqiFlag[] = [];
+  const usable = (item: AqiItem): boolean => {
+    const c = concentrations[item];
+    return typeof c === 'number' && Number.isFinite(c) && c >= 0;
+  };
   for (const item of AQI_ITEMS) {
     const c = concentrations[item];
     if (c === undefined) continue;
-    const out = iaqi(item, c, version);
+    if (typeof c !== 'number' || !Number.isFinite(c)) {
+      flags.push({ code: 'not_a_number', item, value: c });
+      continue;
+    }
+    if (c < 0) {
+      flags.push({ code: 'negative', item, value: c });
+      continue;
+    }
+    const reported = reportedConcentration(item, c);
+    const out = iaqi(item, reported, version);
     const entry: IaqiEntry = {
       item,
       pollutant: itemPollutant(item),
       period: itemPeriod(item),
       concentration: c,
+      reported,
       iaqi: out.iaqi,
       beyondScale: out.beyondScale,
     };
     if (out.iaqi === null) {
       entry.replacedBy = out.replacedBy;
-      if (concentrations[out.replacedBy] === undefined) {
-        warnings.push(`${item} is above its top breakpoint and ${out.replacedBy} was not given`);
+      if (!usable(out.replacedBy)) {
+        flags.push({ code: 'replacement_missing', item, value: c, replacedBy: out.replacedBy });
       }
     }
     items.push(entry);
@@ -132,6 +182,7 @@ export function computeAqi(concentrations: Concentrations, options: AqiOptions):
     primaryPollutants,
     exceeding,
     items,
-    warnings,
+    flags,
+    warnings: flags.map(flagText),
   };
 }

@@ -36,3 +36,24 @@ export function toExactDecimal(value: number, path: string): ExactDecimal {
 export function ceilDiv(num: bigint, den: bigint): bigint {
   return (num + den - 1n) / den;
 }
+
+/**
+ * Round to `digits` decimal places by GB/T 8170-2008 (数值修约规则): a dropped part below half
+ * is dropped, above half carries one, and exactly half carries only when the kept last digit is
+ * odd ("四舍六入五成双"). Done on the decimal the number prints as, so 0.35 → 0.4 and 1.05 → 1.0
+ * as the standard's own examples say (binary floating point would give 0.3 and 1.1).
+ */
+export function roundHalfEven(d: ExactDecimal, digits: number): ExactDecimal {
+  if (d.scale <= digits) return d;
+  const div = 10n ** BigInt(d.scale - digits);
+  let q = d.n / div;
+  const r = d.n % div;
+  const twice = r * 2n;
+  if (twice > div || (twice === div && q % 2n === 1n)) q += 1n;
+  return { n: q, scale: digits };
+}
+
+/** The number an ExactDecimal stands for (exact for the few digits a concentration keeps). */
+export function exactToNumber(d: ExactDecimal): number {
+  return Number(`${d.n}e-${d.scale}`);
+}

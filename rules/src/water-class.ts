@@ -27,8 +27,19 @@ export const WATER_CLASS_NAMES: Record<WaterClass, string> = {
   6: '劣V',
 };
 
-/** Lakes and reservoirs have their own TP limits and are the only water bodies TN applies to (table 1, items 9–10). */
-export type WaterBody = 'river' | 'lake';
+/**
+ * The kind of water body, from the station's registry entry. Lakes and reservoirs share their TP
+ * limits (GB 3838-2002 table 1, item 9 "湖、库") and are the only bodies TN applies to (item 10).
+ */
+export type WaterBody = 'river' | 'lake' | 'reservoir';
+export const WATER_BODIES: readonly WaterBody[] = ['river', 'lake', 'reservoir'];
+
+/**
+ * How many items the 2011 evaluation method (环办〔2011〕22号《地表水环境质量评价办法（试行）》)
+ * evaluates for the overall class: GB 3838-2002 table 1 less water temperature, TN and faecal
+ * coliforms. A class from fewer is a partial evaluation and is labelled so.
+ */
+export const FULL_EVALUATION_ITEMS = 21;
 
 /** Upper limits (≤) for classes I..V. */
 const MAX_LIMITS: Record<Exclude<WaterParameter, 'pH' | 'DO' | 'TP'>, readonly number[]> = {
@@ -38,9 +49,12 @@ const MAX_LIMITS: Record<Exclude<WaterParameter, 'pH' | 'DO' | 'TP'>, readonly n
   'NH3-N': [0.15, 0.5, 1.0, 1.5, 2.0],
   TN: [0.2, 0.5, 1.0, 1.5, 2.0],
 };
+const TP_RIVER = [0.02, 0.1, 0.2, 0.3, 0.4] as const;
+const TP_LAKE = [0.01, 0.025, 0.05, 0.1, 0.2] as const;
 const TP_LIMITS: Record<WaterBody, readonly number[]> = {
-  river: [0.02, 0.1, 0.2, 0.3, 0.4],
-  lake: [0.01, 0.025, 0.05, 0.1, 0.2],
+  river: TP_RIVER,
+  lake: TP_LAKE,
+  reservoir: TP_LAKE,
 };
 /** Lower limits (≥) for classes I..V: more dissolved oxygen is better. Class I is "saturation 90% (or 7.5)". */
 const DO_MIN: readonly number[] = [7.5, 6, 5, 3, 2];
@@ -56,14 +70,27 @@ export interface ParameterClass {
 }
 
 export interface WaterClassResult {
+  body: WaterBody;
   /** Worst class over the evaluated parameters; null when none was given. */
   class: WaterClass | null;
   className: string | null;
   /** The parameter(s) whose class equals the overall class. */
   decidedBy: WaterParameter[];
+  /** Every parameter that went into `class`, with its own class. */
   parameters: ParameterClass[];
+  /**
+   * TN of a lake or reservoir, classed on its own: the 2011 method reports it apart and leaves it
+   * out of the overall class. null when not given or for a river.
+   */
+  tn: ParameterClass | null;
   /** Parameters given but not used for this water body (TN in a river). */
   notApplicable: WaterParameter[];
+  /** Parameters whose value could not be classed (negative, not a number), with why. */
+  rejected: { parameter: WaterParameter; value: unknown; reason: string }[];
+  /** True unless every item of the full evaluation was given (a village probe never has them all). */
+  partial: boolean;
+  /** The class labelled with what it rests on, e.g. "V (TP; by pH, DO, NH3-N, TP; partial)". */
+  label: string | null;
 }
 
 /** Class of one parameter value. A value equal to a class limit belongs to that class. */
@@ -92,10 +119,18 @@ export function parameterClass(
   return 6;
 }
 
-/** Overall class: the worst parameter decides (GB 3838-2002 section 5, single-factor evaluation). */
+/**
+ * Overall class: the worst parameter decides (GB 3838-2002 section 5, single-factor evaluation).
+ * For a lake or reservoir TN is classed apart (`tn`) and does not count. Never throws on a value:
+ * one that cannot be classed is listed in `rejected` and the others still decide.
+ */
 export function waterClass(sample: WaterSample, body: WaterBody = 'river'): WaterClassResult {
+  if (!WATER_BODIES.includes(body))
+    throw new RulesError('bad_value', 'body', 'must be river, lake or reservoir', body);
   const parameters: ParameterClass[] = [];
   const notApplicable: WaterParameter[] = [];
+  const rejected: WaterClassResult['rejected'] = [];
+  let tn: ParameterClass | null = null;
   for (const p of WATER_PARAMETERS) {
     const v = sample[p];
     if (v === undefined) continue;
@@ -103,18 +138,46 @@ export function waterClass(sample: WaterSample, body: WaterBody = 'river'): Wate
       notApplicable.push(p);
       continue;
     }
-    parameters.push({ parameter: p, value: v, class: parameterClass(p, v, body) });
+    let c: WaterClass;
+    try {
+      c = parameterClass(p, v, body);
+    } catch (err) {
+      rejected.push({ parameter: p, value: v, reason: err instanceof Error ? err.message : String(err) });
+      continue;
+    }
+    if (p === 'TN') tn = { parameter: p, value: v, class: c };
+    else parameters.push({ parameter: p, value: v, class: c });
   }
+  const partial = parameters.length < FULL_EVALUATION_ITEMS;
   if (parameters.length === 0) {
-    return { class: null, className: null, decidedBy: [], parameters, notApplicable };
+    return {
+      body,
+      class: null,
+      className: null,
+      decidedBy: [],
+      parameters,
+      tn,
+      notApplicable,
+      rejected,
+      partial,
+      label: null,
+    };
   }
   let worst: WaterClass = 1;
   for (const p of parameters) if (p.class > worst) worst = p.class;
+  const decidedBy = parameters.filter((p) => p.class === worst).map((p) => p.parameter);
+  const used = parameters.map((p) => p.parameter).join(', ');
+  const label = `${WATER_CLASS_NAMES[worst]} (${decidedBy.join(', ')}; by ${used}${partial ? `; partial, ${parameters.length} of ${FULL_EVALUATION_ITEMS} items` : ''})`;
   return {
+    body,
     class: worst,
     className: WATER_CLASS_NAMES[worst],
-    decidedBy: parameters.filter((p) => p.class === worst).map((p) => p.parameter),
+    decidedBy,
     parameters,
+    tn,
     notApplicable,
+    rejected,
+    partial,
+    label,
   };
 }

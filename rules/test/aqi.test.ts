@@ -10,6 +10,7 @@ import {
   aqiTableVersionAt,
   computeAqi,
   iaqi,
+  reportedConcentration,
 } from '../src/index.js';
 
 // Expected breakpoints written out from HJ 633-2012 table 1 and the 2026 revision (PM rows),
@@ -194,5 +195,80 @@ describe('properties', () => {
         return (iaqi(it, c, 'HJ633-2026').iaqi ?? 0) >= (iaqi(it, c, 'HJ633-2012').iaqi ?? 0);
       }),
     );
+  });
+});
+
+describe('concentrations at their reporting precision before IAQI (HJ 663, GB/T 8170)', () => {
+  const v = 'HJ633-2012' as const;
+  it('PM2.5 75.3 is reported as 75: IAQI 100 (良), not 101 (轻度污染)', () => {
+    const r = computeAqi({ 'PM2.5_24h': 75.3 }, { version: v });
+    expect(r.items[0]).toMatchObject({ concentration: 75.3, reported: 75, iaqi: 100 });
+    expect(r.aqi).toBe(100);
+    expect(r.level?.nameZh).toBe('良');
+  });
+  it('rounds exactly half to the even neighbour, above half up, below half down', () => {
+    // 75.5 → 76 (75 is odd): 100 + 50/40 × 1 = 101.25 → 102; 74.5 → 74: 50 + 50/40 × 39 = 98.75 → 99.
+    expect(computeAqi({ 'PM2.5_24h': 75.5 }, { version: v }).aqi).toBe(102);
+    expect(computeAqi({ 'PM2.5_24h': 74.5 }, { version: v }).aqi).toBe(99);
+    expect(computeAqi({ 'PM2.5_24h': 75.50001 }, { version: v }).aqi).toBe(102);
+    expect(computeAqi({ 'PM2.5_24h': 76.5 }, { version: v }).aqi).toBe(102); // → 76
+    expect(computeAqi({ PM10_24h: 150.4 }, { version: v }).aqi).toBe(100);
+    expect(computeAqi({ NO2_1h: 200.49 }, { version: v }).aqi).toBe(100);
+    expect(computeAqi({ O3_1h: 160.2 }, { version: v }).aqi).toBe(50);
+    expect(computeAqi({ SO2_24h: 50.5 }, { version: v }).aqi).toBe(50); // → 50 (0 even)
+  });
+  it('CO keeps one decimal in mg/m³', () => {
+    expect(computeAqi({ CO_24h: 4.04 }, { version: v }).aqi).toBe(100);
+    expect(computeAqi({ CO_24h: 4.05 }, { version: v }).aqi).toBe(100); // → 4.0
+    expect(computeAqi({ CO_24h: 4.15 }, { version: v }).aqi).toBe(101); // → 4.2: 100 + 5 × 0.2 = 101
+    expect(computeAqi({ CO_1h: 10.06 }, { version: v }).aqi).toBe(101); // → 10.1: 100 + 2 × 0.1 = 100.2
+    // GB/T 8170's own examples, which binary floating point gets wrong.
+    expect(reportedConcentration('CO_1h', 0.35)).toBe(0.4);
+    expect(reportedConcentration('CO_1h', 1.05)).toBe(1.0);
+  });
+  it('2026 table: PM2.5 60.4 → 60 is IAQI 100; 60.6 → 61 is 101', () => {
+    expect(computeAqi({ 'PM2.5_24h': 60.4 }, { version: 'HJ633-2026' }).aqi).toBe(100);
+    expect(computeAqi({ 'PM2.5_24h': 60.6 }, { version: 'HJ633-2026' }).aqi).toBe(101);
+  });
+  it('SO2 1-hour and O3 8-hour at 800 after rounding are still on their rows', () => {
+    expect(computeAqi({ SO2_1h: 800.4 }, { version: v }).aqi).toBe(200);
+    expect(computeAqi({ SO2_1h: 800.5 }, { version: v }).aqi).toBe(200); // → 800
+    expect(computeAqi({ O3_8h: 800.5, O3_1h: 100 }, { version: v }).aqi).toBe(300);
+    const above = computeAqi({ SO2_1h: 800.6, SO2_24h: 160 }, { version: v });
+    expect(above.items.find((e) => e.item === 'SO2_1h')).toMatchObject({ reported: 801, iaqi: null });
+    expect(above.aqi).toBe(102); // SO2_24h 160: 100 + 50/325 × 10 = 101.5 → 102
+  });
+});
+
+describe('computeAqi never throws on a bad concentration: it flags it', () => {
+  it('a negative concentration is left out and flagged; the rest still give an AQI', () => {
+    const r = computeAqi({ 'PM2.5_24h': -3, PM10_24h: 80 }, { version: 'HJ633-2012' });
+    expect(r.aqi).toBe(65); // PM10 80: 50 + 50/100 × 30 = 65
+    expect(r.items.map((e) => e.item)).toEqual(['PM10_24h']);
+    expect(r.flags).toEqual([{ code: 'negative', item: 'PM2.5_24h', value: -3 }]);
+    expect(r.warnings[0]).toMatch(/PM2.5_24h.*negative/);
+  });
+  it('NaN, Infinity and strings are flagged as not a number', () => {
+    const r = computeAqi(
+      { NO2_1h: Number.NaN, CO_1h: Number.POSITIVE_INFINITY, O3_1h: '35' as unknown as number },
+      { version: 'HJ633-2012' },
+    );
+    expect(r.aqi).toBeNull();
+    expect(r.flags.map((f) => [f.code, f.item])).toEqual([
+      ['not_a_number', 'NO2_1h'],
+      ['not_a_number', 'CO_1h'],
+      ['not_a_number', 'O3_1h'],
+    ]);
+  });
+  it('SO2 1-hour above 800 with no 24-hour value: a typed flag says SO2 has no IAQI', () => {
+    const r = computeAqi({ SO2_1h: 900, NO2_1h: 100 }, { version: 'HJ633-2012' });
+    expect(r.aqi).toBe(50);
+    expect(r.flags).toEqual([
+      { code: 'replacement_missing', item: 'SO2_1h', value: 900, replacedBy: 'SO2_24h' },
+    ]);
+    // A negative 24-hour value is no replacement either.
+    const neg = computeAqi({ SO2_1h: 900, SO2_24h: -1 }, { version: 'HJ633-2012' });
+    expect(neg.flags.map((f) => f.code)).toEqual(['negative', 'replacement_missing']);
+    expect(computeAqi({ SO2_1h: 900, SO2_24h: 475 }, { version: 'HJ633-2012' }).flags).toEqual([]);
   });
 });

@@ -4,7 +4,7 @@ import { canSeeVillage, scopeOf } from './request-scope.js';
 
 /**
  * `GET /api/v1/places` → `{ places: [{ county, countyName, town, townName, village, villageName,
- * station, stationName }] }`: one row per station of the caller's villages (registry.yaml), so the
+ * station, stationName, waterBody }] }`: one row per station of the caller's villages (registry.yaml), so the
  * dashboard can name and group what /devices and /latest report by id.
  */
 export function createPlaceRoutes(db: Db): Hono {
@@ -20,10 +20,12 @@ export function createPlaceRoutes(db: Db): Hono {
       villageName: string;
       station: string;
       stationName: string;
+      waterBody: 'river' | 'lake' | 'reservoir' | null;
     }
   >(
     `SELECT c.id AS county, c.name AS countyName, t.id AS town, t.name AS townName,
-            v.id AS village, v.name AS villageName, s.id AS station, s.name AS stationName
+            v.id AS village, v.name AS villageName, s.id AS station, s.name AS stationName,
+            s.water_body AS waterBody
        FROM stations s JOIN villages v ON v.id = s.village JOIN towns t ON t.id = v.town
        JOIN counties c ON c.id = t.county
       ORDER BY c.id, t.id, v.id, s.id`,

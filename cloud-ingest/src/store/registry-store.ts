@@ -89,6 +89,7 @@ export function openRegistryStore(
   credentialEdges: readonly string[],
 ): RegistryStore {
   db.exec(SCHEMA);
+  addStationWaterBody(db);
   syncFromFile(db, file, credentialEdges);
 
   const places = new Map<string, PlaceTags>();
@@ -231,12 +232,23 @@ export function openRegistryStore(
   };
 }
 
+/** A cloud.db from before stations had a water body gets the column (null: not a water station). */
+function addStationWaterBody(db: Db): void {
+  db.transaction(() => {
+    const cols = db
+      .prepare<[], { name: string }>("SELECT name FROM pragma_table_info('stations')")
+      .all()
+      .map((c) => c.name);
+    if (!cols.includes('water_body')) db.exec('ALTER TABLE stations ADD COLUMN water_body TEXT');
+  })();
+}
+
 /** Mirrors registry.yaml into SQLite in one transaction: places and people replaced, edges and devices upserted. */
 function syncFromFile(db: Db, file: RegistryFile, credentialEdges: readonly string[]): void {
   const insCounty = db.prepare('INSERT INTO counties (id, name) VALUES (?, ?)');
   const insTown = db.prepare('INSERT INTO towns (id, county, name) VALUES (?, ?, ?)');
   const insVillage = db.prepare('INSERT INTO villages (id, town, name) VALUES (?, ?, ?)');
-  const insStation = db.prepare('INSERT INTO stations (id, village, name) VALUES (?, ?, ?)');
+  const insStation = db.prepare('INSERT INTO stations (id, village, name, water_body) VALUES (?, ?, ?, ?)');
   const upsertEdge = db.prepare(
     'INSERT INTO edges (id, station) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET station = excluded.station',
   );
@@ -261,7 +273,7 @@ function syncFromFile(db: Db, file: RegistryFile, credentialEdges: readonly stri
         for (const v of t.villages) {
           insVillage.run(v.id, t.id, v.name);
           for (const s of v.stations) {
-            insStation.run(s.id, v.id, s.name);
+            insStation.run(s.id, v.id, s.name, s.waterBody ?? null);
             for (const e of s.edges) {
               upsertEdge.run(e, s.id);
               placed.add(e);

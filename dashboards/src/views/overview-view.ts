@@ -43,7 +43,7 @@ export function stationCard(data: AppData, station: string): HTMLElement {
   const place = data.places.find((p) => p.station === station)!;
   const latest = latestOfStation(data, station);
   const aqi = stationAqi(latest);
-  const water = stationWaterClass(latest);
+  const water = stationWaterClass(latest, place.waterBody);
   const devices = data.devices.filter((d) => d.station === station);
   const offline = devices.filter((d) => deviceOffline(data, d)).length;
   const level = aqi?.level;
@@ -56,10 +56,11 @@ export function stationCard(data: AppData, station: string): HTMLElement {
       ? el(
           'div',
           {
-            class: `aqi aqi-${level.level}`,
+            class: `aqi aqi-${level.level}${aqi.stale ? ' aqi-stale' : ''}`,
             style: `background:${level.color}`,
-            title: t('aqiNote'),
+            title: `${t('aqiNote')} ${new Date(aqi.asOf).toLocaleString()}`,
             'data-aqi': aqi.aqi,
+            'data-stale': String(aqi.stale),
           },
           el('span', { class: 'aqi-value' }, aqi.aqi),
           el('span', {}, currentLang() === 'zh' ? level.nameZh : level.nameEn),
@@ -68,7 +69,7 @@ export function stationCard(data: AppData, station: string): HTMLElement {
     water
       ? el(
           'div',
-          { class: 'water', 'data-water-class': water.class! },
+          { class: 'water', 'data-water-class': water.class!, title: water.label ?? '' },
           `${t('waterClass')}: ${water.className}`,
         )
       : null,

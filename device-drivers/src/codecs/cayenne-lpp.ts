@@ -4,8 +4,13 @@ import type { PayloadCodec, UplinkInput } from './codec.js';
 /**
  * Cayenne Low Power Payload (myDevices, "Cayenne LPP" reference): a sequence of
  * [channel, type, value...] records, values big-endian. Decoded data is flat, keyed
- * `{type}_{channel}` (and `_x`/`_y`/`_z`, `_lat`/`_lon`/`_alt` for the multi-value types), so each
- * key becomes one Reading metric unchanged.
+ * `{type}_{channel}` (and `_x`/`_y`/`_z`, `_lat`/`_lon`/`_alt`, `_r`/`_g`/`_b` for the
+ * multi-value types), so each key becomes one Reading metric unchanged.
+ *
+ * Beyond the original LPP v1 types, the IPSO-derived extended set (LPP id = IPSO object id −
+ * 3200) as the ElectronicCats/CayenneLPP library defines it (sizes, signedness and resolution
+ * checked against its header and its unit-test byte vectors). Load (122, IPSO 3322) is not here:
+ * no library we checked gives it a size or resolution.
  */
 export type CayenneData = Record<string, number>;
 
@@ -14,10 +19,10 @@ interface LppType {
   name: string;
   unit: string;
   /** Value fields in wire order: byte size, signedness and the resolution one step stands for. */
-  fields: { suffix: string; size: 1 | 2 | 3; signed: boolean; step: number }[];
+  fields: { suffix: string; size: 1 | 2 | 3 | 4; signed: boolean; step: number }[];
 }
 
-const one = (size: 1 | 2 | 3, signed: boolean, step: number) => [{ suffix: '', size, signed, step }];
+const one = (size: 1 | 2 | 3 | 4, signed: boolean, step: number) => [{ suffix: '', size, signed, step }];
 const xyz = (step: number) =>
   ['_x', '_y', '_z'].map((suffix) => ({ suffix, size: 2 as const, signed: true, step }));
 
@@ -26,13 +31,31 @@ const TYPES: LppType[] = [
   { id: 1, name: 'digital_output', unit: '', fields: one(1, false, 1) },
   { id: 2, name: 'analog_input', unit: '', fields: one(2, true, 0.01) },
   { id: 3, name: 'analog_output', unit: '', fields: one(2, true, 0.01) },
+  { id: 100, name: 'generic_sensor', unit: '', fields: one(4, false, 1) },
   { id: 101, name: 'illuminance', unit: 'lx', fields: one(2, false, 1) },
   { id: 102, name: 'presence', unit: '', fields: one(1, false, 1) },
   { id: 103, name: 'temperature', unit: '°C', fields: one(2, true, 0.1) },
   { id: 104, name: 'humidity', unit: '%', fields: one(1, false, 0.5) },
   { id: 113, name: 'accelerometer', unit: 'g', fields: xyz(0.001) },
   { id: 115, name: 'barometer', unit: 'hPa', fields: one(2, false, 0.1) },
+  { id: 116, name: 'voltage', unit: 'V', fields: one(2, false, 0.01) },
+  { id: 117, name: 'current', unit: 'A', fields: one(2, false, 0.001) },
+  { id: 118, name: 'frequency', unit: 'Hz', fields: one(4, false, 1) },
+  { id: 120, name: 'percentage', unit: '%', fields: one(1, false, 1) },
+  { id: 121, name: 'altitude', unit: 'm', fields: one(2, true, 1) },
+  { id: 125, name: 'concentration', unit: 'ppm', fields: one(2, false, 1) },
+  { id: 128, name: 'power', unit: 'W', fields: one(2, false, 1) },
+  { id: 130, name: 'distance', unit: 'm', fields: one(4, false, 0.001) },
+  { id: 131, name: 'energy', unit: 'kWh', fields: one(4, false, 0.001) },
+  { id: 132, name: 'direction', unit: '°', fields: one(2, false, 1) },
+  { id: 133, name: 'unixtime', unit: 's', fields: one(4, false, 1) },
   { id: 134, name: 'gyrometer', unit: '°/s', fields: xyz(0.01) },
+  {
+    id: 135,
+    name: 'colour',
+    unit: '',
+    fields: ['_r', '_g', '_b'].map((suffix) => ({ suffix, size: 1 as const, signed: false, step: 1 })),
+  },
   {
     id: 136,
     name: 'gps',
@@ -43,6 +66,7 @@ const TYPES: LppType[] = [
       { suffix: '_alt', size: 3, signed: true, step: 0.01 },
     ],
   },
+  { id: 142, name: 'switch', unit: '', fields: one(1, false, 1) },
 ];
 const BY_ID = new Map(TYPES.map((t) => [t.id, t]));
 const BY_NAME = new Map(TYPES.map((t) => [t.name, t]));
@@ -95,7 +119,7 @@ function decodeUplink({ bytes }: UplinkInput) {
   return { data: errors.length > 0 ? {} : data, errors, warnings };
 }
 
-const KEY = /^([a-z_]+?)_(\d{1,3})(_x|_y|_z|_lat|_lon|_alt)?$/;
+const KEY = /^([a-z_]+?)_(\d{1,3})(_x|_y|_z|_lat|_lon|_alt|_r|_g|_b)?$/;
 
 function encodeUplink({ data }: { data: CayenneData }) {
   const errors: string[] = [];
@@ -118,6 +142,13 @@ function encodeUplink({ data }: { data: CayenneData }) {
       if (value === undefined) errors.push(`cayenne: ${base + f.suffix} missing`);
       let raw = Math.round((value ?? 0) / f.step);
       const top = 2 ** (8 * f.size);
+      const [lo, hi] = f.signed ? [-top / 2, top / 2 - 1] : [0, top - 1];
+      if (!(raw >= lo && raw <= hi)) {
+        errors.push(
+          `cayenne: ${base + f.suffix} = ${value} does not fit ${type.name} (${lo * f.step}..${hi * f.step})`,
+        );
+        raw = 0;
+      }
       if (raw < 0) raw += top;
       for (let i = f.size - 1; i >= 0; i--) out.push(Math.floor(raw / 2 ** (8 * i)) % 256);
     }
