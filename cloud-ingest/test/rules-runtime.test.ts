@@ -269,14 +269,23 @@ describe('rules runtime in a real cloud', () => {
     expect(again.status).toBe(409);
     const noNote = await t.api(`/api/v1/incidents/${incident.id}/resolve`, { method: 'POST' });
     expect(noNote.status).toBe(400);
-    const res = await t.api<{ incident: IncidentView }>(`/api/v1/incidents/${incident.id}/resolve`, {
+    // Closing needs an outcome (误报, 已到场处置, 送医, 其他) besides the note.
+    const noOutcome = await t.api<{ error: { code: string } }>(`/api/v1/incidents/${incident.id}/resolve`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-actor': 'officer-li' },
       body: JSON.stringify({ note: 'helped up, unhurt' }),
     });
+    expect(noOutcome.status).toBe(400);
+    expect(noOutcome.body.error.code).toBe('missing_outcome');
+    const res = await t.api<{ incident: IncidentView }>(`/api/v1/incidents/${incident.id}/resolve`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-actor': 'officer-li' },
+      body: JSON.stringify({ outcome: 'handled_on_site', note: 'helped up, unhurt' }),
+    });
     expect(res.body.incident).toMatchObject({
       state: 'resolved',
       resolvedBy: 'officer-li',
+      outcome: 'handled_on_site',
       note: 'helped up, unhurt',
     });
     expect(res.body.incident.audit.map((a) => [a.action, a.actor])).toEqual([

@@ -26,6 +26,8 @@ export interface Alert {
   lastAt: number;
   count: number;
   value?: Value;
+  /** The metric judged, for level rules (an environmental alert's pollutant). */
+  metric?: string;
   /** Last known position of the subject, when it has one (wristband lat/lon). */
   position?: { lat: number; lon: number };
 }
@@ -49,6 +51,7 @@ export interface AlertSpec {
   subject: AlertSubject;
   message: string;
   value?: Value;
+  metric?: string;
   position?: { lat: number; lon: number };
 }
 
@@ -84,6 +87,7 @@ export function raiseAlert(
     count,
   };
   if (spec.value !== undefined) alert.value = spec.value;
+  if (spec.metric !== undefined) alert.metric = spec.metric;
   if (spec.position !== undefined) alert.position = spec.position;
   book[spec.key] = alert;
   return { output: { type: 'alert-raised', alert: { ...alert } }, alert, raised: true };

@@ -24,6 +24,8 @@ import {
 } from './elder-care.js';
 import { RulesError } from './errors.js';
 import {
+  type Incident,
+  type IncidentClosing,
   type IncidentOptions,
   type IncidentOutput,
   type IncidentState,
@@ -34,6 +36,7 @@ import {
   resolveIncident,
   resolveIncidentOptions,
   routeCriticalAlert,
+  routeCriticalRepeat,
   tickIncidents,
 } from './incidents.js';
 import {
@@ -207,7 +210,7 @@ function reject(
   out.push(o);
 }
 
-/** Sends every newly raised critical alert to the incident book. */
+/** Sends every newly raised or repeated critical alert to the incident book. */
 function routeAlerts(
   rules: CompiledRules,
   state: EngineState,
@@ -219,6 +222,10 @@ function routeAlerts(
     out.push(o);
     if (o.type === 'alert-raised' && o.alert.severity === 'critical') {
       for (const x of routeCriticalAlert(state.incidents, rules.incidents, o.alert, now)) out.push(x);
+    } else if (o.type === 'alert-repeated') {
+      const a = state.alerts[o.key];
+      if (a && a.severity === 'critical')
+        for (const x of routeCriticalRepeat(state.incidents, rules.incidents, a, now)) out.push(x);
     }
   }
 }
@@ -407,10 +414,13 @@ export function resolve(
   state: EngineState,
   incidentId: string,
   actor: string,
-  note: string,
+  closing: IncidentClosing,
   now: number,
 ): StepResult {
-  return { state, outputs: resolveIncident(state.incidents, rules.incidents, incidentId, actor, note, now) };
+  return {
+    state,
+    outputs: resolveIncident(state.incidents, rules.incidents, incidentId, actor, closing, now),
+  };
 }
 
 /** 1 h / 8 h / 24 h means of one device's metric as of `now`, or null when it is not tracked. */
@@ -427,6 +437,27 @@ export function seriesMeans(
 
 export function serializeState(state: EngineState): string {
   return JSON.stringify(state);
+}
+
+/** Fills the fields an incident saved before issue 15 lacks (one subject, responses, outcome). */
+function upgradeIncident(i: Incident): void {
+  const u = i as Partial<Incident> & Incident;
+  u.station ??= null;
+  u.subject ??= `incident:${i.id}`;
+  u.kind ??= i.alerts[0]?.split('|')[0] ?? 'unknown';
+  u.situation ??= i.id;
+  u.priority ??= 1;
+  u.lastEventAt ??= i.eventAt;
+  u.lastRearmEventAt ??= i.eventAt;
+  u.responses ??= [
+    {
+      alert: i.alerts[0] ?? i.id,
+      at: i.openedAt,
+      respondedAt: i.acknowledgedAt,
+      responseMs: i.firstResponseMs,
+    },
+  ];
+  u.outcome ??= null;
 }
 
 /** Parses a state written by serializeState; throws RulesError when it is not one. */
@@ -460,5 +491,6 @@ export function restoreState(json: string): EngineState {
   if (!o.incidents?.open || typeof o.incidents.seq !== 'number') {
     throw new RulesError('bad_value', 'state.incidents', 'must have seq and open');
   }
+  for (const i of Object.values(o.incidents.open)) upgradeIncident(i);
   return o as EngineState;
 }

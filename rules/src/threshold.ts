@@ -130,6 +130,7 @@ export function evaluateThreshold(
         subject,
         message: `${rule.metric} ${value} ${word} ${rule.level}`,
         value,
+        metric: rule.metric,
       },
       c.since,
       ts,

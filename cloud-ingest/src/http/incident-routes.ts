@@ -1,3 +1,4 @@
+import type { IncidentOutcome } from '@village/rules';
 import { Hono } from 'hono';
 import { IncidentCommandError, type RulesRuntime } from '../rules-runtime/rules-runtime.js';
 import { oneOf } from './alert-routes.js';
@@ -52,6 +53,10 @@ export function createIncidentRoutes(runtime: RulesRuntime): Hono {
     return note;
   };
 
+  /** Closing needs an outcome (误报, 已到场处置, 送医, 其他): the rules library checks it after the state. */
+  const readOutcome = async (body: Promise<unknown>): Promise<IncidentOutcome> =>
+    ((await body.catch(() => null)) as { outcome?: IncidentOutcome } | null)?.outcome as IncidentOutcome;
+
   const run = <T>(fn: () => T): T => {
     try {
       return fn();
@@ -95,9 +100,11 @@ export function createIncidentRoutes(runtime: RulesRuntime): Hono {
   app.post('/api/v1/incidents/:id/resolve', async (c) => {
     const scope = scopeOf(c);
     const i = visible(scope, c.req.param('id'));
-    const note = (await readNote(c.req.json(), true))!;
+    const body = c.req.json();
+    const note = (await readNote(body, true))!;
+    const outcome = await readOutcome(body);
     return c.json({
-      incident: run(() => runtime.resolve(i.id, actorOf(scope, c.req.header('x-actor')), note)),
+      incident: run(() => runtime.resolve(i.id, actorOf(scope, c.req.header('x-actor')), { outcome, note })),
     });
   });
 

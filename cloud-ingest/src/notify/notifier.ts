@@ -12,7 +12,7 @@ export interface NotificationMessage {
   level: string;
   /** Registry id of the place at that level (the village, its town or its county). */
   place: string;
-  reason: 'opened' | 'joined' | 'escalated' | 'acknowledged' | 'resolved';
+  reason: 'opened' | 'joined' | 'rearmed' | 'escalated' | 'acknowledged' | 'resolved';
 }
 
 export interface RetryPolicy {

@@ -151,7 +151,7 @@ export function startJournalRules(deps: {
     incidents: (q) => running().incidents(q),
     incident: (id) => running().incident(id),
     acknowledge: (id, actor, note) => running().acknowledge(id, actor, note),
-    resolve: (id, actor, note) => running().resolve(id, actor, note),
+    resolve: (id, actor, closing) => running().resolve(id, actor, closing),
     sla: (q) => running().sla(q),
     deliveries: (id) => running().deliveries(id),
     onChange(listener) {

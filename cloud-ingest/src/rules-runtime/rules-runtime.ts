@@ -2,6 +2,7 @@ import type { DeviceEvent, Severity } from '@village/protocol';
 import {
   type EngineState,
   type Incident,
+  type IncidentClosing,
   RulesError,
   type RulesOutput,
   acknowledge,
@@ -63,7 +64,7 @@ export interface RulesRuntime {
   incidents(q: IncidentQuery): IncidentView[];
   incident(id: string): IncidentView | undefined;
   acknowledge(id: string, actor: string, note?: string): IncidentView;
-  resolve(id: string, actor: string, note: string): IncidentView;
+  resolve(id: string, actor: string, closing: IncidentClosing): IncidentView;
   sla(q: { from?: number; to?: number; villages: VillageFilter }): VillageSlaView[];
   deliveries: NotificationDispatcher['deliveries'];
   /** Live alerts and incidents; returns the unsubscribe function. */
@@ -185,6 +186,7 @@ export function startRulesRuntime(deps: RulesRuntimeDeps): RulesRuntime {
           }
           case 'incident-opened':
           case 'incident-joined':
+          case 'incident-rearmed':
           case 'incident-acknowledged': {
             const id = o.type === 'incident-opened' ? o.incident.id : o.incidentId;
             const i = current(id) ?? (o.type === 'incident-opened' ? o.incident : undefined);
@@ -193,9 +195,10 @@ export function startRulesRuntime(deps: RulesRuntimeDeps): RulesRuntime {
           }
           case 'incident-escalated': {
             const i = current(o.incidentId);
+            // After the county the same level is notified again each step: one entry per deadline.
             if (i)
               putIncident(i, (v) => {
-                if (!v.escalations.some((e) => e.level === o.level))
+                if (!v.escalations.some((e) => e.dueAt === o.dueAt))
                   v.escalations.push({ level: o.level, at: o.at, dueAt: o.dueAt });
               });
             break;
@@ -407,8 +410,8 @@ export function startRulesRuntime(deps: RulesRuntimeDeps): RulesRuntime {
         return outs;
       });
     },
-    resolve: (id, actor, note) =>
-      command(id, () => resolve(rules, state, id, actor, note, deps.now()).outputs),
+    resolve: (id, actor, closing) =>
+      command(id, () => resolve(rules, state, id, actor, closing, deps.now()).outputs),
     sla({ from, to, villages }) {
       const list = store.incidents({ from, to, villages, limit: SCAN_LIMIT }).map(incidentOfView);
       return slaByVillage(list, { now: deps.now(), targetMs: setup.ackDeadlineMs }).map((s) => ({
