@@ -162,6 +162,7 @@ export type RejectReason =
   | 'bad_timestamp'
   | 'unknown_device'
   | 'wrong_value_type'
+  | 'implausible_value'
   | 'too_old';
 
 export type RulesOutput =
@@ -260,9 +261,20 @@ function stepReading(
   let wrongType = false;
   if (person) {
     const ps = personState(state, person, now);
-    wrongType =
-      elderReading(person, ps, rules.elder, state.alerts, r.metric, r.value, r.ts, now, alertOuts) ===
-      'wrong_type';
+    const verdict = elderReading(
+      person,
+      ps,
+      rules.elder,
+      state.alerts,
+      r.metric,
+      r.value,
+      r.ts,
+      now,
+      alertOuts,
+    );
+    wrongType = verdict === 'wrong_type';
+    // A vital no living person has (heart rate 0 or 300): a sensor artefact, counted, not judged.
+    if (verdict === 'implausible') reject(state, out, 'implausible_value', r.device, r.metric);
   }
   const thresholds = rules.thresholdsByMetric.get(r.metric);
   const wantsMean = rules.meanMetrics.has(r.metric);

@@ -38,7 +38,7 @@ export interface IncidentOptions {
   situationWindowMs?: number;
   /** A life-safety trigger re-arms the incident only this long (event time) after the last one that did, ms. Default 60 000. */
   rearmAfterMs?: number;
-  /** Alert rules that re-arm: default ['elder.fall', 'elder.sos', 'elder.device_silent'] (critical alerts only). */
+  /** Alert rules that re-arm: default ['elder.fall', 'elder.sos', 'elder.silent_alone'] (critical alerts only). */
   lifeSafetyRules?: string[];
   /** An alert received this long after its data time is marked late, ms. Default 60 000. */
   lateAfterMs?: number;
@@ -72,7 +72,7 @@ export function resolveIncidentOptions(o: IncidentOptions = {}): ResolvedInciden
     maxDurationMs: o.maxDurationMs ?? 4 * 3_600_000,
     situationWindowMs: o.situationWindowMs ?? 1_800_000,
     rearmAfterMs: o.rearmAfterMs ?? 60_000,
-    lifeSafetyRules: o.lifeSafetyRules ?? ['elder.fall', 'elder.sos', 'elder.device_silent'],
+    lifeSafetyRules: o.lifeSafetyRules ?? ['elder.fall', 'elder.sos', 'elder.silent_alone'],
     lateAfterMs: o.lateAfterMs ?? 60_000,
     idPrefix: o.idPrefix ?? 'inc-',
   };
