@@ -152,6 +152,8 @@ export interface EngineState {
   /** Rolling means by `${device}|${metric}`. */
   means: Record<string, RollingMeanState>;
   incidents: IncidentState;
+  /** Stations whose edge is offline, with the edge and the time it went (receipt time). */
+  offlineStations: Record<string, { edge: string; village: string; since: number }>;
   /** Inputs the engine could not use, by reason. */
   rejected: Record<string, number>;
 }
@@ -170,7 +172,18 @@ export type RulesOutput =
   | IncidentOutput
   | { type: 'input-rejected'; reason: RejectReason; device: string; metric?: string };
 
-export type RulesInput = { kind: 'reading'; reading: Reading } | { kind: 'event'; event: DeviceEvent };
+/** An edge's birth (online) or death (offline), as the cloud's status ingest applied it. */
+export interface StationStatus {
+  station: string;
+  village: string;
+  edge: string;
+  online: boolean;
+}
+
+export type RulesInput =
+  | { kind: 'reading'; reading: Reading }
+  | { kind: 'event'; event: DeviceEvent }
+  | { kind: 'station'; status: StationStatus };
 
 export interface StepResult {
   state: EngineState;
@@ -186,6 +199,7 @@ export function createState(rules: CompiledRules, now: number): EngineState {
     deviceEvents: {},
     means: {},
     incidents: createIncidentState(),
+    offlineStations: {},
     rejected: {},
   };
   for (const p of rules.people) state.people[p.id] = createPersonState(now);
@@ -366,11 +380,67 @@ function stepEvent(
   routeAlerts(rules, state, alertOuts, now, out);
 }
 
+/**
+ * An edge that went offline is the root cause of every silence behind it: one critical
+ * 'edge.offline' alert (one incident) for the station, and no silence alert for the bands it
+ * carries while it is down. Back online, the bands' silence timers start again from then, so the
+ * backlog has time to arrive.
+ */
+function stepStation(
+  rules: CompiledRules,
+  state: EngineState,
+  st: StationStatus,
+  now: number,
+  out: RulesOutput[],
+): void {
+  if (
+    !st ||
+    typeof st.station !== 'string' ||
+    typeof st.village !== 'string' ||
+    typeof st.edge !== 'string'
+  ) {
+    reject(state, out, 'bad_shape', (st as Partial<StationStatus> | null)?.edge);
+    return;
+  }
+  const key = alertKey('edge.offline', st.station);
+  const alertOuts: AlertOutput[] = [];
+  if (!st.online) {
+    if (state.offlineStations[st.station]) return;
+    state.offlineStations[st.station] = { edge: st.edge, village: st.village, since: now };
+    const spec = {
+      key,
+      rule: 'edge.offline',
+      severity: 'critical' as const,
+      subject: { village: st.village, station: st.station, device: st.edge },
+      message: `edge ${st.edge} of station ${st.station} offline`,
+    };
+    alertOuts.push(raiseAlert(state.alerts, spec, now, now, now, 1).output);
+  } else {
+    const was = state.offlineStations[st.station];
+    if (!was) return;
+    delete state.offlineStations[st.station];
+    for (const p of rules.people) {
+      if (p.station !== st.station) continue;
+      const ps = personState(state, p, now);
+      ps.lastHeardAt = Math.max(ps.lastHeardAt, now);
+    }
+    const o = clearAlert(state.alerts, key, now);
+    if (o) alertOuts.push(o);
+  }
+  routeAlerts(rules, state, alertOuts, now, out);
+}
+
+/** The people whose band silence is explained by their station's edge being offline. */
+function behindOfflineEdge(state: EngineState, p: CompiledPerson): boolean {
+  return p.station !== undefined && state.offlineStations[p.station] !== undefined;
+}
+
 /** Feeds one committed reading or event; `now` is when the cloud received it (ms epoch). */
 export function step(rules: CompiledRules, state: EngineState, input: RulesInput, now: number): StepResult {
   const outputs: RulesOutput[] = [];
   if (input?.kind === 'reading') stepReading(rules, state, input.reading, now, outputs);
   else if (input?.kind === 'event') stepEvent(rules, state, input.event, now, outputs);
+  else if (input?.kind === 'station') stepStation(rules, state, input.status, now, outputs);
   else reject(state, outputs, 'bad_shape', undefined);
   return { state, outputs };
 }
@@ -379,8 +449,12 @@ export function step(rules: CompiledRules, state: EngineState, input: RulesInput
 export function tick(rules: CompiledRules, state: EngineState, now: number): StepResult {
   const outputs: RulesOutput[] = [];
   const alertOuts: AlertOutput[] = [];
-  for (const p of rules.people)
-    elderTick(p, personState(state, p, now), rules.elder, state.alerts, now, alertOuts);
+  for (const p of rules.people) {
+    const ps = personState(state, p, now);
+    // Behind an offline edge the band cannot be heard: its silence timer waits for the edge.
+    if (behindOfflineEdge(state, p)) ps.lastHeardAt = Math.max(ps.lastHeardAt, now);
+    elderTick(p, ps, rules.elder, state.alerts, now, alertOuts);
+  }
   for (const [key, at] of Object.entries(state.deviceEvents)) {
     if (now - at >= rules.deviceEventQuietMs) {
       delete state.deviceEvents[key];
@@ -405,6 +479,7 @@ export function nextDeadline(rules: CompiledRules, state: EngineState, now: numb
   };
   for (const p of rules.people) {
     const ps = state.people[p.id];
+    if (behindOfflineEdge(state, p)) continue;
     consider(ps ? elderNextDeadline(p, ps, rules.elder, state.alerts, now) : now);
   }
   for (const at of Object.values(state.deviceEvents)) consider(at + rules.deviceEventQuietMs);
@@ -504,5 +579,6 @@ export function restoreState(json: string): EngineState {
     throw new RulesError('bad_value', 'state.incidents', 'must have seq and open');
   }
   for (const i of Object.values(o.incidents.open)) upgradeIncident(i);
+  o.offlineStations ??= {};
   return o as EngineState;
 }

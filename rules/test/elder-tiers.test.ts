@@ -4,6 +4,7 @@ import {
   type ElderCareOptions,
   type Person,
   type RulesOutput,
+  acknowledge,
   compileRules,
   createState,
   nextDeadline,
@@ -176,5 +177,42 @@ describe('no movement, tiered, with quiet windows', () => {
     // Moving clears both tiers.
     const moved = e.feed('steps', 130, at('11:30'));
     expect(moved.filter((o) => o.type === 'alert-cleared')).toHaveLength(2);
+  });
+});
+
+describe('an offline edge is the root cause', () => {
+  it('one "edge offline" incident for the station instead of one silence alert per band behind it', () => {
+    const people = [1, 2, 3].map((k) =>
+      person(`p${k}`, 'v1', `wb${k}`, { station: 's1', reportIntervalMs: MIN }),
+    );
+    const rules = compileRules({ people, elderCare: { silenceAloneCriticalMs: 30 * MIN } });
+    const t0 = at('08:00');
+    const state = createState(rules, t0);
+    const outs: RulesOutput[] = [];
+    const status = (online: boolean, now: number) =>
+      outs.push(
+        ...step(
+          rules,
+          state,
+          { kind: 'station', status: { station: 's1', village: 'v1', edge: 'edge-1', online } },
+          now,
+        ).outputs,
+      );
+    status(false, t0 + 30_000);
+    for (let now = t0 + MIN; now <= t0 + 2 * HOUR; now += MIN) {
+      const due = nextDeadline(rules, state, now);
+      if (due !== null && due <= now) outs.push(...tick(rules, state, now).outputs);
+    }
+    outs.push(...tick(rules, state, t0 + 2 * HOUR).outputs);
+    const raised = outs.flatMap((o) => (o.type === 'alert-raised' ? [o.alert.key] : []));
+    expect(raised).toEqual(['edge.offline|s1']);
+    const opened = outs.flatMap((o) => (o.type === 'incident-opened' ? [o.incident] : []));
+    expect(opened).toHaveLength(1);
+    expect(opened[0]).toMatchObject({ kind: 'edge.offline', station: 's1', devices: ['edge-1'] });
+    // Back online: the alert clears and the bands' silence timers run again from now.
+    status(true, t0 + 2 * HOUR);
+    expect(outs.some((o) => o.type === 'alert-cleared' && o.key === 'edge.offline|s1')).toBe(true);
+    acknowledge(rules, state, opened[0].id, 'officer-li', t0 + 2 * HOUR);
+    expect(nextDeadline(rules, state, t0 + 2 * HOUR)).toBe(t0 + 2 * HOUR + 3 * MIN + 1);
   });
 });
