@@ -60,8 +60,12 @@ export function compileRulesSetup(section: RulesSection, registry: RegistryFile)
     incidents: {
       ackTimeoutMs: section.incidents.ackDeadlineMs,
       escalationStepMs: section.incidents.escalationStepMs,
+      topRepeatMs: section.incidents.topRepeatMs,
       levels: section.incidents.levels,
       correlationWindowMs: section.incidents.correlationWindowMs,
+      maxDurationMs: section.incidents.maxDurationMs,
+      situationWindowMs: section.incidents.situationWindowMs,
+      rearmAfterMs: section.incidents.rearmAfterMs,
       lateAfterMs: section.incidents.lateAfterMs,
     },
     deviceEventQuietMs: section.deviceEventQuietMs,
