@@ -188,6 +188,11 @@ describe('rules runtime in a real cloud', () => {
       place: 'v1',
       reason: 'opened',
     });
+    // Structured fields and a rendered Chinese text; the village level sees the full name.
+    expect(payload.text).toMatchObject({ kind: 'fall', person: 'p1', device: 'wb-1' });
+    expect(payload.textZh).toBe('张三 跌倒');
+    expect(incident.text).toMatchObject({ kind: 'fall', person: 'p1' });
+    expect(fall[0]!.text).toMatchObject({ kind: 'fall', person: 'p1' });
 
     // The delivery log says the same.
     const log = await t.api<{ notifications: { channel: string; state: string; attempts: number }[] }>(

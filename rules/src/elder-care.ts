@@ -1,4 +1,5 @@
 import type { Severity, Value } from '@village/protocol';
+import { type AlertText, renderAlertText } from './alert-text.js';
 import {
   type AlertBook,
   type AlertOutput,
@@ -247,20 +248,27 @@ function subject(p: CompiledPerson): AlertSubject {
   return s;
 }
 
+/** Fields of an elder alert's text besides the person, who is always the subject. */
+type ElderText = Omit<AlertText, 'person' | 'device' | 'station'>;
+
 function spec(
   p: CompiledPerson,
   ps: PersonState,
   opts: ResolvedElderCareOptions,
   rule: ElderRule,
-  message: string,
+  fields: ElderText,
   value?: Value,
 ): AlertSpec {
+  const text: AlertText = { ...fields, person: p.id, device: p.device };
+  if (p.station) text.station = p.station;
   return {
     key: alertKey(`elder.${rule}`, p.id),
     rule: `elder.${rule}`,
     severity: opts.severity[rule],
     subject: subject(p),
-    message,
+    // For logs; people read `text`, rendered in their language with the names they may see.
+    message: renderAlertText(text, 'en'),
+    text,
     value,
     position: ps.position ?? undefined,
   };
@@ -274,7 +282,7 @@ function runCondition(
   rule: 'heart_rate' | 'spo2' | 'not_worn' | 'battery_low',
   signal: ConditionSignal,
   holdMs: number,
-  message: string,
+  fields: ElderText,
   value: Value,
   ts: number,
   now: number,
@@ -287,9 +295,10 @@ function runCondition(
   }
   const t = advanceCondition(c, signal, ts, holdMs, 0);
   const key = alertKey(`elder.${rule}`, p.id);
-  if (t === 'raise')
-    out.push(raiseAlert(book, spec(p, ps, opts, rule, message, value), c.since, ts, now, c.count).output);
-  else if (t === 'repeat') {
+  if (t === 'raise') {
+    const text = rule === 'battery_low' ? fields : { ...fields, durationMs: ts - c.since };
+    out.push(raiseAlert(book, spec(p, ps, opts, rule, text, value), c.since, ts, now, c.count).output);
+  } else if (t === 'repeat') {
     const o = repeatAlert(book, key, ts, value, c.count);
     if (o) out.push(o);
   } else if (t === 'clear') {
@@ -372,7 +381,7 @@ export function elderReading(
       'not_worn',
       signal,
       opts.notWornHoldMs,
-      'wristband not worn',
+      { kind: 'not_worn' },
       value,
       ts,
       now,
@@ -404,7 +413,7 @@ export function elderReading(
           : value >= min + opts.hrMargin && value <= max - opts.hrMargin
             ? 'clear'
             : 'deadband';
-      const msg = `heart rate ${value} bpm outside ${min}–${max}`;
+      const msg: ElderText = { kind: 'heart_rate', metric, value, unit: 'bpm', range: [min, max] };
       runCondition(p, ps, opts, book, 'heart_rate', signal, opts.vitalsHoldMs, msg, value, ts, now, out);
       return 'ok';
     }
@@ -420,7 +429,7 @@ export function elderReading(
         'spo2',
         signal,
         opts.vitalsHoldMs,
-        `SpO2 ${value}% below ${min}%`,
+        { kind: 'spo2', metric, value, unit: '%', threshold: min, direction: 'below' },
         value,
         ts,
         now,
@@ -439,7 +448,7 @@ export function elderReading(
         'battery_low',
         signal,
         0,
-        `wristband battery ${value}%`,
+        { kind: 'battery_low', metric, value, unit: '%', threshold: opts.batteryLowPct, direction: 'below' },
         value,
         ts,
         now,
@@ -489,7 +498,7 @@ export function elderEvent(
     const o = repeatAlert(book, key, ts);
     if (o) out.push(o);
   } else {
-    const msg = type === 'fall' ? `fall detected for ${p.id}` : `SOS pressed by ${p.id}`;
+    const msg: ElderText = { kind: type };
     out.push(raiseAlert(book, spec(p, ps, opts, type, msg), ts, ts, now, 1).output);
   }
   return true;
@@ -537,10 +546,6 @@ function isSilent(p: CompiledPerson, ps: PersonState, opts: ResolvedElderCareOpt
   return now - ps.lastHeardAt > silenceAfterMs(p, ps, opts);
 }
 
-function fmtMinutes(ms: number): string {
-  return `${Math.round(ms / 60_000)} min`;
-}
-
 /** Time-driven rules: silence (tiered), no movement (tiered), and clearing quiet fall/SOS alerts. */
 export function elderTick(
   p: CompiledPerson,
@@ -553,7 +558,7 @@ export function elderTick(
   const silentFor = now - ps.lastHeardAt;
   const silentKey = alertKey('elder.device_silent', p.id);
   if (!book[silentKey] && silentFor > silenceAfterMs(p, ps, opts)) {
-    const msg = `wristband ${p.device} silent for ${fmtMinutes(silentFor)}`;
+    const msg: ElderText = { kind: 'device_silent', durationMs: silentFor };
     out.push(
       raiseAlert(book, spec(p, ps, opts, 'device_silent', msg, silentFor), ps.lastHeardAt, now, now, 1)
         .output,
@@ -561,7 +566,7 @@ export function elderTick(
   }
   const aloneKey = alertKey('elder.silent_alone', p.id);
   if (p.livesAlone && !book[aloneKey] && silentFor > silentAloneAfterMs(p, ps, opts)) {
-    const msg = `wristband of a person living alone silent for ${fmtMinutes(silentFor)}`;
+    const msg: ElderText = { kind: 'silent_alone', durationMs: silentFor };
     out.push(
       raiseAlert(book, spec(p, ps, opts, 'silent_alone', msg, silentFor), ps.lastHeardAt, now, now, 1).output,
     );
@@ -572,7 +577,7 @@ export function elderTick(
     if (!book[warnKey]) {
       const due = noMovementDue(p, ps, opts, now, opts.noMovementMs);
       if (due !== null && due <= now) {
-        const msg = `no movement for ${fmtMinutes(now - ps.lastMoveAt)} during waking hours: call to check`;
+        const msg: ElderText = { kind: 'no_movement', durationMs: now - ps.lastMoveAt };
         out.push(raiseAlert(book, spec(p, ps, opts, 'no_movement', msg), ps.lastMoveAt, now, now, 1).output);
       }
     }
@@ -581,8 +586,7 @@ export function elderTick(
       const due = noMovementDue(p, ps, opts, now, opts.noMovementCriticalMs);
       const notWorn = book[alertKey('elder.not_worn', p.id)] !== undefined;
       if (notWorn || (due !== null && due <= now)) {
-        const why = notWorn ? ' and the band is not worn' : '';
-        const msg = `no movement for ${fmtMinutes(now - ps.lastMoveAt)} during waking hours${why}`;
+        const msg: ElderText = { kind: 'no_movement_critical', durationMs: now - ps.lastMoveAt };
         out.push(
           raiseAlert(book, spec(p, ps, opts, 'no_movement_critical', msg), ps.lastMoveAt, now, now, 1).output,
         );

@@ -302,7 +302,17 @@ function stepReading(
         if (where.station) subject.station = where.station;
         for (const rule of thresholds) {
           if (appliesTo(rule, r.device, where.village)) {
-            evaluateThreshold(rule, state.thresholds, state.alerts, subject, value, r.ts, now, alertOuts);
+            evaluateThreshold(
+              rule,
+              state.thresholds,
+              state.alerts,
+              subject,
+              value,
+              r.ts,
+              now,
+              alertOuts,
+              r.unit,
+            );
           }
         }
       }
@@ -374,6 +384,12 @@ function stepEvent(
       severity: e.severity,
       subject,
       message: `${e.type} reported by ${e.device}`,
+      text: {
+        kind: 'device_event' as const,
+        device: e.device,
+        event: e.type,
+        ...(where.station ? { station: where.station } : {}),
+      },
     };
     alertOuts.push(raiseAlert(state.alerts, spec, e.ts, e.ts, now, 1).output);
   }
@@ -413,6 +429,7 @@ function stepStation(
       severity: 'critical' as const,
       subject: { village: st.village, station: st.station, device: st.edge },
       message: `edge ${st.edge} of station ${st.station} offline`,
+      text: { kind: 'edge_offline' as const, device: st.edge, station: st.station },
     };
     alertOuts.push(raiseAlert(state.alerts, spec, now, now, now, 1).output);
   } else {

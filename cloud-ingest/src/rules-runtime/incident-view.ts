@@ -1,4 +1,4 @@
-import type { AuditEntry, Incident, IncidentOutcome, IncidentResponse } from '@village/rules';
+import type { AlertText, AuditEntry, Incident, IncidentOutcome, IncidentResponse } from '@village/rules';
 
 /** One escalation as the API shows it: the level notified, when (`at`) and the deadline it answered (`dueAt`). */
 export interface Escalation {
@@ -27,6 +27,8 @@ export interface IncidentView {
   /** 1 at opening, +1 for each life-safety re-arm. */
   priority: number;
   title: string;
+  /** The opening alert's text as fields; the dashboards render it in the reader's language. */
+  text: AlertText | null;
   /** When the cloud received the alert that opened it (the response time counts from here). */
   openedAt: number;
   receivedAt: number;
@@ -58,6 +60,7 @@ export interface IncidentView {
 
 export interface ViewExtras {
   title: string;
+  text: AlertText | null;
   station: string | null;
   escalations: Escalation[];
   alerts: number[];
@@ -76,6 +79,7 @@ export function toIncidentView(i: Incident, extras: ViewExtras): IncidentView {
     situation: i.situation,
     priority: i.priority,
     title: extras.title,
+    text: extras.text,
     openedAt: i.openedAt,
     receivedAt: i.openedAt,
     eventAt: i.eventAt,

@@ -26,6 +26,8 @@ const thresholdSchema = z.strictObject({
   clearHoldMs: ms.optional(),
   /** 'critical' opens incidents. Default 'warning'. */
   severity: z.enum(['info', 'warning', 'critical']).optional(),
+  /** Averaging period of the values judged, named in the alert text. Default 'instant'. */
+  averaging: z.enum(['instant', '1h', '8h', '24h']).optional(),
 });
 
 export const rulesSectionSchema = z

@@ -1,4 +1,5 @@
 import { type CompiledRules, type Person, type RulesConfig, RulesError, compileRules } from '@village/rules';
+import { maskName } from '../auth/mask-personal.js';
 import { ConfigError } from '../config-error.js';
 import type { RegistryFile } from '../registry-file.js';
 import type { RulesSection } from './rules-config.js';
@@ -16,6 +17,8 @@ export interface RulesSetup {
   places: Map<string, VillagePlaces>;
   /** The response target used for SLA figures, ms. */
   ackDeadlineMs: number;
+  /** A person's name for a notification to this level: in full for the village, masked above it (PIPL). */
+  displayName(personId: string, level: string): string;
 }
 
 /** Normal ranges used when registry.yaml gives none for a person, bpm and %. */
@@ -71,7 +74,18 @@ export function compileRulesSetup(section: RulesSection, registry: RegistryFile)
     deviceEventQuietMs: section.deviceEventQuietMs,
   };
   try {
-    return { rules: compileRules(config), places, ackDeadlineMs: section.incidents.ackDeadlineMs };
+    const names = new Map(registry.people.map((p) => [p.id, p.name]));
+    const displayName = (id: string, level: string) => {
+      const name = names.get(id);
+      if (name === undefined) return id;
+      return level === 'village' ? name : maskName(name);
+    };
+    return {
+      rules: compileRules(config),
+      places,
+      ackDeadlineMs: section.incidents.ackDeadlineMs,
+      displayName,
+    };
   } catch (err) {
     if (err instanceof RulesError) throw new ConfigError(`cloud.yaml: rules: ${err.message}`);
     throw err;

@@ -8,6 +8,7 @@ import {
   acknowledge,
   createState,
   nextDeadline,
+  renderAlertText,
   resolve,
   restoreState,
   serializeState,
@@ -145,6 +146,7 @@ export function startRulesRuntime(deps: RulesRuntimeDeps): RulesRuntime {
     const first = state.alerts[i.alerts[0]!];
     return {
       title: prev?.title ?? first?.message ?? i.alerts[0] ?? i.id,
+      text: prev?.text ?? first?.text ?? null,
       station: prev?.station ?? first?.subject.station ?? null,
       escalations: prev?.escalations ?? [],
       alerts: i.alerts.map((k) => store.alertId(k)).filter((x): x is number => x !== undefined),
@@ -220,7 +222,17 @@ export function startRulesRuntime(deps: RulesRuntimeDeps): RulesRuntime {
             };
             // The audit length tells apart two joins (or two notices) of the same incident.
             const key = `${o.incidentId}|${o.level}|${o.reason}|${v?.audit.length ?? 0}`;
-            const body = JSON.stringify({ type: 'incident', notification: key, ...message, incident: v });
+            // Structured fields plus a Chinese text for SMS and duty phones; names masked above the village.
+            const text = v?.text ?? null;
+            const textZh = text ? renderAlertText(text, 'zh', (id) => setup.displayName(id, o.level)) : null;
+            const body = JSON.stringify({
+              type: 'incident',
+              notification: key,
+              ...message,
+              text,
+              textZh,
+              incident: v,
+            });
             deps.dispatcher.enqueue(message, key, body, now);
             sendSoon = true;
             break;
