@@ -372,7 +372,7 @@ export function routeCriticalAlert(
  * A repeat of an active critical alert (alert identity is rule + subject, so a repeat counts on
  * the alert it repeats). A life-safety repeat at least rearmAfterMs (event time) after the last
  * re-arm re-arms its incident; a repeat whose incident was resolved while the alert stayed
- * active, or whose incident is past its correlation window or maximum duration, opens a new one.
+ * active, or whose incident is past its maximum duration, opens a new one.
  * Repeats of level conditions (one continuing episode) only count.
  */
 export function routeCriticalRepeat(
@@ -387,9 +387,8 @@ export function routeCriticalRepeat(
   for (const i of Object.values(state.open)) if (i.alerts.includes(alert.key)) holder = i;
   if (holder) {
     const t = alert.lastAt;
-    const inWindow =
-      t - holder.lastEventAt <= opts.correlationWindowMs && t - holder.eventAt <= opts.maxDurationMs;
-    if (!inWindow && discrete) return openIncident(state, opts, alert, now);
+    // The same alert stays with its incident (identity = rule + subject) up to the maximum duration.
+    if (discrete && t - holder.eventAt > opts.maxDurationMs) return openIncident(state, opts, alert, now);
     holder.lastEventAt = Math.max(holder.lastEventAt, t);
     if (lifeSafety && t - holder.lastRearmEventAt >= opts.rearmAfterMs) {
       holder.lastAlertAt = now;

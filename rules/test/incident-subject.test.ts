@@ -130,6 +130,22 @@ describe('incident subject and correlation (issue 15)', () => {
     expect(Object.keys(state.incidents.open)).toContain(first.id);
   });
 
+  it('repeats of one alert stay with its incident whatever the correlation window', () => {
+    const tight = compileRules({
+      devices: { 'cam-gate': { village: 'v1', station: 's1' } },
+      incidents: { correlationWindowMs: 0 },
+    });
+    const R = at('10:00');
+    const state = createState(tight, R);
+    let opened = 0;
+    for (let k = 0; k < 30; k++)
+      opened += of(
+        step(tight, state, event('cam-gate', 'intrusion', R + k * 1_000), R + k * 1_000).outputs,
+        'incident-opened',
+      ).length;
+    expect(opened).toBe(1);
+  });
+
   it('a repeat of an alert whose incident was resolved opens a new incident', () => {
     const R = at('10:00');
     const state = createState(rules, R);
