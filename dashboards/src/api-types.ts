@@ -1,4 +1,5 @@
 import type { Quality, Severity, Value } from '@village/protocol';
+import type { AlertText, IncidentOutcome } from '@village/rules';
 
 /** Response shapes of the cloud API (docs/api.md). */
 export interface User {
@@ -62,6 +63,8 @@ export interface Alert {
   device: string | null;
   person: string | null;
   message: string;
+  /** The text as fields, rendered in the reader's language (null for alerts stored before issue 15). */
+  text: AlertText | null;
   count: number;
   raisedAt: number;
   lastAt: number;
@@ -75,9 +78,13 @@ export interface Incident {
   station: string | null;
   person: string | null;
   title: string;
+  text: AlertText | null;
+  kind: string;
+  priority: number;
   openedAt: number;
   receivedAt: number;
-  deadline: number;
+  /** Next escalation or repeat; null once acknowledged or resolved. */
+  deadline: number | null;
   level: 'village' | 'town' | 'county';
   escalations: { level: string; at: number }[];
   late: boolean;
@@ -87,6 +94,7 @@ export interface Incident {
   firstResponseMs: number | null;
   resolvedAt: number | null;
   resolvedBy: string | null;
+  outcome: IncidentOutcome | null;
   note: string | null;
 }
 export interface VillageSla {
