@@ -318,6 +318,14 @@ describe('rules runtime in a real cloud', () => {
         medianResponseMs: ack.body.incident.firstResponseMs,
       }),
     ]);
+    const byPlace = (
+      sla.body as unknown as { byPlace: { level: string; place: string; responses: number }[] }
+    ).byPlace;
+    expect(byPlace.map((r) => [r.level, r.place, r.responses])).toEqual([
+      ['village', 'v1', 1],
+      ['town', 't1', 1],
+      ['county', 'c1', 1],
+    ]);
     const empty = await t.api<{ villages: unknown[] }>(`/api/v1/sla?from=${Date.now() + 60_000}`);
     expect(empty.body.villages).toEqual([]);
   });

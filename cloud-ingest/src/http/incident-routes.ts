@@ -114,7 +114,14 @@ export function createIncidentRoutes(runtime: RulesRuntime): Hono {
     const to = q.to ? parseTime('to', q.to) : undefined;
     if (from !== undefined && to !== undefined && to <= from)
       throw new ApiError(400, 'bad_param', `to (${to}) must be after from (${from})`);
-    return c.json({ villages: runtime.sla({ from, to, villages: scopeOf(c).villages }) });
+    const q2 = { from, to, villages: scopeOf(c).villages };
+    const places = runtime.slaByPlace(q2);
+    return c.json({
+      villages: runtime.sla(q2),
+      // Every response counted (joined alerts and re-arms too); a town or county row covers only
+      // the villages this caller may see.
+      byPlace: places,
+    });
   });
 
   return app;

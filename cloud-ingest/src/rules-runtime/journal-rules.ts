@@ -152,6 +152,7 @@ export function startJournalRules(deps: {
     incident: (id) => running().incident(id),
     acknowledge: (id, actor, note) => running().acknowledge(id, actor, note),
     resolve: (id, actor, closing) => running().resolve(id, actor, closing),
+    slaByPlace: (q) => running().slaByPlace(q),
     sla: (q) => running().sla(q),
     deliveries: (id) => running().deliveries(id),
     onChange(listener) {

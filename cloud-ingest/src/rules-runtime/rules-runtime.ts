@@ -3,6 +3,7 @@ import {
   type EngineState,
   type Incident,
   type IncidentClosing,
+  type PlaceSla,
   RulesError,
   type RulesOutput,
   acknowledge,
@@ -12,6 +13,7 @@ import {
   resolve,
   restoreState,
   serializeState,
+  slaByPlace,
   slaByVillage,
   step,
   tick,
@@ -67,6 +69,8 @@ export interface RulesRuntime {
   acknowledge(id: string, actor: string, note?: string): IncidentView;
   resolve(id: string, actor: string, closing: IncidentClosing): IncidentView;
   sla(q: { from?: number; to?: number; villages: VillageFilter }): VillageSlaView[];
+  /** Per village, town and county, over every response (joined alerts and re-arms included). */
+  slaByPlace(q: { from?: number; to?: number; villages: VillageFilter }): PlaceSla[];
   deliveries: NotificationDispatcher['deliveries'];
   /** Live alerts and incidents; returns the unsubscribe function. */
   onChange(listener: (change: RulesChange) => void): () => void;
@@ -436,6 +440,10 @@ export function startRulesRuntime(deps: RulesRuntimeDeps): RulesRuntime {
         p90ResponseMs: s.p90ResponseMs,
         late: s.late,
       }));
+    },
+    slaByPlace({ from, to, villages }) {
+      const list = store.incidents({ from, to, villages, limit: SCAN_LIMIT }).map(incidentOfView);
+      return slaByPlace(list, (v) => setup.places.get(v), { now: deps.now(), targetMs: setup.ackDeadlineMs });
     },
     deliveries: (id) => deps.dispatcher.deliveries(id),
     onChange(listener) {
