@@ -147,6 +147,61 @@ describe('incident policy: one subject per incident, life safety first, escalati
     expect(still.incident).toMatchObject({ state: 'acknowledged', escalations: [], deadline: null });
   }, 120_000);
 
+  it('an edge killed is one "edge offline" incident for its station, not a silence alert per band behind it', async () => {
+    const v = await createVillage('edge-offline', {
+      cloud: {
+        rules: {
+          elderCare: { reportIntervalMs: 1_000, silenceFactor: 2, silenceAloneCriticalMs: 3_000 },
+          // Escalating at 8 s: by then every band behind the edge would long have been "silent".
+          incidents: { ackDeadlineMs: 8_000, escalationStepMs: 600_000 },
+        },
+      },
+      registry: {
+        people: [
+          { id: 'p-0004', name: '陈军', station: 's1', wristband: 'a-1', livesAlone: true },
+          { id: 'p-0005', name: '刘洋', station: 's1', wristband: 'a-2', livesAlone: true },
+        ],
+      },
+    });
+    villages.push(v);
+    await v.startCloud();
+    await v.startEdge([
+      {
+        kind: 'fake',
+        id: 'bands',
+        prefix: 'a-',
+        devices: 2,
+        intervalMs: 300,
+        metrics: [{ name: 'steps', unit: '', min: 100, max: 200 }],
+      },
+    ]);
+    await waitFor('the bands heard', () => v.storedCount() > 10);
+    const killedAt = Date.now();
+    await v.edge!.kill9();
+    const offline = await waitFor(
+      'the edge offline incident',
+      async () => (await incidents(v)).find((i) => i.kind === 'edge.offline'),
+      { timeoutMs: 30_000, everyMs: 100 },
+    );
+    expect(offline).toMatchObject({ subject: 'device:edge-1|edge.offline', devices: ['edge-1'] });
+    await waitFor(
+      'the edge offline incident to escalate (long after any band would have been silent)',
+      async () => {
+        const { body } = await v.api<{ incident: Incident }>(`/api/v1/incidents/${offline.id}`);
+        return body.incident.escalations.length > 0;
+      },
+      { timeoutMs: 40_000, everyMs: 200 },
+    );
+    // (Before the edge first connected the bands were not yet heard: those warnings are older.)
+    const all = (await v.api<{ alerts: { rule: string; raisedAt: number }[] }>('/api/v1/alerts?limit=100'))
+      .body.alerts;
+    expect(all.filter((a) => a.raisedAt >= killedAt).map((a) => a.rule)).toEqual(['edge.offline']);
+    const since = (
+      await v.api<{ incidents: (Incident & { openedAt: number })[] }>('/api/v1/incidents?limit=100')
+    ).body.incidents;
+    expect(since.filter((i) => i.openedAt >= killedAt).map((i) => i.kind)).toEqual(['edge.offline']);
+  }, 90_000);
+
   it('the silent band of a person living alone becomes a critical incident (a warning first)', async () => {
     const v = await createVillage('silent-band', {
       cloud: {

@@ -70,9 +70,13 @@ const AVERAGING: Record<string, [string, string]> = {
   '24h': ['24小时均值', '24-hour mean'],
 };
 
-/** "1小时5分钟" / "1 h 5 min". */
+/** "1小时5分钟" / "1 h 5 min"; under a minute, seconds. */
 export function renderDuration(ms: number, lang: TextLang): string {
-  const total = Math.max(0, Math.round(ms / 60_000));
+  if (ms < 60_000) {
+    const sec = Math.max(0, Math.round(ms / 1000));
+    return lang === 'zh' ? `${sec}秒` : `${sec} s`;
+  }
+  const total = Math.round(ms / 60_000);
   const h = Math.floor(total / 60);
   const m = total % 60;
   if (lang === 'zh') return h > 0 ? `${h}小时${m > 0 ? `${m}分钟` : ''}` : `${m}分钟`;

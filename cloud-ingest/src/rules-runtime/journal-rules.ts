@@ -153,6 +153,8 @@ export function startJournalRules(deps: {
     acknowledge: (id, actor, note) => running().acknowledge(id, actor, note),
     resolve: (id, actor, closing) => running().resolve(id, actor, closing),
     slaByPlace: (q) => running().slaByPlace(q),
+    // Births and deaths reach the worker that holds the rules lease; the others have no state to feed.
+    edgeStatus: (edge, online) => current?.runtime.edgeStatus(edge, online),
     sla: (q) => running().sla(q),
     deliveries: (id) => running().deliveries(id),
     onChange(listener) {

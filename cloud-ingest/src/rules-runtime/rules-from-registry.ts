@@ -17,6 +17,8 @@ export interface RulesSetup {
   places: Map<string, VillagePlaces>;
   /** The response target used for SLA figures, ms. */
   ackDeadlineMs: number;
+  /** edge id → its station and village (the registry's places), for edge births and deaths. */
+  edgeStations: Map<string, { station: string; village: string }>;
   /** A person's name for a notification to this level: in full for the village, masked above it (PIPL). */
   displayName(personId: string, level: string): string;
 }
@@ -34,11 +36,15 @@ const DEFAULT_WAKING = { from: '07:00', to: '21:00' };
 export function compileRulesSetup(section: RulesSection, registry: RegistryFile): RulesSetup {
   const places = new Map<string, VillagePlaces>();
   const stationVillage = new Map<string, string>();
+  const edgeStations = new Map<string, { station: string; village: string }>();
   for (const c of registry.counties)
     for (const t of c.towns)
       for (const v of t.villages) {
         places.set(v.id, { village: v.id, town: t.id, county: c.id });
-        for (const s of v.stations) stationVillage.set(s.id, v.id);
+        for (const s of v.stations) {
+          stationVillage.set(s.id, v.id);
+          for (const e of s.edges) edgeStations.set(e, { station: s.id, village: v.id });
+        }
       }
   const people: Person[] = registry.people.flatMap((p) => {
     // A person without a wristband has nothing the rules can watch.
@@ -84,6 +90,7 @@ export function compileRulesSetup(section: RulesSection, registry: RegistryFile)
       rules: compileRules(config),
       places,
       ackDeadlineMs: section.incidents.ackDeadlineMs,
+      edgeStations,
       displayName,
     };
   } catch (err) {

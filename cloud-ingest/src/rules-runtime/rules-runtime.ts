@@ -69,6 +69,11 @@ export interface RulesRuntime {
   acknowledge(id: string, actor: string, note?: string): IncidentView;
   resolve(id: string, actor: string, closing: IncidentClosing): IncidentView;
   sla(q: { from?: number; to?: number; villages: VillageFilter }): VillageSlaView[];
+  /**
+   * An edge's applied birth (online) or death (offline): an offline edge is one 'edge offline'
+   * incident for its station, and the bands behind it raise no silence meanwhile.
+   */
+  edgeStatus(edge: string, online: boolean): void;
   /** Per village, town and county, over every response (joined alerts and re-arms included). */
   slaByPlace(q: { from?: number; to?: number; villages: VillageFilter }): PlaceSla[];
   deliveries: NotificationDispatcher['deliveries'];
@@ -440,6 +445,14 @@ export function startRulesRuntime(deps: RulesRuntimeDeps): RulesRuntime {
         p90ResponseMs: s.p90ResponseMs,
         late: s.late,
       }));
+    },
+    edgeStatus(edge, online) {
+      const at = setup.edgeStations.get(edge);
+      if (!at || closed) return;
+      guard(() => {
+        take(step(rules, state, { kind: 'station', status: { ...at, edge, online } }, deps.now()).outputs);
+        arm();
+      })();
     },
     slaByPlace({ from, to, villages }) {
       const list = store.incidents({ from, to, villages, limit: SCAN_LIMIT }).map(incidentOfView);
