@@ -105,6 +105,16 @@ describe('dashboard texts for a town officer', () => {
     await page.waitForSelector(`${card}:has-text("SOS from")`);
     expect(await page.textContent(card)).toBe('SOS from 张*');
     await screenshot(page, 'dashboard-texts-board-en');
+
+    // Response statistics per village, town and county (every response counted).
+    await page.goto('/#/sla');
+    await page.waitForSelector('table.by-place tr[data-level="county"][data-place="c1"]', {
+      timeout: 20_000,
+    });
+    const levels = await page.$$eval('table.by-place tbody tr', (rows) =>
+      rows.map((r) => `${(r as HTMLElement).dataset.level}:${(r as HTMLElement).dataset.place}`),
+    );
+    expect(levels).toEqual(['village:v1', 'town:t1', 'county:c1']);
     await context.close();
   }, 120_000);
 });
