@@ -80,6 +80,8 @@ export interface Incident {
   title: string;
   text: AlertText | null;
   kind: string;
+  /** Id of the first incident of the linked situation (its own id when alone). */
+  situation: string;
   priority: number;
   openedAt: number;
   receivedAt: number;

@@ -17,6 +17,7 @@ interface Incident {
   state: string;
   kind: string;
   subject: string;
+  situation: string;
   person: string | null;
   devices: string[];
   deadline: number | null;
@@ -115,6 +116,8 @@ describe('incident policy: one subject per incident, life safety first, escalati
       level: 'village',
     });
     expect(fall.deadline).not.toBeNull();
+    // Same station, close in time: linked as one situation, never merged.
+    expect(fall.situation).toBe(intrusion.id);
 
     // 3. Another person's SOS is its own incident too.
     expect((await band(IMEI_2).report({ ...report, fall: false, sos: true })).code).toBe('2.04');

@@ -68,6 +68,10 @@ export function renderIncidents(root: HTMLElement, data: AppData): () => void {
           : null,
       ),
       el('div', {}, `${villageName(data, i.village)} · ${stationName(data, i.station)}`),
+      // Linked, never merged: each incident of a situation keeps its own card and deadline.
+      i.situation && i.situation !== i.id
+        ? el('div', { class: 'situation', 'data-situation': i.situation }, `${t('situation')} ${i.situation}`)
+        : null,
       el('div', {}, `${formatTime(i.openedAt)}`),
       el(
         'div',
