@@ -272,6 +272,17 @@ describe('rules runtime in a real cloud', () => {
     expect(ack.body.incident.firstResponseMs).toBe(ack.body.incident.acknowledgedAt! - incident.openedAt);
     const again = await t.api(`/api/v1/incidents/${incident.id}/ack`, { method: 'POST' });
     expect(again.status).toBe(409);
+    // The optional "arrived on scene" step, once.
+    const arrived = await t.api<{ incident: IncidentView }>(`/api/v1/incidents/${incident.id}/arrive`, {
+      method: 'POST',
+      headers: { 'x-actor': 'officer-li' },
+    });
+    expect(arrived.status).toBe(200);
+    expect(arrived.body.incident).toMatchObject({ arrivedBy: 'officer-li' });
+    expect(arrived.body.incident.arrivalMs).toBe(
+      arrived.body.incident.arrivedAt! - ack.body.incident.acknowledgedAt!,
+    );
+    expect((await t.api(`/api/v1/incidents/${incident.id}/arrive`, { method: 'POST' })).status).toBe(409);
     const noNote = await t.api(`/api/v1/incidents/${incident.id}/resolve`, { method: 'POST' });
     expect(noNote.status).toBe(400);
     // Closing needs an outcome (误报, 已到场处置, 送医, 其他) besides the note.
@@ -296,14 +307,15 @@ describe('rules runtime in a real cloud', () => {
     expect(res.body.incident.audit.map((a) => [a.action, a.actor])).toEqual([
       ['opened', 'system'],
       ['acknowledged', 'officer-li'],
+      ['arrived', 'officer-li'],
       ['resolved', 'officer-li'],
     ]);
     expect(res.body.incident.audit[1]!.detail).toBe('on my way');
     const audit = t.cloud.db
       .prepare('SELECT action, actor, at FROM incident_audit WHERE incident_id = ? ORDER BY seq')
       .all(incident.id) as { action: string; actor: string; at: number }[];
-    expect(audit.map((a) => a.action)).toEqual(['opened', 'acknowledged', 'resolved']);
-    expect(audit[2]!.at).toBe(res.body.incident.resolvedAt);
+    expect(audit.map((a) => a.action)).toEqual(['opened', 'acknowledged', 'arrived', 'resolved']);
+    expect(audit[3]!.at).toBe(res.body.incident.resolvedAt);
     const gone = await t.api(`/api/v1/incidents/${incident.id}/ack`, { method: 'POST' });
     expect(gone.status).toBe(409);
 

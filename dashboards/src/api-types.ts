@@ -97,6 +97,8 @@ export interface Incident {
   resolvedAt: number | null;
   resolvedBy: string | null;
   outcome: IncidentOutcome | null;
+  arrivedAt: number | null;
+  arrivedBy: string | null;
   note: string | null;
 }
 export interface VillageSla {

@@ -31,6 +31,7 @@ import {
   type IncidentState,
   type ResolvedIncidentOptions,
   acknowledgeIncident,
+  arriveIncident,
   createIncidentState,
   nextIncidentDeadline,
   resolveIncident,
@@ -513,6 +514,17 @@ export function acknowledge(
   return { state, outputs: acknowledgeIncident(state.incidents, rules.incidents, incidentId, actor, now) };
 }
 
+/** The optional "arrived on scene" step of an acknowledged incident. */
+export function arrive(
+  rules: CompiledRules,
+  state: EngineState,
+  incidentId: string,
+  actor: string,
+  now: number,
+): StepResult {
+  return { state, outputs: arriveIncident(state.incidents, rules.incidents, incidentId, actor, now) };
+}
+
 export function resolve(
   rules: CompiledRules,
   state: EngineState,
@@ -562,6 +574,10 @@ function upgradeIncident(i: Incident): void {
     },
   ];
   u.outcome ??= null;
+  u.arrivedAt ??= null;
+  u.arrivedBy ??= null;
+  u.arrivalMs ??= null;
+  u.arrivalDeadline ??= null;
 }
 
 /** Parses a state written by serializeState; throws RulesError when it is not one. */

@@ -42,6 +42,11 @@ export interface IncidentOptions {
   lifeSafetyRules?: string[];
   /** An alert received this long after its data time is marked late, ms. Default 60 000. */
   lateAfterMs?: number;
+  /**
+   * Optional "arrived on scene" step: after an acknowledgement, someone must report arriving
+   * within this long, or the level above is told once, ms. Default: no arrival timer.
+   */
+  arrivalTimeoutMs?: number | null;
   /** Prefix of incident ids (ids are prefix + sequence number). Default 'inc-'. */
   idPrefix?: string;
 }
@@ -57,6 +62,7 @@ export interface ResolvedIncidentOptions {
   rearmAfterMs: number;
   lifeSafetyRules: string[];
   lateAfterMs: number;
+  arrivalTimeoutMs: number | null;
   idPrefix: string;
 }
 
@@ -74,8 +80,12 @@ export function resolveIncidentOptions(o: IncidentOptions = {}): ResolvedInciden
     rearmAfterMs: o.rearmAfterMs ?? 60_000,
     lifeSafetyRules: o.lifeSafetyRules ?? ['elder.fall', 'elder.sos', 'elder.silent_alone'],
     lateAfterMs: o.lateAfterMs ?? 60_000,
+    arrivalTimeoutMs: o.arrivalTimeoutMs ?? null,
     idPrefix: o.idPrefix ?? 'inc-',
   };
+  if (r.arrivalTimeoutMs !== null && !(Number.isFinite(r.arrivalTimeoutMs) && r.arrivalTimeoutMs > 0)) {
+    throw new RulesError('bad_config', 'incidents.arrivalTimeoutMs', 'must be > 0 ms', r.arrivalTimeoutMs);
+  }
   for (const k of [
     'ackTimeoutMs',
     'escalationStepMs',
@@ -118,7 +128,15 @@ export interface AuditEntry {
   at: number;
   /** Officer id, or 'system' for the engine's own transitions. */
   actor: string;
-  action: 'opened' | 'joined' | 'rearmed' | 'escalated' | 'acknowledged' | 'resolved';
+  action:
+    | 'opened'
+    | 'joined'
+    | 'rearmed'
+    | 'escalated'
+    | 'acknowledged'
+    | 'arrived'
+    | 'arrival_overdue'
+    | 'resolved';
   detail?: string;
 }
 
@@ -173,6 +191,12 @@ export interface Incident {
   /** First acknowledgedAt - openedAt. */
   firstResponseMs: number | null;
   responses: IncidentResponse[];
+  /** When someone reported arriving on scene (the optional step), and who; arrivalMs = arrivedAt - acknowledgedAt. */
+  arrivedAt: number | null;
+  arrivedBy: string | null;
+  arrivalMs: number | null;
+  /** While acknowledged and not yet arrived, with arrivalTimeoutMs set: when the level above is told. */
+  arrivalDeadline: number | null;
   resolvedAt: number | null;
   resolvedBy: string | null;
   outcome: IncidentOutcome | null;
@@ -192,7 +216,15 @@ export interface NotificationIntent {
   village: string;
   /** Level name to notify (e.g. 'town'): the runtime maps it to people through the registry. */
   level: string;
-  reason: 'opened' | 'joined' | 'rearmed' | 'escalated' | 'acknowledged' | 'resolved';
+  reason:
+    | 'opened'
+    | 'joined'
+    | 'rearmed'
+    | 'escalated'
+    | 'acknowledged'
+    | 'arrived'
+    | 'arrival_overdue'
+    | 'resolved';
 }
 
 export type IncidentOutput =
@@ -201,6 +233,8 @@ export type IncidentOutput =
   | { type: 'incident-rearmed'; incidentId: string; alertKey: string; priority: number; at: number }
   | { type: 'incident-escalated'; incidentId: string; level: string; dueAt: number; at: number }
   | { type: 'incident-acknowledged'; incidentId: string; actor: string; at: number; firstResponseMs: number }
+  | { type: 'incident-arrived'; incidentId: string; actor: string; at: number; arrivalMs: number }
+  | { type: 'incident-arrival-overdue'; incidentId: string; dueAt: number; at: number }
   | { type: 'incident-resolved'; incident: Incident }
   | NotificationIntent;
 
@@ -320,6 +354,10 @@ function openIncident(
     acknowledgedBy: null,
     firstResponseMs: null,
     responses: [{ alert: alert.key, at: now, respondedAt: null, responseMs: null }],
+    arrivedAt: null,
+    arrivedBy: null,
+    arrivalMs: null,
+    arrivalDeadline: null,
     resolvedAt: null,
     resolvedBy: null,
     outcome: null,
@@ -439,6 +477,21 @@ export function tickIncidents(
       });
     }
   }
+  for (const i of Object.values(state.open)) {
+    if (i.status !== 'acknowledged' || i.arrivalDeadline === null || i.arrivalDeadline > now) continue;
+    // Nobody reported arriving: the level above the one handling it is told, once.
+    const dueAt = i.arrivalDeadline;
+    i.arrivalDeadline = null;
+    const level = opts.levels[Math.min(i.level + 1, top)];
+    i.audit.push({
+      at: now,
+      actor: 'system',
+      action: 'arrival_overdue',
+      detail: `${level} told, due at ${dueAt}`,
+    });
+    out.push({ type: 'incident-arrival-overdue', incidentId: i.id, dueAt, at: now });
+    out.push({ type: 'notify', incidentId: i.id, village: i.village, level, reason: 'arrival_overdue' });
+  }
   return out;
 }
 
@@ -446,6 +499,8 @@ export function nextIncidentDeadline(state: IncidentState): number | null {
   let next: number | null = null;
   for (const i of Object.values(state.open)) {
     if (i.status === 'open' && i.deadline !== null && (next === null || i.deadline < next)) next = i.deadline;
+    const a = i.arrivalDeadline;
+    if (i.status === 'acknowledged' && a !== null && (next === null || a < next)) next = a;
   }
   return next;
 }
@@ -487,6 +542,7 @@ export function acknowledgeIncident(
     }
   }
   i.deadline = null;
+  if (opts.arrivalTimeoutMs !== null && i.arrivedAt === null) i.arrivalDeadline = now + opts.arrivalTimeoutMs;
   i.audit.push({ at: now, actor, action: 'acknowledged' });
   return [
     {
@@ -497,6 +553,34 @@ export function acknowledgeIncident(
       firstResponseMs: Math.max(0, now - i.openedAt),
     },
     ...notifyUpTo(i, opts, 'acknowledged'),
+  ];
+}
+
+/** The optional step: someone reports arriving on scene; needs an acknowledged incident. */
+export function arriveIncident(
+  state: IncidentState,
+  opts: ResolvedIncidentOptions,
+  id: string,
+  actor: string,
+  now: number,
+): IncidentOutput[] {
+  checkActor(actor);
+  const i = find(state, id);
+  if (i.status !== 'acknowledged' || i.arrivedAt !== null) {
+    throw new RulesError(
+      'bad_transition',
+      id,
+      i.arrivedAt !== null ? 'arrival already reported' : `cannot arrive at an incident that is ${i.status}`,
+    );
+  }
+  i.arrivedAt = now;
+  i.arrivedBy = actor;
+  i.arrivalMs = Math.max(0, now - (i.acknowledgedAt ?? i.openedAt));
+  i.arrivalDeadline = null;
+  i.audit.push({ at: now, actor, action: 'arrived' });
+  return [
+    { type: 'incident-arrived', incidentId: id, actor, at: now, arrivalMs: i.arrivalMs },
+    ...notifyUpTo(i, opts, 'arrived'),
   ];
 }
 

@@ -3,9 +3,11 @@ import { describe, expect, it } from 'vitest';
 import {
   type RulesOutput,
   acknowledge,
+  arrive,
   compileRules,
   createState,
   incidentSubject,
+  nextDeadline,
   resolve,
   step,
   tick,
@@ -211,5 +213,48 @@ describe('life safety first (issue 15)', () => {
     expect(of(sos, 'incident-joined')).toHaveLength(1);
     expect(of(sos, 'incident-rearmed')).toHaveLength(1);
     expect(state.incidents.open[inc.id]).toMatchObject({ status: 'open', deadline: R + 120_000 + ACK });
+  });
+});
+
+describe('the optional "arrived on scene" step (issue 15)', () => {
+  const withArrival = compileRules({
+    people: [person('p-0001', 'v1', 'band-1', { station: 's1' })],
+    elderCare: { reportIntervalMs: 86_400_000, noMovementMs: 86_400_000 },
+    incidents: { arrivalTimeoutMs: 900_000 },
+  });
+
+  it('after an acknowledgement the level above is told once if nobody reports arriving in time', () => {
+    const R = at('10:00');
+    const state = createState(withArrival, R);
+    const inc = of(step(withArrival, state, event('band-1', 'fall', R), R).outputs, 'incident-opened')[0]
+      .incident;
+    acknowledge(withArrival, state, inc.id, 'officer-li', R + 60_000);
+    expect(nextDeadline(withArrival, state, R + 60_000)).toBe(R + 60_000 + 900_000);
+    expect(tick(withArrival, state, R + 60_000 + 899_999).outputs).toEqual([]);
+    const late = tick(withArrival, state, R + 960_000).outputs;
+    expect(of(late, 'notify')).toEqual([
+      { type: 'notify', incidentId: inc.id, village: 'v1', level: 'town', reason: 'arrival_overdue' },
+    ]);
+    expect(of(tick(withArrival, state, R + 2_000_000).outputs, 'notify')).toEqual([]);
+    const arrived = arrive(withArrival, state, inc.id, 'officer-li', R + 1_000_000).outputs;
+    expect(of(arrived, 'incident-arrived')[0]).toMatchObject({ arrivalMs: 940_000 });
+    expect(state.incidents.open[inc.id]).toMatchObject({ arrivedBy: 'officer-li', arrivalMs: 940_000 });
+    expect(() => arrive(withArrival, state, inc.id, 'officer-li', R + 1_000_001)).toThrow(/already/);
+  });
+
+  it('arriving in time stops the arrival timer; without the option there is no timer', () => {
+    const R = at('10:00');
+    const state = createState(withArrival, R);
+    const inc = of(step(withArrival, state, event('band-1', 'fall', R), R).outputs, 'incident-opened')[0]
+      .incident;
+    expect(() => arrive(withArrival, state, inc.id, 'officer-li', R + 1)).toThrow(/open/);
+    acknowledge(withArrival, state, inc.id, 'officer-li', R + 60_000);
+    arrive(withArrival, state, inc.id, 'officer-li', R + 600_000);
+    expect(of(tick(withArrival, state, R + 5_000_000).outputs, 'notify')).toEqual([]);
+    const plain = createState(rules, R);
+    const other = of(step(rules, plain, event('band-1', 'fall', R), R).outputs, 'incident-opened')[0]
+      .incident;
+    acknowledge(rules, plain, other.id, 'officer-li', R + 60_000);
+    expect(plain.incidents.open[other.id].arrivalDeadline).toBeNull();
   });
 });

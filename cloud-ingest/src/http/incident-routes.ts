@@ -97,6 +97,12 @@ export function createIncidentRoutes(runtime: RulesRuntime): Hono {
     });
   });
 
+  app.post('/api/v1/incidents/:id/arrive', (c) => {
+    const scope = scopeOf(c);
+    const i = visible(scope, c.req.param('id'));
+    return c.json({ incident: run(() => runtime.arrive(i.id, actorOf(scope, c.req.header('x-actor')))) });
+  });
+
   app.post('/api/v1/incidents/:id/resolve', async (c) => {
     const scope = scopeOf(c);
     const i = visible(scope, c.req.param('id'));

@@ -45,6 +45,10 @@ export interface IncidentView {
   firstResponseMs: number | null;
   /** Every alert or life-safety repeat that asked for a response, and its response time. */
   responses: IncidentResponse[];
+  /** The optional "arrived on scene" step: when, who, and how long after the acknowledgement. */
+  arrivedAt: number | null;
+  arrivedBy: string | null;
+  arrivalMs: number | null;
   resolvedAt: number | null;
   resolvedBy: string | null;
   outcome: IncidentOutcome | null;
@@ -92,6 +96,9 @@ export function toIncidentView(i: Incident, extras: ViewExtras): IncidentView {
     acknowledgedBy: i.acknowledgedBy,
     firstResponseMs: i.firstResponseMs,
     responses: i.responses.map((r) => ({ ...r })),
+    arrivedAt: i.arrivedAt,
+    arrivedBy: i.arrivedBy,
+    arrivalMs: i.arrivalMs,
     resolvedAt: i.resolvedAt,
     resolvedBy: i.resolvedBy,
     outcome: i.outcome,
@@ -141,6 +148,10 @@ export function incidentOfView(v: IncidentView): Incident {
         responseMs: v.firstResponseMs,
       },
     ],
+    arrivedAt: v.arrivedAt ?? null,
+    arrivedBy: v.arrivedBy ?? null,
+    arrivalMs: v.arrivalMs ?? null,
+    arrivalDeadline: null,
     resolvedAt: v.resolvedAt,
     resolvedBy: v.resolvedBy,
     outcome: v.outcome ?? null,

@@ -77,6 +77,8 @@ export const rulesSectionSchema = z
         situationWindowMs: ms.optional(),
         /** A fall/SOS/critical silence re-arms its incident at most this often (event time), ms. Default 60 000. */
         rearmAfterMs: ms.optional(),
+        /** Optional "arrived on scene" step: after an acknowledgement, the level above is told once if nobody arrives in this long, ms. */
+        arrivalTimeoutMs: z.number().int().min(1).optional(),
         /** An alert received this long after its data time opens a late incident, ms. Default 60 000. */
         lateAfterMs: ms.default(60_000),
       })

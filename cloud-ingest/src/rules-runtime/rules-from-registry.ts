@@ -75,6 +75,7 @@ export function compileRulesSetup(section: RulesSection, registry: RegistryFile)
       maxDurationMs: section.incidents.maxDurationMs,
       situationWindowMs: section.incidents.situationWindowMs,
       rearmAfterMs: section.incidents.rearmAfterMs,
+      arrivalTimeoutMs: section.incidents.arrivalTimeoutMs,
       lateAfterMs: section.incidents.lateAfterMs,
     },
     deviceEventQuietMs: section.deviceEventQuietMs,

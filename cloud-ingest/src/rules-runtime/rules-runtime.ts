@@ -7,6 +7,7 @@ import {
   RulesError,
   type RulesOutput,
   acknowledge,
+  arrive,
   createState,
   nextDeadline,
   renderAlertText,
@@ -68,6 +69,8 @@ export interface RulesRuntime {
   incident(id: string): IncidentView | undefined;
   acknowledge(id: string, actor: string, note?: string): IncidentView;
   resolve(id: string, actor: string, closing: IncidentClosing): IncidentView;
+  /** The optional "arrived on scene" step of an acknowledged incident. */
+  arrive(id: string, actor: string): IncidentView;
   sla(q: { from?: number; to?: number; villages: VillageFilter }): VillageSlaView[];
   /**
    * An edge's applied birth (online) or death (offline): an offline edge is one 'edge offline'
@@ -198,6 +201,8 @@ export function startRulesRuntime(deps: RulesRuntimeDeps): RulesRuntime {
           case 'incident-opened':
           case 'incident-joined':
           case 'incident-rearmed':
+          case 'incident-arrived':
+          case 'incident-arrival-overdue':
           case 'incident-acknowledged': {
             const id = o.type === 'incident-opened' ? o.incident.id : o.incidentId;
             const i = current(id) ?? (o.type === 'incident-opened' ? o.incident : undefined);
@@ -431,6 +436,7 @@ export function startRulesRuntime(deps: RulesRuntimeDeps): RulesRuntime {
         return outs;
       });
     },
+    arrive: (id, actor) => command(id, () => arrive(rules, state, id, actor, deps.now()).outputs),
     resolve: (id, actor, closing) =>
       command(id, () => resolve(rules, state, id, actor, closing, deps.now()).outputs),
     sla({ from, to, villages }) {

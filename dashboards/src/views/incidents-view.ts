@@ -99,6 +99,16 @@ export function renderIncidents(root: HTMLElement, data: AppData): () => void {
             t('acknowledge'),
           )
         : null,
+      i.state === 'acknowledged' && !i.arrivedAt
+        ? el(
+            'button',
+            { type: 'button', 'data-action': 'arrive', onclick: () => act(i, 'arrive') },
+            t('arrive'),
+          )
+        : null,
+      i.arrivedAt
+        ? el('div', { 'data-testid': 'arrived' }, `${t('arrive')}: ${formatTime(i.arrivedAt)}`)
+        : null,
       i.state === 'acknowledged'
         ? el(
             'form',
@@ -133,7 +143,7 @@ export function renderIncidents(root: HTMLElement, data: AppData): () => void {
 
   async function act(
     i: Incident,
-    action: 'ack' | 'resolve',
+    action: 'ack' | 'arrive' | 'resolve',
     body: { note?: string; outcome?: string } = {},
   ): Promise<void> {
     try {
