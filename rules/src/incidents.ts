@@ -289,9 +289,12 @@ function matchingIncident(
 
 /** Re-arms the deadline of an incident after a life-safety trigger, even if acknowledged. */
 function rearm(i: Incident, opts: ResolvedIncidentOptions, alert: Alert, now: number): IncidentOutput[] {
+  // Acknowledged: a fresh window. Still open: never later than the deadline already running, so
+  // a repeat cannot postpone the escalation it is part of.
+  const fresh = now + opts.ackTimeoutMs;
+  i.deadline = i.status === 'open' && i.deadline !== null ? Math.min(i.deadline, fresh) : fresh;
   i.status = 'open';
   i.priority++;
-  i.deadline = now + opts.ackTimeoutMs;
   i.lastRearmEventAt = alert.lastAt;
   i.responses.push({ alert: alert.key, at: now, respondedAt: null, responseMs: null });
   i.audit.push({

@@ -204,6 +204,16 @@ describe('life safety first (issue 15)', () => {
     expect(state.incidents.open[inc.id].responses.map((r) => r.responseMs)).toEqual([60_000, ACK + 5_000]);
   });
 
+  it('a repeat of an unacknowledged fall notifies again but never postpones its escalation', () => {
+    const R = at('10:00');
+    const state = createState(rules, R);
+    const inc = of(step(rules, state, event('band-1', 'fall', R), R).outputs, 'incident-opened')[0].incident;
+    const again = step(rules, state, event('band-1', 'fall', R + 120_000), R + 120_000).outputs;
+    expect(of(again, 'notify').map((n) => n.reason)).toEqual(['rearmed']);
+    expect(state.incidents.open[inc.id]).toMatchObject({ priority: 2, deadline: R + ACK });
+    expect(of(tick(rules, state, R + ACK).outputs, 'incident-escalated')).toHaveLength(1);
+  });
+
   it('an SOS of the same person joining an acknowledged fall incident re-arms it', () => {
     const R = at('10:00');
     const state = createState(rules, R);
