@@ -196,7 +196,20 @@ export async function startCloud(
         );
       }
     };
-    const ingestStatus = createStatusIngest({ registry, metrics, log, now, onBirth: resendCommands });
+    // The rules runtime starts later; births and deaths reach it once it runs (an offline edge is
+    // the root cause of the silence behind it).
+    let edgeStatusToRules: ((edge: string, online: boolean) => void) | undefined;
+    const ingestStatus = createStatusIngest({
+      registry,
+      metrics,
+      log,
+      now,
+      onBirth: (edge) => {
+        resendCommands(edge);
+        edgeStatusToRules?.(edge, true);
+      },
+      onDeath: (edge) => edgeStatusToRules?.(edge, false),
+    });
     // One message at a time: the dedupe check and the commit of a seq must not interleave with a
     // resend of the same seq. The broker's callback waits for the commit, which also holds back
     // reading from the publishing connection (backpressure); embedded batches release a bounded
@@ -314,6 +327,7 @@ export async function startCloud(
           now,
         });
     if (rules) {
+      edgeStatusToRules = (edge, online) => rules.runtime.edgeStatus(edge, online);
       closers.push(() => rules.runtime.close());
       routes.push(...rules.routes);
     }

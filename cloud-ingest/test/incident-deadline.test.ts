@@ -34,6 +34,7 @@ describe('incident deadlines with an injected clock', () => {
   let dir: string;
   let db: Db;
   const sent: { level: string; reason: string; place: string; at: number }[] = [];
+  const bodies: { level: string; reason: string; textZh: string | null }[] = [];
   const feed = createCommittedFeed((err) => {
     throw err;
   });
@@ -41,8 +42,13 @@ describe('incident deadlines with an injected clock', () => {
     channel: 'recorder',
     retry: { maxAttempts: 1, backoffMs: 1, maxBackoffMs: 1 },
     wants: () => true,
-    async deliver(m) {
+    async deliver(m, body) {
       sent.push({ level: m.level, reason: m.reason, place: m.place, at: Date.now() });
+      bodies.push({
+        level: m.level,
+        reason: m.reason,
+        textZh: (JSON.parse(body) as { textZh: string | null }).textZh,
+      });
     },
   };
   const start = (): RulesRuntime => {
@@ -74,6 +80,7 @@ describe('incident deadlines with an injected clock', () => {
     dir = mkdtempSync(join(tmpdir(), 'incident-deadline-'));
     db = openDatabase(dir);
     sent.length = 0;
+    bodies.length = 0;
   });
   afterEach(() => {
     vi.useRealTimers();
@@ -99,6 +106,17 @@ describe('incident deadlines with an injected clock', () => {
       ['county', T0 + 360_000],
     ]);
     expect(sent.filter((s) => s.reason === 'escalated').map((s) => s.place)).toEqual(['t1', 'c1']);
+    // After the county the county is told again every step until someone acknowledges.
+    await vi.advanceTimersByTimeAsync(180_000);
+    expect(sent.filter((s) => s.reason === 'escalated').map((s) => s.place)).toEqual(['t1', 'c1', 'c1']);
+    expect(rt.incident(inc!.id)!.deadline).toBe(T0 + 720_000);
+    // The rendered Chinese text names 张三 in full for the village, masked above it (PIPL).
+    expect(bodies.map((b) => [b.level, b.textZh])).toEqual([
+      ['village', '张三 跌倒'],
+      ['town', '张* 跌倒'],
+      ['county', '张* 跌倒'],
+      ['county', '张* 跌倒'],
+    ]);
     await rt.close();
   });
 

@@ -188,6 +188,11 @@ describe('rules runtime in a real cloud', () => {
       place: 'v1',
       reason: 'opened',
     });
+    // Structured fields and a rendered Chinese text; the village level sees the full name.
+    expect(payload.text).toMatchObject({ kind: 'fall', person: 'p1', device: 'wb-1' });
+    expect(payload.textZh).toBe('张三 跌倒');
+    expect(incident.text).toMatchObject({ kind: 'fall', person: 'p1' });
+    expect(fall[0]!.text).toMatchObject({ kind: 'fall', person: 'p1' });
 
     // The delivery log says the same.
     const log = await t.api<{ notifications: { channel: string; state: string; attempts: number }[] }>(
@@ -267,29 +272,50 @@ describe('rules runtime in a real cloud', () => {
     expect(ack.body.incident.firstResponseMs).toBe(ack.body.incident.acknowledgedAt! - incident.openedAt);
     const again = await t.api(`/api/v1/incidents/${incident.id}/ack`, { method: 'POST' });
     expect(again.status).toBe(409);
+    // The optional "arrived on scene" step, once.
+    const arrived = await t.api<{ incident: IncidentView }>(`/api/v1/incidents/${incident.id}/arrive`, {
+      method: 'POST',
+      headers: { 'x-actor': 'officer-li' },
+    });
+    expect(arrived.status).toBe(200);
+    expect(arrived.body.incident).toMatchObject({ arrivedBy: 'officer-li' });
+    expect(arrived.body.incident.arrivalMs).toBe(
+      arrived.body.incident.arrivedAt! - ack.body.incident.acknowledgedAt!,
+    );
+    expect((await t.api(`/api/v1/incidents/${incident.id}/arrive`, { method: 'POST' })).status).toBe(409);
     const noNote = await t.api(`/api/v1/incidents/${incident.id}/resolve`, { method: 'POST' });
     expect(noNote.status).toBe(400);
-    const res = await t.api<{ incident: IncidentView }>(`/api/v1/incidents/${incident.id}/resolve`, {
+    // Closing needs an outcome (误报, 已到场处置, 送医, 其他) besides the note.
+    const noOutcome = await t.api<{ error: { code: string } }>(`/api/v1/incidents/${incident.id}/resolve`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-actor': 'officer-li' },
       body: JSON.stringify({ note: 'helped up, unhurt' }),
     });
+    expect(noOutcome.status).toBe(400);
+    expect(noOutcome.body.error.code).toBe('missing_outcome');
+    const res = await t.api<{ incident: IncidentView }>(`/api/v1/incidents/${incident.id}/resolve`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-actor': 'officer-li' },
+      body: JSON.stringify({ outcome: 'handled_on_site', note: 'helped up, unhurt' }),
+    });
     expect(res.body.incident).toMatchObject({
       state: 'resolved',
       resolvedBy: 'officer-li',
+      outcome: 'handled_on_site',
       note: 'helped up, unhurt',
     });
     expect(res.body.incident.audit.map((a) => [a.action, a.actor])).toEqual([
       ['opened', 'system'],
       ['acknowledged', 'officer-li'],
+      ['arrived', 'officer-li'],
       ['resolved', 'officer-li'],
     ]);
     expect(res.body.incident.audit[1]!.detail).toBe('on my way');
     const audit = t.cloud.db
       .prepare('SELECT action, actor, at FROM incident_audit WHERE incident_id = ? ORDER BY seq')
       .all(incident.id) as { action: string; actor: string; at: number }[];
-    expect(audit.map((a) => a.action)).toEqual(['opened', 'acknowledged', 'resolved']);
-    expect(audit[2]!.at).toBe(res.body.incident.resolvedAt);
+    expect(audit.map((a) => a.action)).toEqual(['opened', 'acknowledged', 'arrived', 'resolved']);
+    expect(audit[3]!.at).toBe(res.body.incident.resolvedAt);
     const gone = await t.api(`/api/v1/incidents/${incident.id}/ack`, { method: 'POST' });
     expect(gone.status).toBe(409);
 
@@ -303,6 +329,14 @@ describe('rules runtime in a real cloud', () => {
         withinTargetShare: 1,
         medianResponseMs: ack.body.incident.firstResponseMs,
       }),
+    ]);
+    const byPlace = (
+      sla.body as unknown as { byPlace: { level: string; place: string; responses: number }[] }
+    ).byPlace;
+    expect(byPlace.map((r) => [r.level, r.place, r.responses])).toEqual([
+      ['village', 'v1', 1],
+      ['town', 't1', 1],
+      ['county', 'c1', 1],
     ]);
     const empty = await t.api<{ villages: unknown[] }>(`/api/v1/sla?from=${Date.now() + 60_000}`);
     expect(empty.body.villages).toEqual([]);

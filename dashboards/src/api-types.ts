@@ -1,4 +1,5 @@
 import type { Quality, Severity, Value } from '@village/protocol';
+import type { AlertText, IncidentOutcome } from '@village/rules';
 
 /** Response shapes of the cloud API (docs/api.md). */
 export interface User {
@@ -64,6 +65,8 @@ export interface Alert {
   device: string | null;
   person: string | null;
   message: string;
+  /** The text as fields, rendered in the reader's language (null for alerts stored before issue 15). */
+  text: AlertText | null;
   count: number;
   raisedAt: number;
   lastAt: number;
@@ -77,9 +80,15 @@ export interface Incident {
   station: string | null;
   person: string | null;
   title: string;
+  text: AlertText | null;
+  kind: string;
+  /** Id of the first incident of the linked situation (its own id when alone). */
+  situation: string;
+  priority: number;
   openedAt: number;
   receivedAt: number;
-  deadline: number;
+  /** Next escalation or repeat; null once acknowledged or resolved. */
+  deadline: number | null;
   level: 'village' | 'town' | 'county';
   escalations: { level: string; at: number }[];
   late: boolean;
@@ -89,6 +98,9 @@ export interface Incident {
   firstResponseMs: number | null;
   resolvedAt: number | null;
   resolvedBy: string | null;
+  outcome: IncidentOutcome | null;
+  arrivedAt: number | null;
+  arrivedBy: string | null;
   note: string | null;
 }
 export interface VillageSla {

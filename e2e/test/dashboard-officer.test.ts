@@ -144,6 +144,10 @@ describe('dashboard in a browser', () => {
     await screenshot(page, 'dashboard-incidents-escalated-1366x768');
 
     // Resolve the acknowledged one with a note.
+    // The optional "arrived on scene" step, then close with an outcome and a note.
+    await page.click(`[data-incident="${acked}"] button[data-action=arrive]`);
+    await page.waitForSelector(`[data-incident="${acked}"] [data-testid=arrived]`);
+    await page.selectOption(`[data-incident="${acked}"] select[name=outcome]`, 'handled_on_site');
     await page.fill(`[data-incident="${acked}"] input[name=note]`, '已到现场处置');
     await page.click(`[data-incident="${acked}"] button[data-action=resolve]`);
     await page.waitForSelector(`[data-column="resolved"] [data-incident="${acked}"]`);

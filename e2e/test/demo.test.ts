@@ -68,7 +68,7 @@ describe('the one-command demo', () => {
         };
         expect((await fetch(`${url}/api/v1/latest`)).status).toBe(401);
 
-        // Readings from every protocol's devices: Modbus (v1-air), LoRaWAN (v1-lora-air, v1-band-li), NB-IoT (v1-smoke-hall, v1-band-zhang).
+        // Readings from every protocol's devices: Modbus (v1-air), LoRaWAN (v1-lora-air, v1-band-02), NB-IoT (v1-smoke-hall, v1-band-01).
         await waitFor(
           'readings of every protocol',
           async () => {
@@ -78,9 +78,9 @@ describe('the one-command demo', () => {
               'v1-air',
               'v1-weather',
               'v1-lora-air',
-              'v1-band-li',
+              'v1-band-02',
               'v1-smoke-hall',
-              'v1-band-zhang',
+              'v1-band-01',
               'v2-air',
             ].every((d) => devices.has(d));
           },
@@ -97,7 +97,7 @@ describe('the one-command demo', () => {
           'the fall and pollution alerts',
           async () => {
             const { alerts } = await api<{ alerts: { rule: string; person: string | null }[] }>('/alerts');
-            const fall = alerts.some((a) => a.rule === 'elder.fall' && a.person === 'p-zhang-wei');
+            const fall = alerts.some((a) => a.rule === 'elder.fall' && a.person === 'p-0001');
             const pm = alerts.some((a) => a.rule === 'pm25-high');
             return fall && pm ? alerts : undefined;
           },
@@ -106,7 +106,7 @@ describe('the one-command demo', () => {
         expect(alerts.length).toBeGreaterThanOrEqual(2);
         const { incidents } = await waitFor('an incident', async () => {
           const r = await api<{ incidents: { person: string | null; severity: string }[] }>('/incidents');
-          return r.incidents.some((i) => i.person === 'p-zhang-wei') ? r : undefined;
+          return r.incidents.some((i) => i.person === 'p-0001') ? r : undefined;
         });
         expect(incidents.every((i) => i.severity === 'critical')).toBe(true);
       } finally {

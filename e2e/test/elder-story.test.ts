@@ -163,7 +163,7 @@ describe('elder care: wristband fall → alert → incident → escalation → a
     const res = await v.api<{ incident: Incident }>(`/api/v1/incidents/${opened.id}/resolve`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-actor': 'officer-zhao' },
-      body: JSON.stringify({ note: NOTE }),
+      body: JSON.stringify({ outcome: 'handled_on_site', note: NOTE }),
     });
     expect(res.status).toBe(200);
     const done = res.body.incident;

@@ -96,6 +96,27 @@ describe('local rule triggers', () => {
     ]);
   });
 
+  it("cools down per rule and subject: a second person's SOS 30 s after someone else's fall fires", () => {
+    const t = createRuleTriggers(
+      rules([{ id: 'elder', trigger: { events: ['fall', 'sos'], cooldownMs: 60_000 }, actions: [SIREN_ON] }]),
+    );
+    const ev = (type: string, device: string) => ({
+      device,
+      type,
+      severity: 'critical' as const,
+      ts: 1,
+      data: {},
+    });
+    expect(t.event(ev('fall', 'band-1'), 0)).toHaveLength(1);
+    expect(t.event(ev('sos', 'band-2'), 30_000).map((f) => [f.device, f.cause])).toEqual([
+      ['band-2', { event: 'sos' }],
+    ]);
+    // Each subject keeps its own cooldown.
+    expect(t.event(ev('sos', 'band-1'), 40_000)).toEqual([]);
+    expect(t.event(ev('sos', 'band-2'), 50_000)).toEqual([]);
+    expect(t.event(ev('sos', 'band-1'), 60_000)).toHaveLength(1);
+  });
+
   it('defaults the event cooldown to 60 s', () => {
     const t = createRuleTriggers(rules([{ id: 'sos', trigger: { events: ['sos'] }, actions: [SIREN_ON] }]));
     const sos = { device: 'b', type: 'sos', severity: 'critical' as const, ts: 1, data: {} };

@@ -1,4 +1,5 @@
 import type { Severity, Value } from '@village/protocol';
+import type { AlertText } from './alert-text.js';
 
 /** Whom or what an alert is about. `village` is the place incidents correlate and escalate by. */
 export interface AlertSubject {
@@ -26,6 +27,10 @@ export interface Alert {
   lastAt: number;
   count: number;
   value?: Value;
+  /** The metric judged, for level rules (an environmental alert's pollutant). */
+  metric?: string;
+  /** What it says, as fields (kind, subject, metric, value, unit, averaging, threshold, duration). */
+  text?: AlertText;
   /** Last known position of the subject, when it has one (wristband lat/lon). */
   position?: { lat: number; lon: number };
 }
@@ -49,6 +54,8 @@ export interface AlertSpec {
   subject: AlertSubject;
   message: string;
   value?: Value;
+  metric?: string;
+  text?: AlertText;
   position?: { lat: number; lon: number };
 }
 
@@ -84,6 +91,8 @@ export function raiseAlert(
     count,
   };
   if (spec.value !== undefined) alert.value = spec.value;
+  if (spec.metric !== undefined) alert.metric = spec.metric;
+  if (spec.text !== undefined) alert.text = spec.text;
   if (spec.position !== undefined) alert.position = spec.position;
   book[spec.key] = alert;
   return { output: { type: 'alert-raised', alert: { ...alert } }, alert, raised: true };

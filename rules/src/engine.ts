@@ -24,16 +24,20 @@ import {
 } from './elder-care.js';
 import { RulesError } from './errors.js';
 import {
+  type Incident,
+  type IncidentClosing,
   type IncidentOptions,
   type IncidentOutput,
   type IncidentState,
   type ResolvedIncidentOptions,
   acknowledgeIncident,
+  arriveIncident,
   createIncidentState,
   nextIncidentDeadline,
   resolveIncident,
   resolveIncidentOptions,
   routeCriticalAlert,
+  routeCriticalRepeat,
   tickIncidents,
 } from './incidents.js';
 import {
@@ -149,6 +153,8 @@ export interface EngineState {
   /** Rolling means by `${device}|${metric}`. */
   means: Record<string, RollingMeanState>;
   incidents: IncidentState;
+  /** Stations whose edge is offline, with the edge and the time it went (receipt time). */
+  offlineStations: Record<string, { edge: string; village: string; since: number }>;
   /** Inputs the engine could not use, by reason. */
   rejected: Record<string, number>;
 }
@@ -159,6 +165,7 @@ export type RejectReason =
   | 'bad_timestamp'
   | 'unknown_device'
   | 'wrong_value_type'
+  | 'implausible_value'
   | 'too_old';
 
 export type RulesOutput =
@@ -166,7 +173,18 @@ export type RulesOutput =
   | IncidentOutput
   | { type: 'input-rejected'; reason: RejectReason; device: string; metric?: string };
 
-export type RulesInput = { kind: 'reading'; reading: Reading } | { kind: 'event'; event: DeviceEvent };
+/** An edge's birth (online) or death (offline), as the cloud's status ingest applied it. */
+export interface StationStatus {
+  station: string;
+  village: string;
+  edge: string;
+  online: boolean;
+}
+
+export type RulesInput =
+  | { kind: 'reading'; reading: Reading }
+  | { kind: 'event'; event: DeviceEvent }
+  | { kind: 'station'; status: StationStatus };
 
 export interface StepResult {
   state: EngineState;
@@ -182,6 +200,7 @@ export function createState(rules: CompiledRules, now: number): EngineState {
     deviceEvents: {},
     means: {},
     incidents: createIncidentState(),
+    offlineStations: {},
     rejected: {},
   };
   for (const p of rules.people) state.people[p.id] = createPersonState(now);
@@ -207,7 +226,7 @@ function reject(
   out.push(o);
 }
 
-/** Sends every newly raised critical alert to the incident book. */
+/** Sends every newly raised or repeated critical alert to the incident book. */
 function routeAlerts(
   rules: CompiledRules,
   state: EngineState,
@@ -219,6 +238,10 @@ function routeAlerts(
     out.push(o);
     if (o.type === 'alert-raised' && o.alert.severity === 'critical') {
       for (const x of routeCriticalAlert(state.incidents, rules.incidents, o.alert, now)) out.push(x);
+    } else if (o.type === 'alert-repeated') {
+      const a = state.alerts[o.key];
+      if (a && a.severity === 'critical')
+        for (const x of routeCriticalRepeat(state.incidents, rules.incidents, a, now)) out.push(x);
     }
   }
 }
@@ -253,9 +276,20 @@ function stepReading(
   let wrongType = false;
   if (person) {
     const ps = personState(state, person, now);
-    wrongType =
-      elderReading(person, ps, rules.elder, state.alerts, r.metric, r.value, r.ts, now, alertOuts) ===
-      'wrong_type';
+    const verdict = elderReading(
+      person,
+      ps,
+      rules.elder,
+      state.alerts,
+      r.metric,
+      r.value,
+      r.ts,
+      now,
+      alertOuts,
+    );
+    wrongType = verdict === 'wrong_type';
+    // A vital no living person has (heart rate 0 or 300): a sensor artefact, counted, not judged.
+    if (verdict === 'implausible') reject(state, out, 'implausible_value', r.device, r.metric);
   }
   const thresholds = rules.thresholdsByMetric.get(r.metric);
   const wantsMean = rules.meanMetrics.has(r.metric);
@@ -269,7 +303,17 @@ function stepReading(
         if (where.station) subject.station = where.station;
         for (const rule of thresholds) {
           if (appliesTo(rule, r.device, where.village)) {
-            evaluateThreshold(rule, state.thresholds, state.alerts, subject, value, r.ts, now, alertOuts);
+            evaluateThreshold(
+              rule,
+              state.thresholds,
+              state.alerts,
+              subject,
+              value,
+              r.ts,
+              now,
+              alertOuts,
+              r.unit,
+            );
           }
         }
       }
@@ -341,10 +385,72 @@ function stepEvent(
       severity: e.severity,
       subject,
       message: `${e.type} reported by ${e.device}`,
+      text: {
+        kind: 'device_event' as const,
+        device: e.device,
+        event: e.type,
+        ...(where.station ? { station: where.station } : {}),
+      },
     };
     alertOuts.push(raiseAlert(state.alerts, spec, e.ts, e.ts, now, 1).output);
   }
   routeAlerts(rules, state, alertOuts, now, out);
+}
+
+/**
+ * An edge that went offline is the root cause of every silence behind it: one critical
+ * 'edge.offline' alert (one incident) for the station, and no silence alert for the bands it
+ * carries while it is down. Back online, the bands' silence timers start again from then, so the
+ * backlog has time to arrive.
+ */
+function stepStation(
+  rules: CompiledRules,
+  state: EngineState,
+  st: StationStatus,
+  now: number,
+  out: RulesOutput[],
+): void {
+  if (
+    !st ||
+    typeof st.station !== 'string' ||
+    typeof st.village !== 'string' ||
+    typeof st.edge !== 'string'
+  ) {
+    reject(state, out, 'bad_shape', (st as Partial<StationStatus> | null)?.edge);
+    return;
+  }
+  const key = alertKey('edge.offline', st.station);
+  const alertOuts: AlertOutput[] = [];
+  if (!st.online) {
+    if (state.offlineStations[st.station]) return;
+    state.offlineStations[st.station] = { edge: st.edge, village: st.village, since: now };
+    const spec = {
+      key,
+      rule: 'edge.offline',
+      severity: 'critical' as const,
+      subject: { village: st.village, station: st.station, device: st.edge },
+      message: `edge ${st.edge} of station ${st.station} offline`,
+      text: { kind: 'edge_offline' as const, device: st.edge, station: st.station },
+    };
+    alertOuts.push(raiseAlert(state.alerts, spec, now, now, now, 1).output);
+  } else {
+    const was = state.offlineStations[st.station];
+    if (!was) return;
+    delete state.offlineStations[st.station];
+    for (const p of rules.people) {
+      if (p.station !== st.station) continue;
+      const ps = personState(state, p, now);
+      ps.lastHeardAt = Math.max(ps.lastHeardAt, now);
+    }
+    const o = clearAlert(state.alerts, key, now);
+    if (o) alertOuts.push(o);
+  }
+  routeAlerts(rules, state, alertOuts, now, out);
+}
+
+/** The people whose band silence is explained by their station's edge being offline. */
+function behindOfflineEdge(state: EngineState, p: CompiledPerson): boolean {
+  return p.station !== undefined && state.offlineStations[p.station] !== undefined;
 }
 
 /** Feeds one committed reading or event; `now` is when the cloud received it (ms epoch). */
@@ -352,6 +458,7 @@ export function step(rules: CompiledRules, state: EngineState, input: RulesInput
   const outputs: RulesOutput[] = [];
   if (input?.kind === 'reading') stepReading(rules, state, input.reading, now, outputs);
   else if (input?.kind === 'event') stepEvent(rules, state, input.event, now, outputs);
+  else if (input?.kind === 'station') stepStation(rules, state, input.status, now, outputs);
   else reject(state, outputs, 'bad_shape', undefined);
   return { state, outputs };
 }
@@ -360,8 +467,12 @@ export function step(rules: CompiledRules, state: EngineState, input: RulesInput
 export function tick(rules: CompiledRules, state: EngineState, now: number): StepResult {
   const outputs: RulesOutput[] = [];
   const alertOuts: AlertOutput[] = [];
-  for (const p of rules.people)
-    elderTick(p, personState(state, p, now), rules.elder, state.alerts, now, alertOuts);
+  for (const p of rules.people) {
+    const ps = personState(state, p, now);
+    // Behind an offline edge the band cannot be heard: its silence timer waits for the edge.
+    if (behindOfflineEdge(state, p)) ps.lastHeardAt = Math.max(ps.lastHeardAt, now);
+    elderTick(p, ps, rules.elder, state.alerts, now, alertOuts);
+  }
   for (const [key, at] of Object.entries(state.deviceEvents)) {
     if (now - at >= rules.deviceEventQuietMs) {
       delete state.deviceEvents[key];
@@ -386,6 +497,7 @@ export function nextDeadline(rules: CompiledRules, state: EngineState, now: numb
   };
   for (const p of rules.people) {
     const ps = state.people[p.id];
+    if (behindOfflineEdge(state, p)) continue;
     consider(ps ? elderNextDeadline(p, ps, rules.elder, state.alerts, now) : now);
   }
   for (const at of Object.values(state.deviceEvents)) consider(at + rules.deviceEventQuietMs);
@@ -402,15 +514,29 @@ export function acknowledge(
   return { state, outputs: acknowledgeIncident(state.incidents, rules.incidents, incidentId, actor, now) };
 }
 
+/** The optional "arrived on scene" step of an acknowledged incident. */
+export function arrive(
+  rules: CompiledRules,
+  state: EngineState,
+  incidentId: string,
+  actor: string,
+  now: number,
+): StepResult {
+  return { state, outputs: arriveIncident(state.incidents, rules.incidents, incidentId, actor, now) };
+}
+
 export function resolve(
   rules: CompiledRules,
   state: EngineState,
   incidentId: string,
   actor: string,
-  note: string,
+  closing: IncidentClosing,
   now: number,
 ): StepResult {
-  return { state, outputs: resolveIncident(state.incidents, rules.incidents, incidentId, actor, note, now) };
+  return {
+    state,
+    outputs: resolveIncident(state.incidents, rules.incidents, incidentId, actor, closing, now),
+  };
 }
 
 /** 1 h / 8 h / 24 h means of one device's metric as of `now`, or null when it is not tracked. */
@@ -427,6 +553,31 @@ export function seriesMeans(
 
 export function serializeState(state: EngineState): string {
   return JSON.stringify(state);
+}
+
+/** Fills the fields an incident saved before issue 15 lacks (one subject, responses, outcome). */
+function upgradeIncident(i: Incident): void {
+  const u = i as Partial<Incident> & Incident;
+  u.station ??= null;
+  u.subject ??= `incident:${i.id}`;
+  u.kind ??= i.alerts[0]?.split('|')[0] ?? 'unknown';
+  u.situation ??= i.id;
+  u.priority ??= 1;
+  u.lastEventAt ??= i.eventAt;
+  u.lastRearmEventAt ??= i.eventAt;
+  u.responses ??= [
+    {
+      alert: i.alerts[0] ?? i.id,
+      at: i.openedAt,
+      respondedAt: i.acknowledgedAt,
+      responseMs: i.firstResponseMs,
+    },
+  ];
+  u.outcome ??= null;
+  u.arrivedAt ??= null;
+  u.arrivedBy ??= null;
+  u.arrivalMs ??= null;
+  u.arrivalDeadline ??= null;
 }
 
 /** Parses a state written by serializeState; throws RulesError when it is not one. */
@@ -460,5 +611,7 @@ export function restoreState(json: string): EngineState {
   if (!o.incidents?.open || typeof o.incidents.seq !== 'number') {
     throw new RulesError('bad_value', 'state.incidents', 'must have seq and open');
   }
+  for (const i of Object.values(o.incidents.open)) upgradeIncident(i);
+  o.offlineStations ??= {};
   return o as EngineState;
 }

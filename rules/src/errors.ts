@@ -8,7 +8,8 @@ export type RulesErrorCode =
   | 'out_of_range'
   | 'unknown_incident'
   | 'bad_transition'
-  | 'missing_note';
+  | 'missing_note'
+  | 'missing_outcome';
 
 export class RulesError extends Error {
   override readonly name = 'RulesError';

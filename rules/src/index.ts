@@ -5,6 +5,7 @@ export * from './aqi.js';
 export * from './rolling-mean.js';
 export * from './water-class.js';
 export * from './water-period.js';
+export * from './alert-text.js';
 export * from './alerts.js';
 export * from './held-condition.js';
 export * from './threshold.js';

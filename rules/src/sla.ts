@@ -73,3 +73,81 @@ export function slaByVillage(incidents: readonly Incident[], options: SlaOptions
   }
   return out;
 }
+
+/** Response statistics of one place (village, town or county) over every alert that asked for a response. */
+export interface PlaceSla {
+  level: 'village' | 'town' | 'county';
+  place: string;
+  incidents: number;
+  /** Alerts that asked for a response: openings, joined alerts and life-safety re-arms. */
+  responses: number;
+  judged: number;
+  acknowledgedWithinTarget: number;
+  shareWithinTarget: number | null;
+  medianResponseMs: number | null;
+  p90ResponseMs: number | null;
+  late: number;
+}
+
+export interface VillagePlace {
+  village: string;
+  town: string;
+  county: string;
+}
+
+/**
+ * Response statistics per village, town and county. Every response counts, not only the first:
+ * an alert that joined an open incident waits for the next acknowledgement like the first did,
+ * and a fall that re-armed an acknowledged incident has its own response time.
+ */
+export function slaByPlace(
+  incidents: readonly Incident[],
+  placeOf: (village: string) => VillagePlace | undefined,
+  options: SlaOptions,
+): PlaceSla[] {
+  const target = options.targetMs ?? 180_000;
+  const groups = new Map<string, { level: PlaceSla['level']; place: string; list: Incident[] }>();
+  for (const i of incidents) {
+    const p = placeOf(i.village) ?? { village: i.village, town: '?', county: '?' };
+    for (const level of ['village', 'town', 'county'] as const) {
+      const k = `${level}|${p[level]}`;
+      const g = groups.get(k);
+      if (g) g.list.push(i);
+      else groups.set(k, { level, place: p[level], list: [i] });
+    }
+  }
+  const order = { village: 0, town: 1, county: 2 };
+  return [...groups.values()]
+    .sort((a, b) => order[a.level] - order[b.level] || a.place.localeCompare(b.place))
+    .map(({ level, place, list }) => {
+      const times: number[] = [];
+      let judged = 0;
+      let within = 0;
+      let responses = 0;
+      for (const i of list) {
+        for (const r of i.responses ?? []) {
+          responses++;
+          if (r.responseMs !== null) {
+            times.push(r.responseMs);
+            judged++;
+            if (r.responseMs <= target) within++;
+          } else if (options.now - r.at > target) {
+            judged++;
+          }
+        }
+      }
+      times.sort((a, b) => a - b);
+      return {
+        level,
+        place,
+        incidents: list.length,
+        responses,
+        judged,
+        acknowledgedWithinTarget: within,
+        shareWithinTarget: judged ? within / judged : null,
+        medianResponseMs: median(times),
+        p90ResponseMs: percentile(times, 90),
+        late: list.filter((i) => i.late).length,
+      };
+    });
+}

@@ -36,6 +36,8 @@ export interface ThresholdRule {
   clearHoldMs?: number;
   /** Default 'warning'. 'critical' alerts open incidents. */
   severity?: Severity;
+  /** Averaging period of the values it judges, shown in the alert text ('instant', '1h', '24h'). Default 'instant'. */
+  averaging?: string;
 }
 
 export interface CompiledThreshold {
@@ -49,6 +51,7 @@ export interface CompiledThreshold {
   holdMs: number;
   clearHoldMs: number;
   severity: Severity;
+  averaging: string;
 }
 
 export function compileThreshold(rule: ThresholdRule, path: string): CompiledThreshold {
@@ -85,6 +88,7 @@ export function compileThreshold(rule: ThresholdRule, path: string): CompiledThr
     holdMs,
     clearHoldMs,
     severity,
+    averaging: rule.averaging ?? 'instant',
   };
 }
 
@@ -110,6 +114,7 @@ export function evaluateThreshold(
   ts: number,
   now: number,
   out: AlertOutput[],
+  unit?: string,
 ): void {
   const key = alertKey(rule.id, subject.device);
   let c = conditions[key];
@@ -128,8 +133,20 @@ export function evaluateThreshold(
         rule: rule.id,
         severity: rule.severity,
         subject,
-        message: `${rule.metric} ${value} ${word} ${rule.level}`,
+        message: `${rule.metric} ${value}${unit ? ` ${unit}` : ''} (${rule.averaging}) ${word} ${rule.level}`,
         value,
+        metric: rule.metric,
+        text: {
+          kind: 'threshold',
+          device: subject.device,
+          ...(subject.station ? { station: subject.station } : {}),
+          metric: rule.metric,
+          value,
+          ...(unit ? { unit } : {}),
+          averaging: rule.averaging,
+          threshold: rule.level,
+          direction: rule.above ? 'above' : 'below',
+        },
       },
       c.since,
       ts,

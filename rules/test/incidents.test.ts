@@ -73,9 +73,21 @@ describe('incidents', () => {
     expect(nextDeadline(rules, state, T0 + ACK)).toBe(T0 + 2 * ACK);
     const second = tick(rules, state, T0 + 2 * ACK).outputs;
     expect(of(second, 'incident-escalated')[0].level).toBe('county');
-    // At the top level nothing more is due from the incident.
+    // After the county the notification repeats every step until someone acknowledges: the
+    // deadline never becomes null while the incident is open.
+    expect(state.incidents.open[incident.id].deadline).toBe(T0 + 3 * ACK);
+    const again = tick(rules, state, T0 + 3 * ACK).outputs;
+    expect(of(again, 'notify')).toEqual([
+      { type: 'notify', incidentId: incident.id, village: 'v1', level: 'county', reason: 'escalated' },
+    ]);
+    expect(of(again, 'incident-escalated')[0]).toMatchObject({ level: 'county', dueAt: T0 + 3 * ACK });
+    expect(nextDeadline(rules, state, T0 + 3 * ACK)).toBe(T0 + 4 * ACK);
+    // A tick long after several missed repeats notifies once and keeps the rhythm.
+    expect(of(tick(rules, state, T0 + 10 * ACK + 5).outputs, 'notify')).toHaveLength(1);
+    expect(state.incidents.open[incident.id].deadline).toBe(T0 + 11 * ACK);
+    acknowledge(rules, state, incident.id, 'county-zhou', T0 + 10 * ACK + 10);
     expect(state.incidents.open[incident.id].deadline).toBeNull();
-    expect(of(tick(rules, state, T0 + 10 * ACK).outputs, 'incident-escalated')).toEqual([]);
+    expect(of(tick(rules, state, T0 + 20 * ACK).outputs, 'incident-escalated')).toEqual([]);
   });
 
   it('a tick long after several deadlines notifies every missed level', () => {
@@ -84,6 +96,8 @@ describe('incidents', () => {
     expect(of(out, 'incident-escalated').map((o) => [o.level, o.dueAt])).toEqual([
       ['town', T0 + ACK],
       ['county', T0 + 2 * ACK],
+      // Missed repeats after the county collapse into one notification.
+      ['county', T0 + 3 * ACK],
     ]);
   });
 
@@ -131,11 +145,12 @@ describe('incidents', () => {
       state,
       incident.id,
       'officer-li',
-      'helped up, no injury',
+      { outcome: 'handled_on_site', note: 'helped up, no injury' },
       T0 + 20 * ACK,
     ).outputs;
     const resolved = of(done, 'incident-resolved')[0].incident;
     expect(resolved.status).toBe('resolved');
+    expect(resolved.outcome).toBe('handled_on_site');
     expect(state.incidents.open).toEqual({});
     expect(resolved.audit.map((a) => [a.action, a.actor, a.at])).toEqual([
       ['opened', 'system', T0],
@@ -162,39 +177,55 @@ describe('incidents', () => {
 
   it('refuses wrong transitions with typed errors', () => {
     const { state, incident } = openFall();
-    expect(() => resolve(rules, state, incident.id, 'x', 'note', T0)).toThrow(/acknowledge it first/);
+    const closing = { outcome: 'other', note: 'note' } as const;
+    expect(() => resolve(rules, state, incident.id, 'x', closing, T0)).toThrow(/acknowledge it first/);
     expect(() => acknowledge(rules, state, 'inc-999', 'x', T0)).toThrow(RulesError);
     expect(() => acknowledge(rules, state, incident.id, ' ', T0)).toThrow(/actor/);
     acknowledge(rules, state, incident.id, 'a', T0);
     expect(() => acknowledge(rules, state, incident.id, 'a', T0)).toThrow(/acknowledged/);
     try {
-      resolve(rules, state, incident.id, 'a', '', T0);
+      resolve(rules, state, incident.id, 'a', { outcome: 'other', note: '' }, T0);
       expect.unreachable();
     } catch (err) {
       expect((err as RulesError).code).toBe('missing_note');
     }
+    // Closing needs an outcome too: 误报, 已到场处置, 送医 or 其他.
+    const noOutcome = { outcome: 'fixed', note: 'gate checked' } as unknown as typeof closing;
+    try {
+      resolve(rules, state, incident.id, 'a', noOutcome, T0);
+      expect.unreachable();
+    } catch (err) {
+      expect((err as RulesError).code).toBe('missing_outcome');
+    }
+    expect(state.incidents.open[incident.id].status).toBe('acknowledged');
   });
 
-  it('alerts about the same village within the window join the open incident', () => {
+  // This test used to assert that another person's SOS joins the first person's fall because it
+  // is in the same village: that was the bug of issue 15 (different people never merge).
+  it("another person's SOS in the same village is its own incident; the same person's joins", () => {
     const { state, incident } = openFall();
     const sos = step(rules, state, event('wb2', 'sos', T0 + 60_000), T0 + 60_000).outputs;
-    expect(of(sos, 'incident-opened')).toEqual([]);
-    expect(of(sos, 'incident-joined')[0]).toMatchObject({
+    expect(of(sos, 'incident-joined')).toEqual([]);
+    const own = of(sos, 'incident-opened')[0].incident;
+    expect(own).toMatchObject({ village: 'v1', people: ['p2'], subject: 'person:p2', kind: 'elder.sos' });
+    expect(own.id).not.toBe(incident.id);
+    expect(state.incidents.open[incident.id].people).toEqual(['p1']);
+    // The same person's SOS is about the same subject: it joins (and, being life safety, re-arms).
+    const mine = step(rules, state, event('wb1', 'sos', T0 + 90_000), T0 + 90_000).outputs;
+    expect(of(mine, 'incident-opened')).toEqual([]);
+    expect(of(mine, 'incident-joined')[0]).toMatchObject({
       incidentId: incident.id,
-      alertKey: 'elder.sos|p2',
+      alertKey: 'elder.sos|p1',
     });
-    expect(state.incidents.open[incident.id].people).toEqual(['p1', 'p2']);
     // Another village opens its own incident.
     const smoke = step(rules, state, event('smoke1', 'smoke', T0 + 61_000), T0 + 61_000).outputs;
     expect(of(smoke, 'incident-opened')[0].incident).toMatchObject({ village: 'v2', devices: ['smoke1'] });
-    // Joining does not push the deadline back: the 3 minutes run from the first alert.
-    expect(state.incidents.open[incident.id].deadline).toBe(T0 + ACK);
   });
 
-  it('an alert after the correlation window opens a new incident', () => {
+  it('an alert of the same subject after the correlation window (event time) opens a new incident', () => {
     const { state, incident } = openFall();
     const later = T0 + 600_001;
-    const out = step(rules, state, event('wb2', 'sos', later), later).outputs;
+    const out = step(rules, state, event('wb1', 'sos', later), later).outputs;
     expect(of(out, 'incident-opened')[0].incident.id).not.toBe(incident.id);
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type Incident, median, percentile, slaByVillage } from '../src/index.js';
+import { type Incident, median, percentile, slaByPlace, slaByVillage } from '../src/index.js';
 
 const T0 = Date.parse('2026-05-01T02:00:00Z');
 
@@ -7,13 +7,20 @@ function incident(village: string, openedAt: number, responseMs: number | null, 
   return {
     id: `${village}-${openedAt}`,
     village,
+    station: null,
+    subject: `person:${village}`,
+    kind: 'elder.fall',
+    situation: `${village}-${openedAt}`,
     status: responseMs === null ? 'open' : 'acknowledged',
     severity: 'critical',
+    priority: 1,
     alerts: [],
     people: [],
     devices: [],
     openedAt,
     eventAt: openedAt,
+    lastEventAt: openedAt,
+    lastRearmEventAt: openedAt,
     late,
     delayMs: 0,
     lastAlertAt: openedAt,
@@ -23,8 +30,14 @@ function incident(village: string, openedAt: number, responseMs: number | null, 
     acknowledgedAt: responseMs === null ? null : openedAt + responseMs,
     acknowledgedBy: responseMs === null ? null : 'officer',
     firstResponseMs: responseMs,
+    responses: [],
+    arrivedAt: null,
+    arrivedBy: null,
+    arrivalMs: null,
+    arrivalDeadline: null,
     resolvedAt: null,
     resolvedBy: null,
+    outcome: null,
     note: null,
     audit: [],
   };
@@ -69,5 +82,31 @@ describe('SLA statistics', () => {
     expect(percentile([], 90)).toBeNull();
     expect(median([1, 2, 3])).toBe(2);
     expect(median([1, 2, 3, 4])).toBe(2.5);
+  });
+});
+
+describe('SLA per village, town and county, joined alerts included', () => {
+  it('counts every response, including a joined alert and a re-arm, at each level', () => {
+    const a = incident('v1', T0, 60_000);
+    a.responses = [
+      { alert: 'elder.fall|p1', at: T0, respondedAt: T0 + 60_000, responseMs: 60_000 },
+      // A fall that re-armed it, answered after 4 min: missed.
+      { alert: 'elder.fall|p1', at: T0 + 600_000, respondedAt: T0 + 840_000, responseMs: 240_000 },
+    ];
+    const b = incident('v2', T0, null);
+    b.responses = [{ alert: 'elder.sos|p2', at: T0, respondedAt: null, responseMs: null }];
+    const places = new Map([
+      ['v1', { village: 'v1', town: 't1', county: 'c1' }],
+      ['v2', { village: 'v2', town: 't2', county: 'c1' }],
+    ]);
+    const rows = slaByPlace([a, b], (v) => places.get(v), { now: T0 + 3_600_000 });
+    expect(rows.map((r) => [r.level, r.place, r.responses, r.judged, r.acknowledgedWithinTarget])).toEqual([
+      ['village', 'v1', 2, 2, 1],
+      ['village', 'v2', 1, 1, 0],
+      ['town', 't1', 2, 2, 1],
+      ['town', 't2', 1, 1, 0],
+      ['county', 'c1', 3, 3, 1],
+    ]);
+    expect(rows.find((r) => r.place === 'c1')).toMatchObject({ incidents: 2, medianResponseMs: 150_000 });
   });
 });

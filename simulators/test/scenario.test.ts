@@ -63,12 +63,12 @@ describe('scenario files', () => {
     const { frames } = planTraffic(s);
     const at = (hh: number, mm: number) => (hh * 60 + mm) * 60_000;
     // The fall: an NB-IoT wristband uplink at 09:12 whose payload has the fall flag.
-    const fall = frames.filter((f) => f.target === 's1/v1-band-zhang' && f.t === at(9, 12));
+    const fall = frames.filter((f) => f.target === 's1/v1-band-01' && f.t === at(9, 12));
     expect(fall).toHaveLength(1);
     const env = decode(Buffer.from(fall[0]!.bytes, 'base64')) as { p: Uint8Array };
     expect(NBIOT_SIM_CODECS.wristband.decodeUplink({ bytes: env.p, fPort: 1 }).data?.fall).toBe(true);
     // No other wristband uplink carries a fall.
-    const others = frames.filter((f) => f.target === 's1/v1-band-zhang' && f.t !== at(9, 12));
+    const others = frames.filter((f) => f.target === 's1/v1-band-01' && f.t !== at(9, 12));
     expect(
       others.some(
         (f) =>

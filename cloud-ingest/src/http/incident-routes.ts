@@ -1,3 +1,4 @@
+import type { IncidentOutcome } from '@village/rules';
 import { Hono } from 'hono';
 import { IncidentCommandError, type RulesRuntime } from '../rules-runtime/rules-runtime.js';
 import { oneOf } from './alert-routes.js';
@@ -52,6 +53,10 @@ export function createIncidentRoutes(runtime: RulesRuntime): Hono {
     return note;
   };
 
+  /** Closing needs an outcome (误报, 已到场处置, 送医, 其他): the rules library checks it after the state. */
+  const readOutcome = async (body: Promise<unknown>): Promise<IncidentOutcome> =>
+    ((await body.catch(() => null)) as { outcome?: IncidentOutcome } | null)?.outcome as IncidentOutcome;
+
   const run = <T>(fn: () => T): T => {
     try {
       return fn();
@@ -92,12 +97,20 @@ export function createIncidentRoutes(runtime: RulesRuntime): Hono {
     });
   });
 
+  app.post('/api/v1/incidents/:id/arrive', (c) => {
+    const scope = scopeOf(c);
+    const i = visible(scope, c.req.param('id'));
+    return c.json({ incident: run(() => runtime.arrive(i.id, actorOf(scope, c.req.header('x-actor')))) });
+  });
+
   app.post('/api/v1/incidents/:id/resolve', async (c) => {
     const scope = scopeOf(c);
     const i = visible(scope, c.req.param('id'));
-    const note = (await readNote(c.req.json(), true))!;
+    const body = c.req.json();
+    const note = (await readNote(body, true))!;
+    const outcome = await readOutcome(body);
     return c.json({
-      incident: run(() => runtime.resolve(i.id, actorOf(scope, c.req.header('x-actor')), note)),
+      incident: run(() => runtime.resolve(i.id, actorOf(scope, c.req.header('x-actor')), { outcome, note })),
     });
   });
 
@@ -107,7 +120,14 @@ export function createIncidentRoutes(runtime: RulesRuntime): Hono {
     const to = q.to ? parseTime('to', q.to) : undefined;
     if (from !== undefined && to !== undefined && to <= from)
       throw new ApiError(400, 'bad_param', `to (${to}) must be after from (${from})`);
-    return c.json({ villages: runtime.sla({ from, to, villages: scopeOf(c).villages }) });
+    const q2 = { from, to, villages: scopeOf(c).villages };
+    const places = runtime.slaByPlace(q2);
+    return c.json({
+      villages: runtime.sla(q2),
+      // Every response counted (joined alerts and re-arms too); a town or county row covers only
+      // the villages this caller may see.
+      byPlace: places,
+    });
   });
 
   return app;

@@ -10,6 +10,8 @@ export interface StatusIngestDeps {
   now(): number;
   /** Called after an applied birth: the edge has just (re)connected with a fresh session. */
   onBirth?(edgeId: string): void;
+  /** Called after an applied death (the edge's current session went away). */
+  onDeath?(edgeId: string): void;
 }
 
 /**
@@ -69,6 +71,7 @@ export function createStatusIngest(deps: StatusIngestDeps): (topic: string, payl
       } else {
         const result = registry.recordDeath(edgeId, status.boot);
         metrics.statusMessages.inc({ state: 'offline', result });
+        if (result === 'applied') deps.onDeath?.(edgeId);
         log.info(
           { edge: edgeId, boot: status.boot, result },
           result === 'applied' ? 'edge death' : 'stale edge death ignored',

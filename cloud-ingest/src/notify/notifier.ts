@@ -1,3 +1,4 @@
+import type { NotificationIntent } from '@village/rules';
 /**
  * One way of telling officers about an incident (a webhook, an MQTT topic). The dispatcher
  * persists each delivery, calls `deliver` with the same body on every attempt, and retries a
@@ -12,7 +13,7 @@ export interface NotificationMessage {
   level: string;
   /** Registry id of the place at that level (the village, its town or its county). */
   place: string;
-  reason: 'opened' | 'joined' | 'escalated' | 'acknowledged' | 'resolved';
+  reason: NotificationIntent['reason'];
 }
 
 export interface RetryPolicy {

@@ -154,7 +154,11 @@ export function startJournalRules(deps: {
     incidents: (q) => running().incidents(q),
     incident: (id) => running().incident(id),
     acknowledge: (id, actor, note) => running().acknowledge(id, actor, note),
-    resolve: (id, actor, note) => running().resolve(id, actor, note),
+    resolve: (id, actor, closing) => running().resolve(id, actor, closing),
+    arrive: (id, actor) => running().arrive(id, actor),
+    slaByPlace: (q) => running().slaByPlace(q),
+    // Births and deaths reach the worker that holds the rules lease; the others have no state to feed.
+    edgeStatus: (edge, online) => current?.runtime.edgeStatus(edge, online),
     sla: (q) => running().sla(q),
     deliveries: (id) => running().deliveries(id),
     onChange(listener) {

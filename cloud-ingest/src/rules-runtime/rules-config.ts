@@ -26,6 +26,8 @@ const thresholdSchema = z.strictObject({
   clearHoldMs: ms.optional(),
   /** 'critical' opens incidents. Default 'warning'. */
   severity: z.enum(['info', 'warning', 'critical']).optional(),
+  /** Averaging period of the values judged, named in the alert text. Default 'instant'. */
+  averaging: z.enum(['instant', '1h', '8h', '24h']).optional(),
 });
 
 export const rulesSectionSchema = z
@@ -40,11 +42,15 @@ export const rulesSectionSchema = z
         heartRateClearMarginBpm: z.number().min(0).optional(),
         spo2ClearMarginPct: z.number().min(0).optional(),
         noMovementMs: ms.optional(),
+        noMovementCriticalMs: ms.optional(),
         notWornHoldMs: ms.optional(),
         batteryLowPct: z.number().min(0).max(100).optional(),
         batteryClearPct: z.number().min(0).max(100).optional(),
         reportIntervalMs: z.number().int().min(1).optional(),
         silenceFactor: z.number().min(1).optional(),
+        silenceAloneCriticalMs: ms.optional(),
+        plausibleHeartRate: z.tuple([z.number().min(0), z.number().min(0)]).optional(),
+        plausibleSpo2Min: z.number().min(0).max(100).optional(),
         eventQuietMs: ms.optional(),
         utcOffsetMinutes: z.number().int().min(-720).max(840).optional(),
         severity: z.record(z.string(), z.enum(['info', 'warning', 'critical'])).optional(),
@@ -61,8 +67,18 @@ export const rulesSectionSchema = z
           .array(z.enum(['village', 'town', 'county']))
           .min(1)
           .default(['village', 'town', 'county']),
-        /** An alert of the same village or person within this long of an open incident joins it, ms. Default 600 000. */
+        /** At the top level the notification repeats this often until acknowledged, ms. Default: escalationStepMs. */
+        topRepeatMs: z.number().int().min(1).optional(),
+        /** An alert about the same subject within this long (event time) of an open incident's last alert joins it, ms. Default 600 000. */
         correlationWindowMs: ms.default(600_000),
+        /** No alert joins an incident more than this long (event time) after it began, ms. Default 14 400 000. */
+        maxDurationMs: ms.optional(),
+        /** Incidents of one station this close in event time are linked as one situation, ms. Default 1 800 000. */
+        situationWindowMs: ms.optional(),
+        /** A fall/SOS/critical silence re-arms its incident at most this often (event time), ms. Default 60 000. */
+        rearmAfterMs: ms.optional(),
+        /** Optional "arrived on scene" step: after an acknowledgement, the level above is told once if nobody arrives in this long, ms. */
+        arrivalTimeoutMs: z.number().int().min(1).optional(),
         /** An alert received this long after its data time opens a late incident, ms. Default 60 000. */
         lateAfterMs: ms.default(60_000),
       })

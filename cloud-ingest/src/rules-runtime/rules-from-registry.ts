@@ -1,4 +1,5 @@
 import { type CompiledRules, type Person, type RulesConfig, RulesError, compileRules } from '@village/rules';
+import { maskName } from '../auth/mask-personal.js';
 import { ConfigError } from '../config-error.js';
 import type { RegistryFile } from '../registry-file.js';
 import type { RulesSection } from './rules-config.js';
@@ -16,6 +17,10 @@ export interface RulesSetup {
   places: Map<string, VillagePlaces>;
   /** The response target used for SLA figures, ms. */
   ackDeadlineMs: number;
+  /** edge id → its station and village (the registry's places), for edge births and deaths. */
+  edgeStations: Map<string, { station: string; village: string }>;
+  /** A person's name for a notification to this level: in full for the village, masked above it (PIPL). */
+  displayName(personId: string, level: string): string;
 }
 
 /** Normal ranges used when registry.yaml gives none for a person, bpm and %. */
@@ -35,11 +40,15 @@ export function compileRulesSetup(
 ): RulesSetup {
   const places = new Map<string, VillagePlaces>();
   const stationVillage = new Map<string, string>();
+  const edgeStations = new Map<string, { station: string; village: string }>();
   for (const c of registry.counties)
     for (const t of c.towns)
       for (const v of t.villages) {
         places.set(v.id, { village: v.id, town: t.id, county: c.id });
-        for (const s of v.stations) stationVillage.set(s.id, v.id);
+        for (const s of v.stations) {
+          stationVillage.set(s.id, v.id);
+          for (const e of s.edges) edgeStations.set(e, { station: s.id, village: v.id });
+        }
       }
   const people: Person[] = registry.people.flatMap((p) => {
     // A person without a wristband has nothing the rules can watch.
@@ -64,14 +73,31 @@ export function compileRulesSetup(
     incidents: {
       ackTimeoutMs: section.incidents.ackDeadlineMs,
       escalationStepMs: section.incidents.escalationStepMs,
+      topRepeatMs: section.incidents.topRepeatMs,
       levels: section.incidents.levels,
       correlationWindowMs: section.incidents.correlationWindowMs,
+      maxDurationMs: section.incidents.maxDurationMs,
+      situationWindowMs: section.incidents.situationWindowMs,
+      rearmAfterMs: section.incidents.rearmAfterMs,
+      arrivalTimeoutMs: section.incidents.arrivalTimeoutMs,
       lateAfterMs: section.incidents.lateAfterMs,
     },
     deviceEventQuietMs: section.deviceEventQuietMs,
   };
   try {
-    return { rules: compileRules(config), places, ackDeadlineMs: section.incidents.ackDeadlineMs };
+    const names = new Map(registry.people.map((p) => [p.id, p.name]));
+    const displayName = (id: string, level: string) => {
+      const name = names.get(id);
+      if (name === undefined) return id;
+      return level === 'village' ? name : maskName(name);
+    };
+    return {
+      rules: compileRules(config),
+      places,
+      ackDeadlineMs: section.incidents.ackDeadlineMs,
+      edgeStations,
+      displayName,
+    };
   } catch (err) {
     if (err instanceof RulesError) throw new ConfigError(`${configFile}: rules: ${err.message}`);
     throw err;

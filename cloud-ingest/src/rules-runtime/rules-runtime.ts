@@ -2,14 +2,19 @@ import type { DeviceEvent, Severity } from '@village/protocol';
 import {
   type EngineState,
   type Incident,
+  type IncidentClosing,
+  type PlaceSla,
   RulesError,
   type RulesOutput,
   acknowledge,
+  arrive,
   createState,
   nextDeadline,
+  renderAlertText,
   resolve,
   restoreState,
   serializeState,
+  slaByPlace,
   slaByVillage,
   step,
   tick,
@@ -63,8 +68,17 @@ export interface RulesRuntime {
   incidents(q: IncidentQuery): IncidentView[];
   incident(id: string): IncidentView | undefined;
   acknowledge(id: string, actor: string, note?: string): IncidentView;
-  resolve(id: string, actor: string, note: string): IncidentView;
+  resolve(id: string, actor: string, closing: IncidentClosing): IncidentView;
+  /** The optional "arrived on scene" step of an acknowledged incident. */
+  arrive(id: string, actor: string): IncidentView;
   sla(q: { from?: number; to?: number; villages: VillageFilter }): VillageSlaView[];
+  /**
+   * An edge's applied birth (online) or death (offline): an offline edge is one 'edge offline'
+   * incident for its station, and the bands behind it raise no silence meanwhile.
+   */
+  edgeStatus(edge: string, online: boolean): void;
+  /** Per village, town and county, over every response (joined alerts and re-arms included). */
+  slaByPlace(q: { from?: number; to?: number; villages: VillageFilter }): PlaceSla[];
   deliveries: NotificationDispatcher['deliveries'];
   /** Live alerts and incidents; returns the unsubscribe function. */
   onChange(listener: (change: RulesChange) => void): () => void;
@@ -146,6 +160,7 @@ export function startRulesRuntime(deps: RulesRuntimeDeps): RulesRuntime {
     const first = state.alerts[i.alerts[0]!];
     return {
       title: prev?.title ?? first?.message ?? i.alerts[0] ?? i.id,
+      text: prev?.text ?? first?.text ?? null,
       station: prev?.station ?? first?.subject.station ?? null,
       escalations: prev?.escalations ?? [],
       alerts: i.alerts.map((k) => store.alertId(k)).filter((x): x is number => x !== undefined),
@@ -187,6 +202,9 @@ export function startRulesRuntime(deps: RulesRuntimeDeps): RulesRuntime {
           }
           case 'incident-opened':
           case 'incident-joined':
+          case 'incident-rearmed':
+          case 'incident-arrived':
+          case 'incident-arrival-overdue':
           case 'incident-acknowledged': {
             const id = o.type === 'incident-opened' ? o.incident.id : o.incidentId;
             const i = current(id) ?? (o.type === 'incident-opened' ? o.incident : undefined);
@@ -195,9 +213,10 @@ export function startRulesRuntime(deps: RulesRuntimeDeps): RulesRuntime {
           }
           case 'incident-escalated': {
             const i = current(o.incidentId);
+            // After the county the same level is notified again each step: one entry per deadline.
             if (i)
               putIncident(i, (v) => {
-                if (!v.escalations.some((e) => e.level === o.level))
+                if (!v.escalations.some((e) => e.dueAt === o.dueAt))
                   v.escalations.push({ level: o.level, at: o.at, dueAt: o.dueAt });
               });
             break;
@@ -219,7 +238,17 @@ export function startRulesRuntime(deps: RulesRuntimeDeps): RulesRuntime {
             };
             // The audit length tells apart two joins (or two notices) of the same incident.
             const key = `${o.incidentId}|${o.level}|${o.reason}|${v?.audit.length ?? 0}`;
-            const body = JSON.stringify({ type: 'incident', notification: key, ...message, incident: v });
+            // Structured fields plus a Chinese text for SMS and duty phones; names masked above the village.
+            const text = v?.text ?? null;
+            const textZh = text ? renderAlertText(text, 'zh', (id) => setup.displayName(id, o.level)) : null;
+            const body = JSON.stringify({
+              type: 'incident',
+              notification: key,
+              ...message,
+              text,
+              textZh,
+              incident: v,
+            });
             deps.dispatcher.enqueue(message, key, body, now);
             sendSoon = true;
             break;
@@ -414,8 +443,9 @@ export function startRulesRuntime(deps: RulesRuntimeDeps): RulesRuntime {
         return outs;
       });
     },
-    resolve: (id, actor, note) =>
-      command(id, () => resolve(rules, state, id, actor, note, deps.now()).outputs),
+    arrive: (id, actor) => command(id, () => arrive(rules, state, id, actor, deps.now()).outputs),
+    resolve: (id, actor, closing) =>
+      command(id, () => resolve(rules, state, id, actor, closing, deps.now()).outputs),
     sla({ from, to, villages }) {
       const list = store.incidents({ from, to, villages, limit: SCAN_LIMIT }).map(incidentOfView);
       return slaByVillage(list, { now: deps.now(), targetMs: setup.ackDeadlineMs }).map((s) => ({
@@ -428,6 +458,18 @@ export function startRulesRuntime(deps: RulesRuntimeDeps): RulesRuntime {
         p90ResponseMs: s.p90ResponseMs,
         late: s.late,
       }));
+    },
+    edgeStatus(edge, online) {
+      const at = setup.edgeStations.get(edge);
+      if (!at || closed) return;
+      guard(() => {
+        take(step(rules, state, { kind: 'station', status: { ...at, edge, online } }, deps.now()).outputs);
+        arm();
+      })();
+    },
+    slaByPlace({ from, to, villages }) {
+      const list = store.incidents({ from, to, villages, limit: SCAN_LIMIT }).map(incidentOfView);
+      return slaByPlace(list, (v) => setup.places.get(v), { now: deps.now(), targetMs: setup.ackDeadlineMs });
     },
     deliveries: (id) => deps.dispatcher.deliveries(id),
     onChange(listener) {

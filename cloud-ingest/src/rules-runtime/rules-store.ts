@@ -1,4 +1,4 @@
-import type { Alert } from '@village/rules';
+import type { Alert, AlertText } from '@village/rules';
 import type { Db } from '../store/open-database.js';
 import type { IncidentView } from './incident-view.js';
 
@@ -14,11 +14,13 @@ export interface AlertView {
   device: string | null;
   person: string | null;
   message: string;
+  /** What it says as fields; the dashboards render it in the reader's language (rules/alert-text). */
+  text: AlertText | null;
   count: number;
   raisedAt: number;
   lastAt: number;
   clearedAt: number | null;
-  data: { since: number; value?: unknown; position?: { lat: number; lon: number } };
+  data: { since: number; value?: unknown; position?: { lat: number; lon: number }; text?: AlertText };
 }
 
 /** Villages a caller may see, or 'all' (http/request-scope.ts). */
@@ -87,28 +89,33 @@ interface AlertRow {
   data: string;
 }
 
-const toAlertView = (r: AlertRow): AlertView => ({
-  id: r.id,
-  key: r.key,
-  rule: r.rule,
-  severity: r.severity,
-  state: r.state,
-  village: r.village,
-  station: r.station,
-  device: r.device,
-  person: r.person,
-  message: r.message,
-  count: r.count,
-  raisedAt: r.raised_at,
-  lastAt: r.last_at,
-  clearedAt: r.cleared_at,
-  data: JSON.parse(r.data),
-});
+const toAlertView = (r: AlertRow): AlertView => {
+  const data = JSON.parse(r.data) as AlertView['data'];
+  return {
+    id: r.id,
+    key: r.key,
+    rule: r.rule,
+    severity: r.severity,
+    state: r.state,
+    village: r.village,
+    station: r.station,
+    device: r.device,
+    person: r.person,
+    message: r.message,
+    text: data.text ?? null,
+    count: r.count,
+    raisedAt: r.raised_at,
+    lastAt: r.last_at,
+    clearedAt: r.cleared_at,
+    data,
+  };
+};
 
 const alertData = (a: Alert): AlertView['data'] => {
   const d: AlertView['data'] = { since: a.since };
   if (a.value !== undefined) d.value = a.value;
   if (a.position !== undefined) d.position = a.position;
+  if (a.text !== undefined) d.text = a.text;
   return d;
 };
 

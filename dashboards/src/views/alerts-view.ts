@@ -1,3 +1,4 @@
+import { loadNames, textOf } from '../alert-texts.js';
 import { api } from '../api-client.js';
 import type { Alert } from '../api-types.js';
 import { type AppData, stationName, villageName } from '../app-data.js';
@@ -44,9 +45,10 @@ export function renderAlerts(root: HTMLElement, data: AppData): () => void {
   async function load(): Promise<void> {
     const q = new URLSearchParams({ limit: '200' });
     for (const [k, v] of Object.entries(filters)) if (v) q.set(k, v);
-    const { alerts } = await api<{ alerts: Alert[] }>(`/alerts?${q}`).catch(() => ({
-      alerts: [] as Alert[],
-    }));
+    const [{ alerts }, people] = await Promise.all([
+      api<{ alerts: Alert[] }>(`/alerts?${q}`).catch(() => ({ alerts: [] as Alert[] })),
+      loadNames(),
+    ]);
     list.replaceChildren(
       alerts.length === 0
         ? el('p', { class: 'empty' }, t('noData'))
@@ -80,7 +82,7 @@ export function renderAlerts(root: HTMLElement, data: AppData): () => void {
                       t(a.severity as MessageKey) ?? a.severity,
                     ),
                   ),
-                  el('td', {}, a.message),
+                  el('td', { 'data-testid': 'alert-text' }, textOf(a.text, a.message, people)),
                   el('td', {}, villageName(data, a.village)),
                   el('td', {}, stationName(data, a.station)),
                   el('td', {}, a.count),

@@ -1,3 +1,5 @@
+import type { IncidentOutcome } from '@village/rules';
+import { loadNames, textOf } from '../alert-texts.js';
 import { api } from '../api-client.js';
 import type { Incident } from '../api-types.js';
 import { type AppData, stationName, villageName } from '../app-data.js';
@@ -11,11 +13,25 @@ const LEVEL_KEY: Record<Incident['level'], MessageKey> = {
   county: 'levelCounty',
 };
 
-/** mm:ss until the deadline, or the overdue time. */
-function countdown(deadline: number, now: number): string {
+const OUTCOMES: [IncidentOutcome, MessageKey][] = [
+  ['handled_on_site', 'outcomeHandledOnSite'],
+  ['sent_to_hospital', 'outcomeSentToHospital'],
+  ['false_alarm', 'outcomeFalseAlarm'],
+  ['other', 'outcomeOther'],
+];
+
+/**
+ * mm:ss until the deadline; once past it, the time since the deadline (h:mm:ss beyond an hour),
+ * so a board left open over an escalation ladder always counts from the deadline it missed.
+ */
+export function countdown(deadline: number, now: number): string {
   const s = Math.round(Math.abs(deadline - now) / 1000);
-  const text = `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
-  return deadline >= now ? text : `${t('overdue')} ${text}`;
+  const two = (n: number) => String(n).padStart(2, '0');
+  const text =
+    s >= 3600
+      ? `${Math.floor(s / 3600)}:${two(Math.floor(s / 60) % 60)}:${two(s % 60)}`
+      : `${two(Math.floor(s / 60))}:${two(s % 60)}`;
+  return deadline >= now ? text : `${t('sinceDeadline')} ${text}`;
 }
 
 /**
@@ -25,6 +41,7 @@ function countdown(deadline: number, now: number): string {
  */
 export function renderIncidents(root: HTMLElement, data: AppData): () => void {
   let incidents: Incident[] = [];
+  let people = new Map<string, string>();
   const board = el('div', { class: 'board' });
   const message = el('p', { class: 'message', role: 'status' });
   root.replaceChildren(message, board);
@@ -32,11 +49,29 @@ export function renderIncidents(root: HTMLElement, data: AppData): () => void {
   const card = (i: Incident) => {
     const now = Date.now();
     const note = el('input', { type: 'text', placeholder: t('note'), 'aria-label': t('note'), name: 'note' });
+    const outcome = el(
+      'select',
+      { name: 'outcome', 'aria-label': t('outcome'), required: true },
+      el('option', { value: '' }, `${t('outcome')}…`),
+      ...OUTCOMES.map(([v, k]) => el('option', { value: v }, t(k))),
+    ) as HTMLSelectElement;
     return el(
       'article',
       { class: `incident ${i.state} sev-${i.severity}`, 'data-incident': i.id, 'data-level': i.level },
-      el('header', {}, el('strong', {}, i.title), i.late ? el('span', { class: 'badge' }, t('late')) : null),
+      el(
+        'header',
+        {},
+        el('strong', { 'data-testid': 'incident-text' }, textOf(i.text, i.title, people)),
+        i.late ? el('span', { class: 'badge' }, t('late')) : null,
+        (i.priority ?? 1) > 1
+          ? el('span', { class: 'badge', 'data-testid': 'priority' }, `${t('priority')} ${i.priority}`)
+          : null,
+      ),
       el('div', {}, `${villageName(data, i.village)} · ${stationName(data, i.station)}`),
+      // Linked, never merged: each incident of a situation keeps its own card and deadline.
+      i.situation && i.situation !== i.id
+        ? el('div', { class: 'situation', 'data-situation': i.situation }, `${t('situation')} ${i.situation}`)
+        : null,
       el('div', {}, `${formatTime(i.openedAt)}`),
       el(
         'div',
@@ -45,7 +80,7 @@ export function renderIncidents(root: HTMLElement, data: AppData): () => void {
         el('strong', { 'data-testid': 'level' }, t(LEVEL_KEY[i.level] ?? 'levelVillage')),
         i.escalations.length ? ` (${t('escalated')} ×${i.escalations.length})` : '',
       ),
-      i.state === 'open'
+      i.state === 'open' && i.deadline !== null
         ? el(
             'div',
             {
@@ -64,6 +99,16 @@ export function renderIncidents(root: HTMLElement, data: AppData): () => void {
             t('acknowledge'),
           )
         : null,
+      i.state === 'acknowledged' && !i.arrivedAt
+        ? el(
+            'button',
+            { type: 'button', 'data-action': 'arrive', onclick: () => act(i, 'arrive') },
+            t('arrive'),
+          )
+        : null,
+      i.arrivedAt
+        ? el('div', { 'data-testid': 'arrived' }, `${t('arrive')}: ${formatTime(i.arrivedAt)}`)
+        : null,
       i.state === 'acknowledged'
         ? el(
             'form',
@@ -71,12 +116,16 @@ export function renderIncidents(root: HTMLElement, data: AppData): () => void {
               class: 'resolve',
               onsubmit: (e: Event) => {
                 e.preventDefault();
-                void act(i, 'resolve', note.value);
+                void act(i, 'resolve', { note: note.value, outcome: outcome.value });
               },
             },
+            outcome,
             note,
             el('button', { type: 'submit', 'data-action': 'resolve' }, t('resolve')),
           )
+        : null,
+      i.outcome
+        ? el('div', { class: 'outcome' }, t(OUTCOMES.find(([v]) => v === i.outcome)?.[1] ?? 'outcomeOther'))
         : null,
       i.note ? el('div', { class: 'note' }, i.note) : null,
     );
@@ -92,14 +141,15 @@ export function renderIncidents(root: HTMLElement, data: AppData): () => void {
 
   const render = () => board.replaceChildren(column('open'), column('acknowledged'), column('resolved'));
 
-  async function act(i: Incident, action: 'ack' | 'resolve', note?: string): Promise<void> {
+  async function act(
+    i: Incident,
+    action: 'ack' | 'arrive' | 'resolve',
+    body: { note?: string; outcome?: string } = {},
+  ): Promise<void> {
     try {
       const { incident } = await api<{ incident: Incident }>(
         `/incidents/${encodeURIComponent(i.id)}/${action}`,
-        {
-          method: 'POST',
-          body: note === undefined ? {} : { note },
-        },
+        { method: 'POST', body },
       );
       upsert(incident);
       message.textContent = '';
@@ -116,7 +166,11 @@ export function renderIncidents(root: HTMLElement, data: AppData): () => void {
   }
 
   async function load(): Promise<void> {
-    const res = await api<{ incidents: Incident[] }>('/incidents?limit=200').catch(() => ({ incidents: [] }));
+    const [res, names] = await Promise.all([
+      api<{ incidents: Incident[] }>('/incidents?limit=200').catch(() => ({ incidents: [] })),
+      loadNames(),
+    ]);
+    people = names;
     incidents = res.incidents;
     render();
     document.body.dataset.rendered = 'incidents';

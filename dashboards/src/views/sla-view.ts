@@ -1,16 +1,61 @@
+import type { PlaceSla } from '@village/rules';
 import { api } from '../api-client.js';
 import type { VillageSla } from '../api-types.js';
 import { type AppData, villageName } from '../app-data.js';
 import { el } from '../dom-element.js';
 import { type MessageKey, duration, t } from '../i18n.js';
 
-/** Response figures per village over the last 30 days (GET /sla). */
+const LEVEL: Record<PlaceSla['level'], MessageKey> = { village: 'village', town: 'town', county: 'county' };
+
+/** Per village, town and county over every response, joined alerts and re-arms included. */
+function placeTable(rows: PlaceSla[], data: AppData): HTMLElement {
+  const ms = (v: number | null) => (v === null ? '—' : duration(v));
+  const name = (r: PlaceSla) =>
+    r.level === 'village'
+      ? villageName(data, r.place)
+      : r.level === 'town'
+        ? (data.places.find((p) => p.town === r.place)?.townName ?? r.place)
+        : (data.places.find((p) => p.county === r.place)?.countyName ?? r.place);
+  return el(
+    'table',
+    { class: 'sla by-place' },
+    el(
+      'thead',
+      {},
+      el(
+        'tr',
+        {},
+        ...(['level', 'place', 'responses', 'withinTarget', 'median', 'p90'] as MessageKey[]).map((k) =>
+          el('th', {}, t(k)),
+        ),
+      ),
+    ),
+    el(
+      'tbody',
+      {},
+      ...rows.map((r) =>
+        el(
+          'tr',
+          { 'data-level': r.level, 'data-place': r.place },
+          el('td', {}, t(LEVEL[r.level])),
+          el('td', {}, name(r)),
+          el('td', {}, r.responses),
+          el('td', {}, r.shareWithinTarget === null ? '—' : `${Math.round(r.shareWithinTarget * 100)}%`),
+          el('td', {}, ms(r.medianResponseMs)),
+          el('td', {}, ms(r.p90ResponseMs)),
+        ),
+      ),
+    ),
+  );
+}
+
+/** Response figures per village over the last 30 days (GET /sla), then per village, town and county. */
 export function renderSla(root: HTMLElement, data: AppData): () => void {
   const to = Date.now();
   root.replaceChildren(el('p', {}, t('loading')));
-  void api<{ villages: VillageSla[] }>(`/sla?from=${to - 30 * 86_400_000}&to=${to}`)
-    .catch(() => ({ villages: [] as VillageSla[] }))
-    .then(({ villages }) => {
+  void api<{ villages: VillageSla[]; byPlace?: PlaceSla[] }>(`/sla?from=${to - 30 * 86_400_000}&to=${to}`)
+    .catch(() => ({ villages: [] as VillageSla[], byPlace: [] as PlaceSla[] }))
+    .then(({ villages, byPlace }) => {
       const ms = (v: number | null) => (v === null ? '—' : duration(v));
       root.replaceChildren(
         villages.length === 0
@@ -57,6 +102,7 @@ export function renderSla(root: HTMLElement, data: AppData): () => void {
                 ),
               ),
             ),
+        byPlace && byPlace.length > 0 ? placeTable(byPlace, data) : '',
       );
     });
   return () => {};

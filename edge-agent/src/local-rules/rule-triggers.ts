@@ -80,6 +80,7 @@ export function createRuleTriggers(rules: readonly LocalRuleConfig[]): RuleTrigg
   }
   /** Held condition per rule and device; an idle one is deleted, so memory follows live episodes. */
   const conditions = new Map<string, HeldCondition>();
+  /** Last firing per rule and device; bounded by the rules times the edge's devices. */
   const lastFiredAt = new Map<string, number>();
 
   return {
@@ -119,9 +120,10 @@ export function createRuleTriggers(rules: readonly LocalRuleConfig[]): RuleTrigg
       const out: Firing[] = [];
       for (const e of eventRules) {
         if (!e.types.has(event.type) || (e.devices && !e.devices.has(event.device))) continue;
-        const last = lastFiredAt.get(e.rule.id);
+        const key = `${e.rule.id}|${event.device}`;
+        const last = lastFiredAt.get(key);
         if (last !== undefined && now - last < e.cooldownMs) continue;
-        lastFiredAt.set(e.rule.id, now);
+        lastFiredAt.set(key, now);
         out.push({ rule: e.rule, phase: 'raise', device: event.device, cause: { event: event.type } });
       }
       return out;

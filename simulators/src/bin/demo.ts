@@ -244,8 +244,9 @@ writeFileSync(
           severity: 'warning',
         },
       ],
-      // The scenario runs a day in minutes: judge silence on the compressed report period, not a real minute.
-      elderCare: { reportIntervalMs: 600_000, silenceFactor: 1000 },
+      // The bands report every 10 scenario minutes; silence is judged on that rhythm (× the
+      // default factor 3), and learned from the observed gaps once a band has reported a few times.
+      elderCare: { reportIntervalMs: 600_000 },
     },
     log: { level: 'info' },
   }),
