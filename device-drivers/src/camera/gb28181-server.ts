@@ -27,7 +27,7 @@ import {
  * 200 only after the event is durably stored, and an Alarm is then confirmed with a Response
  * MESSAGE to the device (§9.4.2 c, A.2.6).
  *
- * Trust (docs/security-devices.md):
+ * Trust (docs/security.md):
  * - digest with qop=auth, nonce-count, and single-use nonces: a recorded REGISTER replayed from
  *   anywhere is challenged again (401), never registered;
  * - a registration is bound to the UDP source (address and port) its REGISTER came from; a

@@ -12,7 +12,7 @@ export interface TestCa {
 
 const openssl = (args: string[]) => execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
 
-/** A throwaway CA made with the openssl CLI in `dir` (the way docs/security-mqtt.md tells operators). */
+/** A throwaway CA made with the openssl CLI in `dir` (the way docs/security.md tells operators). */
 export function makeTestCa(dir: string, name: string): TestCa {
   const cert = join(dir, `${name}.crt`);
   const key = join(dir, `${name}.key`);
