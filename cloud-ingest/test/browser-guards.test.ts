@@ -69,7 +69,7 @@ describe('browser guards (built bin, curl)', { timeout: 60_000 }, () => {
 
     it('warns at warn level that the API is open', () => {
       expect(t.logs()).toContainEqual(
-        expect.objectContaining({ level: 40, msg: expect.stringContaining('lab mode') }),
+        expect.objectContaining({ level: 'warn', msg: expect.stringContaining('lab mode') }),
       );
     });
   });
@@ -138,7 +138,7 @@ describe('browser guards (built bin, curl)', { timeout: 60_000 }, () => {
       try {
         await waitFor(() => logLines(r).find((l) => l.msg === 'cloud ready'), { what: 'cloud ready' });
         expect(logLines(r)).toContainEqual(
-          expect.objectContaining({ level: 40, msg: expect.stringContaining('lab mode') }),
+          expect.objectContaining({ level: 'warn', msg: expect.stringContaining('lab mode') }),
         );
       } finally {
         r.child.kill('SIGTERM');
