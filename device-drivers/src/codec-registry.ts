@@ -48,6 +48,7 @@ const NBIOT_MODULES: Record<NbiotCodecName, string> = {
   'smoke-detector': 'nb-smoke-detector',
   'well-cover': 'nb-well-cover',
   wristband: 'nb-wristband',
+  'water-meter': 'nb-water-meter',
 };
 
 export const SHIPPED_CODECS: readonly ShippedCodec[] = [
