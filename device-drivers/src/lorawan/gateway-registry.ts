@@ -1,4 +1,4 @@
-import type { GatewayStat } from './semtech-udp.js';
+import type { GatewayStat, ProtocolVersion } from './semtech-udp.js';
 
 /** What the network server knows about one gateway. */
 export interface GatewayState {
@@ -7,6 +7,8 @@ export interface GatewayState {
   lastSeen: number;
   /** Where its PULL_DATA came from: PULL_RESP goes there (it is how the gateway gets through NAT). */
   pullAddress?: { address: string; port: number };
+  /** Semtech UDP version of its last PULL_DATA: PULL_RESP is sent in it (1 has no TX_ACK). */
+  pullVersion?: ProtocolVersion;
   rxpkReceived: number;
   pushDataReceived: number;
   txAcks: number;

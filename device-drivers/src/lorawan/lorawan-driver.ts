@@ -193,11 +193,16 @@ export function createLorawanDriver(
     }
     const phy = build();
     const token = (Math.random() * 0x10000) | 0;
-    const route = registry.get(best.gatewayEui)!.pullAddress!;
-    if (pendingTx.size >= MAX_PENDING_TX) pendingTx.delete(pendingTx.keys().next().value!);
-    pendingTx.set(token, { gatewayEui: best.gatewayEui, deviceId });
+    const gateway = registry.get(best.gatewayEui)!;
+    const route = gateway.pullAddress!;
+    const version = gateway.pullVersion ?? 2;
+    // A version-1 forwarder sends no TX_ACK: nothing to wait for.
+    if (version === 2) {
+      if (pendingTx.size >= MAX_PENDING_TX) pendingTx.delete(pendingTx.keys().next().value!);
+      pendingTx.set(token, { gatewayEui: best.gatewayEui, deviceId });
+    }
     send(
-      buildPullResp(token, { ...plan.txpk, size: phy.length, data: phy.toString('base64') }),
+      buildPullResp(token, { ...plan.txpk, size: phy.length, data: phy.toString('base64') }, version),
       route.address,
       route.port,
     );
@@ -367,7 +372,7 @@ export function createLorawanDriver(
         if (g === undefined)
           throw new LorawanError('gateway_unknown', `gateway ${packet.gatewayEui} is not configured`);
         // §3.3: acknowledge on receipt, so the gateway's ackr statistic reflects the link.
-        send(buildPushAck(packet.token), rinfo.address, rinfo.port);
+        send(buildPushAck(packet.token, packet.version), rinfo.address, rinfo.port);
         handlePushData(g, packet.body);
         return;
       }
@@ -376,7 +381,8 @@ export function createLorawanDriver(
         if (g === undefined)
           throw new LorawanError('gateway_unknown', `gateway ${packet.gatewayEui} is not configured`);
         g.pullAddress = { address: rinfo.address, port: rinfo.port };
-        send(buildPullAck(packet.token), rinfo.address, rinfo.port);
+        g.pullVersion = packet.version;
+        send(buildPullAck(packet.token, packet.version), rinfo.address, rinfo.port);
         return;
       }
       case 'TX_ACK': {
