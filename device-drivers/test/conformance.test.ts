@@ -86,13 +86,15 @@ describe('the codec kit catches what breaks the contract', () => {
 });
 
 describe('the driver kit catches what breaks the contract', () => {
-  it('a port kept after stop, an ack despite a refused emit, a command error without a code', async () => {
+  it('a port kept after stop, an ack despite a refused emit, a replay after restart, an uncoded error', async () => {
     // A deliberately broken driver (a stand-in written for this test, not a protocol peer).
     const sock = createSocket('udp4');
+    let bound = false;
     const broken: Driver = {
       inventory: () => [],
       async start() {
-        await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+        if (!bound) await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+        bound = true;
       },
       async stop() {},
       async command() {
@@ -111,6 +113,7 @@ describe('the driver kit catches what breaks the contract', () => {
       'command',
       'emit_rejected',
       'emit_rejected',
+      'restart_resumes',
       'stop_releases_ports',
     ]);
   });
@@ -179,7 +182,7 @@ describe('drivers', () => {
         async sendUplink(d, n) {
           const file = join(dir, `up-${n}.bin`);
           const payload = Uint8Array.from([0x00, 0x00, 0x05, 0x00, 0xf5, 0x61]);
-          writeFileSync(file, cborBody(device.key, device.imei, { counter: 100, payload }));
+          writeFileSync(file, cborBody(device.key, device.imei, { counter: 100 + n, payload }));
           const port = (d as ReturnType<typeof createNbiotDriver>).port();
           const r = await runProcess('coap-client-notls', [
             '-m',

@@ -1,6 +1,6 @@
 import type { DeviceEvent, EventData, Reading, Severity, Value } from '@village/protocol';
+import type { DeviceCodec } from '../codecs/codec.js';
 import * as smoke from '../codecs/nb-smoke-detector.js';
-import type { DownlinkInput, DownlinkResult, UplinkInput } from '../codecs/nb-smoke-detector.js';
 import * as waterMeter from '../codecs/nb-water-meter.js';
 import * as wellCover from '../codecs/nb-well-cover.js';
 import * as wristband from '../codecs/nb-wristband.js';
@@ -24,9 +24,8 @@ export interface EventDraft {
   data: EventData;
 }
 
-export interface DeviceModel {
-  decodeUplink(input: UplinkInput): { data?: unknown; errors: string[]; warnings: string[] };
-  encodeDownlink(input: DownlinkInput): DownlinkResult;
+/** The codec half is the one codec contract (codecs/codec.ts `DeviceCodec`), as LoRaWAN's codecs meet it. */
+export interface DeviceModel extends Pick<DeviceCodec, 'decodeUplink' | 'encodeDownlink'> {
   metrics: { name: string; unit: string }[];
   /** `active` holds the alarm states seen last time (per device); the model updates it. */
   toTelemetry(

@@ -24,8 +24,9 @@ export interface DriverHarness {
   ports?(driver: Driver): ListenPort[];
   /**
    * Sends one uplink as a device would and resolves true if the device got the protocol's
-   * acknowledgement (CoAP 2.04, LoRa ACK), false if it got a refusal or nothing. `n` differs each
-   * call, for a fresh frame counter.
+   * acknowledgement (CoAP 2.04, LoRa ACK), false if it got a refusal or nothing. The frame is a
+   * function of `n` alone (its counter grows with `n`): the kit sends n = 1 (outbox refusing),
+   * n = 2, then after a restart n = 2 again (a replay, to be refused) and n = 3.
    */
   sendUplink?(driver: Driver, n: number): Promise<boolean>;
   /** A command this driver must refuse (unknown device or action). */
@@ -35,8 +36,10 @@ export interface DriverHarness {
 /**
  * Checks what can be checked of any driver: a command it cannot run fails with a typed error
  * whose `code` is a snake_case string; a rejected emit withholds the device's acknowledgement and
- * the same uplink is acknowledged once the outbox takes it; stop releases every port it opened
- * (each can be bound again at once) and a second stop does not throw. Returns the failures.
+ * a later uplink is acknowledged once the outbox takes it; a restart on the same data folder
+ * resumes state (the frame accepted before it is a replay after it, the next one is taken);
+ * stop releases every port it opened (each can be bound again at once) and a second stop does
+ * not throw. Returns the failures.
  */
 export async function driverConformance(h: DriverHarness): Promise<ConformanceFailure[]> {
   const failures: ConformanceFailure[] = [];
@@ -73,6 +76,17 @@ export async function driverConformance(h: DriverHarness): Promise<ConformanceFa
     }
   } finally {
     await driver.stop();
+  }
+  if (h.sendUplink) {
+    const again = h.create();
+    await again.start(ctx);
+    try {
+      if (await h.sendUplink(again, 2))
+        fail('restart_resumes', 'after a restart, accepted a replay of frame 2');
+      if (!(await h.sendUplink(again, 3))) fail('restart_resumes', 'after a restart, refused the next frame');
+    } finally {
+      await again.stop();
+    }
   }
   for (const p of ports) {
     const problem = await bindOnce(p);
