@@ -16,6 +16,7 @@ import {
   driverConformance,
   loadCodecExamples,
 } from '../src/testing/index.js';
+import { createConfirmedUplinkGateway } from './lorawan-fixtures/confirmed-uplink.js';
 import { cborBody } from './nbiot-fixtures/device-body.js';
 import { runProcess } from './nbiot-fixtures/run-process.js';
 
@@ -149,17 +150,40 @@ describe('every shipped Modbus profile', () => {
 });
 
 describe('drivers', () => {
-  it('LoRaWAN: commands fail with a code, stop releases the UDP port', { timeout: 20_000 }, async () => {
-    const failures = await driverConformance({
-      name: 'lorawan',
-      create: () => createLorawanDriver({ port: 0, bind: '127.0.0.1', devices: [] }),
-      ports: (d: Driver) => [
-        { protocol: 'udp', address: '127.0.0.1', port: (d as ReturnType<typeof createLorawanDriver>).port() },
-      ],
-      badCommand: { id: 'c1', device: 'nope', action: 'downlink', params: {} },
-    });
-    expect(failures).toEqual([]);
-  });
+  it(
+    'LoRaWAN: a refused emit withholds the ACK of a confirmed uplink and its retry is taken; commands fail with a code; stop releases the port',
+    { timeout: 60_000 },
+    async () => {
+      const device = {
+        id: 'conf-1',
+        devEui: '70b3d57ed00000c1',
+        codec: 'cayenne' as const,
+        activation: 'abp' as const,
+        devAddr: '260100c1',
+        nwkSKey: '2b7e151628aed2a6abf7158809cf4fc1',
+        appSKey: '3c4fcf098815f7aba6d2ae2816157ec1',
+      };
+      const gatewayEui = 'aa555a00000000c1';
+      const gateway = createConfirmedUplinkGateway(gatewayEui, device);
+      const port = (d: Driver) => (d as ReturnType<typeof createLorawanDriver>).port();
+      const failures = await driverConformance({
+        name: 'lorawan',
+        create: () =>
+          createLorawanDriver({
+            port: 0,
+            bind: '127.0.0.1',
+            gateways: [{ eui: gatewayEui }],
+            dedupWindowMs: 50,
+            devices: [device],
+          }),
+        ports: (d) => [{ protocol: 'udp', address: '127.0.0.1', port: port(d) }],
+        sendUplink: (d, n) => gateway.send(port(d), n),
+        badCommand: { id: 'c1', device: 'nope', action: 'downlink', params: {} },
+      });
+      gateway.close();
+      expect(failures).toEqual([]);
+    },
+  );
 
   it(
     'NB-IoT: a refused emit withholds the 2.04, commands fail with a code, stop releases the port',

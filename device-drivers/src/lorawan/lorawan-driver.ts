@@ -232,6 +232,7 @@ export function createLorawanDriver(
       throw new LorawanError('devaddr_unknown', `DevAddr ${devAddr} has no session`);
     const up: DataUplink = verifyDataUplink(pkt, candidates);
     // Persist the counter before anything else: from here on a replay of this frame is refused.
+    const previousFCnt = up.session.fCntUp;
     up.session.fCntUp = up.fCnt;
     store!.setFCntUp(up.session.devEui, up.fCnt);
     counters.uplinks++;
@@ -263,8 +264,19 @@ export function createLorawanDriver(
             quality: 'good',
           },
         ];
-        await ctx.emitReadings([...readings, ...radio]);
-        for (const e of events) await ctx.emitEvent(e);
+        try {
+          await ctx.emitReadings([...readings, ...radio]);
+          for (const e of events) await ctx.emitEvent(e);
+        } catch (err) {
+          // Not stored, so not acknowledged: give the counter back, so that the device's retry of
+          // this same frame (LoRaWAN 1.0 confirmed uplinks are resent with their FCnt) is taken
+          // rather than refused as a replay, which would lose it. Unless a later frame moved on.
+          if (up.session.fCntUp === up.fCnt) {
+            up.session.fCntUp = previousFCnt;
+            store!.setFCntUp(up.session.devEui, previousFCnt);
+          }
+          throw err;
+        }
       }
     }
     hooks.onUplink?.({
