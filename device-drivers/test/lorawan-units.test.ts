@@ -85,12 +85,14 @@ describe('Semtech UDP parsing', () => {
   it('parses headers and refuses short, foreign-version and unknown datagrams with typed errors', () => {
     const eui = Buffer.from('0102030405060708', 'hex');
     expect(parseDatagram(Buffer.concat([Buffer.from([2, 0x12, 0x34, 2]), eui]))).toEqual({
+      version: 2,
       type: 'PULL_DATA',
       token: 0x1234,
       gatewayEui: '0102030405060708',
     });
     expect(() => parseDatagram(Buffer.from([2, 0]))).toThrow(/udp_malformed/);
-    expect(() => parseDatagram(Buffer.from([1, 0, 0, 0]))).toThrow(/udp_unknown_version/);
+    expect(() => parseDatagram(Buffer.from([3, 0, 0, 0]))).toThrow(/udp_unknown_version/);
+    expect(() => parseDatagram(Buffer.from([0, 0, 0, 0]))).toThrow(/udp_unknown_version/);
     expect(() => parseDatagram(Buffer.from([2, 0, 0, 9]))).toThrow(/udp_unknown_type/);
     expect(() => parseDatagram(Buffer.from([2, 0, 0, 0, 1, 2]))).toThrow(/gateway EUI/);
     expect(() => parsePushData(Buffer.from('{"rxpk":'))).toThrow(/push_data_bad_json/);

@@ -35,3 +35,38 @@ export interface PayloadCodec<D> {
   /** Maps decoded data to what the edge stores: readings and, where the device raises alarms, events. */
   toTelemetry(data: D, device: string, ts: number): { readings: Reading[]; events: DeviceEvent[] };
 }
+
+/**
+ * The one codec contract every transport's codecs meet (LoRaWAN and NB-IoT alike), after
+ * ChirpStack / The Things Network: `decodeUplink({ bytes, fPort }) → { data, errors, warnings }`
+ * and `encodeDownlink({ data: { action, params } }) → { bytes, errors, warnings }`. A codec never
+ * throws: bad input comes back as `errors` (and then `data` means nothing). The conformance kit
+ * (`@village/device-drivers/testing`) checks a codec against this contract and its examples.
+ */
+export type CodecTransport = 'lorawan' | 'nbiot';
+
+export interface DecodeResult {
+  data?: unknown;
+  errors: string[];
+  warnings: string[];
+}
+
+export interface DownlinkInput {
+  data: { action: string; params?: Record<string, unknown> };
+}
+
+export interface DownlinkResult {
+  bytes?: number[];
+  /** LoRaWAN only: the FPort to send on (NB-IoT has none). */
+  fPort?: number;
+  errors: string[];
+  warnings: string[];
+}
+
+export interface DeviceCodec {
+  readonly transport: CodecTransport;
+  /** Name used in device configs (`codec: wristband`); unique per transport. */
+  readonly name: string;
+  decodeUplink(input: UplinkInput): DecodeResult;
+  encodeDownlink(input: DownlinkInput): DownlinkResult;
+}

@@ -21,3 +21,4 @@ export type LorawanCodecName = keyof typeof LORAWAN_CODECS;
 export * as nbWristband from './nb-wristband.js';
 export * as nbSmokeDetector from './nb-smoke-detector.js';
 export * as nbWellCover from './nb-well-cover.js';
+export * as nbWaterMeter from './nb-water-meter.js';

@@ -1,3 +1,5 @@
+import type { DownlinkInput, DownlinkResult } from './codec.js';
+
 /**
  * NB-IoT smoke detector payload (6 bytes, big-endian), ChirpStack codec contract.
  *
@@ -17,6 +19,7 @@ export interface SmokeDetectorData {
   battery: number;
 }
 
+/** NB-IoT codecs take what the codec contract hands (codec.ts); they read only `bytes[i]`. */
 export interface UplinkInput {
   bytes: ArrayLike<number>;
   fPort: number;
@@ -27,6 +30,8 @@ export interface UplinkResult<T> {
   errors: string[];
   warnings: string[];
 }
+
+export type { DownlinkInput, DownlinkResult } from './codec.js';
 
 const LENGTH = 6;
 
@@ -66,16 +71,6 @@ export function encodeUplink(d: SmokeDetectorData): Uint8Array {
     temp & 0xff,
     Math.max(0, Math.min(100, Math.round(d.battery))),
   ]);
-}
-
-export interface DownlinkInput {
-  data: { action: string; params?: Record<string, unknown> };
-}
-
-export interface DownlinkResult {
-  bytes?: number[];
-  errors: string[];
-  warnings: string[];
 }
 
 export function encodeDownlink(input: DownlinkInput): DownlinkResult {

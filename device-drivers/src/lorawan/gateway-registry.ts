@@ -1,5 +1,5 @@
 import { BlockList, isIP } from 'node:net';
-import type { GatewayStat } from './semtech-udp.js';
+import type { GatewayStat, ProtocolVersion } from './semtech-udp.js';
 
 /** What the network server knows about one gateway. */
 export interface GatewayState {
@@ -10,6 +10,8 @@ export interface GatewayState {
   pullAddress?: { address: string; port: number };
   /** Times `pullAddress` moved to another address or port after it was first set. */
   routeChanges: number;
+  /** Semtech UDP version of its last PULL_DATA: PULL_RESP is sent in it (1 has no TX_ACK). */
+  pullVersion?: ProtocolVersion;
   rxpkReceived: number;
   pushDataReceived: number;
   txAcks: number;

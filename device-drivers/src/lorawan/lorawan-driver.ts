@@ -194,11 +194,16 @@ export function createLorawanDriver(
     }
     const phy = build();
     const token = (Math.random() * 0x10000) | 0;
-    const route = registry.get(best.gatewayEui)!.pullAddress!;
-    if (pendingTx.size >= MAX_PENDING_TX) pendingTx.delete(pendingTx.keys().next().value!);
-    pendingTx.set(token, { gatewayEui: best.gatewayEui, deviceId });
+    const gateway = registry.get(best.gatewayEui)!;
+    const route = gateway.pullAddress!;
+    const version = gateway.pullVersion ?? 2;
+    // A version-1 forwarder sends no TX_ACK: nothing to wait for.
+    if (version === 2) {
+      if (pendingTx.size >= MAX_PENDING_TX) pendingTx.delete(pendingTx.keys().next().value!);
+      pendingTx.set(token, { gatewayEui: best.gatewayEui, deviceId });
+    }
     send(
-      buildPullResp(token, { ...plan.txpk, size: phy.length, data: phy.toString('base64') }),
+      buildPullResp(token, { ...plan.txpk, size: phy.length, data: phy.toString('base64') }, version),
       route.address,
       route.port,
     );
@@ -228,6 +233,7 @@ export function createLorawanDriver(
       throw new LorawanError('devaddr_unknown', `DevAddr ${devAddr} has no session`);
     const up: DataUplink = verifyDataUplink(pkt, candidates);
     // Persist the counter before anything else: from here on a replay of this frame is refused.
+    const previousFCnt = up.session.fCntUp;
     up.session.fCntUp = up.fCnt;
     store!.setFCntUp(up.session.devEui, up.fCnt);
     counters.uplinks++;
@@ -259,8 +265,19 @@ export function createLorawanDriver(
             quality: 'good',
           },
         ];
-        await ctx.emitReadings([...readings, ...radio]);
-        for (const e of events) await ctx.emitEvent(e);
+        try {
+          await ctx.emitReadings([...readings, ...radio]);
+          for (const e of events) await ctx.emitEvent(e);
+        } catch (err) {
+          // Not stored, so not acknowledged: give the counter back, so that the device's retry of
+          // this same frame (LoRaWAN 1.0 confirmed uplinks are resent with their FCnt) is taken
+          // rather than refused as a replay, which would lose it. Unless a later frame moved on.
+          if (up.session.fCntUp === up.fCnt) {
+            up.session.fCntUp = previousFCnt;
+            store!.setFCntUp(up.session.devEui, previousFCnt);
+          }
+          throw err;
+        }
       }
     }
     hooks.onUplink?.({
@@ -376,7 +393,7 @@ export function createLorawanDriver(
       case 'PUSH_DATA': {
         const g = admit(packet.gatewayEui);
         // §3.3: acknowledge on receipt, so the gateway's ackr statistic reflects the link.
-        send(buildPushAck(packet.token), rinfo.address, rinfo.port);
+        send(buildPushAck(packet.token, packet.version), rinfo.address, rinfo.port);
         handlePushData(g, packet.body);
         return;
       }
@@ -398,7 +415,8 @@ export function createLorawanDriver(
           );
         }
         g.pullAddress = { address: rinfo.address, port: rinfo.port };
-        send(buildPullAck(packet.token), rinfo.address, rinfo.port);
+        g.pullVersion = packet.version;
+        send(buildPullAck(packet.token, packet.version), rinfo.address, rinfo.port);
         return;
       }
       case 'TX_ACK': {

@@ -5,8 +5,14 @@ import { LorawanError } from './errors.js';
  * Semtech UDP packet-forwarder protocol, version 2 (lora_gateway/packet_forwarder PROTOCOL.TXT).
  * Every datagram starts: protocol version (1 byte, 2) | random token (2 bytes) | identifier (1 byte),
  * then, depending on the identifier, the gateway EUI (8 bytes) and/or a JSON object.
+ *
+ * Version 1 (PROTOCOL.TXT v1.0-v1.2, older packet forwarders still in the field) has the same
+ * layout for PUSH_DATA, PUSH_ACK, PULL_DATA, PULL_ACK and PULL_RESP, but no TX_ACK, and its
+ * PULL_RESP bytes 1-2 are unused. Both are accepted; every answer carries the version received.
  */
 export const PROTOCOL_VERSION = 2;
+export const SUPPORTED_VERSIONS = [1, 2] as const;
+export type ProtocolVersion = (typeof SUPPORTED_VERSIONS)[number];
 
 export const PacketType = {
   PUSH_DATA: 0x00,
@@ -84,22 +90,29 @@ export interface Txpk {
   data: string;
 }
 
-export type SemtechPacket =
+export type SemtechPacket = { version: ProtocolVersion } & (
   | { type: 'PUSH_DATA'; token: number; gatewayEui: string; body: Uint8Array }
   | { type: 'PULL_DATA'; token: number; gatewayEui: string }
   | { type: 'TX_ACK'; token: number; gatewayEui: string; body: Uint8Array }
   | { type: 'PUSH_ACK' | 'PULL_ACK'; token: number }
-  | { type: 'PULL_RESP'; token: number; body: Uint8Array };
+  | { type: 'PULL_RESP'; token: number; body: Uint8Array }
+);
 
 /** Splits a datagram into header fields; the JSON body is left as bytes (parsed by `parsePushData`). */
 export function parseDatagram(msg: Uint8Array): SemtechPacket {
   if (msg.length < 4)
     throw new LorawanError('udp_malformed', `datagram of ${msg.length} bytes, at least 4 expected`);
-  if (msg[0] !== PROTOCOL_VERSION) {
-    throw new LorawanError('udp_unknown_version', `protocol version ${msg[0]}, expected ${PROTOCOL_VERSION}`);
+  const version = msg[0]!;
+  if (version !== 1 && version !== 2) {
+    throw new LorawanError(
+      'udp_unknown_version',
+      `protocol version ${version}, expected ${SUPPORTED_VERSIONS.join(' or ')}`,
+    );
   }
   const token = (msg[1]! << 8) | msg[2]!;
   const id = msg[3]!;
+  if (version === 1 && id === PacketType.TX_ACK)
+    throw new LorawanError('udp_unknown_type', 'TX_ACK (0x05) does not exist in protocol version 1');
   const eui = () => {
     if (msg.length < 12)
       throw new LorawanError(
@@ -110,17 +123,17 @@ export function parseDatagram(msg: Uint8Array): SemtechPacket {
   };
   switch (id) {
     case PacketType.PUSH_DATA:
-      return { type: 'PUSH_DATA', token, gatewayEui: eui(), body: msg.subarray(12) };
+      return { version, type: 'PUSH_DATA', token, gatewayEui: eui(), body: msg.subarray(12) };
     case PacketType.PULL_DATA:
-      return { type: 'PULL_DATA', token, gatewayEui: eui() };
+      return { version, type: 'PULL_DATA', token, gatewayEui: eui() };
     case PacketType.TX_ACK:
-      return { type: 'TX_ACK', token, gatewayEui: eui(), body: msg.subarray(12) };
+      return { version, type: 'TX_ACK', token, gatewayEui: eui(), body: msg.subarray(12) };
     case PacketType.PUSH_ACK:
-      return { type: 'PUSH_ACK', token };
+      return { version, type: 'PUSH_ACK', token };
     case PacketType.PULL_ACK:
-      return { type: 'PULL_ACK', token };
+      return { version, type: 'PULL_ACK', token };
     case PacketType.PULL_RESP:
-      return { type: 'PULL_RESP', token, body: msg.subarray(4) };
+      return { version, type: 'PULL_RESP', token, body: msg.subarray(4) };
     default:
       throw new LorawanError('udp_unknown_type', `packet identifier 0x${id.toString(16)}`);
   }
@@ -157,18 +170,27 @@ export function parseTxAck(body: Uint8Array): { error: string } {
   return { error: typeof error === 'string' ? error : 'NONE' };
 }
 
-function header(token: number, id: number): Buffer {
-  return Buffer.from([PROTOCOL_VERSION, (token >> 8) & 0xff, token & 0xff, id]);
+function header(token: number, id: number, version: ProtocolVersion): Buffer {
+  return Buffer.from([version, (token >> 8) & 0xff, token & 0xff, id]);
 }
 
-export function buildPushAck(token: number): Buffer {
-  return header(token, PacketType.PUSH_ACK);
+/** Answers carry the version of the datagram they answer. */
+export function buildPushAck(token: number, version: ProtocolVersion = PROTOCOL_VERSION): Buffer {
+  return header(token, PacketType.PUSH_ACK, version);
 }
 
-export function buildPullAck(token: number): Buffer {
-  return header(token, PacketType.PULL_ACK);
+export function buildPullAck(token: number, version: ProtocolVersion = PROTOCOL_VERSION): Buffer {
+  return header(token, PacketType.PULL_ACK, version);
 }
 
-export function buildPullResp(token: number, txpk: Txpk): Buffer {
-  return Buffer.concat([header(token, PacketType.PULL_RESP), Buffer.from(JSON.stringify({ txpk }))]);
+/** In version 1 the token bytes are unused (sent as 0) and no TX_ACK will come back. */
+export function buildPullResp(
+  token: number,
+  txpk: Txpk,
+  version: ProtocolVersion = PROTOCOL_VERSION,
+): Buffer {
+  return Buffer.concat([
+    header(version === 1 ? 0 : token, PacketType.PULL_RESP, version),
+    Buffer.from(JSON.stringify({ txpk })),
+  ]);
 }

@@ -8,6 +8,8 @@ import type { CommandResult } from '@village/protocol';
  */
 export class CommandTimeoutError extends Error {
   override readonly name = 'CommandTimeoutError';
+  /** Kept by the supervisor in the command's result, end to end. */
+  readonly code = 'command_timeout';
   constructor(
     readonly commandId: string,
     readonly device: string,
@@ -19,6 +21,8 @@ export class CommandTimeoutError extends Error {
 
 export class CommandQueueFullError extends Error {
   override readonly name = 'CommandQueueFullError';
+  /** Kept by the supervisor in the command's result, end to end. */
+  readonly code = 'command_queue_full';
   constructor(
     readonly device: string,
     readonly limit: number,
@@ -29,6 +33,8 @@ export class CommandQueueFullError extends Error {
 
 export class DeviceCommandError extends Error {
   override readonly name = 'DeviceCommandError';
+  /** Kept by the supervisor in the command's result, end to end. */
+  readonly code = 'device_error';
   constructor(
     readonly commandId: string,
     readonly device: string,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-export const NBIOT_CODECS = ['smoke-detector', 'well-cover', 'wristband'] as const;
+export const NBIOT_CODECS = ['smoke-detector', 'well-cover', 'wristband', 'water-meter'] as const;
 export type NbiotCodecName = (typeof NBIOT_CODECS)[number];
 
 const deviceConfig = z.strictObject({

@@ -1,6 +1,7 @@
 import type { DeviceEvent, EventData, Reading, Severity, Value } from '@village/protocol';
+import type { DeviceCodec } from '../codecs/codec.js';
 import * as smoke from '../codecs/nb-smoke-detector.js';
-import type { DownlinkInput, DownlinkResult, UplinkInput } from '../codecs/nb-smoke-detector.js';
+import * as waterMeter from '../codecs/nb-water-meter.js';
 import * as wellCover from '../codecs/nb-well-cover.js';
 import * as wristband from '../codecs/nb-wristband.js';
 import { WRISTBAND_METRICS, wristbandToTelemetry } from '../codecs/wristband-model.js';
@@ -23,9 +24,8 @@ export interface EventDraft {
   data: EventData;
 }
 
-export interface DeviceModel {
-  decodeUplink(input: UplinkInput): { data?: unknown; errors: string[]; warnings: string[] };
-  encodeDownlink(input: DownlinkInput): DownlinkResult;
+/** The codec half is the one codec contract (codecs/codec.ts `DeviceCodec`), as LoRaWAN's codecs meet it. */
+export interface DeviceModel extends Pick<DeviceCodec, 'decodeUplink' | 'encodeDownlink'> {
   metrics: { name: string; unit: string }[];
   /** `active` holds the alarm states seen last time (per device); the model updates it. */
   toTelemetry(
@@ -122,8 +122,52 @@ const wristbandModel: DeviceModel = {
   toTelemetry: (raw, device, ts) => wristbandToTelemetry(raw as wristband.WristbandData, device, ts),
 };
 
+/**
+ * Water-meter alarms, each a state reported on its rising edge: a leak or reverse flow wastes
+ * the village's water (warning); tamper is meter fraud or vandalism (critical); a low battery
+ * needs a visit before the meter goes silent (info).
+ */
+const WATER_ALARMS = [
+  { flag: 'leak', type: 'water_leak', severity: 'warning' },
+  { flag: 'reverse_flow', type: 'reverse_flow', severity: 'warning' },
+  { flag: 'tamper', type: 'meter_tamper', severity: 'critical' },
+  { flag: 'low_battery', type: 'low_battery', severity: 'info' },
+] as const;
+
+const waterMeterModel: DeviceModel = {
+  decodeUplink: waterMeter.decodeUplink,
+  encodeDownlink: waterMeter.encodeDownlink,
+  metrics: [
+    { name: 'volume_m3', unit: 'm³' },
+    { name: 'flow_m3h', unit: 'm³/h' },
+    { name: 'valve', unit: '' },
+    { name: 'battery', unit: '%' },
+  ],
+  toTelemetry(raw, device, ts, active) {
+    const d = raw as waterMeter.WaterMeterData;
+    const values: MetricValue[] = [{ metric: 'volume_m3', value: d.volume_m3, unit: 'm³' }];
+    if (d.flow_m3h !== undefined) values.push({ metric: 'flow_m3h', value: d.flow_m3h, unit: 'm³/h' });
+    if (d.valve !== undefined) values.push({ metric: 'valve', value: d.valve, unit: '' });
+    values.push({ metric: 'battery', value: d.battery, unit: '%' });
+    const events: EventDraft[] = [];
+    for (const a of WATER_ALARMS) {
+      if (rising(active, a.flag, d[a.flag])) {
+        events.push({
+          type: a.type,
+          severity: a.severity,
+          data: { volume_m3: d.volume_m3, flow_m3h: d.flow_m3h ?? null },
+        });
+      }
+    }
+    if (rising(active, 'valve_fault', d.valve === 'fault'))
+      events.push({ type: 'valve_fault', severity: 'warning', data: {} });
+    return stamp(device, ts, values, events);
+  },
+};
+
 export const DEVICE_MODELS: Record<NbiotCodecName, DeviceModel> = {
   'smoke-detector': smokeModel,
   'well-cover': wellCoverModel,
   wristband: wristbandModel,
+  'water-meter': waterMeterModel,
 };

@@ -21,6 +21,7 @@ import {
  */
 export class UnknownDeviceError extends Error {
   override readonly name = 'UnknownDeviceError';
+  readonly code = 'unknown_device';
   constructor(readonly device: string) {
     super(`nbiot: no device ${JSON.stringify(device)} in this driver's config`);
   }
@@ -28,6 +29,7 @@ export class UnknownDeviceError extends Error {
 
 export class CommandRejectedError extends Error {
   override readonly name = 'CommandRejectedError';
+  readonly code = 'command_rejected';
   constructor(
     readonly commandId: string,
     readonly reasons: string[],

@@ -8,3 +8,4 @@ export {
   type NbiotSimData,
   type UplinkAnswer,
 } from './nbiot-device.js';
+export { createWaterMeter, type WaterMeter, type WaterMeterOptions } from './water-meter-device.js';

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { nbSmokeDetector, nbWellCover, nbWristband } from '@village/device-drivers/codecs';
+import { nbSmokeDetector, nbWaterMeter, nbWellCover, nbWristband } from '@village/device-drivers/codecs';
 import { decode, encode } from 'cbor-x';
 import coap from 'coap';
 
@@ -13,6 +13,7 @@ export const NBIOT_SIM_CODECS = {
   'smoke-detector': nbSmokeDetector,
   'well-cover': nbWellCover,
   wristband: nbWristband,
+  'water-meter': nbWaterMeter,
 } as const;
 
 type Codecs = typeof NBIOT_SIM_CODECS;
