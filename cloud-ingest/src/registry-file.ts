@@ -18,6 +18,19 @@ const range = z
   .refine(([lo, hi]) => lo <= hi, 'must be [low, high] with low <= high')
   .optional();
 
+/**
+ * A time of day 'HH:MM' in the county's local time: the rules read it in cloud.yaml's
+ * `rules.elderCare.utcOffsetMinutes` (default 480, China Standard Time), not the host's zone.
+ */
+const clockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "must be a local time 'HH:MM' (00:00-23:59)");
+/** A window's end may be 24:00 (to midnight); a window never crosses midnight, as in the rules. */
+const dailyWindow = z
+  .strictObject({
+    from: clockTime,
+    to: z.string().regex(/^(([01]\d|2[0-3]):[0-5]\d|24:00)$/, "must be a local time 'HH:MM' (00:00-24:00)"),
+  })
+  .refine((w) => w.to > w.from, { path: ['to'], message: 'must be after from (no window across midnight)' });
+
 const stationSchema = z.strictObject({
   id,
   name,
@@ -45,9 +58,14 @@ const registrySchema = z
           /** Alert bounds, percent oxygen saturation. */
           spo2: range,
           /** Local waking hours ('HH:MM'), when no-movement and not-worn rules apply. Rules default 07:00–21:00. */
-          waking: z
-            .strictObject({ from: z.string().regex(/^\d\d:\d\d$/), to: z.string().regex(/^\d\d:\d\d$/) })
-            .optional(),
+          waking: dailyWindow.optional(),
+          /** Quiet windows (午休), local 'HH:MM': no-movement time inside them does not count. */
+          quiet: z.array(dailyWindow).max(8).optional(),
+          /**
+           * The wristband's expected reporting interval, ms: silence is judged against it. Without
+           * it the rules learn the rhythm from the band's gaps, after cloud.yaml's default at first.
+           */
+          reportIntervalMs: z.number().int().min(1_000).optional(),
         }),
       )
       .default([]),

@@ -63,6 +63,8 @@ export function compileRulesSetup(
         heartRate: p.heartRate ? { min: p.heartRate[0], max: p.heartRate[1] } : DEFAULT_HEART_RATE,
         spo2: { min: p.spo2 ? p.spo2[0] : DEFAULT_SPO2_MIN },
         waking: p.waking ?? DEFAULT_WAKING,
+        ...(p.quiet ? { quiet: p.quiet } : {}),
+        ...(p.reportIntervalMs !== undefined ? { reportIntervalMs: p.reportIntervalMs } : {}),
       },
     ];
   });

@@ -212,6 +212,10 @@ writeFileSync(
       wristband: p.wristband.id,
       livesAlone: p.livesAlone,
       heartRate: [p.heartRate[0] - 10, p.heartRate[1] + 20],
+      // The registry knows each band's rhythm, so silence is judged on it from the first report.
+      reportIntervalMs: p.wristband.every,
+      // The first person living alone naps after lunch (午休): that stillness is not inactivity.
+      ...(p === scenario.people.find((q) => q.livesAlone) ? { quiet: [{ from: '12:30', to: '14:00' }] } : {}),
     })),
   }),
 );
@@ -245,7 +249,7 @@ writeFileSync(
         },
       ],
       // The bands report every 10 scenario minutes; silence is judged on that rhythm (× the
-      // default factor 3), and learned from the observed gaps once a band has reported a few times.
+      // default factor 3): each person's reportIntervalMs in registry.yaml, this as the fallback.
       elderCare: { reportIntervalMs: 600_000 },
     },
     log: { level: 'info' },
