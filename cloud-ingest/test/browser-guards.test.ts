@@ -1,10 +1,10 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BinCloud, logLines, spawnBin, startBinCloud, writeCloudConfig } from './http-bin-cloud.js';
+import { BIN, type BinCloud, logLines, spawnBin, startBinCloud, writeCloudConfig } from './http-bin-cloud.js';
 import { waitFor } from './wait-for.js';
 
 const run = promisify(execFile);
@@ -139,6 +139,32 @@ describe('browser guards (built bin, curl)', { timeout: 60_000 }, () => {
         await waitFor(() => logLines(r).find((l) => l.msg === 'cloud ready'), { what: 'cloud ready' });
         expect(logLines(r)).toContainEqual(
           expect.objectContaining({ level: 'warn', msg: expect.stringContaining('lab mode') }),
+        );
+      } finally {
+        r.child.kill('SIGTERM');
+        await r.exit;
+      }
+    });
+
+    it('--help documents --insecure-lab', () => {
+      const r = spawnSync(process.execPath, [BIN, 'run', '--help'], { encoding: 'utf8', timeout: 30_000 });
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/--insecure-lab +with no users \(lab mode/);
+    });
+
+    it('starts with --insecure-lab (same config as refused above), warning that the API is open', async () => {
+      const r = spawnBin([
+        '--config',
+        writeCloudConfig(dir, { users: false, extra: { http: { host: '0.0.0.0' } } }),
+        '--insecure-lab',
+      ]);
+      try {
+        await waitFor(() => logLines(r).find((l) => l.msg === 'cloud ready'), { what: 'cloud ready' });
+        expect(logLines(r)).toContainEqual(
+          expect.objectContaining({
+            level: 'warn',
+            msg: expect.stringMatching(/^lab mode: .* open to anyone/),
+          }),
         );
       } finally {
         r.child.kill('SIGTERM');

@@ -62,6 +62,20 @@ export interface DriverKind<S extends z.ZodType = z.ZodType> {
    * problems as a start. `path` is relative to the driver's entry. Without it, the schema is all.
    */
   check?(config: z.infer<S>, options: { configDir: string }): DriverConfigIssue[];
+  /**
+   * The ports a driver with this config will listen on. The edge try-binds each before opening
+   * the outbox, so a port in use is a config problem (exit 2, no boot counted) rather than a
+   * driver the supervisor restarts forever. Without it, the driver listens on nothing.
+   */
+  listens?(config: z.infer<S>): DriverListen[];
+}
+
+/** One listening socket a driver opens; `key` is its port's path under the driver's entry. */
+export interface DriverListen {
+  key: string;
+  host: string;
+  port: number;
+  protocol: 'tcp' | 'udp';
 }
 
 /** One problem `DriverKind.check` found: the key under the driver's entry, and what is wrong. */

@@ -61,6 +61,7 @@ describe('a batch the cloud cannot decode becomes a dead letter (real village-cl
     expect(ack).toEqual({
       acked: [],
       rejected: [{ seq: 3, reason: expect.stringMatching(/^undecodable \(bad_type\)/) }],
+      cloudTime: expect.any(Number),
     });
 
     const list = await v.api<{

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashPassword, parseConfig, parseRegistry } from '@village/cloud-ingest';
 import { parseProfile } from '@village/device-drivers/modbus';
+import { loadCodecExamples } from '@village/device-drivers/testing';
 import { DRIVER_KIND_NAMES, loadDriverKinds, loadEdgeConfig } from '@village/edge-agent';
 import { loadEndpoints } from '@village/simulators';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -58,7 +59,7 @@ const EDGE_KEYS = new Set(['edgeId', 'drivers', 'localRules', 'outbox', 'health'
 const MINIMAL_EDGE = { edgeId: 'doc-edge', cloud: { url: 'mqtt://127.0.0.1:1883', password: 'pw' } };
 const REAL_HASH = hashPassword('doc example');
 
-type Kind = 'edge' | 'cloud' | 'registry' | 'modbus-profile' | 'sim-endpoints' | 'foreign';
+type Kind = 'edge' | 'cloud' | 'registry' | 'modbus-profile' | 'sim-endpoints' | 'codec-examples' | 'foreign';
 // Another program's file shown for integration (Prometheus scrape config): checked as YAML only.
 const FOREIGN_HINT = /^#\s*(prometheus|mosquitto|grafana[\w-]*)\.ya?ml\b/;
 function kindOf(yaml: string, doc: unknown): Kind | undefined {
@@ -69,6 +70,7 @@ function kindOf(yaml: string, doc: unknown): Kind | undefined {
   if (doc === null || typeof doc !== 'object') return undefined;
   const keys = Object.keys(doc);
   if ('points' in doc && 'kind' in doc) return 'modbus-profile';
+  if (keys.length === 1 && 'examples' in doc) return 'codec-examples';
   if ('counties' in doc || ('people' in doc && !('rules' in doc))) return 'registry';
   if (
     keys.some((k) => EDGE_KEYS.has(k)) &&
@@ -128,6 +130,10 @@ describe('YAML examples in README.md and docs/', () => {
         break;
       case 'modbus-profile':
         expect(() => parseProfile(yaml, where)).not.toThrow();
+        break;
+      case 'codec-examples':
+        writeFileSync(file, yaml);
+        expect(() => loadCodecExamples(file)).not.toThrow();
         break;
       case 'sim-endpoints':
         writeFileSync(file, yaml);

@@ -4,6 +4,7 @@ import { type Reading, type Status, checkEvent, checkReading } from '@village/pr
 import { BUILD_INFO, registerBuildInfo } from './build-info.js';
 import { createClockOffsetMonitor } from './clock-offset.js';
 import type { EdgeConfig } from './config.js';
+import { checkDriverPorts } from './driver-ports.js';
 import { startHealthServer } from './health-server.js';
 import { startLocalRules } from './local-rules/local-rules.js';
 import type { Logger } from './log.js';
@@ -44,6 +45,11 @@ export async function startEdgeAgent(
     metrics.registry,
   ).catch((err: unknown) => {
     throw portError(err, 'health.port', cfg.health.host, cfg.health.port);
+  });
+  // The drivers' own listen ports too (LoRaWAN, CoAP, camera HTTP and SIP), for the same reason.
+  await checkDriverPorts(cfg.drivers, kinds).catch(async (err: unknown) => {
+    await health.close();
+    throw err;
   });
   const outbox = (() => {
     try {

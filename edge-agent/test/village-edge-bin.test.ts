@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { type AddressInfo, Server, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -125,6 +126,53 @@ describe('village-edge bin', { timeout: 60_000 }, () => {
     expect(await e.exit).toBe(0);
   });
 
+  // A driver's own listener in use: found before the outbox opens, not restarted by the supervisor forever.
+  const camera = (listen: string) =>
+    `  - { kind: camera, id: cam, ${listen}, cameras: [{ id: c1, auth: { type: hmac, secret: s } }] }\n`;
+  const sip = (port: number) =>
+    `sip: { port: ${port}, bind: 127.0.0.1, realm: "3402000000", serverId: "34020000002000000001", password: pw }`;
+  const listeners: [string, 'udp' | 'tcp', (port: number) => string, string][] = [
+    [
+      'lorawan Semtech UDP',
+      'udp',
+      (p) => `  - { kind: lorawan, id: lw, port: ${p}, bind: 127.0.0.1 }\n`,
+      'drivers[0].port',
+    ],
+    [
+      'NB-IoT CoAP',
+      'udp',
+      (p) =>
+        `  - { kind: nbiot, id: nb, port: ${p}, bind: 127.0.0.1, devices: [{ id: s1, imei: "860000000000001", codec: smoke-detector, key: ${'a'.repeat(32)} }] }\n`,
+      'drivers[0].port',
+    ],
+    [
+      'camera HTTP push',
+      'tcp',
+      (p) => `  - { kind: fake, id: f1, devices: 1 }\n${camera(`http: { port: ${p}, bind: 127.0.0.1 }`)}`,
+      'drivers[1].http.port',
+    ],
+    ['GB/T 28181 SIP', 'udp', (p) => camera(`http: { port: 0 }, ${sip(p)}`), 'drivers[0].sip.port'],
+  ];
+  it.each(listeners)(
+    'a %s port in use: one line naming the driver key and the value, exit 2, no boot',
+    async (_what, protocol, drivers, key) => {
+      const name = `listen-${listeners.findIndex((l) => l[3] === key && l[0] === _what)}`;
+      const blocker = protocol === 'udp' ? createSocket('udp4') : createServer();
+      await new Promise<void>((r) =>
+        blocker instanceof Server ? blocker.listen(0, '127.0.0.1', r) : blocker.bind(0, '127.0.0.1', r),
+      );
+      const port = (blocker.address() as AddressInfo).port;
+      const config = write(`${name}.yaml`, edgeYaml(name, drivers(port)));
+      const r = run(['--config', config]);
+      blocker.close();
+      expect(r.stderr).toBe(
+        `${config}: ${key}: 127.0.0.1:${port}: already in use by another process (EADDRINUSE)\n`,
+      );
+      expect(r.status).toBe(2);
+      expect(existsSync(join(dir, `${name}-data`, 'outbox.db'))).toBe(false);
+    },
+  );
+
   it('an invalid health port: one line naming health.port, exit 2', () => {
     const config = write(
       'badport.yaml',
@@ -175,9 +223,8 @@ describe('village-edge bin', { timeout: 60_000 }, () => {
     e.child.kill('SIGHUP');
     const hup = await waitFor('the SIGHUP line', () => e.lines.find((l) => l.signal === 'SIGHUP'));
     expect(hup.msg).toMatch(/^SIGHUP: nothing to reload on the edge/);
-    // Still serving after the signal; no cloud runs here, so /health reports the uplink as unreachable.
-    const health = (await (await fetch(`${url}/health`)).json()) as { edgeId: string; reason?: string };
-    expect(health).toMatchObject({ edgeId: 'edge-1' });
+    // Still serving: 200, or 503 once the uplink to the closed cloud port reads `unreachable`.
+    expect(await (await fetch(`${url}/health`)).json()).toMatchObject({ edgeId: 'edge-1', boot: 1 });
     expect(e.child.exitCode).toBe(null);
     e.child.kill('SIGTERM');
     expect(await e.exit).toBe(0);

@@ -27,6 +27,7 @@ interface RunOptions {
   connect?: boolean;
   logFormat?: LogFormat;
   allowSinkChange?: boolean;
+  insecureLab?: boolean;
 }
 
 // Until the cloud runs, a SIGHUP (a closing terminal) must not kill a start half-way.
@@ -66,6 +67,8 @@ let configName = 'cloud.yaml';
 async function run(opts: RunOptions): Promise<void> {
   const config = loadConfig(opts.config);
   configName = config.configFile;
+  // The flag says on the command line what `http.allowInsecureLab: true` says in the file.
+  if (opts.insecureLab) config.http.allowInsecureLab = true;
   if (opts.check) return check(config, opts);
   const log = createLogger(config.log.level, 'village-cloud', opts.logFormat ?? config.log.format);
   log.info({ ...BUILD_INFO, config: opts.config, pid: process.pid }, 'village-cloud starting');
@@ -130,6 +133,10 @@ program
   .option('--connect', 'with --check: also check that InfluxDB answers and the database exists')
   .addOption(new Option('--log-format <format>', 'override log.format').choices(LOG_FORMATS))
   .option(ALLOW_SINK_CHANGE_FLAG, 'start although dataDir holds data of the other sink (it stops showing)')
+  .option(
+    '--insecure-lab',
+    'with no users (lab mode, an open API): allow a non-loopback http.host, as http.allowInsecureLab: true',
+  )
   .action(async (opts: RunOptions) => run(opts));
 
 program

@@ -27,6 +27,12 @@ export const cameraDriverKind: DriverKind<typeof cameraConfigSchema> = {
   kind: 'camera',
   configSchema: cameraConfigSchema,
   create: (config) => createCameraDriver(config),
+  listens: (config) => [
+    { key: 'http.port', host: config.http.bind, port: config.http.port, protocol: 'tcp' },
+    ...(config.sip
+      ? [{ key: 'sip.port', host: config.sip.bind, port: config.sip.port, protocol: 'udp' as const }]
+      : []),
+  ],
 };
 
 export function createCameraDriver(config: CameraConfig): CameraDriver {

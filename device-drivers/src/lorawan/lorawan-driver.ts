@@ -70,6 +70,7 @@ export const lorawanDriverKind: DriverKind<typeof lorawanConfigSchema> = {
   kind: 'lorawan',
   configSchema: lorawanConfigSchema,
   create: (config) => createLorawanDriver(config),
+  listens: (config) => [{ key: 'port', host: config.bind, port: config.port, protocol: 'udp' }],
 };
 
 export function createLorawanDriver(

@@ -79,6 +79,7 @@ export const nbiotDriverKind: DriverKind<typeof nbiotConfigSchema> = {
   kind: 'nbiot',
   configSchema: nbiotConfigSchema,
   create: (config) => createNbiotDriver(config),
+  listens: (config) => [{ key: 'port', host: config.bind, port: config.port, protocol: 'udp' }],
 };
 
 export function createNbiotDriver(config: NbiotConfig): NbiotDriver {
