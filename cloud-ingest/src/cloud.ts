@@ -301,7 +301,7 @@ export async function startCloud(
       metricsRegistry: metrics.registry,
       now,
     });
-    routes.push(auth.routes, live.routes, createPeopleRoutes(db), createPlaceRoutes(db));
+    routes.push(auth.routes, auth.tokenRoutes, live.routes, createPeopleRoutes(db), createPlaceRoutes(db));
     routes.push(createDashboardRoutes(config.http.dashboardDir ?? DEFAULT_DASHBOARD_DIR, log));
     const app = createApi({
       sink,
