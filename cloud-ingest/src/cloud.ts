@@ -18,6 +18,7 @@ import { createBodyLimits } from './http/body-limits.js';
 import { createBrowserGuards } from './http/browser-guards.js';
 import { createCommandRoutes } from './http/command-routes.js';
 import { DEFAULT_DASHBOARD_DIR, createDashboardRoutes } from './http/dashboard-static.js';
+import { createEdgeRoutes } from './http/edge-routes.js';
 import { loadHttpTls } from './http/http-tls.js';
 import { createLiveRoutes, rulesChanges } from './http/live-routes.js';
 import { refuseMalformedPath } from './http/malformed-path.js';
@@ -27,6 +28,7 @@ import { createBatchGroupQueue } from './ingest/batch-group-queue.js';
 import { createBatchIngest } from './ingest/batch-ingest.js';
 import { createCommandResultIngest } from './ingest/command-result-ingest.js';
 import { type CommittedFeed, createCommittedFeed } from './ingest/committed-feed.js';
+import { createEdgeReportIngest } from './ingest/edge-report-ingest.js';
 import { createStatusIngest } from './ingest/status-ingest.js';
 import { type CloudMetrics, createCloudMetrics } from './metrics.js';
 import { portError } from './port-error.js';
@@ -38,6 +40,7 @@ import { prepareInflux } from './sink/influx-startup.js';
 import { checkSinkChange } from './sink/sink-change.js';
 import { createSqliteSink } from './sink/sqlite-sink.js';
 import { openCommandStore } from './store/command-store.js';
+import { openEdgeStateStore } from './store/edge-state-store.js';
 import { type Db, openDatabase } from './store/open-database.js';
 import { type RegistryStore, openRegistryStore } from './store/registry-store.js';
 import { createSeqState } from './store/seq-state.js';
@@ -164,7 +167,22 @@ export async function startCloud(
         );
       }
     };
-    const ingestStatus = createStatusIngest({ registry, metrics, log, now, onBirth: resendCommands });
+    const edgeStates = openEdgeStateStore(db, config.edgeHealth);
+    const onReport = createEdgeReportIngest({
+      store: edgeStates,
+      thresholds: config.edgeHealth,
+      metricsRegistry: metrics.registry,
+      log,
+      now,
+    });
+    const ingestStatus = createStatusIngest({
+      registry,
+      metrics,
+      log,
+      now,
+      onBirth: resendCommands,
+      onReport,
+    });
     // One message at a time: the dedupe check and the commit of a seq must not interleave with a
     // resend of the same seq. The broker's callback waits for the commit, which also holds back
     // reading from the publishing connection (backpressure); embedded batches release a bounded
@@ -302,6 +320,7 @@ export async function startCloud(
       now,
     });
     routes.push(auth.routes, auth.tokenRoutes, live.routes, createPeopleRoutes(db), createPlaceRoutes(db));
+    routes.push(createEdgeRoutes({ registry, states: edgeStates }));
     routes.push(createDashboardRoutes(config.http.dashboardDir ?? DEFAULT_DASHBOARD_DIR, log));
     const app = createApi({
       sink,

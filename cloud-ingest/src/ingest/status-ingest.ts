@@ -1,4 +1,4 @@
-import { LEGACY_EPOCH, ProtocolError, decodeStatus, parseTopic } from '@village/protocol';
+import { LEGACY_EPOCH, ProtocolError, type Status, decodeStatus, parseTopic } from '@village/protocol';
 import type { Logger } from 'pino';
 import type { CloudMetrics } from '../metrics.js';
 import type { RegistryStore } from '../store/registry-store.js';
@@ -10,6 +10,8 @@ export interface StatusIngestDeps {
   now(): number;
   /** Called after an applied birth: the edge has just (re)connected with a fresh session. */
   onBirth?(edgeId: string): void;
+  /** An edge's state report (Status `report`, ingest/edge-report-ingest.ts). */
+  onReport?(status: Extract<Status, { state: 'report' }>): void;
 }
 
 /**
@@ -32,7 +34,10 @@ export function createStatusIngest(deps: StatusIngestDeps): (topic: string, payl
           status.edgeId,
         );
       }
-      if (status.state === 'online') {
+      if (status.state === 'report') {
+        deps.onReport?.(status);
+        metrics.statusMessages.inc({ state: 'report', result: 'applied' });
+      } else if (status.state === 'online') {
         // The birth does not move these (registry-store.ts): a device keeps the edge that owns it.
         const foreign = registry.foreignDevices(
           edgeId,
