@@ -13,7 +13,9 @@ import { hashPassword } from '../password-hash.js';
 import { PortError } from '../port-error.js';
 import { InfluxUnreachableError, prepareInflux } from '../sink/influx-startup.js';
 import { ALLOW_SINK_CHANGE_FLAG, checkSinkChange } from '../sink/sink-change.js';
+import { BackupError } from '../store/backup.js';
 import { CLOUD_DB_FILE } from '../store/open-database.js';
+import { addBackupCommands } from './backup-commands.js';
 import { readPassword } from './read-password.js';
 
 /** Exit codes: 0 clean stop (SIGTERM/SIGINT), 1 runtime failure, 2 bad config or usage. */
@@ -156,6 +158,8 @@ program
     process.stdout.write(`${hashPassword(password)}\n`);
   });
 
+addBackupCommands(program);
+
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) {
     // --help and --version exit 0; any usage error exits 2 (commander printed the message).
@@ -163,6 +167,10 @@ program.parseAsync(process.argv).catch((err: unknown) => {
   }
   if (err instanceof ConfigError) {
     process.stderr.write(`${err.message}\n`);
+    process.exit(EXIT_USAGE);
+  }
+  if (err instanceof BackupError) {
+    process.stderr.write(`village-cloud: ${err.code}: ${err.message}\n`);
     process.exit(EXIT_USAGE);
   }
   if (err instanceof PortError) {
