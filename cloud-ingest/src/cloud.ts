@@ -39,6 +39,7 @@ import { createInfluxSink } from './sink/influx-sink.js';
 import { prepareInflux } from './sink/influx-startup.js';
 import { checkSinkChange } from './sink/sink-change.js';
 import { createSqliteSink } from './sink/sqlite-sink.js';
+import { migrateCloudDb } from './store/cloud-migrations.js';
 import { openCommandStore } from './store/command-store.js';
 import { openEdgeStateStore } from './store/edge-state-store.js';
 import { type Db, openDatabase } from './store/open-database.js';
@@ -101,6 +102,8 @@ export async function startCloud(
     return closing;
   };
   try {
+    const schema = migrateCloudDb(db, `${config.dataDir}/cloud.db`);
+    if (schema.from !== schema.to) log.info(schema, 'cloud.db migrated to the current schema version');
     checkSinkChange(db, config.sink, config.configFile, options.allowSinkChange === true);
     const registry = openRegistryStore(
       db,
