@@ -88,6 +88,9 @@ describe('cloud.db schema version (built bin)', { timeout: 60_000 }, () => {
     const db = new Database(join(dir, 'data', 'cloud.db'));
     db.pragma(`user_version = ${CLOUD_SCHEMA_VERSION + 5}`);
     db.close();
+    const check = spawnBin(['--config', writeCloudConfig(dir), '--check']);
+    expect(await check.exit).toBe(2);
+    expect(check.stderr.join('')).toContain(`schema version ${CLOUD_SCHEMA_VERSION + 5} is newer`);
     const run = spawnBin(['--config', writeCloudConfig(dir)]);
     expect(await run.exit).toBe(2);
     expect(run.stderr.join('')).toContain(

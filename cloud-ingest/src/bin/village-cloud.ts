@@ -14,6 +14,7 @@ import { PortError } from '../port-error.js';
 import { InfluxUnreachableError, prepareInflux } from '../sink/influx-startup.js';
 import { ALLOW_SINK_CHANGE_FLAG, checkSinkChange } from '../sink/sink-change.js';
 import { BackupError } from '../store/backup.js';
+import { checkCloudSchema } from '../store/cloud-migrations.js';
 import { CLOUD_DB_FILE } from '../store/open-database.js';
 import { addBackupCommands } from './backup-commands.js';
 import { readPassword } from './read-password.js';
@@ -41,6 +42,7 @@ async function check(config: CloudConfig, opts: RunOptions): Promise<void> {
   if (existsSync(dbFile)) {
     const db = new Database(dbFile, { readonly: true, fileMustExist: true });
     try {
+      checkCloudSchema(db, dbFile);
       checkSinkChange(db, config.sink, config.configFile, opts.allowSinkChange === true);
     } finally {
       db.close();

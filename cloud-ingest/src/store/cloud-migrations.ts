@@ -24,17 +24,23 @@ export const CLOUD_MIGRATIONS: readonly { version: number; what: string; up(db: 
 
 export const CLOUD_SCHEMA_VERSION = CLOUD_MIGRATIONS.at(-1)!.version;
 
+/** The schema version of cloud.db; throws ConfigError when newer than this code (also for `--check`, read-only). */
+export function checkCloudSchema(db: Db, file: string): number {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > CLOUD_SCHEMA_VERSION)
+    throw new ConfigError(
+      `${file}: schema version ${version} is newer than this village-cloud knows (${CLOUD_SCHEMA_VERSION}): ` +
+        'it was written by a newer release. Run that release, or restore a backup taken before the upgrade',
+    );
+  return version;
+}
+
 /**
  * Brings cloud.db to CLOUD_SCHEMA_VERSION, or refuses (ConfigError, exit 2) one written by a newer
  * release: its tables may mean something this code does not know, and a write could corrupt them.
  */
 export function migrateCloudDb(db: Db, file: string): { from: number; to: number } {
-  const from = db.pragma('user_version', { simple: true }) as number;
-  if (from > CLOUD_SCHEMA_VERSION)
-    throw new ConfigError(
-      `${file}: schema version ${from} is newer than this village-cloud knows (${CLOUD_SCHEMA_VERSION}): ` +
-        'it was written by a newer release. Run that release, or restore a backup taken before the upgrade',
-    );
+  const from = checkCloudSchema(db, file);
   if (from === CLOUD_SCHEMA_VERSION) return { from, to: from };
   db.transaction(() => {
     for (const m of CLOUD_MIGRATIONS) if (m.version > from) m.up(db);
