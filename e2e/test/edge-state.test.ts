@@ -1,5 +1,8 @@
-import type { EdgeReport } from '@village/protocol';
+import { type EdgeReport, type Status, encodeJson, topics } from '@village/protocol';
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OFFICE_SCREEN, launchBrowser, openPage } from './harness/browser.js';
 import { type Village, createVillage } from './harness/village.js';
 import { waitFor } from './harness/wait-for.js';
 
@@ -58,5 +61,79 @@ describe('edge state reports (built bins)', { timeout: 120_000 }, () => {
       (await edges()).find((e) => e.alerts.some((a) => a.kind === 'backlog' && a.clearedAt !== null)),
     );
     expect(drained.state!.report.outbox.oldestUnsentAgeS ?? 0).toBeLessThanOrEqual(BACKLOG_S);
+  });
+});
+
+// The health view shows what the edge reported: its backlog (age · items held) and an open alert.
+describe('health view with a state report (built cloud, Chromium)', { timeout: 120_000 }, () => {
+  let v: Village;
+  let browser: Browser;
+  let edge: MqttClient;
+  beforeAll(async () => {
+    v = await createVillage('edge-state-view', { edgePassword: 'view-pw' });
+    await v.startCloud();
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await edge?.endAsync(true);
+    await browser?.close();
+    await v?.cleanup();
+  });
+
+  it('an edge reporting a 20-minute backlog is marked, with its age and depth', async () => {
+    // A client speaking the edge's protocol (birth, then report) stands in for an edge held
+    // 20 minutes behind, which the real agent would need 20 minutes to become.
+    edge = await mqtt.connectAsync(`mqtt://127.0.0.1:${v.mqttPort}`, {
+      clientId: 'edge-1',
+      username: 'edge-1',
+      password: 'view-pw',
+      reconnectPeriod: 0,
+    });
+    const birth: Status = {
+      state: 'online',
+      edgeId: 'edge-1',
+      boot: 1,
+      ts: Date.now(),
+      version: '0.1.0',
+      devices: [],
+    };
+    await edge.publishAsync(topics.status('edge-1'), Buffer.from(encodeJson(birth)), {
+      qos: 1,
+      retain: true,
+    });
+    const report: Status = {
+      state: 'report',
+      edgeId: 'edge-1',
+      boot: 1,
+      ts: Date.now(),
+      version: '0.1.0',
+      report: {
+        outbox: {
+          pendingReadings: 1234,
+          pendingEvents: 0,
+          oldestUnsentAgeS: 20 * 60,
+          bytesUsed: 1 << 20,
+          droppedReadings: 0,
+          diskFull: false,
+        },
+        drivers: [],
+        diskFreeBytes: 5e9,
+        diskTotalBytes: 1e10,
+      },
+    };
+    await edge.publishAsync(topics.status('edge-1'), Buffer.from(encodeJson(report)), { qos: 1 });
+    await waitFor('the report stored', async () =>
+      (await v.api<{ edges: EdgeView[] }>('/api/v1/edges')).body.edges.find((e) => e.alerts.length > 0),
+    );
+    const { context, page } = await openPage(browser, `http://127.0.0.1:${v.httpPort}`, OFFICE_SCREEN);
+    try {
+      await page.goto('/#/health');
+      const row = page.locator('tr[data-edge="edge-1"]');
+      await row.waitFor();
+      expect(await row.getAttribute('class')).toBe('bad');
+      expect(await row.locator('[data-backlog]').textContent()).toBe('20分 · 1234');
+    } finally {
+      await context.close();
+    }
   });
 });
