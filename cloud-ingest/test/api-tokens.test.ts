@@ -124,6 +124,12 @@ describe('API tokens (Authorization: Bearer)', { timeout: 60_000 }, () => {
     });
   });
 
+  it('an API token does not open /metrics, which keeps its own scraper token', async () => {
+    const { body } = await issue({ name: 'not-prometheus', role: 'admin', access: 'read' });
+    expect((await bearer(body.token, '/api/v1/devices')).status).toBe(200);
+    expect((await bearer(body.token, '/metrics')).status).toBe(401);
+  });
+
   it('only admins issue tokens; an unknown place is refused naming it', async () => {
     const officer = await t.login('villageA');
     expect((await issue({ name: 'x', role: 'village', place: 'vA', access: 'read' }, officer)).status).toBe(
