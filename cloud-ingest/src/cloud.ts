@@ -19,6 +19,7 @@ import { createBrowserGuards } from './http/browser-guards.js';
 import { createCommandRoutes } from './http/command-routes.js';
 import { DEFAULT_DASHBOARD_DIR, createDashboardRoutes } from './http/dashboard-static.js';
 import { createDeadLetterRoutes } from './http/dead-letter-routes.js';
+import { createEdgeRoutes } from './http/edge-routes.js';
 import { loadHttpTls } from './http/http-tls.js';
 import { createLiveRoutes, rulesChanges } from './http/live-routes.js';
 import { refuseMalformedPath } from './http/malformed-path.js';
@@ -29,6 +30,7 @@ import { createBatchIngest } from './ingest/batch-ingest.js';
 import { createCommandResultIngest } from './ingest/command-result-ingest.js';
 import { type CommittedFeed, createCommittedFeed } from './ingest/committed-feed.js';
 import { createDeadLetterRedrive } from './ingest/dead-letter-redrive.js';
+import { createEdgeReportIngest } from './ingest/edge-report-ingest.js';
 import { createStatusIngest } from './ingest/status-ingest.js';
 import { type CloudMetrics, createCloudMetrics } from './metrics.js';
 import { portError } from './port-error.js';
@@ -40,8 +42,10 @@ import { prepareInflux } from './sink/influx-startup.js';
 import { believableOnly, timeWindowOf } from './sink/reading-time-window.js';
 import { checkSinkChange } from './sink/sink-change.js';
 import { createSqliteSink } from './sink/sqlite-sink.js';
+import { migrateCloudDb } from './store/cloud-migrations.js';
 import { openCommandStore } from './store/command-store.js';
 import { openDeadLetterStore } from './store/dead-letter-store.js';
+import { openEdgeStateStore } from './store/edge-state-store.js';
 import { type Db, openDatabase } from './store/open-database.js';
 import { type RegistryStore, openRegistryStore } from './store/registry-store.js';
 import { createSeqState } from './store/seq-state.js';
@@ -102,6 +106,8 @@ export async function startCloud(
     return closing;
   };
   try {
+    const schema = migrateCloudDb(db, `${config.dataDir}/cloud.db`);
+    if (schema.from !== schema.to) log.info(schema, 'cloud.db migrated to the current schema version');
     checkSinkChange(db, config.sink, config.configFile, options.allowSinkChange === true);
     const registry = openRegistryStore(
       db,
@@ -199,6 +205,14 @@ export async function startCloud(
     // The rules runtime starts later; births and deaths reach it once it runs (an offline edge is
     // the root cause of the silence behind it).
     let edgeStatusToRules: ((edge: string, online: boolean) => void) | undefined;
+    const edgeStates = openEdgeStateStore(db, config.edgeHealth);
+    const onReport = createEdgeReportIngest({
+      store: edgeStates,
+      thresholds: config.edgeHealth,
+      metricsRegistry: metrics.registry,
+      log,
+      now,
+    });
     const ingestStatus = createStatusIngest({
       registry,
       metrics,
@@ -209,6 +223,7 @@ export async function startCloud(
         edgeStatusToRules?.(edge, true);
       },
       onDeath: (edge) => edgeStatusToRules?.(edge, false),
+      onReport,
     });
     // One message at a time: the dedupe check and the commit of a seq must not interleave with a
     // resend of the same seq. The broker's callback waits for the commit, which also holds back
@@ -348,7 +363,8 @@ export async function startCloud(
       metricsRegistry: metrics.registry,
       now,
     });
-    routes.push(auth.routes, live.routes, createPeopleRoutes(db), createPlaceRoutes(db));
+    routes.push(auth.routes, auth.tokenRoutes, live.routes, createPeopleRoutes(db), createPlaceRoutes(db));
+    routes.push(createEdgeRoutes({ registry, states: edgeStates }));
     const redrive = createDeadLetterRedrive({ deadLetters, ingestBatch, sink, serially, log, now });
     routes.push(createDeadLetterRoutes({ deadLetters, redrive }));
     routes.push(createDashboardRoutes(config.http.dashboardDir ?? DEFAULT_DASHBOARD_DIR, log));

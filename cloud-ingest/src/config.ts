@@ -9,6 +9,7 @@ import { mqttLimitsSchema, mqttTlsSchema } from './broker/embedded-config.js';
 import { externalMqttSchema } from './broker/external-config.js';
 import { journalSectionSchema } from './broker/external-journal-config.js';
 import { ConfigError } from './config-error.js';
+import { edgeHealthSchema } from './edge-health-config.js';
 import {
   allowedHostsSchema,
   allowedOriginsSchema,
@@ -138,6 +139,8 @@ const configSchema = z.strictObject({
   auth: authSchema,
   /** Incident notifications: MQTT topic and signed webhooks (notify/notify-config.ts). */
   notify: notifySectionSchema,
+  /** Alert thresholds on the edges' state reports (edge-health-config.ts). */
+  edgeHealth: edgeHealthSchema,
 });
 
 export type CloudConfig = z.infer<typeof configSchema> & {

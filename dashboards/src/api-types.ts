@@ -46,6 +46,16 @@ export interface EdgeHealth {
   online: boolean;
   boot: number | null;
   lastSeen: number | null;
+  /** The edge's last state report (GET /edges); null before the first. */
+  state?: {
+    receivedAt: number;
+    report: {
+      outbox: { pendingReadings: number; pendingEvents: number; oldestUnsentAgeS: number | null };
+      diskFreeBytes: number | null;
+      diskTotalBytes: number | null;
+    };
+  } | null;
+  alerts?: { kind: 'backlog' | 'disk'; clearedAt: number | null }[];
 }
 export interface Bucket {
   t: number;

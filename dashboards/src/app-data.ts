@@ -18,7 +18,8 @@ export async function loadAppData(): Promise<AppData> {
   const [places, devices, health, latest] = await Promise.all([
     api<{ places: Place[] }>('/places'),
     api<{ devices: Device[] }>('/devices'),
-    api<{ edges: EdgeHealth[] }>('/health'),
+    // /edges: what /health says plus each edge's state report (outbox backlog, disk) and alerts.
+    api<{ edges: EdgeHealth[] }>('/edges'),
     api<{ latest: Latest[] }>('/latest'),
   ]);
   return {

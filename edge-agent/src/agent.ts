@@ -12,6 +12,7 @@ import { createEdgeMetrics } from './metrics.js';
 import { type Outbox, OutboxFullError } from './outbox.js';
 import { portError } from './port-error.js';
 import { openSqliteOutbox } from './sqlite-outbox.js';
+import { startStateReporter } from './state-report.js';
 import { startSupervisor } from './supervisor.js';
 import { uplinkTlsOptions } from './uplink-tls.js';
 import { epochField, startUplink } from './uplink.js';
@@ -173,6 +174,22 @@ export async function startEdgeAgent(
     ...(clock.offsetS === undefined ? {} : { clockOffsetS: clock.offsetS }),
   });
 
+  // The uplink sends the report after each birth; the reporter sends it on its timer (state-report.ts).
+  const reporter = startStateReporter({
+    edgeId: cfg.edgeId,
+    boot: outbox.boot,
+    epoch: epochField(outbox.epoch),
+    version: BUILD_INFO.version,
+    dataDir: cfg.dataDir,
+    intervalMs: cfg.cloud.stateReportMs,
+    outbox: () => outbox.stats(),
+    drivers: () => supervisor.drivers(),
+    clockOffsetS: () => clock.offsetS,
+    publish: () => uplink.publishState(),
+    log,
+    now,
+  });
+
   const uplink = startUplink({
     url: cfg.cloud.url,
     edgeId: cfg.edgeId,
@@ -186,6 +203,7 @@ export async function startEdgeAgent(
     boot: outbox.boot,
     epoch: outbox.epoch,
     birth,
+    stateReport: reporter.report,
     clock,
     outbox,
     log,
@@ -248,6 +266,7 @@ export async function startEdgeAgent(
       await localRules.stop();
       await supervisor.stop();
       clearInterval(batcher);
+      reporter.stop();
       await uplink.close();
       await outbox.close();
       await health.close();

@@ -41,6 +41,8 @@ const edgeSchema = z.strictObject({
     reconnectMaxMs: z.number().int().min(100).default(30_000),
     /** MQTT keepalive, seconds. */
     keepaliveS: z.number().int().min(1).default(30),
+    /** How often the edge reports its state (outbox, drivers, disk) on up/status, ms; also on change (state-report.ts). */
+    stateReportMs: z.number().int().min(1_000).max(3_600_000).default(60_000),
     /** The clock offset from the cloud (measured from its acks) above which a `clock_offset` event is raised, seconds. */
     clockOffsetThresholdS: z.number().positive().default(60),
     /**

@@ -12,6 +12,7 @@ import {
   encodeBatch,
 } from '@village/protocol';
 import Database from 'better-sqlite3';
+import { migrateOutbox } from './outbox-migrations.js';
 import {
   type CutPolicy,
   type Lane,
@@ -158,6 +159,12 @@ export function openSqliteOutbox(opts: SqliteOutboxOptions): Outbox {
   }
 
   const db = new Database(opts.path);
+  try {
+    migrateOutbox(db, opts.path);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
   withReserve(() => {
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${opts.synchronous.toUpperCase()}`);

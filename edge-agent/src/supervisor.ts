@@ -20,6 +20,8 @@ export interface SupervisorOptions {
 
 export interface Supervisor {
   inventory(): InventoryEntry[];
+  /** Each driver's state, for the edge's state report. */
+  drivers(): { id: string; kind: string; running: boolean; restarts: number }[];
   command(cmd: Command): Promise<CommandResult>;
   stop(): Promise<void>;
 }
@@ -34,6 +36,7 @@ interface Slot {
   running: boolean;
   startedAt: number;
   backoff: number;
+  restarts: number;
   restartTimer?: NodeJS.Timeout;
 }
 
@@ -53,6 +56,7 @@ export function startSupervisor(o: SupervisorOptions): Supervisor {
     running: false,
     startedAt: 0,
     backoff: minMs,
+    restarts: 0,
   }));
 
   function create(cfg: ResolvedDriverConfig): Driver {
@@ -88,6 +92,7 @@ export function startSupervisor(o: SupervisorOptions): Supervisor {
     if (slot.startedAt && Date.now() - slot.startedAt > stableMs) slot.backoff = minMs;
     const delay = slot.backoff;
     slot.backoff = Math.min(slot.backoff * 2, maxMs);
+    slot.restarts += 1;
     o.metrics.driverRestarts.inc({ driver: slot.cfg.id });
     o.log.error({ driver: slot.cfg.id, err: err.message, restartInMs: delay }, 'driver failed; restarting');
     slot.restartTimer = setTimeout(() => {
@@ -120,6 +125,8 @@ export function startSupervisor(o: SupervisorOptions): Supervisor {
 
   return {
     inventory: () => slots.flatMap((s) => s.driver.inventory()),
+    drivers: () =>
+      slots.map((s) => ({ id: s.cfg.id, kind: s.cfg.kind, running: s.running, restarts: s.restarts })),
 
     command(cmd) {
       // The cloud resends a command that has no result yet (after a reconnect): run each id once

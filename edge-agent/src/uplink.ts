@@ -54,6 +54,8 @@ export interface UplinkOptions {
   /** The outbox's epoch: acks naming another epoch are ignored. */
   epoch: string;
   birth: () => Status;
+  /** The edge's state report (Status `report`), sent right after each birth; absent = none. */
+  stateReport?: () => Status;
   outbox: Outbox;
   log: Logger;
   metrics: EdgeMetrics;
@@ -68,6 +70,8 @@ export interface Uplink {
   readonly state: UplinkState;
   /** Sends what the window allows. Call after batches were cut. */
   pump(): void;
+  /** Publishes the state report now (not retained), when connected. */
+  publishState(): void;
   /** Graceful stop: publishes an offline status (the will covers the ungraceful case). */
   close(): Promise<void>;
 }
@@ -114,6 +118,8 @@ export function startUplink(o: UplinkOptions): Uplink {
     o.metrics.uplinkConnects.inc();
     o.log.info({ url: o.url, boot: o.boot }, 'uplink connected');
     client.publish(topics.status(o.edgeId), Buffer.from(encodeJson(o.birth())), { qos: 1, retain: true });
+    // Before the backlog drains: the cloud sees how far behind the edge was while it was away.
+    publishState();
     client.subscribe([topics.ack(o.edgeId), topics.cmd(o.edgeId)], { qos: 1 }, (err, granted) => {
       if (err || granted?.some((g) => g.qos === 128)) {
         o.metrics.uplinkErrors.inc({ reason: 'subscribe' });
@@ -245,6 +251,15 @@ export function startUplink(o: UplinkOptions): Uplink {
     );
   }
 
+  function publishState(): void {
+    if (!o.stateReport || !client.connected) return;
+    // Not retained: the retained message on up/status stays the birth or the will.
+    client.publish(topics.status(o.edgeId), Buffer.from(encodeJson(o.stateReport())), {
+      qos: 1,
+      retain: false,
+    });
+  }
+
   function pump(): void {
     if (!client.connected || closing) return;
     const room = o.window - inflight.size;
@@ -290,6 +305,7 @@ export function startUplink(o: UplinkOptions): Uplink {
       return state;
     },
     pump,
+    publishState,
     async close() {
       closing = true;
       clearInterval(retry);

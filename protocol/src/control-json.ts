@@ -34,8 +34,13 @@ export function decodeStatus(bytes: Uint8Array): Status {
   }
   if (s.epoch !== undefined) checkEpoch(s.epoch, 'status.epoch');
   if (s.state === 'offline') return s as unknown as Status;
+  if (s.state === 'report') {
+    checkTimestamp(s.ts, 'status.ts');
+    checkReport(s.report);
+    return s as unknown as Status;
+  }
   if (s.state !== 'online')
-    throw new ProtocolError('bad_shape', 'status.state', 'must be online or offline', s.state);
+    throw new ProtocolError('bad_shape', 'status.state', 'must be online, offline or report', s.state);
   checkTimestamp(s.ts, 'status.ts');
   if (
     s.clockOffsetS !== undefined &&
@@ -77,4 +82,55 @@ export function decodeCommandResult(bytes: Uint8Array): CommandResult {
     throw new ProtocolError('bad_type', 'cmd-result.ok', 'must be a boolean', r.ok);
   checkTimestamp(r.ts, 'cmd-result.ts');
   return r as unknown as CommandResult;
+}
+
+const isCount = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const isNullableNumber = (v: unknown) =>
+  v === null || (typeof v === 'number' && Number.isFinite(v) && v >= 0);
+
+/** The fields of an EdgeReport the cloud stores and alerts on. */
+function checkReport(r: unknown): void {
+  if (typeof r !== 'object' || r === null || Array.isArray(r))
+    throw new ProtocolError('bad_shape', 'status.report', 'must be an object', r);
+  const { outbox, drivers, diskFreeBytes, diskTotalBytes, clockOffsetS } = r as Record<string, unknown>;
+  const o = outbox as Record<string, unknown> | null;
+  if (typeof o !== 'object' || o === null)
+    throw new ProtocolError('bad_shape', 'status.report.outbox', 'must be an object', outbox);
+  for (const k of ['pendingReadings', 'pendingEvents', 'bytesUsed', 'droppedReadings'])
+    if (!isCount(o[k]))
+      throw new ProtocolError('bad_type', `status.report.outbox.${k}`, 'must be a count', o[k]);
+  if (!isNullableNumber(o.oldestUnsentAgeS))
+    throw new ProtocolError(
+      'bad_type',
+      'status.report.outbox.oldestUnsentAgeS',
+      'must be seconds or null',
+      o.oldestUnsentAgeS,
+    );
+  if (typeof o.diskFull !== 'boolean')
+    throw new ProtocolError('bad_type', 'status.report.outbox.diskFull', 'must be a boolean', o.diskFull);
+  if (!Array.isArray(drivers))
+    throw new ProtocolError('bad_type', 'status.report.drivers', 'must be an array', drivers);
+  drivers.forEach((d: unknown, i: number) => {
+    const x = d as Record<string, unknown> | null;
+    if (typeof x?.id !== 'string' || typeof x.running !== 'boolean' || !isCount(x.restarts))
+      throw new ProtocolError(
+        'bad_shape',
+        `status.report.drivers[${i}]`,
+        'needs id, running and restarts',
+        d,
+      );
+  });
+  for (const [k, v] of [
+    ['diskFreeBytes', diskFreeBytes],
+    ['diskTotalBytes', diskTotalBytes],
+  ] as const)
+    if (!isNullableNumber(v))
+      throw new ProtocolError('bad_type', `status.report.${k}`, 'must be bytes or null', v);
+  if (clockOffsetS !== undefined && (typeof clockOffsetS !== 'number' || !Number.isFinite(clockOffsetS)))
+    throw new ProtocolError(
+      'bad_type',
+      'status.report.clockOffsetS',
+      'must be a finite number',
+      clockOffsetS,
+    );
 }

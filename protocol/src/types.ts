@@ -98,7 +98,40 @@ export type Status =
       /** The edge's clock offset from the cloud, seconds (cloud minus edge), when it has measured one. */
       clockOffsetS?: number;
     }
-  | { state: 'offline'; edgeId: string; boot: number; epoch?: string };
+  | { state: 'offline'; edgeId: string; boot: number; epoch?: string }
+  /**
+   * The edge's running state, every minute and on change, NOT retained (so the retained birth or
+   * will stays what a new subscriber sees). A cloud that predates it drops it as malformed.
+   */
+  | {
+      state: 'report';
+      edgeId: string;
+      boot: number;
+      epoch?: string;
+      ts: number;
+      version: string;
+      report: EdgeReport;
+    };
+
+/** What an edge reports about itself (Status `report`): enough for the cloud to see a backlog or a full disk. */
+export interface EdgeReport {
+  outbox: {
+    /** Readings and events accepted but not yet acked by the cloud. */
+    pendingReadings: number;
+    pendingEvents: number;
+    /** Age of the oldest reading or event not yet acked, seconds; null when the outbox is empty. */
+    oldestUnsentAgeS: number | null;
+    bytesUsed: number;
+    droppedReadings: number;
+    diskFull: boolean;
+  };
+  drivers: { id: string; kind: string; running: boolean; restarts: number }[];
+  /** Free and total bytes of the file system holding the outbox; null when unknown. */
+  diskFreeBytes: number | null;
+  diskTotalBytes: number | null;
+  /** Cloud minus edge clock, seconds, when measured. */
+  clockOffsetS?: number;
+}
 
 /** A command from the cloud on `down/cmd`. */
 export interface Command {

@@ -2,11 +2,14 @@ import type { Hono, MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createAuthRoutes } from '../http/auth-routes.js';
+import { createTokenRoutes } from '../http/token-routes.js';
 import type { Db } from '../store/open-database.js';
+import { openApiTokenStore } from './api-token-store.js';
 import { createAuthMiddleware } from './auth-middleware.js';
 import { createMetricsAccess } from './metrics-access.js';
 import { resolveUserScopes } from './place-scope.js';
 import { openSessionStore } from './session-store.js';
+import { createTokenMiddleware } from './token-middleware.js';
 import { type AuthConfig, type UserConfig, authOrDefaults } from './user-config.js';
 
 /**
@@ -29,7 +32,7 @@ export function createAuth(opts: {
   log: Logger;
   metricsRegistry: Registry;
   now(): number;
-}): { middleware: MiddlewareHandler; routes: Hono; metricsAccess: MiddlewareHandler } {
+}): { middleware: MiddlewareHandler; routes: Hono; tokenRoutes: Hono; metricsAccess: MiddlewareHandler } {
   const users = new Map((opts.users ?? []).map((u) => [u.username, u]));
   const scopes = resolveUserScopes(opts.db, [...users.values()]);
   const sessions = openSessionStore(opts.db);
@@ -40,8 +43,12 @@ export function createAuth(opts: {
       'lab mode: no users configured, logins are off and the API is open to anyone who reaches it',
     );
   const auth = authOrDefaults(opts.auth);
+  const tokens = openApiTokenStore(opts.db);
+  const sessionAuth = createAuthMiddleware({ users, scopes, sessions, now: opts.now });
   return {
-    middleware: createAuthMiddleware({ users, scopes, sessions, now: opts.now }),
+    // A bearer token (api-token-store.ts) answers for itself; without one, the session cookie.
+    middleware: createTokenMiddleware({ db: opts.db, tokens, sessions: sessionAuth, now: opts.now }),
+    tokenRoutes: createTokenRoutes({ db: opts.db, tokens, log: opts.log, now: opts.now }),
     routes: createAuthRoutes({
       ...opts,
       auth,

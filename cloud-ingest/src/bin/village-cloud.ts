@@ -13,7 +13,10 @@ import { hashPassword } from '../password-hash.js';
 import { PortError } from '../port-error.js';
 import { InfluxUnreachableError, prepareInflux } from '../sink/influx-startup.js';
 import { ALLOW_SINK_CHANGE_FLAG, checkSinkChange } from '../sink/sink-change.js';
+import { BackupError } from '../store/backup.js';
+import { checkCloudSchema } from '../store/cloud-migrations.js';
 import { CLOUD_DB_FILE } from '../store/open-database.js';
+import { addBackupCommands } from './backup-commands.js';
 import { printNewEdgeSecret } from './new-edge-secret.js';
 import { readPassword } from './read-password.js';
 
@@ -41,6 +44,7 @@ async function check(config: CloudConfig, opts: RunOptions): Promise<void> {
   if (existsSync(dbFile)) {
     const db = new Database(dbFile, { readonly: true, fileMustExist: true });
     try {
+      checkCloudSchema(db, dbFile);
       checkSinkChange(db, config.sink, config.configFile, opts.allowSinkChange === true);
     } finally {
       db.close();
@@ -168,6 +172,7 @@ program
   .command('new-edge-secret')
   .description('mint a random edge secret: prints it once, with its hash for cloud.yaml edges[].passwordHash')
   .action(() => printNewEdgeSecret(process.stdout));
+addBackupCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) {
@@ -176,6 +181,10 @@ program.parseAsync(process.argv).catch((err: unknown) => {
   }
   if (err instanceof ConfigError) {
     process.stderr.write(`${err.message}\n`);
+    process.exit(EXIT_USAGE);
+  }
+  if (err instanceof BackupError) {
+    process.stderr.write(`village-cloud: ${err.code}: ${err.message}\n`);
     process.exit(EXIT_USAGE);
   }
   if (err instanceof PortError) {

@@ -1,4 +1,4 @@
-import { LEGACY_EPOCH, ProtocolError, decodeStatus, parseTopic } from '@village/protocol';
+import { LEGACY_EPOCH, ProtocolError, type Status, decodeStatus, parseTopic } from '@village/protocol';
 import type { Logger } from 'pino';
 import type { CloudMetrics } from '../metrics.js';
 import type { RegistryStore } from '../store/registry-store.js';
@@ -12,6 +12,8 @@ export interface StatusIngestDeps {
   onBirth?(edgeId: string): void;
   /** Called after an applied death (the edge's current session went away). */
   onDeath?(edgeId: string): void;
+  /** An edge's state report (Status `report`, ingest/edge-report-ingest.ts). */
+  onReport?(status: Extract<Status, { state: 'report' }>): void;
 }
 
 /**
@@ -34,7 +36,10 @@ export function createStatusIngest(deps: StatusIngestDeps): (topic: string, payl
           status.edgeId,
         );
       }
-      if (status.state === 'online') {
+      if (status.state === 'report') {
+        deps.onReport?.(status);
+        metrics.statusMessages.inc({ state: 'report', result: 'applied' });
+      } else if (status.state === 'online') {
         // The birth does not move these (registry-store.ts): a device keeps the edge that owns it.
         const foreign = registry.foreignDevices(
           edgeId,

@@ -3,6 +3,23 @@ import { el } from '../dom-element.js';
 import { ago, duration, t } from '../i18n.js';
 
 /**
+ * An edge's backlog: from its last state report (oldest unsent age and readings held) while it is
+ * online; while offline at least the outage, or the age it last reported plus the time since.
+ */
+function backlogText(e: AppData['edges'][number], now: number): string {
+  const outbox = e.state?.report.outbox;
+  const reportedMs =
+    outbox?.oldestUnsentAgeS != null ? outbox.oldestUnsentAgeS * 1000 + (now - e.state!.receivedAt) : null;
+  if (!e.online) {
+    const outage = e.lastSeen === null ? null : now - e.lastSeen;
+    const atLeast = Math.max(outage ?? 0, reportedMs ?? 0);
+    return outage === null && reportedMs === null ? '—' : `≥ ${duration(atLeast)}`;
+  }
+  if (!outbox || outbox.oldestUnsentAgeS === null) return '—';
+  return `${duration(outbox.oldestUnsentAgeS * 1000)} · ${outbox.pendingReadings + outbox.pendingEvents}`;
+}
+
+/**
  * Edge and device health from what the cloud knows: each edge's online state and last contact
  * (an offline edge holds its readings in its outbox, so its oldest unsent reading is at least as
  * old as the outage: that lower bound is the backlog shown), offline devices, and battery levels
@@ -31,16 +48,15 @@ export function renderHealth(root: HTMLElement, data: AppData): () => void {
         ...data.edges.map((e) =>
           el(
             'tr',
-            { 'data-edge': e.id, class: e.online ? '' : 'bad' },
+            {
+              'data-edge': e.id,
+              class: e.online && !e.alerts?.some((a) => a.clearedAt === null) ? '' : 'bad',
+            },
             el('td', {}, e.id),
             el('td', {}, stationName(data, stationOfEdge(e.id))),
             el('td', {}, e.online ? t('online') : t('offline')),
             el('td', {}, ago(e.lastSeen, now)),
-            el(
-              'td',
-              { title: t('backlogNote') },
-              !e.online && e.lastSeen !== null ? `≥ ${duration(now - e.lastSeen)}` : '—',
-            ),
+            el('td', { title: t('backlogNote'), 'data-backlog': '' }, backlogText(e, now)),
           ),
         ),
       ),

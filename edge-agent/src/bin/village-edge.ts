@@ -7,6 +7,10 @@ import { ConfigError, loadEdgeConfig } from '../config.js';
 import { driverKindsIn, loadDriverKinds } from '../driver-kinds.js';
 import { LOG_FORMATS, type LogFormat, createLogger } from '../log.js';
 import { PortError } from '../port-error.js';
+import { runBackupCli } from './backup-cli.js';
+
+// `backup` and `restore` are subcommands of their own (bin/backup-cli.ts); everything else runs the edge.
+if (process.argv[2] === 'backup' || process.argv[2] === 'restore') await runBackupCli(process.argv.slice(2));
 
 /** Exit codes scripts can trust: 0 clean stop, 1 runtime failure, 2 bad config or usage. */
 const EXIT_CONFIG = 2;
