@@ -6,7 +6,7 @@
 //
 //   node bench/fleet.mjs --edges 1200 --period 1000 --seconds 30
 //   node bench/fleet.mjs --edges 5000 --reconnect            # also: all N drop and reconnect
-//   node bench/fleet.mjs --edges 5000 --resend-backoff       # edges double their resend timeout
+//   node bench/fleet.mjs --edges 5000 --resend-backoff       # the edge's resend backoff (without: a fixed timeout)
 //   node bench/fleet.mjs --cloud-bin tmp/cloud-before/dist/bin/village-cloud.js --hash scrypt
 //
 // --hash sha256 (default) gives each edge its own `village-cloud new-edge-secret`-style secret;
