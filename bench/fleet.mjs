@@ -56,6 +56,8 @@ const mqttPort = await freePort();
 const cfg = writeOneStationCloud(dir, {
   mqttPort,
   edges: edges.map(({ id, passwordHash }) => ({ id, passwordHash })),
+  // The broker's socket cap (mqtt.limits.maxConnections, default 2,000) would hold the rest out.
+  extra: { mqtt: { host: '127.0.0.1', port: mqttPort, limits: { maxConnections: n + 1000 } } },
 });
 const cloud = startBin(a['cloud-bin'], cfg, 'cloud ready', a['cloud-flag']);
 const { httpPort } = await cloud.ready;
