@@ -25,7 +25,9 @@ export interface FleetOptions {
   readings?: number;
   window?: number;
   ackTimeoutMs?: number;
-  /** Double a batch's ack timeout at each of its resends (up to 8 times). */
+  /** The cap of the backed-off timeout (the edge's `cloud.ackTimeoutMaxMs`), ms. */
+  ackTimeoutMaxMs?: number;
+  /** The edge's resend policy (edge-agent/src/resend-backoff.ts); without it, a fixed timeout. */
   resendBackoff?: boolean;
   workers?: number;
   connectConcurrency?: number;

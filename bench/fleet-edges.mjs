@@ -2,8 +2,9 @@
 // codec from @village/protocol, the real topics, QoS 1, the cloud's own acks). Each edge cuts one
 // batch every `periodMs`, keeps at most `window` batches in flight (the rest wait at the edge, as
 // in the real outbox) and resends an unacked batch after `ackTimeoutMs` with the same seq and bytes
-// (with `resendBackoff`, each resend of a batch doubles its timeout, up to 8 times the first: a
-// policy the real edge does not have yet, to show what it would save under overload).
+// (with `resendBackoff`, the real edge's policy, imported from its built dist: each resend of a
+// batch doubles its timeout, with jitter, up to `ackTimeoutMaxMs`, and a reconnect starts over;
+// without it, the fixed timeout of edges before that policy, for comparison).
 // The clients run in worker threads so they can use the second core (bench/fleet.mjs and the
 // e2e fleet test share this module).
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
@@ -24,6 +25,7 @@ export function startFleet({
   readings = 4,
   window = 8,
   ackTimeoutMs = 15_000,
+  ackTimeoutMaxMs = 120_000,
   resendBackoff = false,
   workers = 1,
   connectConcurrency = 200,
@@ -51,6 +53,7 @@ export function startFleet({
           readings,
           window,
           ackTimeoutMs,
+          ackTimeoutMaxMs,
           resendBackoff,
           connectConcurrency,
         },
@@ -141,11 +144,18 @@ async function runWorker({
   readings,
   window,
   ackTimeoutMs,
+  ackTimeoutMaxMs,
   resendBackoff,
   connectConcurrency,
 }) {
   const { default: mqtt } = await import('mqtt');
   const { decodeAck, encodeBatch, topics } = await import('@village/protocol');
+  // One source for the policy: the edge-agent's own (build it first: npx turbo run build).
+  const { firstResendTimer, nextResendTimer } = await import('../edge-agent/dist/resend-backoff.js');
+  // Without the backoff: the fixed timeout the edge had before.
+  const fixed = { baseMs: ackTimeoutMs, waitMs: ackTimeoutMs };
+  const firstTimer = () => (resendBackoff ? firstResendTimer(ackTimeoutMs) : fixed);
+  const nextTimer = (t) => (resendBackoff ? nextResendTimer(t, ackTimeoutMaxMs) : fixed);
   let counters = emptyCounters();
   const fleet = [];
 
@@ -172,7 +182,7 @@ async function runWorker({
       readings: rs,
       events: [],
     });
-    return { seq, bytes: Buffer.from(bytes), timeoutMs: ackTimeoutMs };
+    return { seq, bytes: Buffer.from(bytes), resend: firstTimer() };
   };
 
   const send = (edge, b) => {
@@ -233,9 +243,10 @@ async function runWorker({
         releaseOnce();
         if (err) return;
         edge.ready = true;
-        // A fresh session: what was in flight goes again, same seq and bytes.
+        // A fresh session: what was in flight goes again, same seq and bytes, with a fresh timer.
         for (const b of edge.inflight.values()) {
           b.sentAt = performance.now();
+          b.resend = firstTimer();
           client.publish(edge.topic, b.bytes, { qos: 1 });
         }
         pump(edge);
@@ -301,9 +312,9 @@ async function runWorker({
     for (const edge of fleet) {
       if (!edge.ready) continue;
       for (const b of edge.inflight.values()) {
-        if (now - b.sentAt < b.timeoutMs) continue;
+        if (now - b.sentAt < b.resend.waitMs) continue;
         b.sentAt = now;
-        if (resendBackoff) b.timeoutMs = Math.min(b.timeoutMs * 2, ackTimeoutMs * 8);
+        b.resend = nextTimer(b.resend);
         edge.client.publish(edge.topic, b.bytes, { qos: 1 });
         counters.resent++;
       }

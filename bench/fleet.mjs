@@ -6,7 +6,7 @@
 //
 //   node bench/fleet.mjs --edges 1200 --period 1000 --seconds 30
 //   node bench/fleet.mjs --edges 5000 --reconnect            # also: all N drop and reconnect
-//   node bench/fleet.mjs --edges 5000 --resend-backoff       # edges double their resend timeout
+//   node bench/fleet.mjs --edges 5000 --resend-backoff       # the edge's resend backoff (without: a fixed timeout)
 //   node bench/fleet.mjs --cloud-bin tmp/cloud-before/dist/bin/village-cloud.js --hash scrypt
 //
 // --hash sha256 (default) gives each edge its own `village-cloud new-edge-secret`-style secret;
@@ -56,6 +56,8 @@ const mqttPort = await freePort();
 const cfg = writeOneStationCloud(dir, {
   mqttPort,
   edges: edges.map(({ id, passwordHash }) => ({ id, passwordHash })),
+  // The broker's socket cap (mqtt.limits.maxConnections, default 2,000) would hold the rest out.
+  extra: { mqtt: { host: '127.0.0.1', port: mqttPort, limits: { maxConnections: n + 1000 } } },
 });
 const cloud = startBin(a['cloud-bin'], cfg, 'cloud ready', a['cloud-flag']);
 const { httpPort } = await cloud.ready;

@@ -39,11 +39,12 @@ describe("Mosquitto's default max_queued_messages (1000) with a slowed-down inge
   it('the broker drops queued batches, the edge resends what was not acked, and the store is still exact', async () => {
     await v.startCloud();
     // 50 devices × 2 metrics every 20 ms in batches of 20: ~250 batches/s, 256 in flight,
-    // resent every 2 s while unacked: far more than the slowed worker takes.
+    // resent every 2 s while unacked: far more than the slowed worker takes. The cap equal to the
+    // timeout turns the resend backoff off: with it the edge resends too little to overflow the queue.
     await v.startEdge(
       { devices: 50, intervalMs: 20, limit: LIMIT },
       { batchMaxReadings: 20, batchMaxAgeMs: 50 },
-      { window: 256, ackTimeoutMs: 2_000 },
+      { window: 256, ackTimeoutMs: 2_000, ackTimeoutMaxMs: 2_000 },
     );
     await waitFor(
       'every reading accepted and acked',

@@ -196,6 +196,7 @@ export async function startEdgeAgent(
     password: cfg.cloud.password,
     window: cfg.cloud.window,
     ackTimeoutMs: cfg.cloud.ackTimeoutMs,
+    ackTimeoutMaxMs: cfg.cloud.ackTimeoutMaxMs,
     reconnectMinMs: cfg.cloud.reconnectMinMs,
     reconnectMaxMs: cfg.cloud.reconnectMaxMs,
     keepaliveS: cfg.cloud.keepaliveS,

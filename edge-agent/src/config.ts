@@ -36,6 +36,8 @@ const edgeSchema = z.strictObject({
     window: z.number().int().min(1).max(256).default(8),
     /** A batch not acked within this many ms is resent with the same seq and bytes. */
     ackTimeoutMs: z.number().int().min(100).default(15_000),
+    /** Each resend of a batch doubles its timeout (with jitter), up to this many ms; a reconnect starts over. */
+    ackTimeoutMaxMs: z.number().int().min(100).default(120_000),
     /** Reconnect backoff, ms: doubles from min to max, with jitter. */
     reconnectMinMs: z.number().int().min(50).default(500),
     reconnectMaxMs: z.number().int().min(100).default(30_000),
@@ -130,6 +132,9 @@ export function loadEdgeConfig(
   const cfg = parsed.data;
   if (cfg.cloud.reconnectMaxMs < cfg.cloud.reconnectMinMs) {
     throw new ConfigError(`${path}: cloud.reconnectMaxMs: must be at least cloud.reconnectMinMs`);
+  }
+  if (cfg.cloud.ackTimeoutMaxMs < cfg.cloud.ackTimeoutMs) {
+    throw new ConfigError(`${path}: cloud.ackTimeoutMaxMs: must be at least cloud.ackTimeoutMs`);
   }
   const seen = new Set<string>();
   const drivers = cfg.drivers.map((d, i) => {

@@ -15,6 +15,7 @@ import type { ClockOffsetMonitor } from './clock-offset.js';
 import type { Logger } from './log.js';
 import type { EdgeMetrics } from './metrics.js';
 import type { Outbox } from './outbox.js';
+import { type ResendTimer, firstResendTimer, nextResendTimer } from './resend-backoff.js';
 import type { UplinkTlsOptions } from './uplink-tls.js';
 
 /** How long a stop waits for the broker to take the offline status, ms. */
@@ -43,8 +44,10 @@ export interface UplinkOptions {
   password: string;
   /** Unacked batches in flight at once. */
   window: number;
-  /** Resend a batch (same seq, same bytes) when no ack came within this many ms. */
+  /** Resend a batch (same seq, same bytes) when no ack came within this many ms (resend-backoff.ts). */
   ackTimeoutMs: number;
+  /** Each resend of a batch doubles its timeout, up to this many ms. */
+  ackTimeoutMaxMs: number;
   reconnectMinMs: number;
   reconnectMaxMs: number;
   keepaliveS: number;
@@ -82,7 +85,7 @@ export interface Uplink {
  */
 export function startUplink(o: UplinkOptions): Uplink {
   const now = o.now ?? Date.now;
-  const inflight = new Map<number, { sentAt: number; firstSentAt: number }>();
+  const inflight = new Map<number, { sentAt: number; firstSentAt: number; resend: ResendTimer }>();
   let backoff = o.reconnectMinMs;
   let closing = false;
   let state: UplinkState = 'connecting';
@@ -266,7 +269,8 @@ export function startUplink(o: UplinkOptions): Uplink {
     if (room <= 0) return;
     const t = now();
     for (const b of o.outbox.next(room, new Set(inflight.keys()))) {
-      inflight.set(b.seq, { sentAt: t, firstSentAt: t });
+      // A fresh timer also after a reconnect: the window is resent once, and backs off again from there.
+      inflight.set(b.seq, { sentAt: t, firstSentAt: t, resend: firstResendTimer(o.ackTimeoutMs) });
       o.metrics.batchesSent.inc();
       o.metrics.bytesSent.inc(b.bytes.length);
       o.metrics.readingsSent.inc(b.readings);
@@ -276,11 +280,13 @@ export function startUplink(o: UplinkOptions): Uplink {
   }
 
   // Resend what the cloud has not acked in time: same seq, same bytes (the cloud drops duplicates).
+  // Each resend of a batch doubles its timeout (resend-backoff.ts): an overloaded cloud is not
+  // buried in duplicates, and the batch is still resent for as long as it is not acked.
   const retry = setInterval(
     () => {
       if (!client.connected) return;
       const t = now();
-      const late = [...inflight].filter(([, f]) => t - f.sentAt >= o.ackTimeoutMs).map(([seq]) => seq);
+      const late = [...inflight].filter(([, f]) => t - f.sentAt >= f.resend.waitMs).map(([seq]) => seq);
       if (late.length === 0) return;
       for (const seq of late) {
         const b = o.outbox.read(seq);
@@ -288,7 +294,9 @@ export function startUplink(o: UplinkOptions): Uplink {
           inflight.delete(seq); // acked or dropped meanwhile
           continue;
         }
-        inflight.get(seq)!.sentAt = t;
+        const f = inflight.get(seq)!;
+        f.sentAt = t;
+        f.resend = nextResendTimer(f.resend, o.ackTimeoutMaxMs);
         o.metrics.batchesRetried.inc();
         publish(seq, b.bytes);
       }

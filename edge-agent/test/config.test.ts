@@ -30,6 +30,7 @@ describe('edge config', () => {
     const cfg = loadEdgeConfig(write('ok.yaml', base), driverKinds, { EDGE_PW: 's3cret' });
     expect(cfg.cloud.password).toBe('s3cret');
     expect(cfg.cloud.window).toBe(8);
+    expect(cfg.cloud.ackTimeoutMaxMs).toBe(120_000);
     expect(cfg.outbox.synchronous).toBe('full');
     expect(cfg.drivers[0]).toMatchObject({
       kind: 'fake',
@@ -55,6 +56,14 @@ describe('edge config', () => {
     ['missing key', base.replace('edgeId: edge-1\n', ''), /edgeId/],
     ['bad id', base.replace('edgeId: edge-1', 'edgeId: "a/b"'), /edgeId: must be an id/],
     ['not yaml', 'edgeId: [unclosed', /not valid YAML/],
+    [
+      'a resend cap under the first timeout',
+      base.replace(
+        'password: ${EDGE_PW}',
+        'password: ${EDGE_PW}\n  ackTimeoutMs: 5000\n  ackTimeoutMaxMs: 1000',
+      ),
+      /cloud\.ackTimeoutMaxMs: must be at least cloud\.ackTimeoutMs/,
+    ],
   ];
   for (const [name, text, message] of bad) {
     it(`refuses ${name} with a message naming the key`, () => {
