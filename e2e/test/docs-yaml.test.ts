@@ -54,6 +54,7 @@ const CLOUD_KEYS = new Set([
   'users',
   'auth',
   'notify',
+  'edgeHealth',
 ]);
 const EDGE_KEYS = new Set(['edgeId', 'drivers', 'localRules', 'outbox', 'health', 'cloud']);
 const MINIMAL_EDGE = { edgeId: 'doc-edge', cloud: { url: 'mqtt://127.0.0.1:1883', password: 'pw' } };
