@@ -143,6 +143,9 @@ const configSchema = z.strictObject({
   edgeHealth: edgeHealthSchema,
 });
 
+/** The top-level sections of cloud.yaml, from the schema (docs tests tell a cloud example by them). */
+export const CLOUD_CONFIG_KEYS: readonly string[] = Object.keys(configSchema.shape);
+
 export type CloudConfig = z.infer<typeof configSchema> & {
   /** The config file's name as errors give it (`cu2.yaml: users.0.place: ...`). */
   configFile: string;

@@ -1,5 +1,5 @@
 export { startCloud, type RunningCloud } from './cloud.js';
-export { loadConfig, parseConfig, type CloudConfig } from './config.js';
+export { CLOUD_CONFIG_KEYS, loadConfig, parseConfig, type CloudConfig } from './config.js';
 export { ConfigError } from './config-error.js';
 export { hashPassword, verifyPassword } from './password-hash.js';
 export { newEdgeSecret, verifyEdgeSecret } from './broker/edge-secret.js';

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hashPassword, parseConfig, parseRegistry } from '@village/cloud-ingest';
+import { CLOUD_CONFIG_KEYS, hashPassword, parseConfig, parseRegistry } from '@village/cloud-ingest';
 import { parseProfile } from '@village/device-drivers/modbus';
 import { loadCodecExamples } from '@village/device-drivers/testing';
 import { DRIVER_KIND_NAMES, loadDriverKinds, loadEdgeConfig } from '@village/edge-agent';
@@ -41,21 +41,7 @@ for (const [file, hint] of [
 const dir = mkdtempSync(join(tmpdir(), 'e2e-docs-yaml-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const kinds = await loadDriverKinds(DRIVER_KIND_NAMES);
-const CLOUD_KEYS = new Set([
-  'dataDir',
-  'registry',
-  'mqtt',
-  'sink',
-  'ingest',
-  'http',
-  'edges',
-  'log',
-  'rules',
-  'users',
-  'auth',
-  'notify',
-  'edgeHealth',
-]);
+const CLOUD_KEYS = new Set(CLOUD_CONFIG_KEYS);
 const EDGE_KEYS = new Set(['edgeId', 'drivers', 'localRules', 'outbox', 'health', 'cloud']);
 const MINIMAL_EDGE = { edgeId: 'doc-edge', cloud: { url: 'mqtt://127.0.0.1:1883', password: 'pw' } };
 const REAL_HASH = hashPassword('doc example');
