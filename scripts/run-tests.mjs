@@ -32,6 +32,7 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 const missing = [];
+const failures = [];
 if (existsSync(results)) {
   for (const f of readdirSync(results).filter((f) => f.endsWith('.json'))) {
     const r = JSON.parse(readFileSync(join(results, f), 'utf8'));
@@ -42,8 +43,19 @@ if (existsSync(results)) {
     failed += (r.testResults ?? []).filter(
       (s) => s.status === 'failed' && s.assertionResults.length === 0,
     ).length;
+    // Name every failure here, at the end: CI keeps only the last lines of the log, and a flaky test
+    // that failed early in the run would otherwise leave nothing but a count.
+    for (const s of r.testResults ?? []) {
+      const file = s.name.slice(s.name.indexOf(f.replace('.json', '')));
+      if (s.status === 'failed' && s.assertionResults.length === 0) failures.push(`${file}: ${s.message}`);
+      for (const a of s.assertionResults) {
+        if (a.status === 'failed')
+          failures.push(`${file} > ${a.fullName}: ${(a.failureMessages ?? [])[0] ?? ''}`);
+      }
+    }
   }
 }
+for (const f of failures) console.log(`FAILED ${f.split('\n')[0].slice(0, 400)}`);
 if (run.status !== 0 && failed === 0) missing.push('turbo failed outside any test (build or load error)');
 if (lint.status === 0) passed++;
 else missing.push('biome check failed (run `npm run format`, then fix what it reports)');
