@@ -1,0 +1,2 @@
+// What every bin shares: filled by the one-source-of-truth work (issue 19).
+export {};
