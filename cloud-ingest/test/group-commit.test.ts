@@ -10,6 +10,7 @@ import { type GroupLimits, createBatchGroupQueue } from '../src/ingest/batch-gro
 import { createBatchIngest } from '../src/ingest/batch-ingest.js';
 import { createCloudMetrics } from '../src/metrics.js';
 import { EMPTY_REGISTRY } from '../src/registry-file.js';
+import type { Sink } from '../src/sink/sink.js';
 import { createSqliteSink } from '../src/sink/sqlite-sink.js';
 import { openDeadLetterStore } from '../src/store/dead-letter-store.js';
 import { CLOUD_DB_FILE, type Db, openDatabase } from '../src/store/open-database.js';
@@ -68,10 +69,14 @@ describe('group commit of queued batches', { timeout: 60_000 }, () => {
   /**
    * The cloud's batch ingest in-process (no broker): real SQLite database and sink, a second
    * read-only connection, and a log of what happened in order (each ack with the rows of its seq
-   * that second connection saw at that moment, each feed of a committed batch). `ackGate`, when
-   * given, holds every ack publish (and so the group's completion) until it resolves.
+   * that second connection saw at that moment, each feed of a committed batch). `gates.commit`,
+   * when given, holds every sink commit until it resolves; `gates.ackOf(edge)`, every ack
+   * publish to that edge (an edge that stopped reading its socket).
    */
-  function inProcessIngest(limits?: Partial<GroupLimits>, ackGate?: Promise<void>) {
+  function inProcessIngest(
+    limits?: Partial<GroupLimits>,
+    gates: { commit?: Promise<void>; ackOf?: (edge: string) => Promise<void> | undefined } = {},
+  ) {
     const dir = mkdtempSync(join(tmpdir(), 'group-commit-'));
     const db = openDatabase(dir);
     const reader = new Database(join(dir, CLOUD_DB_FILE), { readonly: true });
@@ -87,22 +92,39 @@ describe('group commit of queued batches', { timeout: 60_000 }, () => {
     const log = pino({ level: 'debug' }, { write: (l: string) => logs.push(JSON.parse(l)) });
     const seqState = createSeqState(db);
     const trail: string[] = [];
-    let ackCalls = 0;
+    let commitCalls = 0;
+    const sqlite = createSqliteSink(db);
+    const sink: Sink = {
+      ...sqlite,
+      async commitBatch(batch, recordState) {
+        commitCalls++;
+        await gates.commit;
+        return sqlite.commitBatch(batch, recordState);
+      },
+      async commitGroup(items) {
+        commitCalls++;
+        await gates.commit;
+        return sqlite.commitGroup!(items);
+      },
+    };
     const ingest = createBatchIngest({
       db,
-      sink: createSqliteSink(db),
+      sink,
       seqState,
-      registry: openRegistryStore(db, EMPTY_REGISTRY, ['edge-1']),
+      registry: openRegistryStore(db, EMPTY_REGISTRY, ['edge-1', 'edge-2']),
       metrics,
       log,
       deadLetters: openDeadLetterStore(db, metrics.registry),
-      async publishAck(_edge: string, ack: Ack) {
-        ackCalls++;
-        await ackGate;
-        for (const seq of ack.acked) trail.push(`ack ${seq} rows ${rowsOfSeq(reader, seq)}`);
+      async publishAck(edge: string, ack: Ack) {
+        await gates.ackOf?.(edge);
+        for (const seq of ack.acked)
+          trail.push(`ack ${edge === 'edge-1' ? '' : `${edge} `}${seq} rows ${rowsOfSeq(reader, seq)}`);
       },
       now: () => Date.now(),
-      onCommitted: (b) => trail.push(`fed ${(b.readings[0]!.ts - T0) / 1_000_000}`),
+      onCommitted: (b) =>
+        trail.push(
+          `fed ${b.edgeId === 'edge-1' ? '' : `${b.edgeId} `}${(b.readings[0]!.ts - T0) / 1_000_000}`,
+        ),
     });
     let chain = Promise.resolve();
     const serially = (work: () => Promise<unknown>, done: () => void) => {
@@ -127,8 +149,8 @@ describe('group commit of queued batches', { timeout: 60_000 }, () => {
     });
     // Seqs whose broker callback was released, in order.
     const released: number[] = [];
-    const push = (seq: number, bytes: Uint8Array) =>
-      queue.push(topics.batch('edge-1'), bytes, () => released.push(seq));
+    const push = (seq: number, bytes: Uint8Array, edge = 'edge-1') =>
+      queue.push(topics.batch(edge), bytes, () => released.push(seq));
     return {
       db,
       reader,
@@ -139,7 +161,7 @@ describe('group commit of queued batches', { timeout: 60_000 }, () => {
       queue,
       push,
       released,
-      ackCalls: () => ackCalls,
+      commitCalls: () => commitCalls,
       prepares: () => prepares,
     };
   }
@@ -154,16 +176,16 @@ describe('group commit of queued batches', { timeout: 60_000 }, () => {
     push(0, new Uint8Array([0xff, 0x00, 0x13]));
     await queue.idle();
     // The group's acks, the repeats' (duplicates) among them, go out together after the commit,
-    // in group order; each batch is fed after its ack, once.
+    // in group order; each committed batch is fed once, without waiting for its ack.
     expect(trail).toEqual([
+      'fed 1',
+      'fed 2',
+      'fed 3',
       `ack 1 rows ${N}`,
       `ack 2 rows ${N}`,
       `ack 1 rows ${N}`,
       `ack 3 rows ${N}`,
       `ack 3 rows ${N}`,
-      'fed 1',
-      'fed 2',
-      'fed 3',
     ]);
     expect(await histogram(metrics.commitGroupBatches)).toEqual({ count: 1, sum: 3, atMostOne: 0 });
     expect(await counterValue(metrics.batches, { result: 'duplicate' })).toBe(2);
@@ -175,7 +197,7 @@ describe('group commit of queued batches', { timeout: 60_000 }, () => {
     trail.length = 0;
     for (const seq of [4, 5, 6]) push(seq, encodeBatch(batchOf(seq, seq === 5)));
     await queue.idle();
-    expect(trail).toEqual([`ack 4 rows ${N}`, 'fed 4', `ack 6 rows ${N}`, 'fed 6']);
+    expect(trail).toEqual(['fed 4', `ack 4 rows ${N}`, 'fed 6', `ack 6 rows ${N}`]);
     expect(logs.some((l) => l.msg === 'group commit rolled back; committing its halves apart')).toBe(true);
     expect(await counterValue(metrics.batches, { result: 'failed', code: 'SqliteError' })).toBe(1);
     expect(rowsOfSeq(reader, 5)).toBe(0);
@@ -186,7 +208,7 @@ describe('group commit of queued batches', { timeout: 60_000 }, () => {
     trail.length = 0;
     push(5, encodeBatch(batchOf(5, true)));
     await queue.idle();
-    expect(trail).toEqual([`ack 5 rows ${N}`, 'fed 5']);
+    expect(trail).toEqual(['fed 5', `ack 5 rows ${N}`]);
     expect(seqState.snapshot('edge-1')).toEqual({ highWater: 6, above: [] });
     // Exactly once: six batches' rows, none written twice.
     expect(reader.prepare('SELECT COUNT(*) AS n, SUM(rewrites) AS r FROM readings').get()).toEqual({
@@ -201,13 +223,13 @@ describe('group commit of queued batches', { timeout: 60_000 }, () => {
     const gate = new Promise<void>((resolve) => {
       openGate = resolve;
     });
-    const { reader, metrics, trail, queue, push, released, ackCalls } = inProcessIngest(
+    const { reader, metrics, trail, queue, push, released, commitCalls } = inProcessIngest(
       { maxBatches: 2, maxAhead: 4 },
-      gate,
+      { commit: gate },
     );
     push(1, encodeBatch(batchOf(1)));
-    // Seq 1 is committed and its ack held at the gate: the queue cannot drain meanwhile.
-    await waitFor(() => ackCalls() === 1, { what: 'the first group reaching its ack' });
+    // Seq 1's commit is held at the gate: the queue cannot drain meanwhile.
+    await waitFor(() => commitCalls() === 1, { what: 'the first group reaching its commit' });
     for (let seq = 2; seq <= 20; seq++) push(seq, encodeBatch(batchOf(seq)));
     expect(released).toEqual([1, 2, 3, 4]);
     expect(rowsOfSeq(reader, 2)).toBe(0);
@@ -229,12 +251,12 @@ describe('group commit of queued batches', { timeout: 60_000 }, () => {
     const gate = new Promise<void>((resolve) => {
       openGate = resolve;
     });
-    const { trail, queue, push, released, ackCalls, prepares } = inProcessIngest(
+    const { trail, queue, push, released, commitCalls, prepares } = inProcessIngest(
       { maxBatches: 2, maxAhead: 2, maxQueued: 5 },
-      gate,
+      { commit: gate },
     );
     push(1, encodeBatch(batchOf(1)));
-    await waitFor(() => ackCalls() === 1, { what: 'the first group reaching its ack' });
+    await waitFor(() => commitCalls() === 1, { what: 'the first group reaching its commit' });
     // A fleet's worth of messages arrives while that commit cannot finish.
     for (let seq = 2; seq <= 40; seq++) push(seq, encodeBatch(batchOf(seq)));
     expect(prepares(), 'decoded: the one committing plus a full queue').toBe(1 + 5);
@@ -247,6 +269,37 @@ describe('group commit of queued batches', { timeout: 60_000 }, () => {
     expect(trail.filter((l) => l.startsWith('ack'))).toEqual(
       Array.from({ length: 40 }, (_, i) => `ack ${i + 1} rows ${N}`),
     );
+  });
+
+  it('an edge whose acks cannot go out (it stopped reading) holds back neither the other edges nor the feed', async () => {
+    let unstick!: () => void;
+    const stuck = new Promise<void>((resolve) => {
+      unstick = resolve;
+    });
+    const { trail, queue, push, released, seqState } = inProcessIngest(
+      // No callback released ahead of its commit, so each one waits for its own ack.
+      { maxBatches: 2, maxAhead: 0 },
+      { ackOf: (edge) => (edge === 'edge-2' ? stuck : undefined) },
+    );
+    push(101, encodeBatch(makeBatch('edge-2', 1, N, {}, T0 + 101 * 1_000_000)), 'edge-2');
+    for (let seq = 1; seq <= 10; seq++) push(seq, encodeBatch(batchOf(seq)));
+    await waitFor(() => trail.includes(`ack 10 rows ${N}`), {
+      what: "edge-1's acks past edge-2's stuck one",
+    });
+    // edge-2's batch is committed and fed (its SOS would reach the rules now), only its ack waits,
+    // and with it the broker callback that lets its connection read on.
+    expect(trail).toContain('fed edge-2 101');
+    expect(seqState.snapshot('edge-2')).toEqual({ highWater: 1, above: [] });
+    expect(released).not.toContain(101);
+    expect(trail.filter((l) => l.startsWith('ack edge-2'))).toEqual([]);
+    let idle = false;
+    void queue.idle().then(() => {
+      idle = true;
+    });
+    unstick();
+    await waitFor(() => idle, { what: 'the queue idle once the ack went out' });
+    expect(released).toContain(101);
+    expect(trail).toContain(`ack edge-2 1 rows ${N}`);
   });
 
   it('groups batches published quickly over the embedded broker, exactly once, each ack after its commit', async () => {

@@ -41,7 +41,7 @@ export interface BatchGroupQueueOptions {
 export interface BatchGroupQueue {
   /** One `up/batch` message from the broker; `done` is the broker's delivery callback. */
   push(topic: string, payload: Uint8Array, done: () => void): void;
-  /** Resolves once every message pushed so far is settled: committed and acked, or refused. */
+  /** Resolves once every message pushed so far is settled: committed and its ack out, or refused. */
   idle(): Promise<void>;
 }
 
@@ -156,17 +156,28 @@ export function createBatchGroupQueue(o: BatchGroupQueueOptions): BatchGroupQueu
     schedule();
   };
 
+  // The runner waits for the group's commit, not for its acks: a batch's held callback (and so its
+  // connection's reads) and its place in `idle()` wait for its own ack, so an edge that stopped
+  // reading holds back only itself (batch-ingest.ts commitGroup).
   async function runGroup(): Promise<void> {
     const group = takeGroup();
+    let outcomes: Promise<unknown>[] = [];
     try {
-      await o.ingest.commitGroup(group.map((q) => q.batch));
+      outcomes = await o.ingest.commitGroup(group.map((q) => q.batch));
     } finally {
-      for (const q of group) {
-        if (q.done === undefined) {
+      for (const [i, q] of group.entries()) {
+        const held = q.done;
+        if (held === undefined) {
           releasedAhead--;
           aheadPoints -= q.points;
-        } else q.done();
-        settle();
+        }
+        const finish = () => {
+          held?.();
+          settle();
+        };
+        const outcome = outcomes[i];
+        if (outcome === undefined) finish();
+        else outcome.then(finish, finish);
       }
       admit();
     }

@@ -70,10 +70,14 @@ export interface BatchIngest {
    */
   prepare(topic: string, payload: Uint8Array): PreparedBatch | Promise<BatchOutcome>;
   /**
-   * Commits prepared batches of one or several edges (one runner at a time), then acks each,
-   * in order, and feeds it to `onCommitted`. One outcome per batch, in order.
+   * Commits prepared batches of one or several edges (one runner at a time), starts each one's
+   * ack and feeds the committed ones to `onCommitted`, in order. Resolves once the commits are
+   * done, with one outcome per batch, in order; each outcome settles once its ack went out. The
+   * caller's next commit need not wait for those: an edge whose socket is full (it stopped
+   * reading, or its link died half-open) then holds only its own acks, never the other edges'
+   * commits or the rules' feed.
    */
-  commitGroup(group: readonly PreparedBatch[]): Promise<BatchOutcome[]>;
+  commitGroup(group: readonly PreparedBatch[]): Promise<Promise<BatchOutcome>[]>;
 }
 
 /**
@@ -244,19 +248,18 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
     }
   };
 
-  const duplicate = async (p: PreparedBatch): Promise<BatchOutcome> => {
+  const duplicate = (p: PreparedBatch): Promise<BatchOutcome> => {
     metrics.batches.inc({ result: 'duplicate' });
     log.info({ edge: p.edgeId, seq: p.seq, epoch: p.epoch }, 'duplicate batch acked again, not written');
-    await ack(p);
-    return 'duplicate';
+    return ack(p).then(() => 'duplicate');
   };
 
-  // After the commit of the transaction holding the batch: count, ack, then feed the committed listeners.
-  const committed = async (p: PreparedBatch, result: SinkWriteResult): Promise<BatchOutcome> => {
+  // After the commit of the transaction holding the batch: count, start the ack, feed the committed listeners.
+  const committed = (p: PreparedBatch, result: SinkWriteResult): Promise<BatchOutcome> => {
     count(p, result);
-    await ack(p);
+    const acked = ack(p).then((): BatchOutcome => 'committed');
     deps.onCommitted?.(p.sinkBatch);
-    return 'committed';
+    return acked;
   };
 
   const count = (p: PreparedBatch, result: SinkWriteResult) => {
@@ -274,8 +277,9 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
     );
   };
 
-  async function commitOne(p: PreparedBatch): Promise<BatchOutcome> {
-    if (seqState.isCommitted(p.edgeId, p.seq, p.epoch)) return duplicate(p);
+  // A one-element array: its outcome settles after the ack, the array itself after the commit.
+  async function commitOne(p: PreparedBatch): Promise<Promise<BatchOutcome>[]> {
+    if (seqState.isCommitted(p.edgeId, p.seq, p.epoch)) return [duplicate(p)];
     let apply: (() => void) | undefined;
     let result: SinkWriteResult;
     try {
@@ -289,11 +293,11 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
         { edge: p.edgeId, seq: p.seq, err: e.message, stack: e.stack },
         'batch commit failed, not acked (the edge resends)',
       );
-      return 'failed';
+      return [Promise.resolve('failed')];
     }
     apply?.();
     metrics.commitGroupBatches.observe(1);
-    return committed(p, result);
+    return [committed(p, result)];
   }
 
   /**
@@ -323,7 +327,7 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
     );
   }
 
-  async function commitGroup(group: readonly PreparedBatch[]): Promise<BatchOutcome[]> {
+  async function commitGroup(group: readonly PreparedBatch[]): Promise<Promise<BatchOutcome>[]> {
     // The batches to write: not committed before, and not a repeat of an earlier one of this group
     // (seq memory follows only after the commit, so the group keeps its own set).
     const fresh: PreparedBatch[] = [];
@@ -358,27 +362,22 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
       }
     }
     // The acks of a committed group, and of its repeats (a resend of a seq committed before or
-    // in this group: a duplicate), go out all at once: each waits a few event-loop turns in the
+    // in this group: a duplicate), all start at once: each waits a few event-loop turns in the
     // broker (and on its edge's socket), so one after the other they, not the commits, bounded a
-    // fleet of small batches, worst in a storm of resends. Then in group order, each batch is fed
-    // after its own ack. Without a group result (a group of one): one at a time.
+    // fleet of small batches, worst in a storm of resends. Then the committed batches are fed in
+    // group order, without waiting for any ack. Without a group result (a group of one): one at a time.
     if (results.size === 0) {
-      const outcomes: BatchOutcome[] = [];
-      for (const p of group) outcomes.push(await commitOne(p));
+      const outcomes: Promise<BatchOutcome>[] = [];
+      for (const p of group) outcomes.push(...(await commitOne(p)));
       return outcomes;
     }
-    const acks = group.map((p): Promise<BatchOutcome> => {
+    const outcomes = group.map((p): Promise<BatchOutcome> => {
       const result = results.get(p);
       if (result === undefined) return duplicate(p); // not fresh: committed before or just now
       count(p, result);
       return ack(p).then(() => 'committed');
     });
-    const outcomes: BatchOutcome[] = [];
-    for (const [i, p] of group.entries()) {
-      const outcome = await acks[i]!;
-      if (outcome === 'committed') deps.onCommitted?.(p.sinkBatch);
-      outcomes.push(outcome);
-    }
+    for (const p of group) if (results.has(p)) deps.onCommitted?.(p.sinkBatch);
     return outcomes;
   }
 
