@@ -231,6 +231,8 @@ async function runWorker({
       connectTimeout: 60_000,
     });
     edge.client = client;
+    // As the edge's uplink does (edge-agent/src/uplink.ts): no Nagle delay on the batch's writes.
+    client.on('connect', () => client.stream.setNoDelay?.(true));
     let released = false;
     const releaseOnce = () => {
       if (!released) {

@@ -114,6 +114,9 @@ export function startUplink(o: UplinkOptions): Uplink {
   });
 
   client.on('connect', () => {
+    // mqtt.js writes a PUBLISH in several small writes: with Nagle's algorithm the later ones wait
+    // for the broker's delayed ACK of the first (about 40 ms on Linux) on every batch.
+    (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
     setState('connected');
     backoff = o.reconnectMinMs;
     client.options.reconnectPeriod = backoff;

@@ -190,6 +190,9 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
   await opts.beforeListen(aedes);
   const serve = (socket: Socket) => {
     if (!limits.admit(socket)) return;
+    // A PUBACK and an ack are small writes back to back: with Nagle's algorithm the second waits
+    // for the edge's delayed ACK of the first (about 40 ms on Linux), which set every ack's latency.
+    socket.setNoDelay(true);
     const client = aedes.handle(socket);
     limits.armConnectDeadline(socket, client);
     const internals = client as unknown as ClientInternals;
