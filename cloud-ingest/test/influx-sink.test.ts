@@ -121,8 +121,49 @@ describe('InfluxDB sink against a real influxd 1.6.7', () => {
       await sink.close();
       db.close();
     };
-    return { sink, database, metricsRegistry, close };
+    return { sink, database, metricsRegistry, db, close };
   };
+
+  /** influxd's own count of /write requests it served (its /debug/vars, the `httpd` statistics). */
+  const writeRequests = async () => {
+    const vars = (await (await fetch(`${influxd.url}/debug/vars`)).json()) as Record<
+      string,
+      { name?: string; values?: { writeReq?: number } }
+    >;
+    return Object.values(vars)
+      .filter((v) => v.name === 'httpd')
+      .reduce((sum, v) => sum + (v.values?.writeReq ?? 0), 0);
+  };
+
+  it("commits a group of 40 edges' batches in one write request and one state transaction; a refused point is dead-lettered, the rest stored", async () => {
+    const { sink, database, db, close } = await makeSink();
+    // Another writer made pm25 a string in this shard: edge-7's numeric pm25 is refused there for good.
+    const raw = await fetch(`${influxd.url}/write?db=${database}&precision=ms`, {
+      method: 'POST',
+      body: `unknown,device=old pm25="text" ${T}`,
+    });
+    expect(raw.status).toBe(204);
+    const group = Array.from({ length: 40 }, (_, i) => ({
+      batch: {
+        ...batch([reading('temp', i, T + i), ...(i === 7 ? [reading('pm25', 3, T + i)] : [])]),
+        edgeId: `edge-${i}`,
+      },
+      recordState: () => {
+        recorded.push(`edge-${i} in transaction ${db.inTransaction}`);
+      },
+    }));
+    const recorded: string[] = [];
+    const before = await writeRequests();
+    const results = await sink.commitGroup!(group);
+    // One request for the group; then halves of it again until edge-7's line is refused alone:
+    // two requests a level, six levels for 40 lines (one a line would be 40 more).
+    expect((await writeRequests()) - before).toBeLessThanOrEqual(1 + 2 * Math.ceil(Math.log2(40)));
+    expect(recorded).toEqual(group.map((_, i) => `edge-${i} in transaction true`));
+    expect(results.map((r) => r.deadLettered)).toEqual(group.map((_, i) => (i === 7 ? 1 : 0)));
+    const [count] = await influxd.query('SELECT count("temp") FROM "unknown"', database);
+    expect(count!.series![0]!.values[0]![1]).toBe(39);
+    await close();
+  }, 30_000);
 
   it('keeps a numeric field numeric when bad readings carry the exception name', async () => {
     const { sink, database, close } = await makeSink();
