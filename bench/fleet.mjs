@@ -1,10 +1,11 @@
 // Fleet bench: N protocol-level edges (bench/fleet-edges.mjs) against the built village-cloud
-// (embedded broker, SQLite sink), each cutting one batch every --period ms. Prints JSON lines:
+// (embedded broker, SQLite sink, or with --sink influx a real influxd started here), each cutting one batch every --period ms. Prints JSON lines:
 // the time for all N to connect, then one line per --sample seconds and a summary over the run
 // after --warmup: ack rate, p50/p99 ack latency (publish → the cloud's ack), the cloud's CPU
 // (cores, from /proc/PID/stat) and RSS, and what waits at the edges (backlog, in flight).
 //
 //   node bench/fleet.mjs --edges 1200 --period 1000 --seconds 30
+//   node bench/fleet.mjs --edges 300 --sink influx               # Debian's influxd 1.6.7, in a temp folder
 //   node bench/fleet.mjs --edges 5000 --reconnect            # also: all N drop and reconnect
 //   node bench/fleet.mjs --edges 5000 --resend-backoff       # the edge's resend backoff (without: a fixed timeout)
 //   node bench/fleet.mjs --cloud-bin tmp/cloud-before/dist/bin/village-cloud.js --hash scrypt
@@ -18,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { percentile, startFleet } from './fleet-edges.mjs';
+import { startInfluxd } from './influxd.mjs';
 import { CLOUD, freePort, startBin, stopAll, writeOneStationCloud } from './village-processes.mjs';
 
 const { values: a } = parseArgs({
@@ -31,6 +33,7 @@ const { values: a } = parseArgs({
     sample: { type: 'string', default: '5' },
     workers: { type: 'string', default: '1' },
     hash: { type: 'string', default: 'sha256' },
+    sink: { type: 'string', default: 'sqlite' },
     'cloud-bin': { type: 'string', default: CLOUD },
     reconnect: { type: 'boolean', default: false },
     'resend-backoff': { type: 'boolean', default: false },
@@ -52,12 +55,16 @@ if (fdLimit < n + 1000) {
 
 const edges = await credentials(n, a.hash);
 const dir = mkdtempSync(join(tmpdir(), 'bench-fleet-'));
+const influxd = a.sink === 'influx' ? await startInfluxd(dir) : undefined;
 const mqttPort = await freePort();
 const cfg = writeOneStationCloud(dir, {
   mqttPort,
   edges: edges.map(({ id, passwordHash }) => ({ id, passwordHash })),
   // The broker's socket cap (mqtt.limits.maxConnections, default 2,000) would hold the rest out.
-  extra: { mqtt: { host: '127.0.0.1', port: mqttPort, limits: { maxConnections: n + 1000 } } },
+  extra: {
+    mqtt: { host: '127.0.0.1', port: mqttPort, limits: { maxConnections: n + 1000 } },
+    ...(influxd && { sink: { kind: 'influx', url: influxd.url, api: 'v1', database: 'village' } }),
+  },
 });
 const cloud = startBin(a['cloud-bin'], cfg, 'cloud ready', a['cloud-flag']);
 const { httpPort } = await cloud.ready;
@@ -125,6 +132,7 @@ while (Date.now() < endAt) {
   at = now;
 }
 const summary = {
+  sink: a.sink,
   phase: 'summary',
   edges: n,
   periodMs,
@@ -156,6 +164,7 @@ if (a.reconnect) {
 print(summary);
 await fleet.stop();
 await stopAll();
+await influxd?.stop();
 rmSync(dir, { recursive: true, force: true });
 
 async function credentials(count, kind) {

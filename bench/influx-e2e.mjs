@@ -6,12 +6,12 @@
 //   raw: 5,000-point line-protocol batches from two concurrent writers straight to /write.
 // Prints JSON lines. Build first: `npm run build`.
 //   node bench/influx-e2e.mjs [--readings 300000] [--devices 1000] [--interval-ms 20]
-import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
+import { startInfluxd } from './influxd.mjs';
 import {
   CLOUD,
   EDGE,
@@ -36,38 +36,10 @@ const dir = mkdtempSync(join(tmpdir(), 'bench-influx-'));
 const out = (o) => process.stdout.write(`${JSON.stringify({ bench: 'influx-e2e', ...o })}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// --- influxd with every dir and bind address in the temp folder / on 127.0.0.1 ---
-const [influxPort, rpcPort] = [await freePort(), await freePort()];
-for (const d of ['meta', 'data', 'wal']) mkdirSync(join(dir, 'influx', d), { recursive: true });
-const conf = execFileSync('influxd', ['config'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
-  .replace(/^(\s*)dir = "\/var\/lib\/influxdb\/meta"$/m, `$1dir = "${dir}/influx/meta"`)
-  .replace(/^(\s*)dir = "\/var\/lib\/influxdb\/data"$/m, `$1dir = "${dir}/influx/data"`)
-  .replace(/^(\s*)wal-dir = ".*"$/m, `$1wal-dir = "${dir}/influx/wal"`)
-  .replace(/^bind-address = ".*"$/m, `bind-address = "127.0.0.1:${rpcPort}"`)
-  .replace(/^(\s*)bind-address = ":8086"$/m, `$1bind-address = "127.0.0.1:${influxPort}"`)
-  .replace(/^(\s*)bind-address = ":(\d+)"$/gm, '$1bind-address = "127.0.0.1:0"')
-  .replace(/^(\s*)store-enabled = true$/m, '$1store-enabled = false')
-  .replace(/^(\s*)query-log-enabled = true$/m, '$1query-log-enabled = false')
-  .replace(/^(\s*)log-enabled = true$/gm, '$1log-enabled = false');
-writeFileSync(join(dir, 'influx/influxdb.conf'), conf);
-const influxd = spawn('influxd', ['run', '-config', join(dir, 'influx/influxdb.conf')], {
-  stdio: 'ignore',
-  detached: true,
-});
-const influx = `http://127.0.0.1:${influxPort}`;
-const query = async (q, db = 'village') => {
-  const r = await fetch(`${influx}/query`, { method: 'POST', body: new URLSearchParams({ q, db }) });
-  return (await r.json()).results;
-};
-for (let i = 0; ; i++) {
-  try {
-    if ((await fetch(`${influx}/ping`)).status === 204) break;
-  } catch {}
-  if (i > 300) throw new Error('influxd did not start');
-  await sleep(100);
-}
-await query('CREATE DATABASE village');
-await query('CREATE DATABASE raw');
+// --- influxd in the temp folder, on 127.0.0.1 ---
+const influxd = await startInfluxd(dir, ['village', 'raw']);
+const influx = influxd.url;
+const query = influxd.query;
 const countReadings = async (db) => {
   const [r] = await query('SELECT count(*) FROM /.*/', db);
   return (r.series ?? []).flatMap((s) => s.values[0].slice(1)).reduce((a, b) => a + (b ?? 0), 0);
@@ -183,8 +155,5 @@ out({
   ratio: Number((e2eRate / rawRate).toFixed(3)),
 });
 
-try {
-  process.kill(-influxd.pid, 'SIGTERM');
-} catch {}
-await new Promise((r) => (influxd.exitCode === null ? influxd.once('exit', r) : r()));
+await influxd.stop();
 rmSync(dir, { recursive: true, force: true });
