@@ -15,6 +15,7 @@ import { openDeadLetterStore } from '../src/store/dead-letter-store.js';
 import { openDatabase } from '../src/store/open-database.js';
 import { openRegistryStore } from '../src/store/registry-store.js';
 import { type Influxd, startInfluxd } from './servers/influxd.js';
+import { runSinkSuite } from './sink-suite.js';
 import { waitFor } from './wait-for.js';
 
 const T = Date.UTC(2026, 2, 1, 8);
@@ -123,6 +124,12 @@ describe('InfluxDB sink against a real influxd 1.6.7', () => {
     };
     return { sink, database, metricsRegistry, close };
   };
+
+  // sink.ts: every sink passes the one contract suite, this one against the real server.
+  runSinkSuite('influx', async () => {
+    const { sink, close } = await makeSink();
+    return { sink, dispose: close };
+  });
 
   it('keeps a numeric field numeric when bad readings carry the exception name', async () => {
     const { sink, database, close } = await makeSink();

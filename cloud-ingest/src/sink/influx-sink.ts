@@ -213,6 +213,7 @@ export function createInfluxSink(config: InfluxSinkConfig, deps: InfluxSinkDeps)
   return {
     name: 'influx',
     atomicWithState: false,
+    countsRewrites: false,
     commitBatch(batch, recordState) {
       const run = async () => {
         catalog.note(batch, measurementOf);
@@ -225,11 +226,12 @@ export function createInfluxSink(config: InfluxSinkConfig, deps: InfluxSinkDeps)
         recordState();
         // Rewrites overwrite silently in InfluxDB (same measurement, tags and time); dedupe by seq
         // keeps them to the crash-between-write-and-record case, so they are not counted here.
+        // deadLettered is left out when none were, as the SQLite sink (which never dead-letters) does.
         return {
           readings: batch.readings.length,
           events: batch.events.length,
           rewrites: 0,
-          deadLettered,
+          ...(deadLettered > 0 ? { deadLettered } : {}),
         };
       };
       const result = queue.then(run, run);
