@@ -8,7 +8,6 @@ import { createAuth } from './auth/create-auth.js';
 import type { ExternalConsumer } from './broker/external-consumer.js';
 import { startExternalIngest } from './broker/external-ingest.js';
 import { createJournalWriter } from './broker/external-journal.js';
-import { createSharedSeqState } from './broker/external-seq-state.js';
 import { startBroker } from './broker/start-broker.js';
 import { registerBuildInfo } from './build-info.js';
 import { checkCloudConfig } from './config-check.js';
@@ -49,6 +48,7 @@ import { openEdgeStateStore } from './store/edge-state-store.js';
 import { type Db, openDatabase } from './store/open-database.js';
 import { type RegistryStore, openRegistryStore } from './store/registry-store.js';
 import { createSeqState } from './store/seq-state.js';
+import { createSharedSeqState } from './store/shared-seq-state.js';
 
 export interface StartOptions {
   /** Start although dataDir holds data of the other sink (sink/sink-change.ts): `--allow-sink-change`. */
