@@ -156,10 +156,9 @@ export function startJournalRules(deps: {
     acknowledge: (id, actor, note) => running().acknowledge(id, actor, note),
     resolve: (id, actor, closing) => running().resolve(id, actor, closing),
     arrive: (id, actor) => running().arrive(id, actor),
-    slaByPlace: (q) => running().slaByPlace(q),
     // Births and deaths reach the worker that holds the rules lease; the others have no state to feed.
     edgeStatus: (edge, online) => current?.runtime.edgeStatus(edge, online),
-    sla: (q) => running().sla(q),
+    slaInput: (q) => running().slaInput(q),
     deliveries: (id) => running().deliveries(id),
     onChange(listener) {
       listeners.add(listener);
