@@ -1,0 +1,42 @@
+import { workerName } from '../rules-runtime/journal-rules.js';
+import { createSharedSeqState } from '../store/shared-seq-state.js';
+import type { BrokerMode } from './broker-mode.js';
+import type { ExternalMqttConfig } from './external-config.js';
+import type { ExternalConsumer } from './external-consumer.js';
+import { startExternalIngest } from './external-ingest.js';
+import { createJournalWriter } from './external-journal.js';
+
+/**
+ * `mqtt.mode: external`: several workers consume an external broker and share cloud.db, so the
+ * seq state is not cached per process, and each journals what it commits for the one rules
+ * worker (unless ingest.journal.enabled is false). One message at a time: the broker redelivers
+ * what was never PUBACKed.
+ */
+export function externalBrokerMode(
+  mqtt: ExternalMqttConfig,
+  o: { journal: boolean; testDelay: { testDelayMs: number; testDelayForMs: number } },
+): BrokerMode {
+  let consumer: ExternalConsumer | undefined;
+  return {
+    mode: 'external',
+    workerName: workerName(mqtt),
+    openState(db, now) {
+      const journal = o.journal ? createJournalWriter(db, now) : undefined;
+      return { seqState: createSharedSeqState(db, journal?.append), journal };
+    },
+    async start(w) {
+      const broker = await startExternalIngest({
+        config: mqtt,
+        log: w.log,
+        serially: w.serially,
+        testDelay: o.testDelay,
+        ingest: w.ingest,
+        onConsumer: (c) => {
+          consumer = c;
+        },
+      });
+      return { ...broker, tlsPort: undefined };
+    },
+    publish: (topic, payload) => consumer!.publish(topic, payload),
+  };
+}
