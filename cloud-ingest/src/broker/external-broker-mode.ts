@@ -1,10 +1,14 @@
-import { workerName } from '../rules-runtime/journal-rules.js';
+import { hostname } from 'node:os';
 import { createSharedSeqState } from '../store/shared-seq-state.js';
 import type { BrokerMode } from './broker-mode.js';
 import type { ExternalMqttConfig } from './external-config.js';
 import type { ExternalConsumer } from './external-consumer.js';
 import { startExternalIngest } from './external-ingest.js';
 import { createJournalWriter } from './external-journal.js';
+
+/** A worker's name in the rules lease: its MQTT client id, or the consumer's default one. */
+export const workerName = (mqtt: { clientId?: string | undefined }): string =>
+  mqtt.clientId ?? `village-ingest-${hostname()}-${process.pid}`;
 
 /**
  * `mqtt.mode: external`: several workers consume an external broker and share cloud.db, so the

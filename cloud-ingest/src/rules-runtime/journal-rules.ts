@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import type { Hono } from 'hono';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
@@ -17,10 +16,6 @@ import { openJournalTail } from './journal-tail.js';
 import { compileRulesSetup } from './rules-from-registry.js';
 import type { RulesChange, RulesRuntime } from './rules-runtime.js';
 import { startRules } from './start-rules.js';
-
-/** A worker's name in the rules lease: its MQTT client id, or the consumer's default one. */
-export const workerName = (mqtt: { clientId?: string | undefined }): string =>
-  mqtt.clientId ?? `village-ingest-${hostname()}-${process.pid}`;
 
 export interface JournalRules {
   /** Answers while this worker holds the rules lease; 503 `rules_standby` otherwise. */
