@@ -1,15 +1,11 @@
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
-import { type Ack, type Command, LIMITS, encodeAck, encodeJson, topics } from '@village/protocol';
-import type { Aedes, AedesPublishPacket } from 'aedes';
+import { type Ack, type Command, encodeAck, encodeJson, topics } from '@village/protocol';
+import type { Aedes } from 'aedes';
 import type { Logger } from 'pino';
 import { createAuth } from './auth/create-auth.js';
-import type { ExternalConsumer } from './broker/external-consumer.js';
-import { startExternalIngest } from './broker/external-ingest.js';
-import { createJournalWriter } from './broker/external-journal.js';
-import { createSharedSeqState } from './broker/external-seq-state.js';
-import { startBroker } from './broker/start-broker.js';
+import { chooseBrokerMode } from './broker/broker-mode.js';
 import { registerBuildInfo } from './build-info.js';
 import { checkCloudConfig } from './config-check.js';
 import type { CloudConfig } from './config.js';
@@ -27,6 +23,7 @@ import { createPeopleRoutes } from './http/people-routes.js';
 import { createPlaceRoutes } from './http/place-routes.js';
 import { createBatchGroupQueue } from './ingest/batch-group-queue.js';
 import { createBatchIngest } from './ingest/batch-ingest.js';
+import { createCommandResend } from './ingest/command-resend.js';
 import { createCommandResultIngest } from './ingest/command-result-ingest.js';
 import { type CommittedFeed, createCommittedFeed } from './ingest/committed-feed.js';
 import { createDeadLetterRedrive } from './ingest/dead-letter-redrive.js';
@@ -34,7 +31,7 @@ import { createEdgeReportIngest } from './ingest/edge-report-ingest.js';
 import { createStatusIngest } from './ingest/status-ingest.js';
 import { type CloudMetrics, createCloudMetrics } from './metrics.js';
 import { portError } from './port-error.js';
-import { startJournalRules, workerName } from './rules-runtime/journal-rules.js';
+import { startJournalRules } from './rules-runtime/journal-rules.js';
 import type { RulesRuntime } from './rules-runtime/rules-runtime.js';
 import { startRules } from './rules-runtime/start-rules.js';
 import { createInfluxSink } from './sink/influx-sink.js';
@@ -48,7 +45,6 @@ import { openDeadLetterStore } from './store/dead-letter-store.js';
 import { openEdgeStateStore } from './store/edge-state-store.js';
 import { type Db, openDatabase } from './store/open-database.js';
 import { type RegistryStore, openRegistryStore } from './store/registry-store.js';
-import { createSeqState } from './store/seq-state.js';
 
 export interface StartOptions {
   /** Start although dataDir holds data of the other sink (sink/sink-change.ts): `--allow-sink-change`. */
@@ -114,14 +110,10 @@ export async function startCloud(
       registryFile,
       config.edges.map((e) => e.id),
     );
-    // External mode: every worker journals what it commits, for the one rules worker (docs/scaling.md).
-    const journal =
-      config.mqtt.mode === 'external' && (config.ingest.journal?.enabled ?? true)
-        ? createJournalWriter(db, now)
-        : undefined;
-    // Several workers share cloud.db in external mode: their seq state must not be cached per process.
-    const seqState =
-      config.mqtt.mode === 'external' ? createSharedSeqState(db, journal?.append) : createSeqState(db);
+    // Embedded or external broker, chosen once (broker/broker-mode.ts): in external mode several
+    // workers share cloud.db (seq state not cached per process) and each journals what it commits.
+    const brokerMode = chooseBrokerMode(config);
+    const { seqState, journal } = brokerMode.openState(db, now);
     const metrics = createCloudMetrics();
     registerBuildInfo(metrics.registry);
     const deadLetters = openDeadLetterStore(db, metrics.registry);
@@ -139,17 +131,7 @@ export async function startCloud(
           })
         : createSqliteSink(db, { repairLatest: { window: timeWindow, now: now() } });
     closers.push(() => sink.close());
-    let aedesRef: Aedes | undefined;
-    let external: ExternalConsumer | undefined;
-
-    const publish = (topic: string, payload: Uint8Array): Promise<void> =>
-      external?.publish(topic, payload) ??
-      new Promise<void>((resolve, reject) => {
-        aedesRef!.publish(
-          { cmd: 'publish', topic, payload: Buffer.from(payload), qos: 1, retain: false, dup: false },
-          (err) => (err ? reject(err) : resolve()),
-        );
-      });
+    const publish = (topic: string, payload: Uint8Array): Promise<void> => brokerMode.publish(topic, payload);
     const publishAck = (edgeId: string, ack: Ack) => publish(topics.ack(edgeId), encodeAck(ack));
     const committed = createCommittedFeed((err) =>
       log.error({ err: err.message, stack: err.stack }, 'a committed-batch listener failed'),
@@ -173,35 +155,7 @@ export async function startCloud(
         : batches.ingest(topic, payload);
     const commands = openCommandStore(db);
     const ingestCommandResult = createCommandResultIngest({ commands, metrics, log, now });
-    // An edge's session is clean on every connect, so a command sent while it was away is gone:
-    // resend what has no result yet. The edge runs a command id once and answers repeats from memory.
-    const resendCommands = (edge: string) => {
-      for (const c of commands.pending(edge, now())) {
-        const cmd = {
-          id: c.id,
-          device: c.device,
-          action: c.action,
-          params: c.params,
-          expiresAt: c.expiresAt,
-        };
-        const bytes = encodeJson(cmd);
-        // The edge refuses a command message over its limit unread, so it would never answer and
-        // the command would be resent at every birth until it expires: it fails here, once, instead.
-        if (bytes.length > LIMITS.maxControlBytes) {
-          const error = `too_large: the command is ${bytes.length} bytes, an edge takes at most ${LIMITS.maxControlBytes}`;
-          commands.fail(c.id, error, now());
-          metrics.commandResults.inc({ result: 'too_large' });
-          log.warn(
-            { edge, id: c.id, bytes: bytes.length },
-            'command too large for the edge: failed, not resent',
-          );
-          continue;
-        }
-        publish(topics.cmd(edge), bytes).catch((err: Error) =>
-          log.warn({ edge, id: c.id, err: err.message }, 'command resend failed'),
-        );
-      }
-    };
+    const resendCommands = createCommandResend({ commands, metrics, log, now, publish });
     // The rules runtime starts later; births and deaths reach it once it runs (an offline edge is
     // the root cause of the silence behind it).
     let edgeStatusToRules: ((edge: string, online: boolean) => void) | undefined;
@@ -252,54 +206,13 @@ export async function startCloud(
       serially,
       onError: (err) => log.error({ err: err.message, stack: err.stack }, 'batch could not be decoded'),
     });
-    const bytesOf = (p: AedesPublishPacket) =>
-      typeof p.payload === 'string' ? Buffer.from(p.payload) : p.payload;
-
-    const mqttConfig = config.mqtt;
-    const broker =
-      mqttConfig.mode === 'external'
-        ? await startExternalIngest({
-            config: mqttConfig,
-            log,
-            serially,
-            testDelay: config.ingest,
-            ingest: {
-              batch: ingestBatch,
-              status: ingestStatus,
-              'cmd-result': ingestCommandResult,
-            },
-            onConsumer: (c) => {
-              external = c;
-            },
-          })
-        : await startBroker({
-            host: mqttConfig.host,
-            port: mqttConfig.port,
-            maxPacketBytes: mqttConfig.maxPacketBytes,
-            limits: mqttConfig.limits,
-            tls: mqttConfig.tls,
-            credentials: new Map(config.edges.map((e) => [e.id, e.passwordHash])),
-            log,
-            metrics,
-            async beforeListen(aedes) {
-              aedesRef = aedes;
-              const subscribe = (topic: string, handler: (p: AedesPublishPacket) => unknown) =>
-                new Promise<void>((resolve) =>
-                  aedes.subscribe(topic, (packet, done) => serially(() => handler(packet), done), resolve),
-                );
-              await new Promise<void>((resolve) =>
-                aedes.subscribe(
-                  topics.allUp('batch'),
-                  (p, done) => batchGroups.push(p.topic, bytesOf(p), done),
-                  resolve,
-                ),
-              );
-              await subscribe(topics.allUp('status'), (p) => ingestStatus(p.topic, bytesOf(p)));
-              await subscribe(topics.allUp('cmd-result'), (p) => ingestCommandResult(p.topic, bytesOf(p)));
-            },
-          }).catch((err: unknown) => {
-            throw portError(err, 'mqtt.port', mqttConfig.host, mqttConfig.port);
-          });
+    const broker = await brokerMode.start({
+      log,
+      metrics,
+      serially,
+      batchGroups,
+      ingest: { batch: ingestBatch, status: ingestStatus, 'cmd-result': ingestCommandResult },
+    });
     closers.push(async () => {
       await broker.close();
       await batchGroups.idle();
@@ -326,7 +239,7 @@ export async function startCloud(
         log,
         registry: metrics.registry,
         now,
-        name: mqttConfig.mode === 'external' ? workerName(mqttConfig) : 'embedded',
+        name: brokerMode.workerName,
       });
     const rules = journal
       ? journalRules
@@ -409,7 +322,7 @@ export async function startCloud(
     );
     closers.push(async () => live.close());
     const httpPort = (http.address() as AddressInfo).port;
-    const mqttTlsPort = 'tlsPort' in broker ? broker.tlsPort : undefined;
+    const mqttTlsPort = broker.tlsPort;
     log.info(
       { mqttPort: broker.port, mqttTlsPort, httpPort, https: tls !== undefined, dataDir: config.dataDir },
       'cloud ready',

@@ -1,15 +1,24 @@
 import type { IncidentOutcome } from '@village/rules';
 import { Hono } from 'hono';
-import { IncidentCommandError, type RulesRuntime } from '../rules-runtime/rules-runtime.js';
+import { IncidentCommandError } from '../rules-runtime/incident-command-error.js';
+import type { RulesRuntime } from '../rules-runtime/rules-runtime.js';
 import { oneOf } from './alert-routes.js';
 import { ApiError } from './api-error.js';
 import { parseLimit, parseTime } from './query-params.js';
 import { FULL_ACCESS, type RequestScope, canSeeVillage, scopeOf } from './request-scope.js';
+import { placeSla, villageSla } from './sla-figures.js';
 
 const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 10_000;
 const MAX_NOTE = 2_000;
 const ACTOR = /^[A-Za-z0-9][A-Za-z0-9._@:-]{0,63}$/;
+
+/** A refused incident command as the API answers it: no such incident 404, wrong state 409, bad argument 400. */
+function commandStatus(err: IncidentCommandError): 400 | 404 | 409 {
+  if (err.code === 'unknown_incident') return 404;
+  if (err.code === 'bad_transition') return 409;
+  return 400;
+}
 
 /**
  * Who acts. With logins on, the officer of the session. Without any users configured (lab and
@@ -61,7 +70,7 @@ export function createIncidentRoutes(runtime: RulesRuntime): Hono {
     try {
       return fn();
     } catch (err) {
-      if (err instanceof IncidentCommandError) throw new ApiError(err.status, err.code, err.message);
+      if (err instanceof IncidentCommandError) throw new ApiError(commandStatus(err), err.code, err.message);
       throw err;
     }
   };
@@ -121,9 +130,10 @@ export function createIncidentRoutes(runtime: RulesRuntime): Hono {
     if (from !== undefined && to !== undefined && to <= from)
       throw new ApiError(400, 'bad_param', `to (${to}) must be after from (${from})`);
     const q2 = { from, to, villages: scopeOf(c).villages };
-    const places = runtime.slaByPlace(q2);
+    const input = runtime.slaInput(q2);
+    const places = placeSla(input);
     return c.json({
-      villages: runtime.sla(q2),
+      villages: villageSla(input),
       // Every response counted (joined alerts and re-arms too); a town or county row covers only
       // the villages this caller may see.
       byPlace: places,

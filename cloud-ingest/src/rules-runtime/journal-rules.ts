@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import type { Hono } from 'hono';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
@@ -17,10 +16,6 @@ import { openJournalTail } from './journal-tail.js';
 import { compileRulesSetup } from './rules-from-registry.js';
 import type { RulesChange, RulesRuntime } from './rules-runtime.js';
 import { startRules } from './start-rules.js';
-
-/** A worker's name in the rules lease: its MQTT client id, or the consumer's default one. */
-export const workerName = (mqtt: { clientId?: string | undefined }): string =>
-  mqtt.clientId ?? `village-ingest-${hostname()}-${process.pid}`;
 
 export interface JournalRules {
   /** Answers while this worker holds the rules lease; 503 `rules_standby` otherwise. */
@@ -156,10 +151,9 @@ export function startJournalRules(deps: {
     acknowledge: (id, actor, note) => running().acknowledge(id, actor, note),
     resolve: (id, actor, closing) => running().resolve(id, actor, closing),
     arrive: (id, actor) => running().arrive(id, actor),
-    slaByPlace: (q) => running().slaByPlace(q),
     // Births and deaths reach the worker that holds the rules lease; the others have no state to feed.
     edgeStatus: (edge, online) => current?.runtime.edgeStatus(edge, online),
-    sla: (q) => running().sla(q),
+    slaInput: (q) => running().slaInput(q),
     deliveries: (id) => running().deliveries(id),
     onChange(listener) {
       listeners.add(listener);

@@ -3,19 +3,16 @@ import {
   type EngineState,
   type Incident,
   type IncidentClosing,
-  type PlaceSla,
   RulesError,
   type RulesOutput,
+  type VillagePlace,
   acknowledge,
   arrive,
   createState,
   nextDeadline,
-  renderAlertText,
   resolve,
   restoreState,
   serializeState,
-  slaByPlace,
-  slaByVillage,
   step,
   tick,
 } from '@village/rules';
@@ -25,7 +22,10 @@ import type { CommittedFeed } from '../ingest/committed-feed.js';
 import type { NotificationDispatcher } from '../notify/notification-dispatcher.js';
 import type { PlaceTags, SinkBatch } from '../sink/sink.js';
 import type { Db } from '../store/open-database.js';
-import { type IncidentView, type ViewExtras, incidentOfView, toIncidentView } from './incident-view.js';
+import { learnDevices } from './device-places.js';
+import { IncidentCommandError } from './incident-command-error.js';
+import { type IncidentView, incidentOfView } from './incident-view.js';
+import { projectOutputs } from './output-projector.js';
 import type { RulesSetup } from './rules-from-registry.js';
 import { createRulesMetrics } from './rules-metrics.js';
 import {
@@ -40,27 +40,15 @@ import {
 /** What live listeners (the SSE stream) receive after each committed change. */
 export type RulesChange = { type: 'alert'; alert: AlertView } | { type: 'incident'; incident: IncidentView };
 
-export interface VillageSlaView {
-  village: string;
-  incidents: number;
-  acknowledged: number;
-  withinTarget: number;
-  withinTargetShare: number | null;
-  medianResponseMs: number | null;
-  p90ResponseMs: number | null;
-  late: number;
-}
-
-/** An incident command the current state refuses; `status` is what the API answers. */
-export class IncidentCommandError extends Error {
-  override readonly name = 'IncidentCommandError';
-  constructor(
-    readonly status: 400 | 404 | 409,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
+/** What the SLA figures are computed from; the routes shape them (http/sla-figures.ts). */
+export interface SlaInput {
+  incidents: Incident[];
+  /** ms epoch: an incident still unacknowledged counts against the target from here. */
+  now: number;
+  /** The response target, ms. */
+  targetMs: number;
+  /** A village's town and county. */
+  placeOf(village: string): VillagePlace | undefined;
 }
 
 export interface RulesRuntime {
@@ -71,14 +59,13 @@ export interface RulesRuntime {
   resolve(id: string, actor: string, closing: IncidentClosing): IncidentView;
   /** The optional "arrived on scene" step of an acknowledged incident. */
   arrive(id: string, actor: string): IncidentView;
-  sla(q: { from?: number; to?: number; villages: VillageFilter }): VillageSlaView[];
+  /** The incidents of the range and the caller's villages, for the SLA figures (http/sla-figures.ts). */
+  slaInput(q: { from?: number; to?: number; villages: VillageFilter }): SlaInput;
   /**
    * An edge's applied birth (online) or death (offline): an offline edge is one 'edge offline'
    * incident for its station, and the bands behind it raise no silence meanwhile.
    */
   edgeStatus(edge: string, online: boolean): void;
-  /** Per village, town and county, over every response (joined alerts and re-arms included). */
-  slaByPlace(q: { from?: number; to?: number; villages: VillageFilter }): PlaceSla[];
   deliveries: NotificationDispatcher['deliveries'];
   /** Live alerts and incidents; returns the unsubscribe function. */
   onChange(listener: (change: RulesChange) => void): () => void;
@@ -155,18 +142,6 @@ export function startRulesRuntime(deps: RulesRuntimeDeps): RulesRuntime {
   let deadlineTimer: NodeJS.Timeout | undefined;
   let closed = false;
 
-  function extrasOf(i: Incident): ViewExtras {
-    const prev = store.incident(i.id);
-    const first = state.alerts[i.alerts[0]!];
-    return {
-      title: prev?.title ?? first?.message ?? i.alerts[0] ?? i.id,
-      text: prev?.text ?? first?.text ?? null,
-      station: prev?.station ?? first?.subject.station ?? null,
-      escalations: prev?.escalations ?? [],
-      alerts: i.alerts.map((k) => store.alertId(k)).filter((x): x is number => x !== undefined),
-    };
-  }
-
   /** Applies queued outputs to the tables and writes the state, in one transaction. */
   function flush(): void {
     clearTimeout(flushTimer);
@@ -175,97 +150,17 @@ export function startRulesRuntime(deps: RulesRuntimeDeps): RulesRuntime {
     const outs = pending;
     pending = [];
     const now = deps.now();
-    const changedAlerts = new Set<number>();
-    const changedIncidents = new Map<string, IncidentView>();
-    let sendSoon = false;
-    store.transaction(() => {
-      const putIncident = (i: Incident, mutate?: (v: IncidentView) => void) => {
-        const v = toIncidentView(i, extrasOf(i));
-        mutate?.(v);
-        store.putIncident(v);
-        changedIncidents.set(v.id, v);
-        return v;
-      };
-      const current = (id: string): Incident | undefined => state.incidents.open[id];
-      for (const o of outs) {
-        metrics.outputs.inc({ type: o.type });
-        switch (o.type) {
-          case 'alert-raised':
-            // Repeats in the same flush are written from the live state just below.
-            changedAlerts.add(store.insertAlert(o.alert));
-            break;
-          case 'alert-cleared': {
-            const id = store.clearAlert(o.alert, o.at);
-            if (id !== undefined) changedAlerts.add(id);
-            dirtyAlerts.delete(o.key);
-            break;
-          }
-          case 'incident-opened':
-          case 'incident-joined':
-          case 'incident-rearmed':
-          case 'incident-arrived':
-          case 'incident-arrival-overdue':
-          case 'incident-acknowledged': {
-            const id = o.type === 'incident-opened' ? o.incident.id : o.incidentId;
-            const i = current(id) ?? (o.type === 'incident-opened' ? o.incident : undefined);
-            if (i) putIncident(i);
-            break;
-          }
-          case 'incident-escalated': {
-            const i = current(o.incidentId);
-            // After the county the same level is notified again each step: one entry per deadline.
-            if (i)
-              putIncident(i, (v) => {
-                if (!v.escalations.some((e) => e.dueAt === o.dueAt))
-                  v.escalations.push({ level: o.level, at: o.at, dueAt: o.dueAt });
-              });
-            break;
-          }
-          case 'incident-resolved':
-            putIncident(o.incident);
-            break;
-          case 'notify': {
-            const v = changedIncidents.get(o.incidentId) ?? store.incident(o.incidentId);
-            const places = setup.places.get(o.village);
-            const place =
-              o.level === 'town' ? places?.town : o.level === 'county' ? places?.county : o.village;
-            const message = {
-              incidentId: o.incidentId,
-              village: o.village,
-              level: o.level,
-              place: place ?? o.village,
-              reason: o.reason,
-            };
-            // The audit length tells apart two joins (or two notices) of the same incident.
-            const key = `${o.incidentId}|${o.level}|${o.reason}|${v?.audit.length ?? 0}`;
-            // Structured fields plus a Chinese text for SMS and duty phones; names masked above the village.
-            const text = v?.text ?? null;
-            const textZh = text ? renderAlertText(text, 'zh', (id) => setup.displayName(id, o.level)) : null;
-            const body = JSON.stringify({
-              type: 'incident',
-              notification: key,
-              ...message,
-              text,
-              textZh,
-              incident: v,
-            });
-            deps.dispatcher.enqueue(message, key, body, now);
-            sendSoon = true;
-            break;
-          }
-          case 'input-rejected':
-          case 'alert-repeated':
-            break;
-        }
-      }
-      for (const key of dirtyAlerts) {
-        const a = state.alerts[key];
-        const id = a && store.updateAlertCount(a);
-        if (id !== undefined) changedAlerts.add(id);
-      }
-      dirtyAlerts.clear();
+    const { changedAlerts, changedIncidents, sendSoon } = store.transaction(() => {
+      const projection = projectOutputs(
+        { store, setup, dispatcher: deps.dispatcher, metrics },
+        state,
+        outs,
+        dirtyAlerts,
+        now,
+      );
       store.saveState(serializeState(state), cursor, now);
       deps.journal?.saveCursor();
+      return projection;
     });
     stateDirty = false;
     metrics.persists.inc();
@@ -335,27 +230,14 @@ export function startRulesRuntime(deps: RulesRuntimeDeps): RulesRuntime {
     );
   }
 
-  /**
-   * Devices are learned from their edge's station, so a new sensor needs no rules config. The live
-   * feed and the replay after a crash both call this, so a replayed event is judged as it would
-   * have been live (learned devices live only in memory: after a restart the replay relearns them).
-   */
-  function learnDevices(place: PlaceTags, items: Iterable<{ device: string }>): void {
-    const village = place.village;
-    if (village === null) return;
-    const where = place.station === null ? { village } : { village, station: place.station };
-    for (const { device } of items)
-      if (!rules.devices.has(device) && !rules.peopleByDevice.has(device)) rules.devices.set(device, where);
-  }
-
   function stepEvent(e: DeviceEvent, receivedAt: number, out: RulesOutput[]): void {
     for (const o of step(rules, state, { kind: 'event', event: e }, receivedAt).outputs) out.push(o);
   }
 
   function feed(batch: SinkBatch): void {
     const now = batch.receivedAt;
-    learnDevices(batch.place, batch.readings);
-    learnDevices(batch.place, batch.events);
+    learnDevices(rules, batch.place, batch.readings);
+    learnDevices(rules, batch.place, batch.events);
     const out: RulesOutput[] = [];
     for (const reading of batch.readings) {
       const r = step(rules, state, { kind: 'reading', reading }, now).outputs;
@@ -382,7 +264,7 @@ export function startRulesRuntime(deps: RulesRuntimeDeps): RulesRuntime {
         ts: e.ts,
         data: e.data as DeviceEvent['data'],
       };
-      learnDevices(deps.placeOf(e.edge), [ev]);
+      learnDevices(rules, deps.placeOf(e.edge), [ev]);
       stepEvent(ev, e.receivedAt, out);
       cursor = e.id;
     }
@@ -418,12 +300,10 @@ export function startRulesRuntime(deps: RulesRuntimeDeps): RulesRuntime {
       if (!(err instanceof RulesError)) throw err;
       const stored = store.incident(id);
       if (err.code === 'unknown_incident') {
-        if (stored)
-          throw new IncidentCommandError(409, 'bad_transition', `incident ${id} is ${stored.state}`);
-        throw new IncidentCommandError(404, 'unknown_incident', `no incident ${id}`);
+        if (stored) throw new IncidentCommandError('bad_transition', `incident ${id} is ${stored.state}`);
+        throw new IncidentCommandError('unknown_incident', `no incident ${id}`);
       }
-      if (err.code === 'bad_transition') throw new IncidentCommandError(409, err.code, err.message);
-      throw new IncidentCommandError(400, err.code, err.message);
+      throw new IncidentCommandError(err.code, err.message);
     }
     take(outs);
     arm();
@@ -446,19 +326,12 @@ export function startRulesRuntime(deps: RulesRuntimeDeps): RulesRuntime {
     arrive: (id, actor) => command(id, () => arrive(rules, state, id, actor, deps.now()).outputs),
     resolve: (id, actor, closing) =>
       command(id, () => resolve(rules, state, id, actor, closing, deps.now()).outputs),
-    sla({ from, to, villages }) {
-      const list = store.incidents({ from, to, villages, limit: SCAN_LIMIT }).map(incidentOfView);
-      return slaByVillage(list, { now: deps.now(), targetMs: setup.ackDeadlineMs }).map((s) => ({
-        village: s.village,
-        incidents: s.incidents,
-        acknowledged: list.filter((i) => i.village === s.village && i.acknowledgedAt !== null).length,
-        withinTarget: s.acknowledgedWithinTarget,
-        withinTargetShare: s.shareWithinTarget,
-        medianResponseMs: s.medianResponseMs,
-        p90ResponseMs: s.p90ResponseMs,
-        late: s.late,
-      }));
-    },
+    slaInput: ({ from, to, villages }) => ({
+      incidents: store.incidents({ from, to, villages, limit: SCAN_LIMIT }).map(incidentOfView),
+      now: deps.now(),
+      targetMs: setup.ackDeadlineMs,
+      placeOf: (v) => setup.places.get(v),
+    }),
     edgeStatus(edge, online) {
       const at = setup.edgeStations.get(edge);
       if (!at || closed) return;
@@ -466,10 +339,6 @@ export function startRulesRuntime(deps: RulesRuntimeDeps): RulesRuntime {
         take(step(rules, state, { kind: 'station', status: { ...at, edge, online } }, deps.now()).outputs);
         arm();
       })();
-    },
-    slaByPlace({ from, to, villages }) {
-      const list = store.incidents({ from, to, villages, limit: SCAN_LIMIT }).map(incidentOfView);
-      return slaByPlace(list, (v) => setup.places.get(v), { now: deps.now(), targetMs: setup.ackDeadlineMs });
     },
     deliveries: (id) => deps.dispatcher.deliveries(id),
     onChange(listener) {

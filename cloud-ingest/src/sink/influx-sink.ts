@@ -270,7 +270,8 @@ export function createInfluxSink(config: InfluxSinkConfig, deps: InfluxSinkDeps)
           readings: batch.readings.length,
           events: batch.events.length,
           rewrites: 0,
-          deadLettered: deadLettered[i]!,
+          // Left out when none were, as the SQLite sink (which never dead-letters) does.
+          ...(deadLettered[i]! > 0 ? { deadLettered: deadLettered[i]! } : {}),
         }),
       );
     };
@@ -282,6 +283,7 @@ export function createInfluxSink(config: InfluxSinkConfig, deps: InfluxSinkDeps)
   return {
     name: 'influx',
     atomicWithState: false,
+    countsRewrites: false,
     async commitBatch(batch, recordState) {
       return (await commitGroup([{ batch, recordState }]))[0]!;
     },

@@ -33,7 +33,10 @@ export interface GroupItem {
 export interface SinkWriteResult {
   readings: number;
   events: number;
-  /** Points (readings or events) that already existed and were overwritten. */
+  /**
+   * Points (readings or events) that already existed and were overwritten; always 0 from a sink
+   * whose `countsRewrites` is false.
+   */
   rewrites: number;
   /** Points the store refused for good and that went to the dead letters instead (InfluxDB 400). */
   deadLettered?: number;
@@ -103,6 +106,12 @@ export interface StoredEvent {
 export interface Sink {
   readonly name: string;
   readonly atomicWithState: boolean;
+  /**
+   * Whether `rewrites` counts overwritten points. InfluxDB overwrites a point silently and telling
+   * would cost a read per batch, so the InfluxDB sink does not count them (seq dedupe keeps
+   * rewrites to the crash-between-write-and-record case); the suite checks the count only here.
+   */
+  readonly countsRewrites: boolean;
   commitBatch(batch: SinkBatch, recordState: () => void): Promise<SinkWriteResult>;
   /**
    * Group commit (optional; sinks without it get their batches one `commitBatch` at a time):

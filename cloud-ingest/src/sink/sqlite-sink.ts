@@ -206,6 +206,7 @@ export function createSqliteSink(db: Db, options: SqliteSinkOptions = {}): Sink 
   return {
     name: 'sqlite',
     atomicWithState: true,
+    countsRewrites: true,
     async commitBatch(batch, recordState) {
       try {
         return writeBatch(batch, recordState);

@@ -69,7 +69,7 @@ export function ensureSeqTables(db: Db): void {
   }).immediate();
 }
 
-/** The statements both variants (this one and broker/external-seq-state.ts) share. */
+/** The statements both variants (this one and shared-seq-state.ts) share. */
 export interface SeqStatements {
   openStream: Statement<[string, string, string]>;
   selectHigh: Statement<[string, string], { high_water: number }>;

@@ -1,6 +1,6 @@
 import { LEGACY_EPOCH } from '@village/protocol';
-import type { Db } from '../store/open-database.js';
-import { type SeqState, ensureSeqTables, epochChangeIn, seqStatements } from '../store/seq-state.js';
+import type { Db } from './open-database.js';
+import { type SeqState, ensureSeqTables, epochChangeIn, seqStatements } from './seq-state.js';
 
 /**
  * The per-edge dedupe state (per outbox epoch, a high-water mark H plus the committed seqs above
