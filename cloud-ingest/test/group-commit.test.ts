@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Ack, type Batch, encodeBatch, topics } from '@village/protocol';
+import { waitFor } from '@village/test-kit';
 import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import type { Histogram } from 'prom-client';
@@ -24,7 +25,6 @@ import {
   publishBatch,
   startTestCloud,
 } from './cloud-fixture.js';
-import { waitFor } from './wait-for.js';
 
 const N = 20; // readings per batch
 /** Batch `seq` of edge-1 with its own time range, so its rows can be counted apart from the others'. */
@@ -207,7 +207,7 @@ describe('group commit of queued batches', { timeout: 60_000 }, () => {
     );
     push(1, encodeBatch(batchOf(1)));
     // Seq 1 is committed and its ack held at the gate: the queue cannot drain meanwhile.
-    await waitFor(() => ackCalls() === 1, { what: 'the first group reaching its ack' });
+    await waitFor('the first group reaching its ack', () => ackCalls() === 1);
     for (let seq = 2; seq <= 20; seq++) push(seq, encodeBatch(batchOf(seq)));
     expect(released).toEqual([1, 2, 3, 4]);
     expect(rowsOfSeq(reader, 2)).toBe(0);
@@ -234,7 +234,7 @@ describe('group commit of queued batches', { timeout: 60_000 }, () => {
       gate,
     );
     push(1, encodeBatch(batchOf(1)));
-    await waitFor(() => ackCalls() === 1, { what: 'the first group reaching its ack' });
+    await waitFor('the first group reaching its ack', () => ackCalls() === 1);
     // A fleet's worth of messages arrives while that commit cannot finish.
     for (let seq = 2; seq <= 40; seq++) push(seq, encodeBatch(batchOf(seq)));
     expect(prepares(), 'decoded: the one committing plus a full queue').toBe(1 + 5);
@@ -276,13 +276,11 @@ describe('group commit of queued batches', { timeout: 60_000 }, () => {
     }
     await Promise.all(sends);
     const good = Array.from({ length: SEQS }, (_, i) => i + 1).filter((s) => s !== POISONED);
-    await waitFor(() => good.every((s) => rowsAtAck.has(s)), {
-      what: 'acks of every good seq',
-      timeoutMs: 30_000,
-    });
-    await waitFor(async () => (await counterValue(t.cloud.metrics.batches, { result: 'failed' })) === 1, {
-      what: 'the poisoned batch failing',
-    });
+    await waitFor('acks of every good seq', () => good.every((s) => rowsAtAck.has(s)), { timeoutMs: 30_000 });
+    await waitFor(
+      'the poisoned batch failing',
+      async () => (await counterValue(t.cloud.metrics.batches, { result: 'failed' })) === 1,
+    );
 
     for (const s of good) expect(rowsAtAck.get(s), `rows of seq ${s} at its ack`).toBe(N);
     expect(acks.some((a) => a.acked.includes(POISONED))).toBe(false);

@@ -1,9 +1,9 @@
 import { type Ack, type Batch, decodeAck, encodeBatch, topics } from '@village/protocol';
+import { waitFor } from '@village/test-kit';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EDGE_PASSWORDS, TWO_VILLAGES, twoEdgeCredentials } from './harness/two-villages.js';
 import { type Village, createVillage } from './harness/village.js';
-import { waitFor } from './harness/wait-for.js';
 
 /** Issue 13, finding 2: an edge may write only its own devices' data. */
 describe('device ownership at ingest', () => {

@@ -1,3 +1,4 @@
+import { waitFor } from '@village/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type BatchTap,
@@ -10,7 +11,6 @@ import {
   startInfluxd,
 } from './harness/broker-and-influx.js';
 import { type Village, createVillage } from './harness/village.js';
-import { waitFor } from './harness/wait-for.js';
 
 const LIMIT = 30_000;
 
@@ -41,7 +41,7 @@ describe('edge → Mosquitto → cloud → real InfluxDB 1.6.7', () => {
         const m = await v.edgeMetrics();
         return m.get('edge_readings_accepted_total') === LIMIT && m.get('edge_outbox_depth_readings') === 0;
       },
-      { timeoutMs: 90_000, everyMs: 250 },
+      { timeoutMs: 90_000, intervalMs: 250 },
     );
     const sent = tap.readings();
     expect(sent.size).toBe(LIMIT);

@@ -1,3 +1,4 @@
+import { waitFor } from '@village/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type BatchTap,
@@ -10,7 +11,6 @@ import {
   startInfluxd,
 } from './harness/broker-and-influx.js';
 import { type Village, createVillage } from './harness/village.js';
-import { waitFor } from './harness/wait-for.js';
 
 const LIMIT = 20_000;
 
@@ -52,7 +52,7 @@ describe("Mosquitto's default max_queued_messages (1000) with a slowed-down inge
         const m = await v.edgeMetrics();
         return m.get('edge_readings_accepted_total') === LIMIT && m.get('edge_outbox_depth_readings') === 0;
       },
-      { timeoutMs: 150_000, everyMs: 500 },
+      { timeoutMs: 150_000, intervalMs: 500 },
     );
     const edge = await v.edgeMetrics();
     const retries = edge.get('edge_batches_retried_total') ?? 0;

@@ -1,3 +1,4 @@
+import { fetchMetrics, waitFor } from '@village/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type BatchTap,
@@ -6,14 +7,12 @@ import {
   compareWithInflux,
   externalVillage,
   influxSink,
-  promMetrics,
   startBrokerWithTap,
   startInfluxd,
   startSecondWorker,
 } from './harness/broker-and-influx.js';
 import type { Proc } from './harness/processes.js';
 import { type Village, createVillage } from './harness/village.js';
-import { waitFor } from './harness/wait-for.js';
 
 const LIMIT = 30_000;
 const committed = (m: Map<string, number>) =>
@@ -44,7 +43,7 @@ describe('two ingest workers on Mosquitto, one killed with SIGKILL mid-flow', ()
     await v.startCloud();
     workerB = await startSecondWorker(v, mosquitto, influxSink(influxd));
     const bReady = await workerB.line((l) => l.msg === 'cloud ready');
-    const bMetrics = () => promMetrics(`http://127.0.0.1:${bReady.httpPort as number}/metrics`);
+    const bMetrics = () => fetchMetrics(`http://127.0.0.1:${bReady.httpPort as number}/metrics`);
     // Small batches, so both workers see many: 20 devices × 2 metrics every 25 ms.
     await v.startEdge({ devices: 20, intervalMs: 25, limit: LIMIT }, { batchMaxReadings: 200 });
     const bShare = await waitFor('worker b to commit batches', async () => {
@@ -52,14 +51,14 @@ describe('two ingest workers on Mosquitto, one killed with SIGKILL mid-flow', ()
       return n >= 5 ? n : 0;
     });
     await workerB.kill9();
-    const aMetrics = () => promMetrics(`http://127.0.0.1:${v.httpPort}/metrics`);
+    const aMetrics = () => fetchMetrics(`http://127.0.0.1:${v.httpPort}/metrics`);
     await waitFor(
       'every reading accepted and acked',
       async () => {
         const m = await v.edgeMetrics();
         return m.get('edge_readings_accepted_total') === LIMIT && m.get('edge_outbox_depth_readings') === 0;
       },
-      { timeoutMs: 120_000, everyMs: 500 },
+      { timeoutMs: 120_000, intervalMs: 500 },
     );
     const aShare = committed(await aMetrics());
     const edge = await v.edgeMetrics();

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { type Socket, connect } from 'node:net';
+import { waitFor } from '@village/test-kit';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EDGE_PASSWORDS, TWO_VILLAGES, twoEdgeCredentials } from './harness/two-villages.js';
 import { type Village, createVillage } from './harness/village.js';
-import { waitFor } from './harness/wait-for.js';
 
 /** Issue 13, finding 7: the embedded broker's connection limits, against the built village-cloud. */
 

@@ -1,6 +1,6 @@
 // The one copy of the test helpers every package's tests use (issue 19). Dev only: no src imports it.
 export { waitFor, type WaitOptions } from './wait-for.js';
-export { freePort } from './free-port.js';
+export { freePort, freeUdpPort } from './free-port.js';
 export { fetchMetrics, parsePrometheusText } from './prometheus-text.js';
 export { type ServerProcess, startServerProcess } from './server-process.js';
 export { type Influxd, type InfluxResult, startInfluxd } from './influxd.js';

@@ -1,10 +1,15 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import {
+  type Influxd,
+  type Mosquitto,
+  fetchMetrics,
+  influxReadings,
+  startInfluxd,
+  startMosquitto,
+} from '@village/test-kit';
 import { stringify } from 'yaml';
 import { type BatchTap, TAP_ACL, startBatchTap } from '../../../cloud-ingest/test/servers/batch-tap.js';
-import { influxReadings } from '../../../cloud-ingest/test/servers/influx-points.js';
-import { type Influxd, startInfluxd } from '../../../cloud-ingest/test/servers/influxd.js';
-import { type Mosquitto, startMosquitto } from '../../../cloud-ingest/test/servers/mosquitto.js';
 import { CLOUD_BIN, type Proc, startProc } from './processes.js';
 import type { Village } from './village.js';
 
@@ -79,18 +84,6 @@ export async function startSecondWorker(
   const proc = startProc(CLOUD_BIN, ['--config', config], join(v.dir, 'cloud-b.log'));
   await proc.line((l) => l.msg === 'cloud ready');
   return proc;
-}
-
-/** Prometheus text → name{labels} → value. */
-export async function promMetrics(url: string): Promise<Map<string, number>> {
-  const text = await (await fetch(url)).text();
-  const m = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const i = line.lastIndexOf(' ');
-    m.set(line.slice(0, i), Number(line.slice(i + 1)));
-  }
-  return m;
 }
 
 /**
