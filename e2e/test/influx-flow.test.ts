@@ -2,33 +2,26 @@ import { waitFor } from '@village/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type BatchTap,
+  type BrokerInfluxVillage,
   type Influxd,
-  type Mosquitto,
   compareWithInflux,
-  externalVillage,
-  influxSink,
-  startBrokerWithTap,
-  startInfluxd,
+  startBrokerInfluxVillage,
 } from './harness/broker-and-influx.js';
-import { type Village, createVillage } from './harness/village.js';
+import type { Village } from './harness/village.js';
 
 const LIMIT = 30_000;
 
 describe('edge → Mosquitto → cloud → real InfluxDB 1.6.7', () => {
   let influxd: Influxd;
-  let mosquitto: Mosquitto;
   let tap: BatchTap;
   let v: Village;
+  let setup: BrokerInfluxVillage;
   beforeAll(async () => {
-    influxd = await startInfluxd(['village']);
-    ({ mosquitto, tap } = await startBrokerWithTap());
-    v = await createVillage('influx-flow', externalVillage(mosquitto, influxSink(influxd)));
+    setup = await startBrokerInfluxVillage('influx-flow');
+    ({ influxd, tap, v } = setup);
   });
   afterAll(async () => {
-    await v?.cleanup();
-    await tap?.close();
-    await mosquitto?.dispose();
-    await influxd?.dispose();
+    await setup?.stop();
   });
 
   it('stores exactly what the edge sent: same count, same values per series, per-seq acks', async () => {

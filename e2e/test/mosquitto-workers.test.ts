@@ -2,17 +2,16 @@ import { fetchMetrics, waitFor } from '@village/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type BatchTap,
+  type BrokerInfluxVillage,
   type Influxd,
   type Mosquitto,
   compareWithInflux,
-  externalVillage,
   influxSink,
-  startBrokerWithTap,
-  startInfluxd,
+  startBrokerInfluxVillage,
   startSecondWorker,
 } from './harness/broker-and-influx.js';
 import type { Proc } from './harness/processes.js';
-import { type Village, createVillage } from './harness/village.js';
+import type { Village } from './harness/village.js';
 
 const LIMIT = 30_000;
 const committed = (m: Map<string, number>) =>
@@ -25,18 +24,15 @@ describe('two ingest workers on Mosquitto, one killed with SIGKILL mid-flow', ()
   let mosquitto: Mosquitto;
   let tap: BatchTap;
   let v: Village;
+  let setup: BrokerInfluxVillage;
   let workerB: Proc | undefined;
   beforeAll(async () => {
-    influxd = await startInfluxd(['village']);
-    ({ mosquitto, tap } = await startBrokerWithTap());
-    v = await createVillage('mosquitto-workers', externalVillage(mosquitto, influxSink(influxd)));
+    setup = await startBrokerInfluxVillage('mosquitto-workers');
+    ({ influxd, mosquitto, tap, v } = setup);
   });
   afterAll(async () => {
     await workerB?.stop();
-    await v?.cleanup();
-    await tap?.close();
-    await mosquitto?.dispose();
-    await influxd?.dispose();
+    await setup?.stop();
   });
 
   it('both workers take a share, the survivor takes over, and InfluxDB holds exactly what the edge sent', async () => {

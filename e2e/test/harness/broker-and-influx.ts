@@ -11,7 +11,7 @@ import {
 import { stringify } from 'yaml';
 import { type BatchTap, TAP_ACL, startBatchTap } from '../../../cloud-ingest/test/servers/batch-tap.js';
 import { CLOUD_BIN, type Proc, startProc } from './processes.js';
-import type { Village } from './village.js';
+import { type Village, createVillage } from './village.js';
 
 export const DB = 'village';
 const PASSWORDS = { ingest: 'pw-ingest-e2e', 'edge-1': 'pw-edge-1-e2e', tap: 'pw-tap-e2e' };
@@ -54,6 +54,43 @@ export const externalVillage = (
   edgeUrl: mosquitto.url,
   edgePassword: PASSWORDS['edge-1'],
 });
+
+/** InfluxDB, Mosquitto with a tap, and a village whose cloud consumes the broker into InfluxDB. */
+export interface BrokerInfluxVillage {
+  influxd: Influxd;
+  mosquitto: Mosquitto;
+  tap: BatchTap;
+  v: Village;
+  /** Takes down whatever started, village first. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The setup of the external-broker flow tests: a real InfluxDB, a real Mosquitto with a tap, and
+ * village `name` whose cloud is worker-a on that broker with the InfluxDB sink (`ingest`: extra
+ * ingest keys, such as the test knobs). On a failed start it stops what did start, then throws.
+ */
+export async function startBrokerInfluxVillage(
+  name: string,
+  ingest: Record<string, unknown> = {},
+): Promise<BrokerInfluxVillage> {
+  const up: Partial<BrokerInfluxVillage> = {};
+  const stop = async () => {
+    await up.v?.cleanup();
+    await up.tap?.close();
+    await up.mosquitto?.dispose();
+    await up.influxd?.dispose();
+  };
+  try {
+    up.influxd = await startInfluxd(['village']);
+    Object.assign(up, await startBrokerWithTap());
+    up.v = await createVillage(name, externalVillage(up.mosquitto!, influxSink(up.influxd), ingest));
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { ...(up as Omit<BrokerInfluxVillage, 'stop'>), stop };
+}
 
 /** A second worker process on the same cloud folder (so the same cloud.db), its own client id. */
 export async function startSecondWorker(
