@@ -2,11 +2,10 @@ import { createHash, createHmac } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { waitFor } from '@village/test-kit';
+import { runTool, waitFor } from '@village/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CameraDriver, cameraConfigSchema, createCameraDriver } from '../src/camera/index.js';
 import { type RecordingContext, createRecordingContext } from './nbiot-fixtures/recording-context.js';
-import { runProcess } from './nbiot-fixtures/run-process.js';
 
 /**
  * The camera HTTP listener against curl (an HTTP client we did not write, with its own RFC 7616
@@ -27,7 +26,7 @@ function jpeg(seed: number, size = 4000): Buffer {
 }
 
 async function curl(args: string[]) {
-  const r = await runProcess('curl', [
+  const r = await runTool('curl', [
     '-sS',
     '-o',
     '/dev/null',

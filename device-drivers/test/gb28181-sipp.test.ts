@@ -1,12 +1,11 @@
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freeUdpPort, waitFor } from '@village/test-kit';
+import { freeUdpPort, runTool, waitFor } from '@village/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CameraDriver, cameraConfigSchema, createCameraDriver } from '../src/camera/index.js';
 import { openGbDevice, register, sipRequest } from './camera-fixtures/gb-device.js';
 import { type RecordingContext, createRecordingContext } from './nbiot-fixtures/recording-context.js';
-import { runProcess } from './nbiot-fixtures/run-process.js';
 
 /**
  * The GB/T 28181 SIP intake against SIPp (scenarios in camera-fixtures/), plus raw UDP
@@ -24,7 +23,7 @@ let driver: CameraDriver;
 
 async function sipp(scenario: string, device: string, password: string, extra: string[] = []) {
   const [p, mp] = [await freeUdpPort(), await freeUdpPort()];
-  return runProcess(
+  return runTool(
     'sipp',
     [
       '127.0.0.1:' + driver.ports().sip,

@@ -1,11 +1,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, waitFor } from '@village/test-kit';
+import { freePort, runTool, waitFor } from '@village/test-kit';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { CLOUD_BIN, EDGE_BIN, startProc } from './harness/processes.js';
-import { runTool } from './harness/run-process.js';
 import { type Village, createVillage } from './harness/village.js';
 
 interface Manifest {

@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { createIsapiCamera, createJsonCamera } from '@village/simulators';
-import { freePort, waitFor } from '@village/test-kit';
+import { freePort, runTool, waitFor } from '@village/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runTool } from './harness/run-process.js';
 import { type Village, createVillage } from './harness/village.js';
 
 const SERVER_ID = '34020000002000000001';

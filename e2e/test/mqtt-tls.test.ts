@@ -1,10 +1,9 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type TestCa, freePort, makeTestCa, waitFor } from '@village/test-kit';
+import { type TestCa, freePort, makeTestCa, runTool, waitFor } from '@village/test-kit';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runTool } from './harness/run-process.js';
 import { EDGE_PASSWORDS, TWO_VILLAGES, twoEdgeCredentials } from './harness/two-villages.js';
 import { type Village, createVillage } from './harness/village.js';
 

@@ -3,6 +3,7 @@ export { waitFor, type WaitOptions } from './wait-for.js';
 export { freePort, freeUdpPort } from './free-port.js';
 export { fetchMetrics, parsePrometheusText } from './prometheus-text.js';
 export { type ServerProcess, startServerProcess } from './server-process.js';
+export { type ToolResult, runTool } from './run-tool.js';
 export { type Influxd, type InfluxResult, startInfluxd } from './influxd.js';
 export { influxReadings } from './influx-readings.js';
 export { type Mosquitto, startMosquitto } from './mosquitto.js';
