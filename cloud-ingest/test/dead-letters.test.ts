@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type Ack, encodeBatch } from '@village/protocol';
-import { waitFor } from '@village/test-kit';
+import { fetchMetrics, waitFor } from '@village/test-kit';
 import { Encoder } from 'cbor-x';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -56,11 +56,11 @@ describe('dead letters: a batch the cloud cannot decode (real cloud, real MQTT e
     return { status: r.status, body: (await r.json()) as B };
   };
   const metric = async (reason: string) => {
-    const text = await (await fetch(`http://127.0.0.1:${t.cloud.httpPort}/metrics`)).text();
-    const line = text
-      .split('\n')
-      .find((l) => l.startsWith('cloud_dead_letters_total{') && l.includes(`reason="${reason}"`));
-    return line === undefined ? 0 : Number(line.split(' ').pop());
+    const m = await fetchMetrics(`http://127.0.0.1:${t.cloud.httpPort}/metrics`);
+    const key = [...m.keys()].find(
+      (k) => k.startsWith('cloud_dead_letters_total{') && k.includes(`reason="${reason}"`),
+    );
+    return key === undefined ? 0 : m.get(key)!;
   };
 
   beforeAll(async () => {
