@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { waitFor } from '@village/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ScopedCloud, pmBatch, startScopedCloud } from './auth-cloud.js';
-import { waitFor } from './wait-for.js';
 
 const T0 = Date.UTC(2026, 0, 15, 8, 0, 0);
 const run = promisify(execFile);
@@ -118,8 +118,7 @@ describe('API tokens (Authorization: Bearer)', { timeout: 60_000 }, () => {
       expiresInS: 1,
     });
     expect((await devicesWith(body.token)).ids).toEqual(['pm-b']);
-    await waitFor(async () => (await devicesWith(body.token)).status === 401, {
-      what: 'token expiry',
+    await waitFor('token expiry', async () => (await devicesWith(body.token)).status === 401, {
       intervalMs: 100,
     });
   });

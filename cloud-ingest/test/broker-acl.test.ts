@@ -1,9 +1,9 @@
 import { topics } from '@village/protocol';
+import { waitFor } from '@village/test-kit';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mayPublish, maySubscribe } from '../src/broker/edge-acl.js';
 import { type TestCloud, counterValue, makeBatch, publishBatch, startTestCloud } from './cloud-fixture.js';
-import { waitFor } from './wait-for.js';
 
 describe('edge topic ACL (pure)', () => {
   it('lets an edge publish only under its own up/', () => {
@@ -133,13 +133,14 @@ describe('embedded broker authentication and ACL', { timeout: 60_000 }, () => {
     const closed = new Promise<void>((resolve) => c.once('close', () => resolve()));
     c.publish(topics.batch('edge-1'), Buffer.alloc(3 * 1024 * 1024), { qos: 1 });
     await closed;
-    await waitFor(async () => (await counterValue(t.cloud.metrics.packetsTooLarge)) === 1, {
-      what: 'too-large count',
-    });
+    await waitFor('too-large count', async () => (await counterValue(t.cloud.metrics.packetsTooLarge)) === 1);
     c.end(true);
     const next = await t.connectEdge('edge-1');
     await publishBatch(next, 'edge-1', makeBatch('edge-1', 1, 2));
-    await waitFor(async () => (await counterValue(t.cloud.metrics.batches, { result: 'committed' })) === 1);
+    await waitFor(
+      'the batch committed',
+      async () => (await counterValue(t.cloud.metrics.batches, { result: 'committed' })) === 1,
+    );
     await next.endAsync();
   });
 });

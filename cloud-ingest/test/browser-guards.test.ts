@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { waitFor } from '@village/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, type BinCloud, logLines, spawnBin, startBinCloud, writeCloudConfig } from './http-bin-cloud.js';
-import { waitFor } from './wait-for.js';
 
 const run = promisify(execFile);
 /** curl as a browser would send it (headers given), returning status and body. */
@@ -118,9 +118,7 @@ describe('browser guards (built bin, curl)', { timeout: 60_000 }, () => {
       ]);
       try {
         // Bounded: a cloud that starts instead of refusing is reported, not waited on for ever.
-        const started = waitFor(() => logLines(r).find((l) => l.msg === 'cloud ready'), {
-          what: 'cloud ready',
-        });
+        const started = waitFor('cloud ready', () => logLines(r).find((l) => l.msg === 'cloud ready'));
         started.catch(() => {});
         const outcome = await Promise.race([r.exit, started.then(() => 'started')]);
         expect(outcome).toBe(2);
@@ -136,7 +134,7 @@ describe('browser guards (built bin, curl)', { timeout: 60_000 }, () => {
         writeCloudConfig(dir, { users: false, extra: { http: { host: '0.0.0.0', allowInsecureLab: true } } }),
       ]);
       try {
-        await waitFor(() => logLines(r).find((l) => l.msg === 'cloud ready'), { what: 'cloud ready' });
+        await waitFor('cloud ready', () => logLines(r).find((l) => l.msg === 'cloud ready'));
         expect(logLines(r)).toContainEqual(
           expect.objectContaining({ level: 'warn', msg: expect.stringContaining('lab mode') }),
         );
@@ -159,7 +157,7 @@ describe('browser guards (built bin, curl)', { timeout: 60_000 }, () => {
         '--insecure-lab',
       ]);
       try {
-        await waitFor(() => logLines(r).find((l) => l.msg === 'cloud ready'), { what: 'cloud ready' });
+        await waitFor('cloud ready', () => logLines(r).find((l) => l.msg === 'cloud ready'));
         expect(logLines(r)).toContainEqual(
           expect.objectContaining({
             level: 'warn',

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Ack, type Batch, type Reading, decodeAck, encodeBatch, topics } from '@village/protocol';
+import { waitFor } from '@village/test-kit';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import type { Counter } from 'prom-client';
@@ -9,7 +10,6 @@ import { stringify } from 'yaml';
 import { type RunningCloud, startCloud } from '../src/cloud.js';
 import { parseConfig } from '../src/config.js';
 import { hashPassword } from '../src/password-hash.js';
-import { waitFor } from './wait-for.js';
 
 export const REGISTRY = {
   counties: [
@@ -110,9 +110,10 @@ export async function collectAcks(client: MqttClient, edgeId: string): Promise<A
 }
 
 export function waitForAck(acks: Ack[], seq: number, count = 1): Promise<boolean> {
-  return waitFor(() => acks.filter((a) => a.acked.includes(seq)).length >= count, {
-    what: `ack of seq ${seq} x${count}`,
-  });
+  return waitFor(
+    `ack of seq ${seq} x${count}`,
+    () => acks.filter((a) => a.acked.includes(seq)).length >= count,
+  );
 }
 
 export const T0 = Date.UTC(2026, 0, 15, 8, 0, 0);

@@ -1,7 +1,7 @@
 import { LIMITS, type Status, encodeJson, topics } from '@village/protocol';
+import { waitFor } from '@village/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestCloud, counterValue, startTestCloud } from './cloud-fixture.js';
-import { waitFor } from './wait-for.js';
 
 const birth = (boot: number): Status => ({
   state: 'online',
@@ -43,9 +43,10 @@ describe('command resend at birth', () => {
     await edge.subscribeAsync(topics.cmd('edge-1'), { qos: 1 });
     for (const boot of [1, 2]) {
       await edge.publishAsync(topics.status('edge-1'), Buffer.from(encodeJson(birth(boot))), { qos: 1 });
-      await waitFor(() => got.filter((id) => id === 'small').length === boot, {
-        what: `the small command resent after birth ${boot}`,
-      });
+      await waitFor(
+        `the small command resent after birth ${boot}`,
+        () => got.filter((id) => id === 'small').length === boot,
+      );
     }
     expect(got).toEqual(['small', 'small']);
     const big = t.cloud.db.prepare("SELECT state, error FROM commands WHERE id = 'big'").get() as {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type Ack, encodeBatch } from '@village/protocol';
+import { fetchMetrics, waitFor } from '@village/test-kit';
 import { Encoder } from 'cbor-x';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +14,6 @@ import {
   startTestCloud,
   waitForAck,
 } from './cloud-fixture.js';
-import { waitFor } from './wait-for.js';
 
 const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, variableMapSize: true });
 /** The wire map of a batch whose `rt` column holds a string: an encoder that disagrees with the decoder. */
@@ -56,11 +56,11 @@ describe('dead letters: a batch the cloud cannot decode (real cloud, real MQTT e
     return { status: r.status, body: (await r.json()) as B };
   };
   const metric = async (reason: string) => {
-    const text = await (await fetch(`http://127.0.0.1:${t.cloud.httpPort}/metrics`)).text();
-    const line = text
-      .split('\n')
-      .find((l) => l.startsWith('cloud_dead_letters_total{') && l.includes(`reason="${reason}"`));
-    return line === undefined ? 0 : Number(line.split(' ').pop());
+    const m = await fetchMetrics(`http://127.0.0.1:${t.cloud.httpPort}/metrics`);
+    const key = [...m.keys()].find(
+      (k) => k.startsWith('cloud_dead_letters_total{') && k.includes(`reason="${reason}"`),
+    );
+    return key === undefined ? 0 : m.get(key)!;
   };
 
   beforeAll(async () => {
@@ -73,9 +73,9 @@ describe('dead letters: a batch the cloud cannot decode (real cloud, real MQTT e
   it('is rejected in an ack (the edge moves on), kept with its bytes, counted and listed', async () => {
     const bytes = undecodable(7);
     await publishBatch(edge, 'edge-1', bytes);
-    const ack = await waitFor(() => acks.find((a) => a.rejected.some((r) => r.seq === 7)), {
-      what: 'a rejection of seq 7',
-    });
+    const ack = await waitFor('a rejection of seq 7', () =>
+      acks.find((a) => a.rejected.some((r) => r.seq === 7)),
+    );
     expect(ack.acked).toEqual([]);
     expect(ack.rejected[0]!.reason).toMatch(/undecodable \(bad_type\), dead letter \d+: rt\[0\]/);
 
@@ -99,9 +99,10 @@ describe('dead letters: a batch the cloud cannot decode (real cloud, real MQTT e
 
     // A resend of the very bytes (the rejection crossed it) is the same letter, counted twice, rejected again.
     await publishBatch(edge, 'edge-1', bytes);
-    await waitFor(() => acks.filter((a) => a.rejected.some((r) => r.seq === 7)).length === 2, {
-      what: 'a second rejection of seq 7',
-    });
+    await waitFor(
+      'a second rejection of seq 7',
+      () => acks.filter((a) => a.rejected.some((r) => r.seq === 7)).length === 2,
+    );
     const again = await api<{ deadLetters: Letter[] }>('/api/v1/dead-letters');
     expect(again.body.deadLetters.map((l) => [l.id, l.count])).toEqual([[id, 2]]);
     expect(await metric('bad_type')).toBe(1);
@@ -121,9 +122,9 @@ describe('dead letters: a batch the cloud cannot decode (real cloud, real MQTT e
     const junk = Buffer.from([0xff, 0x00, 0x13, 0x37]);
     await publishBatch(edge, 'edge-1', junk);
     const letter = await waitFor(
+      'the not_cbor dead letter',
       async () =>
         (await api<{ deadLetters: Letter[] }>('/api/v1/dead-letters?reason=not_cbor')).body.deadLetters[0],
-      { what: 'the not_cbor dead letter' },
     );
     expect(letter).toMatchObject({ kind: 'batch', edge: 'edge-1', seq: null, size: junk.length });
     expect(await metric('not_cbor')).toBe(1);

@@ -1,9 +1,9 @@
 import { type Status, encodeJson, topics } from '@village/protocol';
+import { waitFor } from '@village/test-kit';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ScopedCloud, startScopedCloud } from './auth-cloud.js';
 import { EDGE_PASSWORD } from './http-bin-cloud.js';
-import { waitFor } from './wait-for.js';
 
 const GIB = 2 ** 30;
 const report = (edgeId: string, freeRatio: number, ageS: number | null): Status => ({
@@ -62,23 +62,22 @@ describe('edge state reports at the cloud', { timeout: 60_000 }, () => {
     const admin = await t.login('admin');
     await send('edge-a', report('edge-a', 0.02, 12));
     await send('edge-b', report('edge-b', 0.5, null));
-    const a = await waitFor(async () => (await edgesOf(admin)).find((e) => e.id === 'edge-a' && e.state), {
-      what: 'edge-a state',
-    });
+    const a = await waitFor('edge-a state', async () =>
+      (await edgesOf(admin)).find((e) => e.id === 'edge-a' && e.state),
+    );
     expect(a.alerts).toEqual([expect.objectContaining({ kind: 'disk', clearedAt: null })]);
     expect(a.state!.report.outbox.pendingReadings).toBe(40);
 
     const villageB = await t.login('villageB');
-    await waitFor(async () => (await edgesOf(admin)).find((e) => e.id === 'edge-b')?.state, {
-      what: 'edge-b state',
-    });
+    await waitFor('edge-b state', async () => (await edgesOf(admin)).find((e) => e.id === 'edge-b')?.state);
     expect((await edgesOf(villageB)).map((e) => e.id)).toEqual(['edge-b']);
     expect((await edgesOf(await t.login('town1'))).map((e) => e.id).sort()).toEqual(['edge-a', 'edge-b']);
 
     await send('edge-a', report('edge-a', 0.4, null));
-    await waitFor(async () => (await edgesOf(admin)).find((e) => e.id === 'edge-a')?.alerts[0]?.clearedAt, {
-      what: 'disk alert cleared',
-    });
+    await waitFor(
+      'disk alert cleared',
+      async () => (await edgesOf(admin)).find((e) => e.id === 'edge-a')?.alerts[0]?.clearedAt,
+    );
     const metrics = await t.cloud.metrics.registry.metrics();
     expect(metrics).toContain('cloud_edge_alert_active{edge="edge-a",kind="disk"} 0');
     expect(metrics).toContain('cloud_edge_alerts_raised_total{kind="disk"} 1');
@@ -88,10 +87,10 @@ describe('edge state reports at the cloud', { timeout: 60_000 }, () => {
     const bad = { ...report('edge-c', 0.5, 3), report: { outbox: 'full' } };
     await send('edge-c', bad);
     await waitFor(
+      'malformed counted',
       async () =>
         (await t.cloud.metrics.registry.metrics()).includes('result="bad_shape",state="malformed"') ||
         (await t.cloud.metrics.registry.metrics()).includes('state="malformed",result="bad_shape"'),
-      { what: 'malformed counted' },
     );
     const admin = await t.login('admin');
     expect((await edgesOf(admin)).find((e) => e.id === 'edge-c')?.state).toBeNull();

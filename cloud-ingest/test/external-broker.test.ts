@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Ack, decodeAck, encodeBatch, topics } from '@village/protocol';
+import { type Mosquitto, startMosquitto, waitFor } from '@village/test-kit';
 import mqtt, { type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,8 +12,6 @@ import { parseConfig } from '../src/config.js';
 import { openDatabase } from '../src/store/open-database.js';
 import { createSharedSeqState } from '../src/store/shared-seq-state.js';
 import { REGISTRY, counterValue, makeBatch } from './cloud-fixture.js';
-import { type Mosquitto, startMosquitto } from './servers/mosquitto.js';
-import { waitFor } from './wait-for.js';
 
 const USERS = { ingest: 'pw-ingest', 'edge-1': 'pw-edge-1', 'edge-2': 'pw-edge-2' };
 
@@ -112,9 +111,8 @@ describe('external broker mode: two ingest workers on a real Mosquitto', () => {
         { qos: 1 },
       );
     }
-    await waitFor(() => new Set(acks.flatMap((a) => a.acked)).size === N, {
+    await waitFor('acks of every seq', () => new Set(acks.flatMap((a) => a.acked)).size === N, {
       timeoutMs: 30_000,
-      what: 'acks of every seq',
     });
     const perWorker = await Promise.all(
       workers.map((w) => counterValue(w.metrics.batches, { result: 'committed' })),
@@ -144,10 +142,10 @@ describe('external broker mode: two ingest workers on a real Mosquitto', () => {
       qos: 1,
     });
     await waitFor(
+      'edge-2 batch ingested',
       async () =>
         (await Promise.all(workers.map((w) => counterValue(w.metrics.batches)))).reduce((a, b) => a + b, 0) >
         before.reduce((a, b) => a + b, 0),
-      { what: 'edge-2 batch ingested' },
     );
     const total = (await Promise.all(workers.map((w) => counterValue(w.metrics.batches)))).reduce(
       (a, b) => a + b,

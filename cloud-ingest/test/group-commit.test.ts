@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Ack, type Batch, encodeBatch, topics } from '@village/protocol';
+import { waitFor } from '@village/test-kit';
 import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import type { Histogram } from 'prom-client';
@@ -25,7 +26,6 @@ import {
   publishBatch,
   startTestCloud,
 } from './cloud-fixture.js';
-import { waitFor } from './wait-for.js';
 
 const N = 20; // readings per batch
 /** Batch `seq` of edge-1 with its own time range, so its rows can be counted apart from the others'. */
@@ -229,7 +229,7 @@ describe('group commit of queued batches', { timeout: 60_000 }, () => {
     );
     push(1, encodeBatch(batchOf(1)));
     // Seq 1's commit is held at the gate: the queue cannot drain meanwhile.
-    await waitFor(() => commitCalls() === 1, { what: 'the first group reaching its commit' });
+    await waitFor('the first group reaching its commit', () => commitCalls() === 1);
     for (let seq = 2; seq <= 20; seq++) push(seq, encodeBatch(batchOf(seq)));
     expect(released).toEqual([1, 2, 3, 4]);
     expect(rowsOfSeq(reader, 2)).toBe(0);
@@ -256,7 +256,7 @@ describe('group commit of queued batches', { timeout: 60_000 }, () => {
       { commit: gate },
     );
     push(1, encodeBatch(batchOf(1)));
-    await waitFor(() => commitCalls() === 1, { what: 'the first group reaching its commit' });
+    await waitFor('the first group reaching its commit', () => commitCalls() === 1);
     // A fleet's worth of messages arrives while that commit cannot finish.
     for (let seq = 2; seq <= 40; seq++) push(seq, encodeBatch(batchOf(seq)));
     expect(prepares(), 'decoded: the one committing plus a full queue').toBe(1 + 5);
@@ -283,9 +283,7 @@ describe('group commit of queued batches', { timeout: 60_000 }, () => {
     );
     push(101, encodeBatch(makeBatch('edge-2', 1, N, {}, T0 + 101 * 1_000_000)), 'edge-2');
     for (let seq = 1; seq <= 10; seq++) push(seq, encodeBatch(batchOf(seq)));
-    await waitFor(() => trail.includes(`ack 10 rows ${N}`), {
-      what: "edge-1's acks past edge-2's stuck one",
-    });
+    await waitFor("edge-1's acks past edge-2's stuck one", () => trail.includes(`ack 10 rows ${N}`));
     // edge-2's batch is committed and fed (its SOS would reach the rules now), only its ack waits,
     // and with it the broker callback that lets its connection read on.
     expect(trail).toContain('fed edge-2 101');
@@ -297,7 +295,7 @@ describe('group commit of queued batches', { timeout: 60_000 }, () => {
       idle = true;
     });
     unstick();
-    await waitFor(() => idle, { what: 'the queue idle once the ack went out' });
+    await waitFor('the queue idle once the ack went out', () => idle);
     expect(released).toContain(101);
     expect(trail).toContain(`ack edge-2 1 rows ${N}`);
   });
@@ -329,13 +327,11 @@ describe('group commit of queued batches', { timeout: 60_000 }, () => {
     }
     await Promise.all(sends);
     const good = Array.from({ length: SEQS }, (_, i) => i + 1).filter((s) => s !== POISONED);
-    await waitFor(() => good.every((s) => rowsAtAck.has(s)), {
-      what: 'acks of every good seq',
-      timeoutMs: 30_000,
-    });
-    await waitFor(async () => (await counterValue(t.cloud.metrics.batches, { result: 'failed' })) === 1, {
-      what: 'the poisoned batch failing',
-    });
+    await waitFor('acks of every good seq', () => good.every((s) => rowsAtAck.has(s)), { timeoutMs: 30_000 });
+    await waitFor(
+      'the poisoned batch failing',
+      async () => (await counterValue(t.cloud.metrics.batches, { result: 'failed' })) === 1,
+    );
 
     for (const s of good) expect(rowsAtAck.get(s), `rows of seq ${s} at its ack`).toBe(N);
     expect(acks.some((a) => a.acked.includes(POISONED))).toBe(false);

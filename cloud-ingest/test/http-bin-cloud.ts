@@ -2,10 +2,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitFor } from '@village/test-kit';
 import { stringify } from 'yaml';
 import { hashPassword } from '../src/password-hash.js';
 import { EDGES, OFFICERS, type Officer, SCOPED_REGISTRY } from './auth-cloud.js';
-import { waitFor } from './wait-for.js';
 
 /**
  * The built village-cloud bin as a child process on loopback, for the HTTP security tests
@@ -114,7 +114,7 @@ export async function startBinCloud(
   });
   exited.catch(() => {});
   const ready = await Promise.race([
-    waitFor(() => logLines(run).find((l) => l.msg === 'cloud ready'), { what: 'cloud ready' }),
+    waitFor('cloud ready', () => logLines(run).find((l) => l.msg === 'cloud ready')),
     exited,
   ]);
   const httpPort = ready.httpPort as number;

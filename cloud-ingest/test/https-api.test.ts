@@ -3,10 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { makeTestCa } from '@village/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OFFICERS } from './auth-cloud.js';
 import { type BinCloud, spawnBin, startBinCloud, writeCloudConfig } from './http-bin-cloud.js';
-import { issueCert, makeTestCa } from './servers/openssl-ca.js';
 
 const run = promisify(execFile);
 /** curl's result: exit code and stdout (curl exits non-zero on a failed handshake). */
@@ -31,7 +31,7 @@ describe('HTTPS API (built bin, openssl CA, curl)', { timeout: 60_000 }, () => {
     dir = mkdtempSync(join(tmpdir(), 'cloud-https-'));
     ca = makeTestCa(dir, 'test-ca');
     otherCa = makeTestCa(dir, 'other-ca');
-    issueCert(dir, ca, 'server', { altNames: 'IP:127.0.0.1,DNS:localhost', usage: 'serverAuth' });
+    ca.issue('server', 'server', 'server', { altNames: 'IP:127.0.0.1,DNS:localhost' });
     t = await startBinCloud({
       dir,
       scheme: 'https',
@@ -46,7 +46,7 @@ describe('HTTPS API (built bin, openssl CA, curl)', { timeout: 60_000 }, () => {
   it('curl trusting the test CA gets a verified handshake and an answer', async () => {
     const r = await curl([
       '--cacert',
-      ca.caCert,
+      ca.cert,
       '-w',
       '%{http_code} %{ssl_verify_result}',
       '-o',
@@ -59,7 +59,7 @@ describe('HTTPS API (built bin, openssl CA, curl)', { timeout: 60_000 }, () => {
   });
 
   it('curl trusting another CA refuses the certificate (exit 60)', async () => {
-    const r = await curl(['--cacert', otherCa.caCert, `${t.base}/api/v1/health`]);
+    const r = await curl(['--cacert', otherCa.cert, `${t.base}/api/v1/health`]);
     expect(r.code).toBe(60);
     expect(r.stderr).toMatch(/certificate/i);
   });
@@ -78,7 +78,7 @@ describe('HTTPS API (built bin, openssl CA, curl)', { timeout: 60_000 }, () => {
   it('the session cookie is Secure over HTTPS (secureCookie defaults to on with TLS)', async () => {
     const r = await curl([
       '--cacert',
-      ca.caCert,
+      ca.cert,
       '-i',
       '-H',
       'content-type: application/json',
@@ -94,7 +94,7 @@ describe('HTTPS API (built bin, openssl CA, curl)', { timeout: 60_000 }, () => {
     // The page's own origin is https://…: the same host over plain http is another origin.
     const downgraded = await curl([
       '--cacert',
-      ca.caCert,
+      ca.cert,
       '-o',
       '/dev/null',
       '-w',

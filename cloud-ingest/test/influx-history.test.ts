@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type Influxd, startInfluxd } from '@village/test-kit';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll } from 'vitest';
@@ -11,7 +12,6 @@ import { openDeadLetterStore } from '../src/store/dead-letter-store.js';
 import { openDatabase } from '../src/store/open-database.js';
 import { openRegistryStore } from '../src/store/registry-store.js';
 import { runHistorySuite } from './history-suite.js';
-import { type Influxd, startInfluxd } from './servers/influxd.js';
 
 // A real InfluxDB 1.6.7 (Debian's influxd) through the v1 write path; a fresh database per test.
 let influxd: Influxd;

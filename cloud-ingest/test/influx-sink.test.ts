@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Reading } from '@village/protocol';
+import { type Influxd, startInfluxd, waitFor } from '@village/test-kit';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,9 +15,7 @@ import type { SinkBatch } from '../src/sink/sink.js';
 import { openDeadLetterStore } from '../src/store/dead-letter-store.js';
 import { openDatabase } from '../src/store/open-database.js';
 import { openRegistryStore } from '../src/store/registry-store.js';
-import { type Influxd, startInfluxd } from './servers/influxd.js';
 import { runSinkSuite } from './sink-suite.js';
-import { waitFor } from './wait-for.js';
 
 const T = Date.UTC(2026, 2, 1, 8);
 const place = { county: 'c1', town: 't 1', village: 'v,1', station: null };
@@ -213,7 +212,7 @@ describe('InfluxDB sink against a real influxd 1.6.7', () => {
         (a, v) => a + v.value,
         0,
       );
-    await waitFor(async () => (await failures()) >= 2, { what: 'two failed write attempts' });
+    await waitFor('two failed write attempts', async () => (await failures()) >= 2);
     expect([settled, recorded]).toEqual([false, 0]);
     await influxd.start();
     await commit;

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type Influxd, freePort, startInfluxd, waitFor } from '@village/test-kit';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
@@ -8,9 +9,6 @@ import { hashPassword } from '../src/password-hash.js';
 import { apiForVersion } from '../src/sink/influx-startup.js';
 import { REGISTRY, collectAcks, makeBatch, publishBatch, waitForAck } from './cloud-fixture.js';
 import { type Run, lines, runBin } from './run-cloud-bin.js';
-import { freePort } from './servers/free-port.js';
-import { type Influxd, startInfluxd } from './servers/influxd.js';
-import { waitFor } from './wait-for.js';
 
 /**
  * The cloud's InfluxDB start-up against a real influxd (Debian's 1.6.7, no database made): a
@@ -90,7 +88,7 @@ describe('InfluxDB at start-up', { timeout: 90_000 }, () => {
   it('createDatabase makes it; api left out picks v1 from /ping, and batches are written', async () => {
     const path = config('made', { kind: 'influx', url: influx.url, database: 'made', createDatabase: true });
     const r = run(['--config', path]);
-    const ready = await waitFor(() => lines(r).find((l) => l.msg === 'cloud ready'), { what: 'cloud ready' });
+    const ready = await waitFor('cloud ready', () => lines(r).find((l) => l.msg === 'cloud ready'));
     expect(lines(r).find((l) => l.msg === 'InfluxDB ready')).toMatchObject({
       api: 'v1',
       version: VERSION,
@@ -122,7 +120,7 @@ describe('InfluxDB at start-up', { timeout: 90_000 }, () => {
     // A first life on the SQLite sink, with data.
     const sqlite = config('first', { kind: 'sqlite' }, './shared-data');
     const r = run(['--config', sqlite]);
-    const ready = await waitFor(() => lines(r).find((l) => l.msg === 'cloud ready'), { what: 'cloud ready' });
+    const ready = await waitFor('cloud ready', () => lines(r).find((l) => l.msg === 'cloud ready'));
     const edge = await mqtt.connectAsync(`mqtt://127.0.0.1:${ready.mqttPort}`, {
       protocolVersion: 4,
       username: 'edge-1',
@@ -151,9 +149,7 @@ describe('InfluxDB at start-up', { timeout: 90_000 }, () => {
       );
     }
     const allowed = run(['--config', influxPath, '--allow-sink-change']);
-    await waitFor(() => lines(allowed).find((l) => l.msg === 'cloud ready'), {
-      what: 'cloud ready, allowed',
-    });
+    await waitFor('cloud ready, allowed', () => lines(allowed).find((l) => l.msg === 'cloud ready'));
     allowed.child.kill('SIGTERM');
     expect(await allowed.exit).toBe(0);
   });

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Ack, Reading } from '@village/protocol';
+import { type Influxd, startInfluxd } from '@village/test-kit';
 import mqtt, { type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { stringify } from 'yaml';
@@ -9,7 +10,6 @@ import { type RunningCloud, startCloud } from '../src/cloud.js';
 import { parseConfig } from '../src/config.js';
 import { hashPassword } from '../src/password-hash.js';
 import { PASSWORDS, REGISTRY, collectAcks, makeBatch, publishBatch, waitForAck } from './cloud-fixture.js';
-import { type Influxd, startInfluxd } from './servers/influxd.js';
 
 export interface InfluxTestCloud {
   influxd: Influxd;

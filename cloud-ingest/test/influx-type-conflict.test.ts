@@ -1,8 +1,8 @@
 import type { Reading } from '@village/protocol';
+import { waitFor } from '@village/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { T0 } from './cloud-fixture.js';
 import { type InfluxTestCloud, startInfluxTestCloud } from './influx-test-cloud.js';
-import { waitFor } from './wait-for.js';
 
 const reading = (device: string, metric: string, value: Reading['value'], ts: number): Reading => ({
   device,
@@ -103,12 +103,10 @@ describe("InfluxDB field types: one edge's string never locks out another edge's
     });
     expect([again.status, again.body.error.code]).toEqual([409, 'still_failing']);
     await waitFor(
+      'the refused re-drive counted on the same letter',
       async () =>
         (await api<{ deadLetters: { count: number }[] }>('/api/v1/dead-letters')).body.deadLetters[0]
           ?.count === 2,
-      {
-        what: 'the refused re-drive counted on the same letter',
-      },
     );
   }, 60_000);
 });

@@ -1,3 +1,4 @@
+import { waitFor } from '@village/test-kit';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -10,7 +11,6 @@ import {
   startTestCloud,
   waitForAck,
 } from './cloud-fixture.js';
-import { waitFor } from './wait-for.js';
 
 describe('batch ingest over the embedded broker', { timeout: 60_000 }, () => {
   let t: TestCloud;
@@ -126,13 +126,9 @@ describe('batch ingest over the embedded broker', { timeout: 60_000 }, () => {
     const edge = await t.connectEdge('edge-1');
     const acks = await collectAcks(edge, 'edge-1');
     await publishBatch(edge, 'edge-1', makeBatch('edge-2', 7, 3));
-    await waitFor(() => acks.find((a) => a.rejected.some((r) => r.seq === 7)), {
-      what: 'rejection of seq 7',
-    });
+    await waitFor('rejection of seq 7', () => acks.find((a) => a.rejected.some((r) => r.seq === 7)));
     await publishBatch(edge, 'edge-1', makeBatch('edge-1', 0, 3));
-    await waitFor(() => acks.find((a) => a.rejected.some((r) => r.seq === 0)), {
-      what: 'rejection of seq 0',
-    });
+    await waitFor('rejection of seq 0', () => acks.find((a) => a.rejected.some((r) => r.seq === 0)));
     expect(acks.flatMap((a) => a.acked)).toEqual([]);
     expect(counts().n).toBe(0);
     expect(await counterValue(t.cloud.metrics.batches, { result: 'rejected' })).toBe(2);

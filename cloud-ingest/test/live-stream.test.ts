@@ -1,10 +1,10 @@
 import { connect } from 'node:net';
+import { waitFor } from '@village/test-kit';
 import type { Counter } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SinkBatch } from '../src/sink/sink.js';
 import { type ScopedCloud, pmBatch, startScopedCloud } from './auth-cloud.js';
 import { counterValue } from './cloud-fixture.js';
-import { waitFor } from './wait-for.js';
 
 interface SseMessage {
   event: string;
@@ -59,7 +59,7 @@ describe('live stream (SSE)', { timeout: 120_000 }, () => {
   it('forwards committed readings and events, only of villages in the caller’s scope', async () => {
     const a = await open(await t.login('villageA'));
     const town = await open(await t.login('town1'));
-    await waitFor(() =>
+    await waitFor('the stream clients gauge', () =>
       t.cloud.metrics.registry.getSingleMetric('cloud_stream_clients') ? true : undefined,
     );
     const b = pmBatch('edge-b', 1, 'pm-b', 3, T0);
@@ -68,7 +68,7 @@ describe('live stream (SSE)', { timeout: 120_000 }, () => {
     batchA.events = [{ device: 'wb-a', type: 'fall', severity: 'critical', ts: T0 + 5, data: { x: 1 } }];
     await t.publish('edge-a', batchA);
     // Village A's batch was committed after B's: once A's data is here, B's would have been too.
-    await waitFor(() => a.messages.some((m) => m.event === 'event'), { what: 'village A event' });
+    await waitFor('village A event', () => a.messages.some((m) => m.event === 'event'));
     const data = a.messages.filter((m) => m.event === 'reading' || m.event === 'event');
     expect(data.map((m) => [m.event, m.data.device, m.data.value ?? m.data.type])).toEqual([
       ['reading', 'pm-a', 20],
@@ -88,7 +88,7 @@ describe('live stream (SSE)', { timeout: 120_000 }, () => {
       historical: false,
     });
     // The fall opened an alert and an incident (rules runtime): they reach village A as well.
-    await waitFor(() => a.messages.some((m) => m.event === 'incident'), { what: 'village A incident' });
+    await waitFor('village A incident', () => a.messages.some((m) => m.event === 'incident'));
     expect(a.messages.find((m) => m.event === 'alert')!.data).toMatchObject({
       village: 'vA',
       device: 'wb-a',
@@ -98,9 +98,10 @@ describe('live stream (SSE)', { timeout: 120_000 }, () => {
       state: 'open',
     });
     expect(a.messages.every((m) => m.data.village === 'vA')).toBe(true);
-    await waitFor(() => town.messages.filter((m) => m.event === 'reading').length >= 6, {
-      what: 'town officer sees both villages',
-    });
+    await waitFor(
+      'town officer sees both villages',
+      () => town.messages.filter((m) => m.event === 'reading').length >= 6,
+    );
     expect(new Set(town.messages.map((m) => m.data.village))).toEqual(new Set(['vA', 'vB']));
     await a.stop();
     await town.stop();
@@ -145,7 +146,7 @@ describe('live stream (SSE)', { timeout: 120_000 }, () => {
       sent += readings.length;
       // Wait until the reading client has the whole batch, so it is never the one falling behind.
       const lastTs = readings.at(-1)!.ts;
-      await waitFor(() => fast.messages.at(-1)?.data.ts === lastTs, { what: `fast client got batch ${i}` });
+      await waitFor(`fast client got batch ${i}`, () => fast.messages.at(-1)?.data.ts === lastTs);
     }
     expect(await counterValue(dropped)).toBe(droppedBefore + 1);
     // Reading what was already in flight lets the socket see the cloud's close.
@@ -155,9 +156,7 @@ describe('live stream (SSE)', { timeout: 120_000 }, () => {
     expect(t.logs.some((l) => l.msg === 'slow SSE client dropped' && l.actor === 'admin')).toBe(true);
     // The reading client is still served.
     await t.publish('edge-a', pmBatch('edge-a', 2, 'pm-a', 1, T0 + 999_000_000));
-    await waitFor(() => fast.messages.at(-1)?.data.ts === T0 + 999_000_000, {
-      what: 'fast client still live',
-    });
+    await waitFor('fast client still live', () => fast.messages.at(-1)?.data.ts === T0 + 999_000_000);
     await fast.stop();
   });
 });

@@ -1,8 +1,8 @@
 import { request } from 'node:http';
+import { waitFor } from '@village/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OFFICERS } from './auth-cloud.js';
 import { type BinCloud, startBinCloud } from './http-bin-cloud.js';
-import { waitFor } from './wait-for.js';
 
 /**
  * A login POST from a chosen loopback source address (127.0.0.x are all this host), so each case
@@ -85,8 +85,9 @@ describe('login throttling and the scrypt cap (built bin)', { timeout: 120_000 }
 
     // Attempts while locked are not checked and do not extend the lock: it passes (maxDelayMs 1.5 s).
     await waitFor(
+      'the account lock to pass',
       async () => (await loginFrom(t.base, '127.0.0.2', 'villageA', OFFICERS.villageA[2])).status === 200,
-      { timeoutMs: 10_000, intervalMs: 100, what: 'the account lock to pass' },
+      { timeoutMs: 10_000, intervalMs: 100 },
     );
     const text = await metrics();
     expect(counter(text, 'cloud_login_throttled_total', 'scope="account"')).toBeGreaterThan(0);

@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
+import { waitFor } from '@village/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BinCloud, startBinCloud } from './http-bin-cloud.js';
-import { waitFor } from './wait-for.js';
 
 const run = promisify(execFile);
 const SCRAPE_TOKEN = 'prometheus-scrape-token-0123456789abcdef';
@@ -53,12 +53,12 @@ describe('logout ends streams, /metrics access, malformed paths (built bin)', { 
           await (await fetch(`${t.base}/metrics`, { headers: { cookie: admin } })).text(),
         )?.[1],
       );
-    await waitFor(async () => (await clients()) === 2, { what: 'two open streams' });
+    await waitFor('two open streams', async () => (await clients()) === 2);
 
     const out = await fetch(`${t.base}/api/v1/logout`, { method: 'POST', headers: { cookie: a1 } });
     expect(out.status).toBe(200);
-    await waitFor(() => s1.isDone(), { timeoutMs: 5_000, what: 'the logged-out stream to end' });
-    await waitFor(async () => (await clients()) === 1, { what: 'one stream left' });
+    await waitFor('the logged-out stream to end', () => s1.isDone(), { timeoutMs: 5_000 });
+    await waitFor('one stream left', async () => (await clients()) === 1);
     expect(s2.isDone()).toBe(false);
     expect((await fetch(`${t.base}/api/v1/stream`, { headers: { cookie: a1 } })).status).toBe(401);
     await s2.cancel();

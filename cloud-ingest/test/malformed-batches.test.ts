@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { LIMITS, encodeBatch } from '@village/protocol';
+import { waitFor } from '@village/test-kit';
 import { Encoder } from 'cbor-x';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -11,7 +12,6 @@ import {
   startTestCloud,
   waitForAck,
 } from './cloud-fixture.js';
-import { waitFor } from './wait-for.js';
 
 const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, variableMapSize: true });
 const good = encodeBatch(makeBatch('edge-1', 1, 3));
@@ -91,7 +91,7 @@ describe('malformed batches', { timeout: 60_000 }, () => {
       expect(await counterValue(t.cloud.metrics.batches, { result: 'malformed', code: c.code })).toBe(
         before + 1,
       );
-      const line = await waitFor(() =>
+      const line = await waitFor('the dead-letter log line', () =>
         t.logs.find(
           (l) =>
             l.msg === 'malformed batch kept as a dead letter' &&

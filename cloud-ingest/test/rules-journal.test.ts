@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Ack, Reading } from '@village/protocol';
+import { type Mosquitto, startMosquitto, waitFor } from '@village/test-kit';
 import mqtt, { type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,8 +12,6 @@ import { parseConfig } from '../src/config.js';
 import type { AlertView } from '../src/rules-runtime/rules-store.js';
 import { REGISTRY, T0, collectAcks, counterValue, makeBatch, publishBatch } from './cloud-fixture.js';
 import { startRulesCloud } from './rules-test-cloud.js';
-import { type Mosquitto, startMosquitto } from './servers/mosquitto.js';
-import { waitFor } from './wait-for.js';
 
 const USERS = { ingest: 'pw-ingest-journal', 'edge-1': 'pw-edge-1' };
 const RULES = {
@@ -82,7 +81,7 @@ describe('rules with several ingest workers: the committed-batch journal (real M
     return seq;
   };
   const waitAcked = (seqs: number[]) =>
-    waitFor(() => seqs.every(acked), { timeoutMs: 30_000, what: `acks of seqs ${seqs.join(',')}` });
+    waitFor(`acks of seqs ${seqs.join(',')}`, () => seqs.every(acked), { timeoutMs: 30_000 });
   const api = async <T>(w: Worker, path: string) => {
     const r = await fetch(`http://127.0.0.1:${w.cloud.httpPort}${path}`);
     return { status: r.status, body: (await r.json()) as T };
@@ -139,16 +138,17 @@ describe('rules with several ingest workers: the committed-batch journal (real M
 
     // Either half alone spans 4 s < holdMs: only both shares together raise it, from B's first reading.
     const held = await waitFor(
+      'the held heart-rate alert',
       async () => {
         const list = await alertsOf(a, 'hr-held');
         return list.length === 1 ? list[0] : undefined;
       },
-      { timeoutMs: 20_000, what: 'the held heart-rate alert' },
+      { timeoutMs: 20_000 },
     );
     expect(held).toMatchObject({ state: 'active', device: 'wb-1', village: 'v1', station: 's1' });
     expect(held.data.since).toBe(T0);
     // Consumed rows are pruned with the state write that saw them.
-    await waitFor(() => journalRows(a) === 0, { what: 'the journal pruned' });
+    await waitFor('the journal pruned', () => journalRows(a) === 0);
   }, 90_000);
 
   it('a storm of 1,000 triggers spread over both workers is one alert with count 1,000; resends count once', async () => {
@@ -187,13 +187,14 @@ describe('rules with several ingest workers: the committed-batch journal (real M
       );
     }
     await waitFor(
+      'three duplicates acked',
       async () =>
         (await counterValue(a.cloud.metrics.batches, { result: 'duplicate' })) +
           (await counterValue(b.cloud.metrics.batches, { result: 'duplicate' })) ===
         dupBefore + 3,
-      { timeoutMs: 20_000, what: 'three duplicates acked' },
+      { timeoutMs: 20_000 },
     );
-    await waitFor(() => journalRows(a) === 0, { timeoutMs: 20_000, what: 'the journal drained' });
+    await waitFor('the journal drained', () => journalRows(a) === 0, { timeoutMs: 20_000 });
     const list = await alertsOf(a, 'pm25-high');
     expect(list).toHaveLength(1);
     expect(list[0]).toMatchObject({ state: 'active', device: 'pm-1', count: 1_000 });
@@ -219,19 +220,21 @@ describe('rules with several ingest workers: the committed-batch journal (real M
       );
     }
     await waitAcked(more);
-    await waitFor(() => c.logs.some((l) => l.msg === 'rules: this worker runs the rules'), {
-      timeoutMs: 20_000,
-      what: 'worker c to take over',
-    });
+    await waitFor(
+      'worker c to take over',
+      () => c.logs.some((l) => l.msg === 'rules: this worker runs the rules'),
+      { timeoutMs: 20_000 },
+    );
     // C goes on from A's saved state and cursor: the same alert, now 1,250, neither reset nor doubled.
     await waitFor(
+      'the storm alert at 1,250 on worker c',
       async () => {
         const list = await alertsOf(c, 'pm25-high');
         return list.length === 1 && list[0]!.count === 1_250;
       },
-      { timeoutMs: 20_000, what: 'the storm alert at 1,250 on worker c' },
+      { timeoutMs: 20_000 },
     );
-    await waitFor(() => journalRows(c) === 0, { what: 'the journal drained by c' });
+    await waitFor('the journal drained by c', () => journalRows(c) === 0);
     expect((await alertsOf(c, 'hr-held')).length).toBe(1);
   }, 90_000);
 });
@@ -247,12 +250,10 @@ describe('embedded mode keeps the in-process feed', () => {
         'edge-1',
         makeBatch('edge-1', 1, 0, { readings: [reading('pm-1', 'pm25', 300, T0)] }),
       );
-      await waitFor(() => got.some((a) => a.acked.includes(1)), { what: 'ack' });
+      await waitFor('ack', () => got.some((a) => a.acked.includes(1)));
       await waitFor(
+        'the alert',
         async () => (await t.api<{ alerts: AlertView[] }>('/api/v1/alerts')).body.alerts.length === 1,
-        {
-          what: 'the alert',
-        },
       );
       const table = t.cloud.db
         .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'committed_journal'")

@@ -1,9 +1,9 @@
 import type { DeviceEvent } from '@village/protocol';
+import { waitFor } from '@village/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlertView } from '../src/rules-runtime/rules-store.js';
 import { T0, collectAcks, makeBatch, publishBatch, waitForAck } from './cloud-fixture.js';
 import { startRulesCloud } from './rules-test-cloud.js';
-import { waitFor } from './wait-for.js';
 
 const RULES = { enabled: true, incidents: { ackDeadlineMs: 600_000 } };
 
@@ -35,12 +35,10 @@ describe('rules replay after a crash between commit and rules', () => {
     await edge.endAsync(true);
 
     await t.restart({ rules: RULES });
-    const alert = await waitFor(
-      async () =>
-        (await t.api<{ alerts: AlertView[] }>('/api/v1/alerts?rule=event.smoke')).body.alerts.find(
-          (a) => a.device === 'smoke-9',
-        ),
-      { what: 'the replayed smoke alert' },
+    const alert = await waitFor('the replayed smoke alert', async () =>
+      (await t.api<{ alerts: AlertView[] }>('/api/v1/alerts?rule=event.smoke')).body.alerts.find(
+        (a) => a.device === 'smoke-9',
+      ),
     );
     expect(alert).toMatchObject({ state: 'active', village: 'v1', station: 's1', severity: 'critical' });
     expect(t.logs.some((l) => l.msg === 'rules: fed committed events the engine had not seen')).toBe(true);

@@ -1,7 +1,6 @@
 import { createHmac } from 'node:crypto';
-import { type IncomingMessage, type Server, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { DeviceEvent, Reading } from '@village/protocol';
+import { type WebhookReceiver, startWebhookReceiver, waitFor } from '@village/test-kit';
 import { Hono } from 'hono';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,38 +14,8 @@ import type { RulesChange } from '../src/rules-runtime/rules-runtime.js';
 import type { AlertView } from '../src/rules-runtime/rules-store.js';
 import { T0, collectAcks, makeBatch, publishBatch, waitForAck } from './cloud-fixture.js';
 import { startRulesCloud } from './rules-test-cloud.js';
-import { waitFor } from './wait-for.js';
 
 const SECRET = 'webhook-secret-for-tests';
-
-/** A real HTTP receiver: answers 500 to the first `failFirst` requests, then 200; keeps every request. */
-function startReceiver(failFirst: number) {
-  const got: { at: number; body: string; signature: string; delivery: string; status: number }[] = [];
-  const server: Server = createServer((req: IncomingMessage, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const status = got.length < failFirst ? 500 : 200;
-      got.push({
-        at: Date.now(),
-        body: Buffer.concat(chunks).toString('utf8'),
-        signature: String(req.headers['x-village-signature']),
-        delivery: String(req.headers['x-village-delivery']),
-        status,
-      });
-      res.writeHead(status).end();
-    });
-  });
-  return new Promise<{ url: string; got: typeof got; close: () => Promise<void> }>((resolve) =>
-    server.listen(0, '127.0.0.1', () =>
-      resolve({
-        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
-        got,
-        close: () => new Promise<void>((r) => server.close(() => r())),
-      }),
-    ),
-  );
-}
 
 const reading = (device: string, metric: string, value: number, ts: number): Reading => ({
   device,
@@ -59,7 +28,7 @@ const reading = (device: string, metric: string, value: number, ts: number): Rea
 
 describe('rules runtime in a real cloud', () => {
   let t: Awaited<ReturnType<typeof startRulesCloud>>;
-  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  let receiver: WebhookReceiver;
   let edge: MqttClient;
   let acks: Awaited<ReturnType<typeof collectAcks>>;
   let seq = 0;
@@ -73,7 +42,7 @@ describe('rules runtime in a real cloud', () => {
   };
 
   beforeAll(async () => {
-    receiver = await startReceiver(1);
+    receiver = await startWebhookReceiver(SECRET, { failFirst: 1 });
     t = await startRulesCloud({
       rules: {
         thresholds: [{ id: 'pm25-high', metric: 'pm25', direction: 'above', level: 100, clearLevel: 80 }],
@@ -113,7 +82,7 @@ describe('rules runtime in a real cloud', () => {
     expect(mine).toHaveLength(1);
     expect(mine[0]).toMatchObject({ state: 'active', village: 'v1', station: 's1', severity: 'warning' });
     // Every trigger above the level counted; the dead band (80..100] neither clears nor counts.
-    await waitFor(async () => {
+    await waitFor('four triggers counted on pm-2', async () => {
       const r = await t.api<{ alerts: AlertView[] }>('/api/v1/alerts?rule=pm25-high');
       return r.body.alerts.find((a) => a.device === 'pm-2')?.count === 4;
     });
@@ -131,14 +100,11 @@ describe('rules runtime in a real cloud', () => {
         ),
       );
     }
-    await waitFor(
-      async () => {
-        const r = await t.api<{ alerts: AlertView[] }>('/api/v1/alerts?rule=pm25-high&state=active');
-        const a = r.body.alerts.filter((x) => x.device === 'pm-1');
-        return a.length === 1 && a[0]!.count === 1_000;
-      },
-      { what: 'one pm-1 alert with count 1000' },
-    );
+    await waitFor('one pm-1 alert with count 1000', async () => {
+      const r = await t.api<{ alerts: AlertView[] }>('/api/v1/alerts?rule=pm25-high&state=active');
+      const a = r.body.alerts.filter((x) => x.device === 'pm-1');
+      return a.length === 1 && a[0]!.count === 1_000;
+    });
     const rows = t.cloud.db.prepare("SELECT COUNT(*) AS n FROM alerts WHERE device = 'pm-1'").get() as {
       n: number;
     };
@@ -150,7 +116,7 @@ describe('rules runtime in a real cloud', () => {
   it('a fall opens an incident, notified by a signed webhook (retried after a 500) and on MQTT', async () => {
     const now = Date.now();
     await send([], [{ device: 'wb-1', type: 'fall', severity: 'critical', ts: now, data: {} }]);
-    const list = await waitFor(async () => {
+    const list = await waitFor('one open incident', async () => {
       const r = await t.api<{ incidents: IncidentView[] }>('/api/v1/incidents?state=open');
       return r.body.incidents.length === 1 ? r.body.incidents : undefined;
     });
@@ -168,20 +134,19 @@ describe('rules runtime in a real cloud', () => {
     expect(incident.alerts).toEqual([fall[0]!.id]);
 
     // Webhook: the first attempt got 500, the retry came after the backoff and got 200.
-    await waitFor(() => receiver.got.some((g) => g.status === 200), {
-      what: 'webhook retried',
+    await waitFor('webhook retried', () => receiver.requests.some((g) => g.status === 200), {
       timeoutMs: 20_000,
     });
-    const [first, second] = receiver.got;
+    const [first, second] = receiver.requests;
     expect(first!.status).toBe(500);
     expect(second!.delivery).toBe(first!.delivery);
-    expect(second!.body).toBe(first!.body);
+    expect(second!.raw).toBe(first!.raw);
     expect(second!.at - first!.at).toBeGreaterThanOrEqual(250);
-    for (const g of receiver.got) {
-      const want = `sha256=${createHmac('sha256', SECRET).update(g.body).digest('hex')}`;
+    for (const g of receiver.requests) {
+      const want = `sha256=${createHmac('sha256', SECRET).update(g.raw).digest('hex')}`;
       expect(g.signature).toBe(want);
     }
-    const payload = JSON.parse(second!.body);
+    const payload = JSON.parse(second!.raw);
     expect(payload).toMatchObject({
       incidentId: incident.id,
       level: 'village',
@@ -202,7 +167,7 @@ describe('rules runtime in a real cloud', () => {
       expect.objectContaining({ channel: 'webhook:ops', state: 'delivered', attempts: 2 }),
     );
 
-    await waitFor(() => mqttNotices.length > 0, { what: 'MQTT notification' });
+    await waitFor('MQTT notification', () => mqttNotices.length > 0);
     expect(mqttNotices[0]!.topic).toBe('v1/notify/v1');
     expect(mqttNotices[0]!.body).toMatchObject({ incidentId: incident.id, reason: 'opened' });
     expect(changes.some((c) => c.type === 'incident' && c.incident.id === incident.id)).toBe(true);

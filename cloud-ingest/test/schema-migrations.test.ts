@@ -1,11 +1,11 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitFor } from '@village/test-kit';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLOUD_SCHEMA_VERSION } from '../src/store/cloud-migrations.js';
 import { logLines, spawnBin, startBinCloud, writeCloudConfig } from './http-bin-cloud.js';
-import { waitFor } from './wait-for.js';
 
 const OLD_DDL = readFileSync(join(import.meta.dirname, 'fixtures', 'cloud-db-4e42b96.sql'), 'utf8');
 const T0 = Date.UTC(2026, 0, 15, 8, 0, 0);

@@ -1,7 +1,7 @@
 import { type Status, encodeJson, topics } from '@village/protocol';
+import { waitFor } from '@village/test-kit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type TestCloud, counterValue, startTestCloud } from './cloud-fixture.js';
-import { waitFor } from './wait-for.js';
 
 const birth = (boot: number): Status => ({
   state: 'online',
@@ -34,7 +34,7 @@ describe('edge birth and death', { timeout: 60_000 }, () => {
       qos: 1,
       retain: true,
     });
-    await waitFor(() => edge1().online, { what: 'edge online' });
+    await waitFor('edge online', () => edge1().online);
     expect(edge1()).toMatchObject({ boot: 3, lastBirthTs: Date.UTC(2026, 0, 1) + 3, version: '0.1.0' });
     const wb = t.cloud.registry.devices().find((d) => d.id === 'wb-1');
     expect(wb).toMatchObject({
@@ -51,16 +51,17 @@ describe('edge birth and death', { timeout: 60_000 }, () => {
   it('ignores a stale death (older boot) and applies the death of the current boot', async () => {
     const c = await t.connectEdge('edge-1');
     await c.publishAsync(topics.status('edge-1'), Buffer.from(encodeJson(birth(5))), { qos: 1 });
-    await waitFor(() => edge1().online, { what: 'edge online' });
+    await waitFor('edge online', () => edge1().online);
     const death = (boot: number) => Buffer.from(encodeJson({ state: 'offline', edgeId: 'edge-1', boot }));
     await c.publishAsync(topics.status('edge-1'), death(4), { qos: 1 });
-    await waitFor(async () => (await statusCount({ state: 'offline', result: 'stale' })) === 1, {
-      what: 'stale death',
-    });
+    await waitFor(
+      'stale death',
+      async () => (await statusCount({ state: 'offline', result: 'stale' })) === 1,
+    );
     expect(edge1().online).toBe(true);
     expect(t.logs.some((l) => l.msg === 'stale edge death ignored' && l.boot === 4)).toBe(true);
     await c.publishAsync(topics.status('edge-1'), death(5), { qos: 1 });
-    await waitFor(() => !edge1().online, { what: 'edge offline' });
+    await waitFor('edge offline', () => !edge1().online);
     expect(await statusCount({ state: 'offline', result: 'applied' })).toBe(1);
     await c.endAsync();
   });
@@ -78,9 +79,9 @@ describe('edge birth and death', { timeout: 60_000 }, () => {
       qos: 1,
       retain: true,
     });
-    await waitFor(() => edge1().online, { what: 'edge online' });
+    await waitFor('edge online', () => edge1().online);
     c.stream.destroy(); // an unclean drop: the broker publishes the will
-    await waitFor(() => !edge1().online, { what: 'edge offline by will' });
+    await waitFor('edge offline by will', () => !edge1().online);
     c.end(true);
   });
 
@@ -93,7 +94,7 @@ describe('edge birth and death', { timeout: 60_000 }, () => {
       { qos: 1 },
     );
     await c.publishAsync(topics.status('edge-1'), Buffer.from(encodeJson(birth(1))), { qos: 1 });
-    await waitFor(() => edge1().online, { what: 'edge online' });
+    await waitFor('edge online', () => edge1().online);
     expect(await statusCount({ state: 'malformed', result: 'bad_json' })).toBe(1);
     expect(await statusCount({ state: 'malformed', result: 'bad_shape' })).toBe(1);
     expect(t.logs.filter((l) => l.msg === 'malformed status dropped')).toHaveLength(2);

@@ -2,13 +2,13 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitFor } from '@village/test-kit';
 import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { verifyPassword } from '../src/password-hash.js';
 import { REGISTRY, collectAcks, makeBatch, publishBatch, waitForAck } from './cloud-fixture.js';
-import { waitFor } from './wait-for.js';
 
 import { BIN, type Run, lines, runBin } from './run-cloud-bin.js';
 
@@ -80,7 +80,7 @@ describe('village-cloud bin (child process)', { timeout: 60_000 }, () => {
     });
     const r = runBin(['--config', config]);
     running.push(r);
-    const ready = await waitFor(() => lines(r).find((l) => l.msg === 'cloud ready'), { what: 'cloud ready' });
+    const ready = await waitFor('cloud ready', () => lines(r).find((l) => l.msg === 'cloud ready'));
     expect(ready.mqttPort).toEqual(expect.any(Number));
     expect(ready.httpPort).toEqual(expect.any(Number));
     expect(lines(r).filter((l) => l.msg === 'cloud ready')).toHaveLength(1);

@@ -2,13 +2,13 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitFor } from '@village/test-kit';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { hashPassword, verifyPassword } from '../src/password-hash.js';
 import { REGISTRY, collectAcks, makeBatch, publishBatch, waitForAck } from './cloud-fixture.js';
 import { BIN, type Run, lines, runBin } from './run-cloud-bin.js';
-import { waitFor } from './wait-for.js';
 
 /**
  * The cloud as an operator meets it, through the built bin: --version, the log schema, build info
@@ -36,7 +36,7 @@ describe('village-cloud for an operator', { timeout: 60_000 }, () => {
   const start = async (config: string, extra: string[] = []) => {
     const r = runBin(['--config', config, ...extra]);
     running.push(r);
-    const ready = await waitFor(() => lines(r).find((l) => l.msg === 'cloud ready'), { what: 'cloud ready' });
+    const ready = await waitFor('cloud ready', () => lines(r).find((l) => l.msg === 'cloud ready'));
     return { r, ready };
   };
 
@@ -81,7 +81,7 @@ describe('village-cloud for an operator', { timeout: 60_000 }, () => {
       }),
     ]);
     running.push(r);
-    await waitFor(() => r.stdout.join('').includes('cloud ready'), { what: 'cloud ready, pretty' });
+    await waitFor('cloud ready, pretty', () => r.stdout.join('').includes('cloud ready'));
     const first = r.stdout.join('').split('\n')[0]!;
     expect(first).toMatch(
       /^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} [+-]\d{4}\] INFO \(\d+\): village-cloud starting$/,
@@ -118,23 +118,21 @@ describe('village-cloud for an operator', { timeout: 60_000 }, () => {
 
       writeConfig('hup.yaml', { ...cfg, log: { level: 'debug' } });
       r.child.kill('SIGHUP');
-      const reload = await waitFor(() => lines(r).find((l) => l.signal === 'SIGHUP'), {
-        what: 'the reload line',
-      });
+      const reload = await waitFor('the reload line', () => lines(r).find((l) => l.signal === 'SIGHUP'));
       expect(reload).toMatchObject({ level: 'info', from: 'info', to: 'debug' });
       expect(reload.msg).toMatch(/^SIGHUP: reloaded log\.level/);
 
       await publishBatch(edge, 'edge-1', makeBatch('edge-1', 2, 3));
       await waitForAck(acks, 2);
-      await waitFor(() => lines(r).find((l) => l.msg === 'batch committed' && l.seq === 2), {
-        what: 'the debug line at the new level',
-      });
+      await waitFor('the debug line at the new level', () =>
+        lines(r).find((l) => l.msg === 'batch committed' && l.seq === 2),
+      );
       // A broken config on SIGHUP is reported; the cloud runs on.
       writeFileSync(path, 'log: { level: loud }\n');
       r.child.kill('SIGHUP');
-      await waitFor(() => lines(r).find((l) => l.signal === 'SIGHUP' && l.level === 'warn'), {
-        what: 'the refused reload',
-      });
+      await waitFor('the refused reload', () =>
+        lines(r).find((l) => l.signal === 'SIGHUP' && l.level === 'warn'),
+      );
       expect(r.child.exitCode).toBe(null);
       const health = await fetch(`http://127.0.0.1:${ready.httpPort}/api/v1/health`);
       expect(health.status).toBe(200);

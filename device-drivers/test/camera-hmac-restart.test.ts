@@ -2,10 +2,10 @@ import { createHmac } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runTool } from '@village/test-kit';
 import { describe, expect, it } from 'vitest';
 import { cameraConfigSchema, createCameraDriver } from '../src/camera/index.js';
 import { createRecordingContext } from './nbiot-fixtures/recording-context.js';
-import { runProcess } from './nbiot-fixtures/run-process.js';
 
 /**
  * Issue 13 finding 10: an HMAC-signed camera push replayed after an edge restart (same data dir,
@@ -25,7 +25,7 @@ async function post(port: number, ts: number, body: string) {
     .update(`${ts}.POST /cam/road-cam/events.`)
     .update(body)
     .digest('hex');
-  const r = await runProcess('curl', [
+  const r = await runTool('curl', [
     '-sS',
     '-o',
     '/dev/null',

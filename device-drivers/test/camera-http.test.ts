@@ -2,11 +2,10 @@ import { createHash, createHmac } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runTool, waitFor } from '@village/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CameraDriver, cameraConfigSchema, createCameraDriver } from '../src/camera/index.js';
 import { type RecordingContext, createRecordingContext } from './nbiot-fixtures/recording-context.js';
-import { runProcess } from './nbiot-fixtures/run-process.js';
-import { waitFor } from './nbiot-fixtures/wait-for.js';
 
 /**
  * The camera HTTP listener against curl (an HTTP client we did not write, with its own RFC 7616
@@ -27,7 +26,7 @@ function jpeg(seed: number, size = 4000): Buffer {
 }
 
 async function curl(args: string[]) {
-  const r = await runProcess('curl', [
+  const r = await runTool('curl', [
     '-sS',
     '-o',
     '/dev/null',
@@ -366,15 +365,14 @@ describe('camera HTTP push with curl', () => {
     'a silent camera goes offline once, and online when heard again; heartbeats make no event',
     { timeout: 30_000 },
     async () => {
-      const offline = await waitFor(
-        () => ctx.events.find((e) => e.device === 'quiet-cam' && e.type === 'offline'),
-        { what: 'offline event' },
+      const offline = await waitFor('offline event', () =>
+        ctx.events.find((e) => e.device === 'quiet-cam' && e.type === 'offline'),
       );
       expect(offline!.severity).toBe('warning');
       expect(await curl(['-u', 'q:q', '-X', 'POST', `${base}/cam/quiet-cam/heartbeat`])).toBe(200);
-      await waitFor(() => ctx.events.find((e) => e.device === 'quiet-cam' && e.type === 'online'), {
-        what: 'online event',
-      });
+      await waitFor('online event', () =>
+        ctx.events.find((e) => e.device === 'quiet-cam' && e.type === 'online'),
+      );
       // the Hikvision keep-alive (videoloss, inactive) counts as a heartbeat, not an alarm
       expect(
         await curl([

@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runTool } from '@village/test-kit';
 import { describe, expect, it } from 'vitest';
 import type { Driver } from '../src/driver.js';
 import { createLorawanDriver } from '../src/lorawan/index.js';
@@ -18,7 +19,6 @@ import {
 } from '../src/testing/index.js';
 import { createConfirmedUplinkGateway } from './lorawan-fixtures/confirmed-uplink.js';
 import { cborBody } from './nbiot-fixtures/device-body.js';
-import { runProcess } from './nbiot-fixtures/run-process.js';
 
 /**
  * The conformance kit run over everything the project ships: every codec module in src/codecs
@@ -208,7 +208,7 @@ describe('drivers', () => {
           const payload = Uint8Array.from([0x00, 0x00, 0x05, 0x00, 0xf5, 0x61]);
           writeFileSync(file, cborBody(device.key, device.imei, { counter: 100 + n, payload }));
           const port = (d as ReturnType<typeof createNbiotDriver>).port();
-          const r = await runProcess('coap-client-notls', [
+          const r = await runTool('coap-client-notls', [
             '-m',
             'post',
             '-t',

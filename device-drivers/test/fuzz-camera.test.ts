@@ -1,8 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkEvent } from '@village/protocol';
-import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
 import {
   type Outcome,
   decodeChecked,
@@ -10,7 +8,9 @@ import {
   fuzzParams,
   textsFrom,
   typedWithCode,
-} from '../../protocol/test/fuzz-fixtures/decoder-property.js';
+} from '@village/test-kit';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
 import { createDigestVerifier } from '../src/camera/digest-auth.js';
 import {
   ManscdpError,

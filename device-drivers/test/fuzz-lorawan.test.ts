@@ -2,15 +2,9 @@ import { createSocket } from 'node:dgram';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { FUZZ_SEED, decodeChecked, framesFrom, fuzzParams, typedWithCode, waitFor } from '@village/test-kit';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  FUZZ_SEED,
-  decodeChecked,
-  framesFrom,
-  fuzzParams,
-  typedWithCode,
-} from '../../protocol/test/fuzz-fixtures/decoder-property.js';
 import { verifyDataUplink } from '../src/lorawan/data-uplink.js';
 import { LorawanError } from '../src/lorawan/errors.js';
 import { createLorawanDriver } from '../src/lorawan/index.js';
@@ -20,7 +14,6 @@ import { decodePhyPayload } from '../src/lorawan/phy-payload.js';
 import { parseDatagram, parsePushData, parseTxAck, rxpkSchema } from '../src/lorawan/semtech-udp.js';
 import { type SessionStore, openSessionStore } from '../src/lorawan/session-store.js';
 import { createRecordingContext } from './lorawan-fixtures/recording-context.js';
-import { waitFor } from './lorawan-fixtures/wait-for.js';
 
 /**
  * Semtech UDP datagrams and LoRaWAN PHYPayloads under random, truncated and mutated input: each
@@ -205,9 +198,9 @@ describe('LoRaWAN driver over real UDP (fuzz)', () => {
           new Promise<void>((r, j) => sock.send(b, driver.port(), '127.0.0.1', (e) => (e ? j(e) : r())));
         for (const b of inputs) await send(b);
         await send(pushData({ rxpk: [rxpk(dataUp(50_000, 2, PM25))] }));
-        await waitFor(() => ctx.readings.some((r) => r.device === 'pm-1' && r.metric === 'pm2_5'), {
-          what: 'the good frame stored',
-        });
+        await waitFor('the good frame stored', () =>
+          ctx.readings.some((r) => r.device === 'pm-1' && r.metric === 'pm2_5'),
+        );
         expect(driver.status().errors.internal).toBeUndefined();
         expect(ctx.failures).toEqual([]);
         expect(ctx.logs.filter((l) => l.level === 'error')).toEqual([]);

@@ -1,8 +1,8 @@
+// The virtual serial cable and the RTU framing helpers of the simulators (test-only import).
+import { FUZZ_SEED } from '@village/test-kit';
 import fc from 'fast-check';
 import { SerialPort } from 'serialport';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FUZZ_SEED } from '../../protocol/test/fuzz-fixtures/decoder-property.js';
-// The virtual serial cable and the RTU framing helpers of the simulators (test-only import).
 import { type PtyPair, openPtyPair, takeRequest, withCrc } from '../../simulators/src/modbus/index.js';
 import { classifyFailure } from '../src/modbus/modbus-errors.js';
 import { type ModbusLink, createModbusLink } from '../src/modbus/modbus-link.js';

@@ -1,11 +1,6 @@
+import { decodeChecked, framesFrom, fuzzParams, typedWithCode } from '@village/test-kit';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  decodeChecked,
-  framesFrom,
-  fuzzParams,
-  typedWithCode,
-} from '../../protocol/test/fuzz-fixtures/decoder-property.js';
 import { EnvelopeError, encodeUplink, parseUplink, verifyUplink } from '../src/nbiot/uplink-envelope.js';
 
 /**

@@ -1,7 +1,7 @@
 import { type DeviceEvent, type Reading, checkEvent, checkReading } from '@village/protocol';
+import { decodeChecked, framesFrom, fuzzParams } from '@village/test-kit';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeChecked, framesFrom, fuzzParams } from '../../protocol/test/fuzz-fixtures/decoder-property.js';
 import {
   LORAWAN_CODECS,
   PM25_FPORT,

@@ -1,13 +1,11 @@
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freeUdpPort, runTool, waitFor } from '@village/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CameraDriver, cameraConfigSchema, createCameraDriver } from '../src/camera/index.js';
 import { openGbDevice, register, sipRequest } from './camera-fixtures/gb-device.js';
-import { freeUdpPort } from './nbiot-fixtures/free-port.js';
 import { type RecordingContext, createRecordingContext } from './nbiot-fixtures/recording-context.js';
-import { runProcess } from './nbiot-fixtures/run-process.js';
-import { waitFor } from './nbiot-fixtures/wait-for.js';
 
 /**
  * The GB/T 28181 SIP intake against SIPp (scenarios in camera-fixtures/), plus raw UDP
@@ -25,7 +23,7 @@ let driver: CameraDriver;
 
 async function sipp(scenario: string, device: string, password: string, extra: string[] = []) {
   const [p, mp] = [await freeUdpPort(), await freeUdpPort()];
-  return runProcess(
+  return runTool(
     'sipp',
     [
       '127.0.0.1:' + driver.ports().sip,
@@ -183,17 +181,17 @@ describe('GB/T 28181 alarm intake with SIPp', () => {
             body: keepalive,
           }),
         );
-        await waitFor(() => ctx.errorCount('camera_sip_parse_too_many_headers') === 1, {
-          what: 'too_many_headers counted',
-        });
+        await waitFor(
+          'too_many_headers counted',
+          () => ctx.errorCount('camera_sip_parse_too_many_headers') === 1,
+        );
         dev.raw(Buffer.alloc(20_000, 0x41));
-        await waitFor(() => ctx.errorCount('camera_sip_parse_too_large') === 1, {
-          what: 'too_large counted',
-        });
+        await waitFor('too_large counted', () => ctx.errorCount('camera_sip_parse_too_large') === 1);
         dev.raw('\x00\x01garbage\r\n\r\n');
-        await waitFor(() => ctx.errorCount('camera_sip_parse_bad_start_line') === 1, {
-          what: 'bad_start_line counted',
-        });
+        await waitFor(
+          'bad_start_line counted',
+          () => ctx.errorCount('camera_sip_parse_bad_start_line') === 1,
+        );
         expect(await send('MESSAGE', 8, mans, keepalive)).toMatch(
           /^SIP\/2\.0 200 OK\r\n[\s\S]*CSeq: 8 MESSAGE/,
         );

@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitFor } from '@village/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CameraDriver, cameraConfigSchema, createCameraDriver } from '../src/camera/index.js';
 import {
@@ -11,7 +12,6 @@ import {
   sipRequest,
 } from './camera-fixtures/gb-device.js';
 import { type RecordingContext, createRecordingContext } from './nbiot-fixtures/recording-context.js';
-import { waitFor } from './nbiot-fixtures/wait-for.js';
 
 /**
  * Issue 13 finding 8 (GB/T 28181), through the real driver over UDP, each device a raw socket:
@@ -169,7 +169,7 @@ describe('GB/T 28181 trust', () => {
       data: { longitude: 120.153576, latitude: 30.287459, alarm_type: 6, event_type: 1 },
     });
     // §9.4.2 c: a MESSAGE of the server's own, to the registered contact, retransmitted until answered.
-    await waitFor(() => dev.incoming.length >= 2, { what: 'the Response MESSAGE, twice' });
+    await waitFor('the Response MESSAGE, twice', () => dev.incoming.length >= 2);
     const resp = dev.incoming;
     expect(resp[0]).toMatch(new RegExp(`^MESSAGE sip:${CAM}@127\\.0\\.0\\.1:${dev.port} SIP/2\\.0\\r\\n`));
     expect(resp[0]).toMatch(new RegExp(`From: <sip:${T.serverId}@${T.realm}>`));
@@ -198,7 +198,7 @@ describe('GB/T 28181 trust', () => {
         /^SIP\/2\.0 200/,
       );
       expect(await dev.send(message(CAM, 52, alarmBody(CAM, 51)))).toMatch(/^SIP\/2\.0 200/);
-      await waitFor(() => dev.incoming.length > 0, { what: 'the Response MESSAGE' });
+      await waitFor('the Response MESSAGE', () => dev.incoming.length > 0);
       expect(dev.incoming[0]).toMatch(
         new RegExp(`\r\nVia: SIP/2\.0/UDP 127\.0\.0\.1:${any.ports().sip};rport;branch=`),
       );

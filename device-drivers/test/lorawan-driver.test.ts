@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // The simulators are the real peer here: a Semtech UDP gateway and LoRaWAN end devices building
 // encrypted frames with lora-packet, over a real UDP socket on 127.0.0.1. They are imported from
 // source because device-drivers does not depend on the simulators package.
+import { waitFor } from '@village/test-kit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type EndDeviceConfig,
   type LorawanSimulation,
@@ -17,7 +18,6 @@ import {
   createLorawanDriver,
 } from '../src/lorawan/index.js';
 import { type RecordingContext, createRecordingContext } from './lorawan-fixtures/recording-context.js';
-import { waitFor } from './lorawan-fixtures/wait-for.js';
 
 const GATEWAYS = ['aa555a0000000001', 'aa555a0000000002', 'aa555a0000000003'];
 const CODECS = ['cayenne', 'wristband', 'lora-pm25'] as const;
@@ -82,9 +82,7 @@ describe('LoRaWAN driver with simulated gateways and devices over UDP', () => {
       keepaliveMs: 1000,
     });
     // Downlinks need each gateway's PULL_DATA route.
-    await waitFor(() => sim.gateways.every((g) => g.stats.pullAcks > 0), {
-      what: 'PULL_ACK for every gateway',
-    });
+    await waitFor('PULL_ACK for every gateway', () => sim.gateways.every((g) => g.stats.pullAcks > 0));
   }, 30_000);
 
   afterAll(async () => {
@@ -96,9 +94,9 @@ describe('LoRaWAN driver with simulated gateways and devices over UDP', () => {
   it('decodes every uplink of 50 devices once, merging the 3 gateways’ copies with 3 RSSI/SNR entries', async () => {
     for (const d of abpDevices) sim.sendSample(d.id);
     for (const d of abpDevices) sim.sendSample(d.id);
-    await waitFor(() => uplinks.length >= 100, { what: '100 uplinks', timeoutMs: 30_000 });
+    await waitFor('100 uplinks', () => uplinks.length >= 100, { timeoutMs: 30_000 });
     // Let any stray duplicate arrive past the dedup window before counting.
-    await waitFor(() => driver.status().uplinks === 100 && ctx.readings.length > 0, { what: 'status' });
+    await waitFor('status', () => driver.status().uplinks === 100 && ctx.readings.length > 0);
     const keys = uplinks.map((u) => `${u.deviceId}/${u.fCnt}`);
     expect(new Set(keys).size).toBe(100);
     for (const d of abpDevices) {
@@ -141,12 +139,12 @@ describe('LoRaWAN driver with simulated gateways and devices over UDP', () => {
     const device = sim.devices.get('lora-1')!;
     const before = uplinks.length;
     const { phy } = sim.sendSample('lora-1');
-    await waitFor(() => uplinks.length === before + 1, { what: 'fresh uplink' });
+    await waitFor('fresh uplink', () => uplinks.length === before + 1);
     device.transmitRaw(phy);
-    await waitFor(() => ctx.errorCount('fcnt_replay') === 1, { what: 'replay counted' });
+    await waitFor('replay counted', () => ctx.errorCount('fcnt_replay') === 1);
     expect(ctx.logs.some((l) => (l.obj as { reason?: string }).reason === 'fcnt_replay')).toBe(true);
     sim.sendSample('lora-1');
-    await waitFor(() => uplinks.length === before + 2, { what: 'uplink after replay' });
+    await waitFor('uplink after replay', () => uplinks.length === before + 2);
     expect(uplinks.at(-1)!.fCnt).toBe(3);
   }, 30_000);
 
@@ -162,7 +160,7 @@ describe('LoRaWAN driver with simulated gateways and devices over UDP', () => {
     ).resolves.toEqual({ queued: 1 });
     sim.sendSample('lora-4', { confirmed: true });
     // RX1 is 1 s after the uplink; the gateway transmits at that tmst.
-    await waitFor(() => device.downlinks.length === 1, { what: 'downlink at the device', timeoutMs: 20_000 });
+    await waitFor('downlink at the device', () => device.downlinks.length === 1, { timeoutMs: 20_000 });
     const dl = device.downlinks[0]!;
     expect(dl.ack).toBe(true);
     expect(dl.fPort).toBe(7);
@@ -216,9 +214,10 @@ describe('LoRaWAN driver with simulated gateways and devices over UDP', () => {
       },
     });
     band.uplink({ fPort: enc.fPort, bytes: enc.bytes });
-    await waitFor(() => ctx.events.filter((e) => e.device === 'band-otaa').length === 2, {
-      what: 'fall and sos events',
-    });
+    await waitFor(
+      'fall and sos events',
+      () => ctx.events.filter((e) => e.device === 'band-otaa').length === 2,
+    );
     const events = ctx.events.filter((e) => e.device === 'band-otaa');
     expect(events.map((e) => e.type).sort()).toEqual(['fall', 'sos']);
     for (const e of events) {
@@ -236,25 +235,22 @@ describe('LoRaWAN driver with simulated gateways and devices over UDP', () => {
   it('survives a restart on the same data dir: devices carry on without rejoining, replays stay refused', async () => {
     const band = sim.devices.get('band-otaa')!;
     const lastOfLora1 = sim.sendSample('lora-1').phy;
-    await waitFor(() => uplinks.at(-1)?.deviceId === 'lora-1', { what: 'uplink before restart' });
+    await waitFor('uplink before restart', () => uplinks.at(-1)?.deviceId === 'lora-1');
     const port = driver.port();
     await driver.stop();
     const replaysBefore = ctx.errorCount('fcnt_replay');
     const uplinksBefore = uplinks.length;
     await startDriver(port);
     expect(driver.port()).toBe(port);
-    await waitFor(() => driver.status().gateways.length === 3, {
-      what: 'gateways back (keepalive)',
+    await waitFor('gateways back (keepalive)', () => driver.status().gateways.length === 3, {
       timeoutMs: 20_000,
     });
     // Pre-restart frame replayed into the new instance: refused by the persisted counter.
     sim.devices.get('lora-1')!.transmitRaw(lastOfLora1);
-    await waitFor(() => ctx.errorCount('fcnt_replay') === replaysBefore + 1, {
-      what: 'replay after restart',
-    });
+    await waitFor('replay after restart', () => ctx.errorCount('fcnt_replay') === replaysBefore + 1);
     for (const d of abpDevices.slice(0, 10)) sim.sendSample(d.id);
     sim.sendSample('band-otaa');
-    await waitFor(() => uplinks.length === uplinksBefore + 11, { what: '11 uplinks after restart' });
+    await waitFor('11 uplinks after restart', () => uplinks.length === uplinksBefore + 11);
     const bandAfter = uplinks.slice(uplinksBefore).find((u) => u.deviceId === 'band-otaa');
     expect(bandAfter?.data).toMatchObject({ worn: true });
     expect(bandAfter?.fCnt).toBe(1); // its session (and counter) from before the restart
@@ -272,12 +268,12 @@ describe('LoRaWAN driver with simulated gateways and devices over UDP', () => {
     gw.sendRaw(Buffer.concat([Buffer.from([2, 0, 2, 0]), eui, Buffer.from('{"rxpk":[{')])); // bad JSON
     gw.sendRaw(Buffer.concat([Buffer.from([2, 0, 3, 0]), eui, Buffer.from('{"rxpk":[{"tmst":"x"}]}')])); // wrong types
     await waitFor(
+      'UDP-level errors counted',
       () =>
         counted('udp_unknown_version') + counted('udp_unknown_type') === 1 &&
         counted('udp_malformed') === 2 &&
         counted('push_data_bad_json') === 1 &&
         counted('rxpk_invalid') === 1,
-      { what: 'UDP-level errors counted' },
     );
     // Wrong MIC: a real frame with one MIC byte flipped.
     const lora10 = sim.devices.get('lora-10')!; // a cayenne device
@@ -314,12 +310,12 @@ describe('LoRaWAN driver with simulated gateways and devices over UDP', () => {
     // frame counter still advances (the frame was authentic).
     sim.devices.get('lora-7')!.uplink({ fPort: 1, bytes: new Uint8Array([1, 0x67, 0]) });
     await waitFor(
+      () => `frame-level errors counted (have ${JSON.stringify([...ctx.errors])})`,
       () =>
         counted('mic_invalid') >= 1 &&
         counted('devaddr_unknown') >= 1 &&
         counted('gateway_unknown') === 1 &&
         counted('codec_error') === 1,
-      { what: () => `frame-level errors counted (have ${JSON.stringify([...ctx.errors])})` },
     );
     rogue.close();
     for (const reason of [
@@ -338,7 +334,7 @@ describe('LoRaWAN driver with simulated gateways and devices over UDP', () => {
     // And the next good packet is handled.
     const n = uplinks.length;
     sim.sendSample('lora-10');
-    await waitFor(() => uplinks.length === n + 1, { what: 'good uplink after bad input' });
+    await waitFor('good uplink after bad input', () => uplinks.length === n + 1);
     // The tampered frame used FCnt k and was refused; the next frame (k+1) is accepted.
     expect(uplinks.at(-1)).toMatchObject({ deviceId: 'lora-10' });
     expect(

@@ -1,10 +1,10 @@
 import { type Socket, createSocket } from 'node:dgram';
+import { waitFor } from '@village/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lorawanConfigSchema } from '../src/lorawan/config.js';
 import { type LorawanDriver, createLorawanDriver } from '../src/lorawan/index.js';
 import { lp } from '../src/lorawan/lora-packet-lib.js';
 import { type RecordingContext, createRecordingContext } from './lorawan-fixtures/recording-context.js';
-import { waitFor } from './lorawan-fixtures/wait-for.js';
 
 /**
  * Issue 13 finding 10 (Semtech UDP has no authentication): a gateway's allowedSources decide who
@@ -106,20 +106,20 @@ describe('Semtech UDP: per-gateway allowed sources', () => {
     const gateway = await open('127.0.0.1');
     const attacker = await open('127.0.0.2');
     send(gateway, pullData(0x0101));
-    await waitFor(() => gateway.got.some(isPullAck(0x0101)), { what: "the gateway's PULL_ACK" });
+    await waitFor("the gateway's PULL_ACK", () => gateway.got.some(isPullAck(0x0101)));
     send(attacker, pullData(0x0202));
-    await waitFor(() => ctx.errorCount('gateway_source_refused') === 1, { what: 'the refusal counted' });
+    await waitFor('the refusal counted', () => ctx.errorCount('gateway_source_refused') === 1);
     expect(driver.status().gateways[0]?.pullAddress).toEqual({ address: '127.0.0.1', port: gateway.port });
     // A confirmed uplink is answered (ACK) through the route: it must reach the gateway.
     send(gateway, confirmedUp(1));
-    await waitFor(() => gateway.got.some(isPullResp), { what: 'the ACK downlink at the gateway' });
+    await waitFor('the ACK downlink at the gateway', () => gateway.got.some(isPullResp));
     expect(attacker.got).toEqual([]);
     expect(ctx.logs.some((l) => /outside its allowedSources/.test(l.msg ?? '') && l.level === 'warn')).toBe(
       true,
     );
     // Its PUSH_DATA is refused too: an allowed-source list speaks for the whole EUI.
     send(attacker, confirmedUp(2));
-    await waitFor(() => ctx.errorCount('gateway_source_refused') === 2, { what: 'the PUSH_DATA refused' });
+    await waitFor('the PUSH_DATA refused', () => ctx.errorCount('gateway_source_refused') === 2);
     expect(attacker.got).toEqual([]);
   });
 
@@ -127,7 +127,7 @@ describe('Semtech UDP: per-gateway allowed sources', () => {
     const before = driver.status().gateways[0]!.routeChanges;
     const moved = await open('127.0.0.1');
     send(moved, pullData(0x0303));
-    await waitFor(() => moved.got.some(isPullAck(0x0303)), { what: 'PULL_ACK at the new port' });
+    await waitFor('PULL_ACK at the new port', () => moved.got.some(isPullAck(0x0303)));
     const g = driver.status().gateways[0]!;
     expect(g.pullAddress).toEqual({ address: '127.0.0.1', port: moved.port });
     expect(g.routeChanges).toBe(before + 1);

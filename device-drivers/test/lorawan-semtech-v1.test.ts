@@ -1,9 +1,9 @@
 import { type Socket, createSocket } from 'node:dgram';
+import { waitFor } from '@village/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LorawanDriver, createLorawanDriver } from '../src/lorawan/index.js';
 import { lp } from '../src/lorawan/lora-packet-lib.js';
 import { type RecordingContext, createRecordingContext } from './lorawan-fixtures/recording-context.js';
-import { waitFor } from './lorawan-fixtures/wait-for.js';
 
 /**
  * An older packet forwarder speaking Semtech UDP protocol version 1 (PROTOCOL.TXT v1.x), over a
@@ -33,7 +33,7 @@ const send = (b: Buffer) =>
 const v1 = (token: number, id: number, rest: Buffer = Buffer.alloc(0)) =>
   Buffer.concat([Buffer.from([1, token >> 8, token & 0xff, id]), Buffer.from(GATEWAY, 'hex'), rest]);
 const answer = (pred: (b: Buffer) => boolean, what: string) =>
-  waitFor(() => received.some(pred), { what }).then(() => received.find(pred)!);
+  waitFor(what, () => received.some(pred)).then(() => received.find(pred)!);
 
 function uplink(fCnt: number): Buffer {
   const phy = lp
@@ -107,7 +107,7 @@ describe('Semtech UDP protocol version 1 packet forwarder', () => {
       await send(v1(0x1234, 0x00, uplink(1)));
       const ack = await answer((b) => b[3] === 0x01, 'PUSH_ACK');
       expect([...ack]).toEqual([1, 0x12, 0x34, 0x01]);
-      await waitFor(() => ctx.readings.length > 0, { what: 'reading' });
+      await waitFor('reading', () => ctx.readings.length > 0);
       expect(ctx.readings).toContainEqual(
         expect.objectContaining({ device: DEVICE.id, metric: 'temperature_1', value: 27.2 }),
       );
@@ -128,10 +128,8 @@ describe('Semtech UDP protocol version 1 packet forwarder', () => {
       await send(v1(0x0001, 0x05, Buffer.from('{"txpk_ack":{"error":"NONE"}}')));
       await send(Buffer.concat([Buffer.from([3, 0, 1, 0x02]), Buffer.from(GATEWAY, 'hex')]));
       await waitFor(
+        'both refusals counted',
         () => ctx.errorCount('udp_unknown_type') === 1 && ctx.errorCount('udp_unknown_version') === 1,
-        {
-          what: 'both refusals counted',
-        },
       );
       expect(driver.status().gateways[0]).toMatchObject({ txAcks: 0, txErrors: 0 });
     },

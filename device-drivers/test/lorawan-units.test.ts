@@ -1,10 +1,10 @@
+import { waitFor } from '@village/test-kit';
 import { describe, expect, it } from 'vitest';
 import { type Reception, createDeduplicator } from '../src/lorawan/dedup.js';
 import { createGatewayRegistry } from '../src/lorawan/gateway-registry.js';
 import { REGIONS } from '../src/lorawan/region.js';
 import { planDownlink } from '../src/lorawan/rx-window.js';
 import { parseDatagram, parsePushData } from '../src/lorawan/semtech-udp.js';
-import { waitFor } from './lorawan-fixtures/wait-for.js';
 
 const reception = (over: Partial<Reception> = {}): Reception => ({
   gatewayEui: 'aa555a0000000001',
@@ -111,7 +111,7 @@ describe('dedup window', () => {
     expect(d.add(phy, reception({ gatewayEui: 'aa555a0000000002' }))).toBe('merged');
     expect(d.add(Buffer.from('03', 'hex'), reception())).toBe('opened');
     expect(d.add(Buffer.from('04', 'hex'), reception())).toBe('overflow');
-    await waitFor(() => frames.length === 2, { what: 'both windows closed', timeoutMs: 5000 });
+    await waitFor('both windows closed', () => frames.length === 2, { timeoutMs: 5000 });
     expect(frames[0]!.map((r) => r.gatewayEui)).toEqual(['aa555a0000000001', 'aa555a0000000002']);
     d.close();
   });

@@ -2,20 +2,6 @@ import { spawn } from 'node:child_process';
 import type { DeviceEvent, Reading } from '@village/protocol';
 import type { DriverContext } from '../src/driver.js';
 
-/** Polls `cond` until it holds or `timeoutMs` passes; never a fixed sleep. */
-export async function waitFor<T>(
-  cond: () => T | undefined | false | null,
-  { timeoutMs = 20_000, stepMs = 20, what = 'condition' } = {},
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = cond();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-}
-
 /** A DriverContext that records what the driver emits, with the wall clock as its clock. */
 export interface RecordingContext extends DriverContext {
   readings: Reading[];

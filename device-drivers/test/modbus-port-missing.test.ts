@@ -1,7 +1,8 @@
+import { waitFor } from '@village/test-kit';
 import { describe, expect, it } from 'vitest';
 import { modbusConfigSchema } from '../src/modbus/modbus-config.js';
 import { modbusDriverKind } from '../src/modbus/modbus-driver.js';
-import { recordingContext, waitFor } from './modbus-helpers.js';
+import { recordingContext } from './modbus-helpers.js';
 
 describe('a serial port that is not there', () => {
   it('marks the devices offline with reason port_closed and keeps running', { timeout: 30_000 }, async () => {
@@ -18,16 +19,14 @@ describe('a serial port that is not there', () => {
     const ctx = recordingContext();
     await driver.start(ctx);
     try {
-      await waitFor(() => ctx.events.filter((e) => e.type === 'offline').length === 2, {
-        what: 'two offline events',
-      });
+      await waitFor('two offline events', () => ctx.events.filter((e) => e.type === 'offline').length === 2);
       expect(ctx.events.map((e) => [e.device, e.data.reason])).toEqual(
         expect.arrayContaining([
           ['pm-1', 'port_closed'],
           ['siren-1', 'port_closed'],
         ]),
       );
-      await waitFor(() => (ctx.errors.get('modbus_port_closed') ?? 0) >= 6, { what: 'further attempts' });
+      await waitFor('further attempts', () => (ctx.errors.get('modbus_port_closed') ?? 0) >= 6);
       expect(ctx.events).toHaveLength(2);
       expect(ctx.readings).toEqual([]);
       expect(ctx.failures).toEqual([]);

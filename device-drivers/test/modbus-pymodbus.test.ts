@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from '@village/test-kit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Driver } from '../src/driver.js';
 import { modbusConfigSchema } from '../src/modbus/modbus-config.js';
 import { modbusDriverKind } from '../src/modbus/modbus-driver.js';
-import { type RecordingContext, latest, recordingContext, startProcess, waitFor } from './modbus-helpers.js';
+import { type RecordingContext, latest, recordingContext, startProcess } from './modbus-helpers.js';
 
 /**
  * Interop: our driver polls a Modbus TCP slave built with Debian's python3-pymodbus (3.0.0), an
@@ -51,13 +52,11 @@ describe('driver against a pymodbus TCP slave', () => {
   it('reads every profile point with the value pymodbus holds', { timeout: 30_000 }, async () => {
     const c = await start();
     await waitFor(
+      'readings from the three units',
       () =>
         latest(c.readings, 'pm-1', 'uptime') &&
         latest(c.readings, 'water-1', 'cod') &&
         latest(c.readings, 'siren-1', 'mains_power'),
-      {
-        what: 'readings from the three units',
-      },
     );
     const value = (device: string, metric: string) => {
       const r = latest(c.readings, device, metric)!;
@@ -105,12 +104,11 @@ describe('driver against a pymodbus TCP slave', () => {
         params: { point: 'brush_interval', value: 45 },
       });
       const after = Date.now();
-      await waitFor(() => c.readings.find((r) => r.metric === 'siren' && r.value === true && r.ts > after), {
-        what: 'siren on',
-      });
-      await waitFor(
-        () => c.readings.find((r) => r.metric === 'brush_interval' && r.value === 45 && r.ts > after),
-        { what: 'brush interval' },
+      await waitFor('siren on', () =>
+        c.readings.find((r) => r.metric === 'siren' && r.value === true && r.ts > after),
+      );
+      await waitFor('brush interval', () =>
+        c.readings.find((r) => r.metric === 'brush_interval' && r.value === 45 && r.ts > after),
       );
       await driver!.command!({
         id: 'c3',

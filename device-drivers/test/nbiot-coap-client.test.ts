@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runTool } from '@village/test-kit';
 import { decode, encode } from 'cbor-x';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeUplink as smokeUplink } from '../src/codecs/nb-smoke-detector.js';
@@ -14,7 +15,6 @@ import {
 } from '../src/nbiot/index.js';
 import { cborBody, deviceMac, jsonBody } from './nbiot-fixtures/device-body.js';
 import { type RecordingContext, createRecordingContext } from './nbiot-fixtures/recording-context.js';
-import { runProcess } from './nbiot-fixtures/run-process.js';
 
 /**
  * The driver against libcoap's coap-client-notls, a CoAP client we did not write. Bodies are
@@ -52,7 +52,7 @@ async function post(body: Uint8Array, imei: string, contentFormat = 60) {
   const outFile = join(dir, `down-${fileNo}.bin`);
   writeFileSync(inFile, body);
   writeFileSync(outFile, '');
-  const r = await runProcess('coap-client-notls', [
+  const r = await runTool('coap-client-notls', [
     '-m',
     'post',
     '-t',

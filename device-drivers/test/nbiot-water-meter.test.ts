@@ -1,12 +1,12 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runTool } from '@village/test-kit';
 import { decode } from 'cbor-x';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type NbiotDriver, createNbiotDriver, nbiotConfigSchema } from '../src/nbiot/index.js';
 import { cborBody, deviceMac } from './nbiot-fixtures/device-body.js';
 import { type RecordingContext, createRecordingContext } from './nbiot-fixtures/recording-context.js';
-import { runProcess } from './nbiot-fixtures/run-process.js';
 
 /**
  * The water meter through the NB-IoT driver, its device played by libcoap's coap-client-notls
@@ -25,7 +25,7 @@ async function post(counter: number, payloadHex: string, ack?: string) {
   const outFile = join(dir, `down-${fileNo}.bin`);
   writeFileSync(inFile, cborBody(METER.key, METER.imei, { counter, payload, ack }));
   writeFileSync(outFile, '');
-  const r = await runProcess('coap-client-notls', [
+  const r = await runTool('coap-client-notls', [
     '-m',
     'post',
     '-t',

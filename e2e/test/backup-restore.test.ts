@@ -1,13 +1,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { freePort, runTool, waitFor } from '@village/test-kit';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { freePort } from './harness/free-port.js';
 import { CLOUD_BIN, EDGE_BIN, startProc } from './harness/processes.js';
-import { runTool } from './harness/run-process.js';
 import { type Village, createVillage } from './harness/village.js';
-import { waitFor } from './harness/wait-for.js';
 
 interface Manifest {
   kind: string;

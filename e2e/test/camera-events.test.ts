@@ -1,11 +1,9 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { createIsapiCamera, createJsonCamera } from '@village/simulators';
+import { freePort, runTool, waitFor } from '@village/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from './harness/free-port.js';
-import { runTool } from './harness/run-process.js';
 import { type Village, createVillage } from './harness/village.js';
-import { waitFor } from './harness/wait-for.js';
 
 const SERVER_ID = '34020000002000000001';
 const REALM = '3402000000';
@@ -78,7 +76,7 @@ describe('camera events → edge → cloud', () => {
       async () => (await v.edgeMetrics()).get('edge_outbox_depth_readings')! > 150_000,
       {
         timeoutMs: 60_000,
-        everyMs: 250,
+        intervalMs: 250,
       },
     );
     const base = `http://127.0.0.1:${httpPort}`;
@@ -116,14 +114,14 @@ describe('camera events → edge → cloud', () => {
           oldStored: v.query<{ n: number }>('SELECT COUNT(*) AS n FROM readings WHERE ts < ?', upAt)[0]!.n,
         };
       },
-      { timeoutMs: 60_000, everyMs: 20 },
+      { timeoutMs: 60_000, intervalMs: 20 },
     );
     await waitFor(
       'the backlog to drain',
       async () => (await v.edgeMetrics()).get('edge_outbox_batches') === 0,
       {
         timeoutMs: 120_000,
-        everyMs: 250,
+        intervalMs: 250,
       },
     );
     const oldTotal = v.query<{ n: number }>('SELECT COUNT(*) AS n FROM readings WHERE ts < ?', upAt)[0]!.n;

@@ -1,9 +1,8 @@
+import { type Mosquitto, startMosquitto, waitFor } from '@village/test-kit';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Mosquitto, startMosquitto } from '../../cloud-ingest/test/servers/mosquitto.js';
 import { EDGE_PASSWORDS, TWO_VILLAGES, twoEdgeCredentials } from './harness/two-villages.js';
 import { type Village, createVillage } from './harness/village.js';
-import { waitFor } from './harness/wait-for.js';
 
 /**
  * Issue 13, finding 3: edge-2's credential with the client id `edge-edge-1` (the real edge-1's)

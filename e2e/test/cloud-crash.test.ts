@@ -1,6 +1,6 @@
+import { waitFor } from '@village/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Village, createVillage } from './harness/village.js';
-import { waitFor } from './harness/wait-for.js';
 
 describe('kill -9 of the cloud mid-flow', () => {
   let v: Village;
@@ -17,7 +17,7 @@ describe('kill -9 of the cloud mid-flow', () => {
     const atKill = v.storedCount();
     expect(atKill).toBeLessThan(30_000);
     await v.startCloud();
-    await waitFor('30,000 stored', () => v.storedCount() >= 30_000, { timeoutMs: 90_000, everyMs: 200 });
+    await waitFor('30,000 stored', () => v.storedCount() >= 30_000, { timeoutMs: 90_000, intervalMs: 200 });
     await waitFor('the edge outbox to drain', async () => {
       const m = await v.edgeMetrics();
       return m.get('edge_outbox_depth_readings') === 0 && m.get('edge_outbox_batches') === 0;

@@ -1,6 +1,7 @@
 /// <reference lib="dom" />
 // Functions passed to page.evaluate / waitForFunction run in the browser: they need DOM types.
 import { hashPassword } from '@village/cloud-ingest';
+import { waitFor } from '@village/test-kit';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -12,7 +13,6 @@ import {
   screenshot,
 } from './harness/browser.js';
 import { type Village, createVillage } from './harness/village.js';
-import { waitFor } from './harness/wait-for.js';
 
 const ACK_DEADLINE_MS = 30_000;
 const OFFICERS = {

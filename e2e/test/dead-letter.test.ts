@@ -1,9 +1,9 @@
 import { type Ack, decodeAck, topics } from '@village/protocol';
+import { waitFor } from '@village/test-kit';
 import { Encoder } from 'cbor-x';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Village, createVillage } from './harness/village.js';
-import { waitFor } from './harness/wait-for.js';
 
 const PASSWORD = 'dead-letter-edge-pw';
 const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, variableMapSize: true });

@@ -2,8 +2,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { waitFor } from '@village/test-kit';
 import { afterAll, describe, expect, it } from 'vitest';
-import { waitFor } from './harness/wait-for.js';
 
 /**
  * An operator's first day: `npm start`, Ctrl-C, `npm test`, `npm start` again. The demo folder
@@ -31,7 +31,7 @@ async function runDemoDay(): Promise<string> {
         if (demo.exitCode !== null) throw new Error(`demo exited ${demo.exitCode}: ${err.join('')}`);
         return out.find((l) => l.startsWith('Scenario day done:'));
       },
-      { timeoutMs: 120_000, everyMs: 200 },
+      { timeoutMs: 120_000, intervalMs: 200 },
     );
   } finally {
     demo.kill('SIGINT');

@@ -3,8 +3,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { waitFor } from '@village/test-kit';
 import { afterAll, describe, expect, it } from 'vitest';
-import { waitFor } from './harness/wait-for.js';
 
 /**
  * `npm start` runs this bin: the cloud, two village edges and every simulated device of the demo
@@ -84,7 +84,7 @@ describe('the one-command demo', () => {
               'v2-air',
             ].every((d) => devices.has(d));
           },
-          { timeoutMs: 60_000, everyMs: 250 },
+          { timeoutMs: 60_000, intervalMs: 250 },
         );
         // The camera reports through ISAPI: the night intrusion is a device event.
         await waitFor('the intrusion event', async () => {
@@ -101,7 +101,7 @@ describe('the one-command demo', () => {
             const pm = alerts.some((a) => a.rule === 'pm25-high');
             return fall && pm ? alerts : undefined;
           },
-          { timeoutMs: 60_000, everyMs: 250 },
+          { timeoutMs: 60_000, intervalMs: 250 },
         );
         expect(alerts.length).toBeGreaterThanOrEqual(2);
         const { incidents } = await waitFor('an incident', async () => {

@@ -1,9 +1,9 @@
 import { type Ack, type Batch, decodeAck, encodeBatch, topics } from '@village/protocol';
+import { fetchMetrics, waitFor } from '@village/test-kit';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EDGE_PASSWORDS, TWO_VILLAGES, twoEdgeCredentials } from './harness/two-villages.js';
 import { type Village, createVillage } from './harness/village.js';
-import { waitFor } from './harness/wait-for.js';
 
 /** Issue 13, finding 2: an edge may write only its own devices' data. */
 describe('device ownership at ingest', () => {
@@ -40,11 +40,8 @@ describe('device ownership at ingest', () => {
       device,
       ts,
     )[0];
-  const cloudMetric = async (name: string) => {
-    const text = await (await fetch(`http://127.0.0.1:${v.httpPort}/metrics`)).text();
-    const line = text.split('\n').find((l) => l.startsWith(name));
-    return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
-  };
+  const cloudMetric = async (name: string) =>
+    (await fetchMetrics(`http://127.0.0.1:${v.httpPort}/metrics`)).get(name) ?? 0;
 
   beforeAll(async () => {
     v = await createVillage('ownership', {

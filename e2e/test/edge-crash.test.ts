@@ -1,8 +1,8 @@
 import { decodeBatch } from '@village/protocol';
+import { waitFor } from '@village/test-kit';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Village, createVillage, storedKeys } from './harness/village.js';
-import { waitFor } from './harness/wait-for.js';
 
 /** Everything the dead edge had accepted but the cloud had not acked: its outbox, read after the crash. */
 function outboxKeys(path: string): Set<string> {

@@ -2,11 +2,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadProfileFile, shippedProfilePath } from '@village/device-drivers/modbus';
 import { type TcpSimulator, startTcpSimulator } from '@village/simulators';
+import { fetchMetrics, waitFor } from '@village/test-kit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { EDGE_BIN, type Proc, startProc } from './harness/processes.js';
 import { type Village, createVillage } from './harness/village.js';
-import { waitFor } from './harness/wait-for.js';
 
 const PASSWORD = `pw-${Math.random().toString(36).slice(2)}`;
 
@@ -76,15 +76,7 @@ describe('edge-local siren with the cloud down, reported once the cloud is back'
       EDGE_PASSWORD: PASSWORD,
     });
     const ready = await edge.line((l) => l.msg === 'edge ready');
-    const metrics = async () => {
-      const text = await (await fetch(`http://127.0.0.1:${ready.healthPort}/metrics`)).text();
-      return new Map(
-        text
-          .split('\n')
-          .filter((l) => l && !l.startsWith('#'))
-          .map((l) => [l.slice(0, l.lastIndexOf(' ')), Number(l.slice(l.lastIndexOf(' ') + 1))]),
-      );
-    };
+    const metrics = () => fetchMetrics(`http://127.0.0.1:${ready.healthPort}/metrics`);
 
     const relay = sim.slaves.get(1)!;
     await waitFor('the siren coil on', () => relay.image.get('siren') === true, { timeoutMs: 30_000 });
@@ -110,7 +102,7 @@ describe('edge-local siren with the cloud down, reported once the cloud is back'
         v.query<{ device: string; severity: string; data: string; historical: number }>(
           "SELECT device, severity, data, historical FROM events WHERE type = 'local_action'",
         )[0],
-      { timeoutMs: 30_000, everyMs: 200 },
+      { timeoutMs: 30_000, intervalMs: 200 },
     );
     expect(stored).toMatchObject({ device: 'edge-1', severity: 'info' });
     expect(JSON.parse(stored.data)).toMatchObject({

@@ -1,10 +1,10 @@
 import { type EdgeReport, type Status, encodeJson, topics } from '@village/protocol';
+import { waitFor } from '@village/test-kit';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OFFICE_SCREEN, launchBrowser, openPage } from './harness/browser.js';
 import { type Village, createVillage } from './harness/village.js';
-import { waitFor } from './harness/wait-for.js';
 
 interface EdgeView {
   id: string;
@@ -42,7 +42,7 @@ describe('edge state reports (built bins)', { timeout: 120_000 }, () => {
     const downAt = Date.now();
     // Wait on the edge's own figures until its backlog is older than the threshold.
     await waitFor('a backlog older than the threshold', () => Date.now() - downAt > (BACKLOG_S + 1) * 1000, {
-      everyMs: 200,
+      intervalMs: 200,
     });
     await v.startCloud();
 

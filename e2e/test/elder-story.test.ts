@@ -1,8 +1,7 @@
 import { createNbiotDevice } from '@village/simulators';
+import { startWebhookReceiver, waitFor } from '@village/test-kit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type Village, createVillage } from './harness/village.js';
-import { waitFor } from './harness/wait-for.js';
-import { startWebhookReceiver } from './webhook-receiver.js';
 
 const SECRET = 'elder-story-secret';
 const IMEI = '861000000000042';
@@ -101,13 +100,13 @@ describe('elder care: wristband fall → alert → incident → escalation → a
             '/api/v1/alerts?rule=elder.fall',
           )
         ).body.alerts[0],
-      { timeoutMs: 30_000, everyMs: 100 },
+      { timeoutMs: 30_000, intervalMs: 100 },
     );
     expect(alert).toMatchObject({ person: 'p-wang', device: 'band-1', severity: 'critical' });
     const opened = await waitFor(
       'an open incident',
       async () => (await v.api<{ incidents: Incident[] }>('/api/v1/incidents?state=open')).body.incidents[0],
-      { timeoutMs: 30_000, everyMs: 100 },
+      { timeoutMs: 30_000, intervalMs: 100 },
     );
     expect(opened).toMatchObject({ village: 'v1', person: 'p-wang', level: 'village', escalations: [] });
     expect(opened.devices).toContain('band-1');
@@ -128,7 +127,7 @@ describe('elder care: wristband fall → alert → incident → escalation → a
         const { body } = await v.api<{ incident: Incident }>(`/api/v1/incidents/${opened.id}`);
         return body.incident.escalations.length > 0 ? body.incident : undefined;
       },
-      { timeoutMs: ACK_DEADLINE_MS + 30_000, everyMs: 100 },
+      { timeoutMs: ACK_DEADLINE_MS + 30_000, intervalMs: 100 },
     );
     const e = escalated.escalations[0]!;
     expect(e).toMatchObject({ level: 'town', dueAt: deadline });

@@ -2,12 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newEdgeSecret } from '@village/cloud-ingest';
+import { fetchMetrics, waitFor } from '@village/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Fleet, type FleetCounters, startFleet } from '../../bench/fleet-edges.mjs';
 import { freePort, writeOneStationCloud } from '../../bench/village-processes.mjs';
-import { promMetrics } from './harness/broker-and-influx.js';
 import { CLOUD_BIN, type Proc, startProc } from './harness/processes.js';
-import { waitFor } from './harness/wait-for.js';
 
 // 1,500 protocol-level edges (mqtt.js on the real wire, bench/fleet-edges.mjs), one small batch a
 // second each, against the built village-cloud: more batches a second from distinct connections
@@ -38,7 +37,7 @@ describe('a fleet of 1,500 edges', () => {
     cleanups.push(() => cloud.stop());
     const ready = await cloud.line((l) => l.msg === 'cloud ready');
     const committed = async () =>
-      (await promMetrics(`http://127.0.0.1:${ready.httpPort as number}/metrics`)).get(
+      (await fetchMetrics(`http://127.0.0.1:${ready.httpPort as number}/metrics`)).get(
         'cloud_batches_total{result="committed"}',
       ) ?? 0;
 
@@ -58,7 +57,7 @@ describe('a fleet of 1,500 edges', () => {
     // a stalled cloud leaves batches in flight at the edges until the bound.
     await waitFor('the fleet to send its batches', async () => (await add()).sent >= BATCHES, {
       timeoutMs: 60_000,
-      everyMs: 500,
+      intervalMs: 500,
     });
     await fleet.stopCutting();
     await waitFor(
@@ -67,7 +66,7 @@ describe('a fleet of 1,500 edges', () => {
         const t = await add();
         return t.backlog === 0 && t.inflight === 0;
       },
-      { timeoutMs: 30_000, everyMs: 500 },
+      { timeoutMs: 30_000, intervalMs: 500 },
     ).catch((err: Error) => {
       throw new Error(`${err.message}: ${JSON.stringify({ ...total, latencies: undefined })}`);
     });

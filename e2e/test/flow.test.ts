@@ -1,6 +1,6 @@
+import { waitFor } from '@village/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Village, createVillage, storedKeys } from './harness/village.js';
-import { waitFor } from './harness/wait-for.js';
 
 describe('edge → cloud, stored once', () => {
   let v: Village;
@@ -25,7 +25,7 @@ describe('edge → cloud, stored once', () => {
     });
     await waitFor('50,000 readings stored', () => v.storedCount() >= 50_000, {
       timeoutMs: 120_000,
-      everyMs: 200,
+      intervalMs: 200,
     });
     const m = await waitFor('the edge outbox to drain', async () => {
       const m = await v.edgeMetrics();

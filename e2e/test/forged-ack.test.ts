@@ -1,10 +1,9 @@
 import { encodeAck, topics } from '@village/protocol';
+import { type Mosquitto, startMosquitto, waitFor } from '@village/test-kit';
 import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Mosquitto, startMosquitto } from '../../cloud-ingest/test/servers/mosquitto.js';
 import { type Village, createVillage } from './harness/village.js';
-import { waitFor } from './harness/wait-for.js';
 
 const PASSWORDS = { 'edge-1': 'pw-edge-1-forged', ingest: 'pw-ingest-forged' };
 const WINDOW = 4;

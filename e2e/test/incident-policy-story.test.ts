@@ -1,8 +1,7 @@
 import { createIsapiCamera, createNbiotDevice } from '@village/simulators';
+import { startWebhookReceiver, waitFor } from '@village/test-kit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type Village, createVillage } from './harness/village.js';
-import { waitFor } from './harness/wait-for.js';
-import { startWebhookReceiver } from './webhook-receiver.js';
 
 const SECRET = 'incident-policy-secret';
 const KEY = '7d'.repeat(16);
@@ -134,7 +133,7 @@ describe('incident policy: one subject per incident, life safety first, escalati
         const { body } = await v.api<{ incident: Incident }>(`/api/v1/incidents/${fall.id}`);
         return body.incident.escalations.length >= 3 ? body.incident : undefined;
       },
-      { timeoutMs: ACK_MS + 3 * STEP_MS + 30_000, everyMs: 200 },
+      { timeoutMs: ACK_MS + 3 * STEP_MS + 30_000, intervalMs: 200 },
     );
     expect(climbed.escalations.slice(0, 3).map((e) => e.level)).toEqual(['town', 'county', 'county']);
     expect(climbed.state).toBe('open');
@@ -184,7 +183,7 @@ describe('incident policy: one subject per incident, life safety first, escalati
     const offline = await waitFor(
       'the edge offline incident',
       async () => (await incidents(v)).find((i) => i.kind === 'edge.offline'),
-      { timeoutMs: 30_000, everyMs: 100 },
+      { timeoutMs: 30_000, intervalMs: 100 },
     );
     expect(offline).toMatchObject({ subject: 'device:edge-1|edge.offline', devices: ['edge-1'] });
     await waitFor(
@@ -193,7 +192,7 @@ describe('incident policy: one subject per incident, life safety first, escalati
         const { body } = await v.api<{ incident: Incident }>(`/api/v1/incidents/${offline.id}`);
         return body.incident.escalations.length > 0;
       },
-      { timeoutMs: 40_000, everyMs: 200 },
+      { timeoutMs: 40_000, intervalMs: 200 },
     );
     // (Before the edge first connected the bands were not yet heard: those warnings are older.)
     const all = (await v.api<{ alerts: { rule: string; raisedAt: number }[] }>('/api/v1/alerts?limit=100'))
@@ -229,7 +228,7 @@ describe('incident policy: one subject per incident, life safety first, escalati
     const incident = await waitFor(
       'the critical silence incident',
       async () => (await incidents(v)).find((i) => i.kind === 'elder.silent_alone'),
-      { timeoutMs: 30_000, everyMs: 100 },
+      { timeoutMs: 30_000, intervalMs: 100 },
     );
     expect(incident).toMatchObject({ state: 'open', person: 'p-0003', subject: 'person:p-0003' });
     expect((await alerts()).find((a) => a.rule === 'elder.silent_alone')?.severity).toBe('critical');

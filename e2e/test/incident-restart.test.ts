@@ -1,7 +1,6 @@
+import { startWebhookReceiver, waitFor } from '@village/test-kit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type Village, createVillage } from './harness/village.js';
-import { waitFor } from './harness/wait-for.js';
-import { startWebhookReceiver } from './webhook-receiver.js';
 
 const SECRET = 'restart-test-secret';
 const ACK_DEADLINE_MS = 20_000;
@@ -61,7 +60,7 @@ describe('incident deadline across a cloud crash', () => {
         const r = await v.api<{ incident: Incident }>(`/api/v1/incidents/${opened.id}`);
         return r.body.incident.escalations.length > 0 ? r.body.incident : undefined;
       },
-      { timeoutMs: 30_000, everyMs: 100 },
+      { timeoutMs: 30_000, intervalMs: 100 },
     );
     const e = escalated.escalations[0]!;
     expect(e.level).toBe('town');

@@ -1,34 +1,27 @@
+import { waitFor } from '@village/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type BatchTap,
+  type BrokerInfluxVillage,
   type Influxd,
-  type Mosquitto,
   compareWithInflux,
-  externalVillage,
-  influxSink,
-  startBrokerWithTap,
-  startInfluxd,
+  startBrokerInfluxVillage,
 } from './harness/broker-and-influx.js';
-import { type Village, createVillage } from './harness/village.js';
-import { waitFor } from './harness/wait-for.js';
+import type { Village } from './harness/village.js';
 
 const LIMIT = 30_000;
 
 describe('edge → Mosquitto → cloud → real InfluxDB 1.6.7', () => {
   let influxd: Influxd;
-  let mosquitto: Mosquitto;
   let tap: BatchTap;
   let v: Village;
+  let setup: BrokerInfluxVillage;
   beforeAll(async () => {
-    influxd = await startInfluxd(['village']);
-    ({ mosquitto, tap } = await startBrokerWithTap());
-    v = await createVillage('influx-flow', externalVillage(mosquitto, influxSink(influxd)));
+    setup = await startBrokerInfluxVillage('influx-flow');
+    ({ influxd, tap, v } = setup);
   });
   afterAll(async () => {
-    await v?.cleanup();
-    await tap?.close();
-    await mosquitto?.dispose();
-    await influxd?.dispose();
+    await setup?.stop();
   });
 
   it('stores exactly what the edge sent: same count, same values per series, per-seq acks', async () => {
@@ -41,7 +34,7 @@ describe('edge → Mosquitto → cloud → real InfluxDB 1.6.7', () => {
         const m = await v.edgeMetrics();
         return m.get('edge_readings_accepted_total') === LIMIT && m.get('edge_outbox_depth_readings') === 0;
       },
-      { timeoutMs: 90_000, everyMs: 250 },
+      { timeoutMs: 90_000, intervalMs: 250 },
     );
     const sent = tap.readings();
     expect(sent.size).toBe(LIMIT);

@@ -1,8 +1,7 @@
+import { fetchMetrics, influxReadings, waitFor } from '@village/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { influxReadings } from '../../cloud-ingest/test/servers/influx-points.js';
-import { type Influxd, influxSink, promMetrics, startInfluxd } from './harness/broker-and-influx.js';
+import { type Influxd, influxSink, startInfluxd } from './harness/broker-and-influx.js';
 import { type Village, createVillage } from './harness/village.js';
-import { waitFor } from './harness/wait-for.js';
 
 const OUTAGE_MS = 30_000;
 const LIMIT = 40_000;
@@ -23,7 +22,7 @@ describe('InfluxDB stopped for 30 s mid-flow (embedded broker)', () => {
     await v.startCloud();
     // 20 devices × 2 metrics every 50 ms = 800 readings/s, stopping at LIMIT (~50 s).
     await v.startEdge({ devices: 20, intervalMs: 50, limit: LIMIT });
-    const cloudMetrics = () => promMetrics(`http://127.0.0.1:${v.httpPort}/metrics`);
+    const cloudMetrics = () => fetchMetrics(`http://127.0.0.1:${v.httpPort}/metrics`);
     await waitFor(
       'readings in InfluxDB',
       async () => (await influxReadings(influxd, 'village')).count >= 2_000,
@@ -42,7 +41,7 @@ describe('InfluxDB stopped for 30 s mid-flow (embedded broker)', () => {
         depthMax = Math.max(depthMax, e.get('edge_outbox_depth_readings') ?? 0);
         return Date.now() - downAt >= OUTAGE_MS;
       },
-      { timeoutMs: OUTAGE_MS + 10_000, everyMs: 1_000 },
+      { timeoutMs: OUTAGE_MS + 10_000, intervalMs: 1_000 },
     );
     const during = await cloudMetrics();
     // The sink felt it, and the edge kept what it could not deliver.
@@ -59,7 +58,7 @@ describe('InfluxDB stopped for 30 s mid-flow (embedded broker)', () => {
         const m = await v.edgeMetrics();
         return m.get('edge_readings_accepted_total') === LIMIT && m.get('edge_outbox_depth_readings') === 0;
       },
-      { timeoutMs: 120_000, everyMs: 500 },
+      { timeoutMs: 120_000, intervalMs: 500 },
     );
     const stored = await influxReadings(influxd, 'village');
     const rssMiB = Math.round(rssMax / 2 ** 20);

@@ -1,8 +1,8 @@
 import { loadProfileFile, shippedProfilePath } from '@village/device-drivers/modbus';
 import { type PtyPair, type RtuBusSimulator, openPtyPair, startRtuBusSimulator } from '@village/simulators';
+import { waitFor } from '@village/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Village, createVillage } from './harness/village.js';
-import { waitFor } from './harness/wait-for.js';
 
 interface Latest {
   device: string;

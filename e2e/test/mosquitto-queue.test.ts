@@ -1,16 +1,14 @@
+import { waitFor } from '@village/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type BatchTap,
+  type BrokerInfluxVillage,
   type Influxd,
   type Mosquitto,
   compareWithInflux,
-  externalVillage,
-  influxSink,
-  startBrokerWithTap,
-  startInfluxd,
+  startBrokerInfluxVillage,
 } from './harness/broker-and-influx.js';
-import { type Village, createVillage } from './harness/village.js';
-import { waitFor } from './harness/wait-for.js';
+import type { Village } from './harness/village.js';
 
 const LIMIT = 20_000;
 
@@ -19,21 +17,15 @@ describe("Mosquitto's default max_queued_messages (1000) with a slowed-down inge
   let mosquitto: Mosquitto;
   let tap: BatchTap;
   let v: Village;
+  let setup: BrokerInfluxVillage;
   beforeAll(async () => {
-    influxd = await startInfluxd(['village']);
-    ({ mosquitto, tap } = await startBrokerWithTap());
     // TEST KNOB ingest.testDelayMs: 100 ms per batch during the first 15 s, so the worker's
     // queue on the broker overflows; then full speed.
-    v = await createVillage(
-      'mosquitto-queue',
-      externalVillage(mosquitto, influxSink(influxd), { testDelayMs: 100, testDelayForMs: 15_000 }),
-    );
+    setup = await startBrokerInfluxVillage('mosquitto-queue', { testDelayMs: 100, testDelayForMs: 15_000 });
+    ({ influxd, mosquitto, tap, v } = setup);
   });
   afterAll(async () => {
-    await v?.cleanup();
-    await tap?.close();
-    await mosquitto?.dispose();
-    await influxd?.dispose();
+    await setup?.stop();
   });
 
   it('the broker drops queued batches, the edge resends what was not acked, and the store is still exact', async () => {
@@ -52,7 +44,7 @@ describe("Mosquitto's default max_queued_messages (1000) with a slowed-down inge
         const m = await v.edgeMetrics();
         return m.get('edge_readings_accepted_total') === LIMIT && m.get('edge_outbox_depth_readings') === 0;
       },
-      { timeoutMs: 150_000, everyMs: 500 },
+      { timeoutMs: 150_000, intervalMs: 500 },
     );
     const edge = await v.edgeMetrics();
     const retries = edge.get('edge_batches_retried_total') ?? 0;

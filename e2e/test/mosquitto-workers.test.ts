@@ -1,19 +1,17 @@
+import { fetchMetrics, waitFor } from '@village/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type BatchTap,
+  type BrokerInfluxVillage,
   type Influxd,
   type Mosquitto,
   compareWithInflux,
-  externalVillage,
   influxSink,
-  promMetrics,
-  startBrokerWithTap,
-  startInfluxd,
+  startBrokerInfluxVillage,
   startSecondWorker,
 } from './harness/broker-and-influx.js';
 import type { Proc } from './harness/processes.js';
-import { type Village, createVillage } from './harness/village.js';
-import { waitFor } from './harness/wait-for.js';
+import type { Village } from './harness/village.js';
 
 const LIMIT = 30_000;
 const committed = (m: Map<string, number>) =>
@@ -26,25 +24,22 @@ describe('two ingest workers on Mosquitto, one killed with SIGKILL mid-flow', ()
   let mosquitto: Mosquitto;
   let tap: BatchTap;
   let v: Village;
+  let setup: BrokerInfluxVillage;
   let workerB: Proc | undefined;
   beforeAll(async () => {
-    influxd = await startInfluxd(['village']);
-    ({ mosquitto, tap } = await startBrokerWithTap());
-    v = await createVillage('mosquitto-workers', externalVillage(mosquitto, influxSink(influxd)));
+    setup = await startBrokerInfluxVillage('mosquitto-workers');
+    ({ influxd, mosquitto, tap, v } = setup);
   });
   afterAll(async () => {
     await workerB?.stop();
-    await v?.cleanup();
-    await tap?.close();
-    await mosquitto?.dispose();
-    await influxd?.dispose();
+    await setup?.stop();
   });
 
   it('both workers take a share, the survivor takes over, and InfluxDB holds exactly what the edge sent', async () => {
     await v.startCloud();
     workerB = await startSecondWorker(v, mosquitto, influxSink(influxd));
     const bReady = await workerB.line((l) => l.msg === 'cloud ready');
-    const bMetrics = () => promMetrics(`http://127.0.0.1:${bReady.httpPort as number}/metrics`);
+    const bMetrics = () => fetchMetrics(`http://127.0.0.1:${bReady.httpPort as number}/metrics`);
     // Small batches, so both workers see many: 20 devices × 2 metrics every 25 ms.
     await v.startEdge({ devices: 20, intervalMs: 25, limit: LIMIT }, { batchMaxReadings: 200 });
     const bShare = await waitFor('worker b to commit batches', async () => {
@@ -52,14 +47,14 @@ describe('two ingest workers on Mosquitto, one killed with SIGKILL mid-flow', ()
       return n >= 5 ? n : 0;
     });
     await workerB.kill9();
-    const aMetrics = () => promMetrics(`http://127.0.0.1:${v.httpPort}/metrics`);
+    const aMetrics = () => fetchMetrics(`http://127.0.0.1:${v.httpPort}/metrics`);
     await waitFor(
       'every reading accepted and acked',
       async () => {
         const m = await v.edgeMetrics();
         return m.get('edge_readings_accepted_total') === LIMIT && m.get('edge_outbox_depth_readings') === 0;
       },
-      { timeoutMs: 120_000, everyMs: 500 },
+      { timeoutMs: 120_000, intervalMs: 500 },
     );
     const aShare = committed(await aMetrics());
     const edge = await v.edgeMetrics();

@@ -1,21 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { type Socket, connect } from 'node:net';
+import { fetchMetrics, waitFor } from '@village/test-kit';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EDGE_PASSWORDS, TWO_VILLAGES, twoEdgeCredentials } from './harness/two-villages.js';
 import { type Village, createVillage } from './harness/village.js';
-import { waitFor } from './harness/wait-for.js';
 
 /** Issue 13, finding 7: the embedded broker's connection limits, against the built village-cloud. */
 
 const rssBytes = (pid: number) =>
   Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
 
-const metricOf = async (v: Village, series: string) => {
-  const text = await (await fetch(`http://127.0.0.1:${v.httpPort}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
-};
+const metricOf = async (v: Village, series: string) =>
+  (await fetchMetrics(`http://127.0.0.1:${v.httpPort}/metrics`)).get(series) ?? 0;
 
 interface Raw {
   socket: Socket;

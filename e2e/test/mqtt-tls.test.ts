@@ -1,14 +1,11 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type TestCa, freePort, makeTestCa, runTool, waitFor } from '@village/test-kit';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from './harness/free-port.js';
-import { runTool } from './harness/run-process.js';
-import { type TestCa, makeTestCa } from './harness/test-ca.js';
 import { EDGE_PASSWORDS, TWO_VILLAGES, twoEdgeCredentials } from './harness/two-villages.js';
 import { type Village, createVillage } from './harness/village.js';
-import { waitFor } from './harness/wait-for.js';
 
 /** Issue 13, finding 6 (MQTT): MQTT over TLS, with and without client certificates. */
 

@@ -1,11 +1,10 @@
 import { createHmac } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { runTool, waitFor } from '@village/test-kit';
 import { decode, encode } from 'cbor-x';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runTool } from './harness/run-process.js';
 import { type Village, createVillage } from './harness/village.js';
-import { waitFor } from './harness/wait-for.js';
 
 const IMEI = '860000000000101';
 const KEY = '00112233445566778899aabbccddeeff';

@@ -1,6 +1,6 @@
+import { waitFor } from '@village/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Village, createVillage } from './harness/village.js';
-import { waitFor } from './harness/wait-for.js';
 
 const OUTAGE_MS = 60_000;
 
@@ -36,7 +36,7 @@ describe('cloud down for 60 s', () => {
     // Wait out the outage on the edge's own figures: it keeps accepting while the cloud is away.
     await waitFor('60 s of outage', () => Date.now() - downAt >= OUTAGE_MS, {
       timeoutMs: OUTAGE_MS + 5_000,
-      everyMs: 1_000,
+      intervalMs: 1_000,
     });
     const backlog = (await v.edgeMetrics()).get('edge_outbox_depth_readings')!;
     expect(backlog).toBeGreaterThan(100_000);
@@ -56,14 +56,14 @@ describe('cloud down for 60 s', () => {
           oldStored: v.query<{ n: number }>('SELECT COUNT(*) AS n FROM readings WHERE ts < ?', upAt)[0]!.n,
         };
       },
-      { timeoutMs: 60_000, everyMs: 20 },
+      { timeoutMs: 60_000, intervalMs: 20 },
     );
     await waitFor(
       'the backlog to drain',
       async () => (await v.edgeMetrics()).get('edge_outbox_depth_readings')! < 5_000,
       {
         timeoutMs: 120_000,
-        everyMs: 500,
+        intervalMs: 500,
       },
     );
     const oldTotal = v.query<{ n: number }>('SELECT COUNT(*) AS n FROM readings WHERE ts < ?', upAt)[0]!.n;

@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
+import { waitFor } from '@village/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Village, createVillage } from './harness/village.js';
-import { waitFor } from './harness/wait-for.js';
 
 /** Waits until the running edge has generated `limit` readings and the cloud acked all of them. */
 async function drained(v: Village, limit: number): Promise<void> {

@@ -1,4 +1,3 @@
-import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,10 +11,9 @@ import {
   readRecording,
   startModbusGateways,
 } from '@village/simulators';
+import { freePort, freeUdpPort, waitFor } from '@village/test-kit';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from './harness/free-port.js';
 import { type Village, createVillage } from './harness/village.js';
-import { waitFor } from './harness/wait-for.js';
 
 /**
  * Record a live scenario run against a real cloud and edge, replay the recording against a
@@ -26,16 +24,6 @@ import { waitFor } from './harness/wait-for.js';
  * distinct (device, metric, value) sets are compared (the test scenario keeps Modbus values steady).
  */
 const SCENARIO = join(import.meta.dirname, '..', '..', 'simulators', 'scenarios', 'replay-test.yaml');
-
-function freeUdpPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createSocket('udp4');
-    s.bind(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function ports(): Promise<StationEndpoints> {
   return {
@@ -97,7 +85,7 @@ async function delivered(v: Village, count: () => number, quietMs = 1_500): Prom
       }
       return empty && n > 0 && Date.now() - since > quietMs;
     },
-    { timeoutMs: 60_000, everyMs: 100 },
+    { timeoutMs: 60_000, intervalMs: 100 },
   );
 }
 

@@ -1,9 +1,8 @@
 import { decodeBatch, topics } from '@village/protocol';
+import { type Mosquitto, startMosquitto, waitFor } from '@village/test-kit';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Mosquitto, startMosquitto } from '../../cloud-ingest/test/servers/mosquitto.js';
 import { type Village, createVillage } from './harness/village.js';
-import { waitFor } from './harness/wait-for.js';
 
 const PASSWORDS = { 'edge-1': 'pw-edge-1-resend', ingest: 'pw-ingest-resend' };
 const ACK_TIMEOUT_MS = 200;

@@ -1,11 +1,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Ack, decodeAck, encodeBatch, topics } from '@village/protocol';
+import { waitFor } from '@village/test-kit';
 import mqtt from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { type Village, createVillage } from './harness/village.js';
-import { waitFor } from './harness/wait-for.js';
 
 const PASSWORD = 'rules-replay-edge-pw';
 

@@ -1,6 +1,6 @@
+import { waitFor } from '@village/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Village, createVillage } from './harness/village.js';
-import { waitFor } from './harness/wait-for.js';
 
 /** Exit codes scripts and systemd can trust: a SIGTERM ends each process promptly with 0. */
 describe('clean shutdown', () => {

@@ -1,5 +1,4 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -7,6 +6,7 @@ import { loadProfileFile, shippedProfilePath } from '@village/device-drivers/mod
 import type { DeviceEvent } from '@village/protocol';
 // Test-only: the simulators are the devices on the wire (src never imports them).
 import { type TcpSimulator, createNbiotDevice, startTcpSimulator } from '@village/simulators';
+import { fetchMetrics, freePort, startWebhookReceiver, waitFor } from '@village/test-kit';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
@@ -15,8 +15,6 @@ import { loadEdgeConfig } from '../src/config.js';
 import { loadDriverKinds } from '../src/driver-kinds.js';
 import type { Logger } from '../src/log.js';
 import { outboxContents } from './local-rules-outbox.js';
-import { startWebhookReceiver } from './local-rules-webhook-receiver.js';
-import { waitFor } from './wait-for.js';
 
 /**
  * Edge-local rules end to end inside one edge, with the cloud unreachable (edge.yaml points at a
@@ -37,24 +35,10 @@ let hook: Awaited<ReturnType<typeof startWebhookReceiver>>;
 let agent: EdgeAgent;
 const logs: Record<string, unknown>[] = [];
 
-async function closedPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
+/** A port nothing listens on: free a moment ago. */
+const closedPort = freePort;
 
-async function metrics(): Promise<Map<string, number>> {
-  const text = await (await fetch(`http://127.0.0.1:${agent.healthPort}/metrics`)).text();
-  const m = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const i = line.lastIndexOf(' ');
-    m.set(line.slice(0, i), Number(line.slice(i + 1)));
-  }
-  return m;
-}
+const metrics = () => fetchMetrics(`http://127.0.0.1:${agent.healthPort}/metrics`);
 
 const coilWrites = (address: number) =>
   sim.slaves.get(1)!.writes.filter((w) => w.table === 'coil' && w.address === address);

@@ -1,10 +1,10 @@
 import type { DriverContext, DriverKind } from '@village/device-drivers';
+import { waitFor } from '@village/test-kit';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createLogger } from '../src/log.js';
 import { createEdgeMetrics } from '../src/metrics.js';
 import { startSupervisor } from '../src/supervisor.js';
-import { waitFor } from './wait-for.js';
 
 /** A driver kind built for the test: it fails its first starts on demand and counts commands. */
 function testKind(state: { failStarts: number; starts: number; commands: string[] }): DriverKind {

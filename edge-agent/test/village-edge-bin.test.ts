@@ -5,8 +5,8 @@ import { type AddressInfo, Server, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { waitFor } from '@village/test-kit';
 import { afterAll, describe, expect, it } from 'vitest';
-import { waitFor } from './wait-for.js';
 
 /**
  * village-edge as an operator meets it, through the built bin (child processes): --version, bad

@@ -1,3 +1,4 @@
+import { decodeChecked, framesFrom, fuzzParams, typedWithCode } from '@village/test-kit';
 import { Encoder } from 'cbor-x';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -14,7 +15,6 @@ import {
   encodeJson,
   parseTopic,
 } from '../src/index.js';
-import { decodeChecked, framesFrom, fuzzParams, typedWithCode } from './fuzz-fixtures/decoder-property.js';
 
 /**
  * Every wire decoder of the contract under random, truncated and mutated input: a value, or a

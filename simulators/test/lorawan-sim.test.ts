@@ -1,4 +1,5 @@
 import { type Socket, createSocket } from 'node:dgram';
+import { waitFor } from '@village/test-kit';
 import lpModule from 'lora-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEndDevice, createRadioMedium, startGatewaySim } from '../src/lorawan/index.js';
@@ -30,14 +31,6 @@ async function fakeServer(): Promise<{ socket: Socket; port: number; got: Datagr
   return { socket, port: socket.address().port, got };
 }
 
-async function waitFor(cond: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 const ofType = (got: Datagram[], id: number) => got.filter((d) => d.msg[0] === 2 && d.msg[3] === id);
 const json = (d: Datagram, from: number) => JSON.parse(d.msg.subarray(from).toString('utf8'));
 
@@ -58,8 +51,8 @@ describe('simulated Semtech UDP gateway', () => {
     const device = createEndDevice(ABP, radio);
 
     await waitFor(
-      () => ofType(server.got, 0x02).length >= 1 && ofType(server.got, 0x00).length >= 1,
       'PULL_DATA + stat',
+      () => ofType(server.got, 0x02).length >= 1 && ofType(server.got, 0x00).length >= 1,
     );
     const pull = ofType(server.got, 0x02)[0]!;
     expect(pull.msg.length).toBe(12);
@@ -67,10 +60,10 @@ describe('simulated Semtech UDP gateway', () => {
     expect(json(ofType(server.got, 0x00)[0]!, 12).stat).toMatchObject({ rxnb: 0, ackr: 100 });
     // PULL_ACK echoes the token.
     server.socket.send(Buffer.from([2, pull.msg[1]!, pull.msg[2]!, 0x04]), pull.port, '127.0.0.1');
-    await waitFor(() => gw.stats.pullAcks === 1, 'PULL_ACK counted');
+    await waitFor('PULL_ACK counted', () => gw.stats.pullAcks === 1);
 
     const { phy } = device.uplink({ fPort: 2, bytes: Uint8Array.from([1, 2, 3]), confirmed: true });
-    await waitFor(() => ofType(server.got, 0x00).some((d) => json(d, 12).rxpk), 'rxpk PUSH_DATA');
+    await waitFor('rxpk PUSH_DATA', () => ofType(server.got, 0x00).some((d) => json(d, 12).rxpk));
     const push = ofType(server.got, 0x00).find((d) => json(d, 12).rxpk)!;
     const rxpk = json(push, 12).rxpk[0];
     expect(rxpk).toMatchObject({ stat: 1, modu: 'LORA', datr: 'SF7BW125', codr: '4/5', size: phy.length });
@@ -113,12 +106,12 @@ describe('simulated Semtech UDP gateway', () => {
       pull.port,
       '127.0.0.1',
     );
-    await waitFor(() => ofType(server.got, 0x05).length === 1, 'TX_ACK');
+    await waitFor('TX_ACK', () => ofType(server.got, 0x05).length === 1);
     const txAck = ofType(server.got, 0x05)[0]!;
     expect([txAck.msg[1], txAck.msg[2]]).toEqual([0xab, 0xcd]);
     expect(txAck.msg.subarray(4, 12).toString('hex')).toBe(EUI);
     expect(json(txAck, 12)).toEqual({ txpk_ack: { error: 'NONE' } });
-    await waitFor(() => device.downlinks.length === 1, 'downlink at the device after 1 s');
+    await waitFor('downlink at the device after 1 s', () => device.downlinks.length === 1);
     expect(device.downlinks[0]).toMatchObject({ window: 'rx1', ack: true, fPort: 3, freqMHz: 500.3 });
     expect(device.downlinks[0]!.payload.toString()).toBe('ok');
 
@@ -129,7 +122,7 @@ describe('simulated Semtech UDP gateway', () => {
       pull.port,
       '127.0.0.1',
     );
-    await waitFor(() => ofType(server.got, 0x05).length === 2, 'second TX_ACK');
+    await waitFor('second TX_ACK', () => ofType(server.got, 0x05).length === 2);
     expect(json(ofType(server.got, 0x05)[1]!, 12)).toEqual({ txpk_ack: { error: 'TOO_LATE' } });
     expect(gw.stats.downlinksSent).toBe(1);
   }, 30_000);

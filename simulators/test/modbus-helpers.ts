@@ -1,7 +1,6 @@
-// One recording driver context and wait helper for every Modbus test: the driver's own tests own it.
+// One recording driver context for every Modbus test: the driver's own tests own it (waitFor is in @village/test-kit).
 export {
   type RecordingContext,
   latest,
   recordingContext,
-  waitFor,
 } from '../../device-drivers/test/modbus-helpers.js';

@@ -10,6 +10,7 @@ import {
   modbusDriverKind,
   shippedProfilePath,
 } from '@village/device-drivers/modbus';
+import { waitFor } from '@village/test-kit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import {
@@ -19,7 +20,7 @@ import {
   openPtyPair,
   startRtuBusSimulator,
 } from '../src/modbus/index.js';
-import { type RecordingContext, latest, recordingContext, waitFor } from './modbus-helpers.js';
+import { type RecordingContext, latest, recordingContext } from './modbus-helpers.js';
 
 /**
  * Modbus RTU over a real pseudo-terminal pair made by socat: the driver (modbus-serial master)
@@ -172,13 +173,11 @@ describe('Modbus RTU over a socat pty pair, three slaves on one bus', () => {
       await startDriver();
       const c = ctx!;
       await waitFor(
+        'a reading from each slave',
         () =>
           latest(c.readings, 'probe-1', 'f64_DCBA') &&
           latest(c.readings, 'pm-1', 'uptime') &&
           latest(c.readings, 'siren-1', 'mains_power'),
-        {
-          what: 'a reading from each slave',
-        },
       );
       for (const p of placed) {
         const r = latest(c.readings, 'probe-1', p.name)!;
@@ -235,17 +234,13 @@ describe('Modbus RTU over a socat pty pair, three slaves on one bus', () => {
       await startDriver({ timeoutMs }, intervalMs);
       const c = ctx!;
       const start = Date.now();
-      await waitFor(() => c.events.find((e) => e.device === 'pm-1' && e.type === 'offline'), {
-        what: 'offline event',
-      });
+      await waitFor('offline event', () => c.events.find((e) => e.device === 'pm-1' && e.type === 'offline'));
       // Keep the fault for several more cycles: the offline event must not repeat, the others keep polling.
       await waitFor(
+        'healthy polls',
         () =>
           c.readings.filter((r) => r.device === 'probe-1' && r.metric === 'u16_ABCD' && r.ts > start)
             .length >= 8,
-        {
-          what: 'healthy polls',
-        },
       );
       expect(c.events.filter((e) => e.type === 'offline')).toHaveLength(1);
       expect(c.events[0]).toMatchObject({ device: 'pm-1', type: 'offline', data: { unitId: 2, reason } });
@@ -258,10 +253,8 @@ describe('Modbus RTU over a socat pty pair, three slaves on one bus', () => {
         expect(maxPollGap(c, device, start), device).toBeLessThanOrEqual(intervalMs + timeoutMs + 100);
       }
       bus.slaves.get(2)!.fault = { type: 'none' };
-      await waitFor(() => c.events.find((e) => e.device === 'pm-1' && e.type === 'online'), {
-        what: 'online event',
-      });
-      await waitFor(() => latest(c.readings, 'pm-1', 'pm2_5'), { what: 'pm-1 readings again' });
+      await waitFor('online event', () => c.events.find((e) => e.device === 'pm-1' && e.type === 'online'));
+      await waitFor('pm-1 readings again', () => latest(c.readings, 'pm-1', 'pm2_5'));
       expect(latest(c.readings, 'pm-1', 'pm2_5')!.quality).toBe('good');
       expect(c.failures).toEqual([]);
     },
@@ -274,11 +267,11 @@ describe('Modbus RTU over a socat pty pair, three slaves on one bus', () => {
       bus.slaves.get(2)!.fault = { type: 'exception', code: 4 };
       await startDriver();
       const c = ctx!;
-      const bad = await waitFor(() => latest(c.readings, 'pm-1', 'pm10'), { what: 'pm-1 reading' });
+      const bad = await waitFor('pm-1 reading', () => latest(c.readings, 'pm-1', 'pm10'));
       expect(bad).toMatchObject({ quality: 'bad', value: 'SERVER_DEVICE_FAILURE', unit: 'µg/m³' });
       expect(c.readings.filter((r) => r.device === 'pm-1').every((r) => r.quality === 'bad')).toBe(true);
       expect(c.errors.get('modbus_exception')).toBeGreaterThan(0);
-      await waitFor(() => latest(c.readings, 'probe-1', 'u16_ABCD'), { what: 'probe-1 reading' });
+      await waitFor('probe-1 reading', () => latest(c.readings, 'probe-1', 'u16_ABCD'));
       expect(latest(c.readings, 'probe-1', 'u16_ABCD')!.quality).toBe('good');
       expect(c.events).toEqual([]);
     },

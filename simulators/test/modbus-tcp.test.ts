@@ -6,9 +6,10 @@ import {
   modbusDriverKind,
   shippedProfilePath,
 } from '@village/device-drivers/modbus';
+import { waitFor } from '@village/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type TcpSimulator, driveSlave, scriptValues, startTcpSimulator } from '../src/modbus/index.js';
-import { type RecordingContext, latest, recordingContext, waitFor } from './modbus-helpers.js';
+import { type RecordingContext, latest, recordingContext } from './modbus-helpers.js';
 
 /** The driver over Modbus TCP against our TCP simulator, answering for several unit ids. */
 const profile = (name: string) => loadProfileFile(shippedProfilePath(name));
@@ -58,13 +59,11 @@ describe('Modbus TCP: driver against the simulator', () => {
     for (const s of sim!.slaves.values()) stops.push(driveSlave(s, 'steady', { tickMs: 50 }));
     await driver!.start(c);
     await waitFor(
+      'readings from every unit',
       () =>
         latest(c.readings, 'pm-1', 'pm2_5') &&
         latest(c.readings, 'water-1', 'cod') &&
         latest(c.readings, 'wx-1', 'illuminance'),
-      {
-        what: 'readings from every unit',
-      },
     );
     for (const [id, unit] of [
       ['pm-1', 1],
@@ -90,21 +89,12 @@ describe('Modbus TCP: driver against the simulator', () => {
     const { c } = await start();
     stops.push(driveSlave(sim!.slaves.get(1)!, 'pollution-episode', { episodeMs: 2000, tickMs: 50 }));
     await driver!.start(c);
-    const peak = await waitFor(
-      () => c.readings.find((r) => r.device === 'pm-1' && r.metric === 'pm2_5' && (r.value as number) >= 250),
-      {
-        what: 'pm2_5 near the episode peak',
-      },
+    const peak = await waitFor('pm2_5 near the episode peak', () =>
+      c.readings.find((r) => r.device === 'pm-1' && r.metric === 'pm2_5' && (r.value as number) >= 250),
     );
     expect(peak.quality).toBe('good');
-    await waitFor(
-      () =>
-        c.readings.find(
-          (r) => r.device === 'pm-1' && r.metric === 'pm2_5' && r.ts > peak.ts && r.value === 28,
-        ),
-      {
-        what: 'pm2_5 back to its baseline',
-      },
+    await waitFor('pm2_5 back to its baseline', () =>
+      c.readings.find((r) => r.device === 'pm-1' && r.metric === 'pm2_5' && r.ts > peak.ts && r.value === 28),
     );
   });
 
@@ -115,26 +105,22 @@ describe('Modbus TCP: driver against the simulator', () => {
       const { c } = await start();
       const port = sim!.port;
       await driver!.start(c);
-      await waitFor(() => latest(c.readings, 'pm-1', 'pm2_5'), { what: 'first readings' });
+      await waitFor('first readings', () => latest(c.readings, 'pm-1', 'pm2_5'));
       await sim!.stop();
-      await waitFor(
-        () =>
-          ['pm-1', 'water-1', 'wx-1'].every((d) =>
-            c.events.some((e) => e.device === d && e.type === 'offline'),
-          ),
-        {
-          what: 'offline events for all three',
-        },
+      await waitFor('offline events for all three', () =>
+        ['pm-1', 'water-1', 'wx-1'].every((d) =>
+          c.events.some((e) => e.device === d && e.type === 'offline'),
+        ),
       );
       expect(c.events.filter((e) => e.type === 'offline')).toHaveLength(3);
       sim = await startTcpSimulator({ port, slaves: [{ unitId: 1, profile: profile('pm25-sensor') }] });
-      await waitFor(() => c.events.find((e) => e.device === 'pm-1' && e.type === 'online'), {
-        what: 'pm-1 online again',
-      });
+      await waitFor('pm-1 online again', () =>
+        c.events.find((e) => e.device === 'pm-1' && e.type === 'online'),
+      );
       // Units 2 and 3 are now answered by the gateway with exception 0x0B: answered, so online, but bad.
-      const bad = await waitFor(() => c.readings.find((r) => r.device === 'water-1' && r.quality === 'bad'), {
-        what: 'water-1 bad',
-      });
+      const bad = await waitFor('water-1 bad', () =>
+        c.readings.find((r) => r.device === 'water-1' && r.quality === 'bad'),
+      );
       expect(bad.value).toBe('GATEWAY_TARGET_DEVICE_FAILED_TO_RESPOND');
       expect(c.failures).toEqual([]);
     },
@@ -153,7 +139,7 @@ describe('Modbus TCP: driver against the simulator', () => {
       await closed;
       expect(sim!.badFrames).toBe(1);
       const before = c.readings.length;
-      await waitFor(() => c.readings.length > before + 10, { what: 'polling continues' });
+      await waitFor('polling continues', () => c.readings.length > before + 10);
     },
   );
 });

@@ -1,16 +1,13 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 // Test-only: the simulator is checked against the real edge driver (src never imports it).
 import { type NbiotDriver, createNbiotDriver, nbiotConfigSchema } from '@village/device-drivers/nbiot';
 import type { DeviceEvent, Reading } from '@village/protocol';
+import { recordingDriverContext } from '@village/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNbiotDevice } from '../src/nbiot/index.js';
 
 const KEY = '3f'.repeat(16);
-const readings: Reading[] = [];
-const events: DeviceEvent[] = [];
-const errors: string[] = [];
+const recording = recordingDriverContext<Reading, DeviceEvent>('nbiot-sim-test');
+const { readings, events, errors } = recording;
 let driver: NbiotDriver;
 
 beforeAll(async () => {
@@ -25,22 +22,7 @@ beforeAll(async () => {
       ],
     }),
   );
-  const noop = () => {};
-  await driver.start({
-    id: 'nbiot-sim-test',
-    emitReadings: async (r) => {
-      readings.push(...r);
-    },
-    emitEvent: async (e) => {
-      events.push(e);
-    },
-    countError: (r) => errors.push(r),
-    log: { debug: noop, info: noop, warn: noop, error: noop },
-    now: () => Date.now(),
-    dataDir: mkdtempSync(join(tmpdir(), 'nbiot-sim-')),
-    signal: new AbortController().signal,
-    fail: (e) => errors.push(e.message),
-  });
+  await driver.start(recording.context);
 });
 
 afterAll(async () => {

@@ -1,17 +1,14 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 // Test-only: the simulator is checked against the real edge driver (src never imports it).
 import { type NbiotDriver, createNbiotDriver, nbiotConfigSchema } from '@village/device-drivers/nbiot';
 import type { DeviceEvent, Reading } from '@village/protocol';
+import { recordingDriverContext } from '@village/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWaterMeter } from '../src/nbiot/index.js';
 
 const KEY = '5a'.repeat(16);
 const IMEI = '861000000000077';
-const readings: Reading[] = [];
-const events: DeviceEvent[] = [];
-const errors: string[] = [];
+const recording = recordingDriverContext<Reading, DeviceEvent>('water-meter-sim-test');
+const { readings, events, errors } = recording;
 let driver: NbiotDriver;
 
 beforeAll(async () => {
@@ -22,22 +19,7 @@ beforeAll(async () => {
       devices: [{ id: 'meter-7', imei: IMEI, key: KEY, codec: 'water-meter' }],
     }),
   );
-  const noop = () => {};
-  await driver.start({
-    id: 'water-meter-sim-test',
-    emitReadings: async (r) => {
-      readings.push(...r);
-    },
-    emitEvent: async (e) => {
-      events.push(e);
-    },
-    countError: (r) => errors.push(r),
-    log: { debug: noop, info: noop, warn: noop, error: noop },
-    now: () => Date.now(),
-    dataDir: mkdtempSync(join(tmpdir(), 'water-meter-sim-')),
-    signal: new AbortController().signal,
-    fail: (e) => errors.push(e.message),
-  });
+  await driver.start(recording.context);
 });
 
 afterAll(async () => {

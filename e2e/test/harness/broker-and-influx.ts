@@ -1,12 +1,17 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import {
+  type Influxd,
+  type Mosquitto,
+  fetchMetrics,
+  influxReadings,
+  startInfluxd,
+  startMosquitto,
+} from '@village/test-kit';
 import { stringify } from 'yaml';
 import { type BatchTap, TAP_ACL, startBatchTap } from '../../../cloud-ingest/test/servers/batch-tap.js';
-import { influxReadings } from '../../../cloud-ingest/test/servers/influx-points.js';
-import { type Influxd, startInfluxd } from '../../../cloud-ingest/test/servers/influxd.js';
-import { type Mosquitto, startMosquitto } from '../../../cloud-ingest/test/servers/mosquitto.js';
 import { CLOUD_BIN, type Proc, startProc } from './processes.js';
-import type { Village } from './village.js';
+import { type Village, createVillage } from './village.js';
 
 export const DB = 'village';
 const PASSWORDS = { ingest: 'pw-ingest-e2e', 'edge-1': 'pw-edge-1-e2e', tap: 'pw-tap-e2e' };
@@ -50,6 +55,43 @@ export const externalVillage = (
   edgePassword: PASSWORDS['edge-1'],
 });
 
+/** InfluxDB, Mosquitto with a tap, and a village whose cloud consumes the broker into InfluxDB. */
+export interface BrokerInfluxVillage {
+  influxd: Influxd;
+  mosquitto: Mosquitto;
+  tap: BatchTap;
+  v: Village;
+  /** Takes down whatever started, village first. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The setup of the external-broker flow tests: a real InfluxDB, a real Mosquitto with a tap, and
+ * village `name` whose cloud is worker-a on that broker with the InfluxDB sink (`ingest`: extra
+ * ingest keys, such as the test knobs). On a failed start it stops what did start, then throws.
+ */
+export async function startBrokerInfluxVillage(
+  name: string,
+  ingest: Record<string, unknown> = {},
+): Promise<BrokerInfluxVillage> {
+  const up: Partial<BrokerInfluxVillage> = {};
+  const stop = async () => {
+    await up.v?.cleanup();
+    await up.tap?.close();
+    await up.mosquitto?.dispose();
+    await up.influxd?.dispose();
+  };
+  try {
+    up.influxd = await startInfluxd(['village']);
+    Object.assign(up, await startBrokerWithTap());
+    up.v = await createVillage(name, externalVillage(up.mosquitto!, influxSink(up.influxd), ingest));
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { ...(up as Omit<BrokerInfluxVillage, 'stop'>), stop };
+}
+
 /** A second worker process on the same cloud folder (so the same cloud.db), its own client id. */
 export async function startSecondWorker(
   v: Village,
@@ -79,18 +121,6 @@ export async function startSecondWorker(
   const proc = startProc(CLOUD_BIN, ['--config', config], join(v.dir, 'cloud-b.log'));
   await proc.line((l) => l.msg === 'cloud ready');
   return proc;
-}
-
-/** Prometheus text → name{labels} → value. */
-export async function promMetrics(url: string): Promise<Map<string, number>> {
-  const text = await (await fetch(url)).text();
-  const m = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const i = line.lastIndexOf(' ');
-    m.set(line.slice(0, i), Number(line.slice(i + 1)));
-  }
-  return m;
 }
 
 /**

@@ -2,9 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fetchMetrics, freePort } from '@village/test-kit';
 import Database from 'better-sqlite3';
 import { stringify } from 'yaml';
-import { freePort } from './free-port.js';
 import { CLOUD_BIN, EDGE_BIN, type Proc, startProc } from './processes.js';
 
 export interface FakeDriverConfig {
@@ -154,15 +154,8 @@ export async function createVillage(
     },
 
     /** Prometheus text of the edge, as name{labels} → value. */
-    async edgeMetrics(): Promise<Map<string, number>> {
-      const text = await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text();
-      const m = new Map<string, number>();
-      for (const line of text.split('\n')) {
-        if (!line || line.startsWith('#')) continue;
-        const i = line.lastIndexOf(' ');
-        m.set(line.slice(0, i), Number(line.slice(i + 1)));
-      }
-      return m;
+    edgeMetrics(): Promise<Map<string, number>> {
+      return fetchMetrics(`http://127.0.0.1:${healthPort}/metrics`);
     },
 
     /** Read-only look into the cloud's SQLite sink (WAL lets us read while it writes). */

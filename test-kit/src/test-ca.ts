@@ -2,28 +2,35 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export interface TestCa {
-  /** PEM paths of the CA certificate and key. */
+export interface IssuedCert {
+  /** PEM paths. */
   cert: string;
   key: string;
-  /** Issues a certificate for `cn` (and, for a server, SAN 127.0.0.1 and localhost); returns its PEM paths. */
-  issue(name: string, cn: string, kind: 'server' | 'client'): { cert: string; key: string };
+}
+
+export interface TestCa extends IssuedCert {
+  /**
+   * Issues a certificate for common name `cn`, written as `<name>.pem` and `<name>.key`. A server
+   * certificate names 127.0.0.1 and localhost (or `altNames`, in openssl's subjectAltName syntax)
+   * and is for serverAuth; a client certificate is for clientAuth.
+   */
+  issue(name: string, cn: string, kind: 'server' | 'client', opts?: { altNames?: string }): IssuedCert;
 }
 
 const openssl = (args: string[]) => execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+const ecKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
 
-/** A throwaway CA made with the openssl CLI in `dir` (the way docs/security.md tells operators). */
+/**
+ * A throwaway CA made with the openssl CLI in `dir` (the way docs/security.md tells operators),
+ * as `<name>.pem` and `<name>.key`, valid two days.
+ */
 export function makeTestCa(dir: string, name: string): TestCa {
-  const cert = join(dir, `${name}.crt`);
+  const cert = join(dir, `${name}.pem`);
   const key = join(dir, `${name}.key`);
   openssl([
     'req',
     '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
+    ...ecKey,
     '-keyout',
     key,
     '-out',
@@ -40,32 +47,18 @@ export function makeTestCa(dir: string, name: string): TestCa {
   return {
     cert,
     key,
-    issue(leaf, cn, kind) {
+    issue(leaf, cn, kind, { altNames = 'IP:127.0.0.1,DNS:localhost' } = {}) {
       const leafKey = join(dir, `${leaf}.key`);
       const csr = join(dir, `${leaf}.csr`);
-      const leafCert = join(dir, `${leaf}.crt`);
+      const leafCert = join(dir, `${leaf}.pem`);
       const ext = join(dir, `${leaf}.ext`);
       writeFileSync(
         ext,
         kind === 'server'
-          ? 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n'
-          : 'extendedKeyUsage=clientAuth\n',
+          ? `basicConstraints=CA:FALSE\nsubjectAltName=${altNames}\nextendedKeyUsage=serverAuth\n`
+          : 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n',
       );
-      openssl([
-        'req',
-        '-new',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        leafKey,
-        '-out',
-        csr,
-        '-subj',
-        `/CN=${cn}`,
-      ]);
+      openssl(['req', '-new', ...ecKey, '-keyout', leafKey, '-out', csr, '-subj', `/CN=${cn}`]);
       openssl([
         'x509',
         '-req',

@@ -2,10 +2,14 @@ import { execFileSync } from 'node:child_process';
 import { chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { type ServerProcess, startServerProcess } from './child-process-group.js';
 import { freePort } from './free-port.js';
+import { type ServerProcess, startServerProcess } from './server-process.js';
 
-const EXAMPLES = join(import.meta.dirname, '..', '..', 'examples');
+/**
+ * The broker files shipped to operators, which the tests run as they are: read (as data, not
+ * imported) from cloud-ingest/examples of this checkout (test-kit/dist/ → ../../cloud-ingest).
+ */
+const SHIPPED_EXAMPLES = join(import.meta.dirname, '..', '..', 'cloud-ingest', 'examples');
 
 export interface Mosquitto {
   /** The edges' listener (client id = username). */
@@ -40,14 +44,18 @@ async function waitForListening(
 }
 
 /**
- * A real Mosquitto 2.x on a free 127.0.0.1 port, configured from examples/mosquitto.conf and
- * examples/mosquitto.acl (the files shipped to operators), with a password file made by
+ * A real Mosquitto 2.x on a free 127.0.0.1 port, configured from cloud-ingest/examples/mosquitto.conf
+ * and mosquitto.acl (the files shipped to operators), with a password file made by
  * `mosquitto_passwd -b` and persistence in the temp folder. `users`: name → password.
  * Started as root, mosquitto drops to the `mosquitto` user, so the folder is handed to it.
  */
 export async function startMosquitto(
   users: Record<string, string>,
-  { extraConf = '', extraAcl = '' }: { extraConf?: string; extraAcl?: string } = {},
+  {
+    extraConf = '',
+    extraAcl = '',
+    examples = SHIPPED_EXAMPLES,
+  }: { extraConf?: string; extraAcl?: string; examples?: string } = {},
 ): Promise<Mosquitto> {
   const dir = mkdtempSync(join(tmpdir(), 'mosquitto-'));
   const port = await freePort();
@@ -59,8 +67,8 @@ export async function startMosquitto(
   }
   const acl = join(dir, 'village.acl');
   // A `user` section before the shipped file's, so the shipped one stays as it is.
-  writeFileSync(acl, `${extraAcl}\n${readFileSync(join(EXAMPLES, 'mosquitto.acl'), 'utf8')}`);
-  const conf = readFileSync(join(EXAMPLES, 'mosquitto.conf'), 'utf8')
+  writeFileSync(acl, `${extraAcl}\n${readFileSync(join(examples, 'mosquitto.acl'), 'utf8')}`);
+  const conf = readFileSync(join(examples, 'mosquitto.conf'), 'utf8')
     .replace(/^listener 1883 127\.0\.0\.1$/m, `listener ${port} 127.0.0.1`)
     .replace(/^listener 1884 127\.0\.0\.1$/m, `listener ${ingestPort} 127.0.0.1`)
     .replace(/^password_file .*$/m, `password_file ${passwd}`)

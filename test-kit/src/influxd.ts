@@ -2,8 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ServerProcess, startServerProcess } from './child-process-group.js';
 import { freePort } from './free-port.js';
+import { type ServerProcess, startServerProcess } from './server-process.js';
 
 export interface Influxd {
   url: string;

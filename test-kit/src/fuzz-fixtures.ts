@@ -7,8 +7,7 @@ import fc from 'fast-check';
  * decoder's own typed error with a code, and must do so quickly. The seed and the run count are
  * fixed so CI runs the same cases every time; FUZZ_RUNS raises the count for a longer local hunt
  * (`FUZZ_RUNS=20000 npx vitest run test/fuzz-*.test.ts --testTimeout 120000`).
- * The one copy: device-drivers' fuzz tests import it from here (protocol is the package every
- * other one may depend on).
+ * The one copy: protocol's and device-drivers' fuzz tests import it from `@village/test-kit`.
  */
 export const FUZZ_SEED = 20261201;
 export const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? 400);
