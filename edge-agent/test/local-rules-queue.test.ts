@@ -1,9 +1,9 @@
 import type { Command, CommandResult, DeviceEvent } from '@village/protocol';
+import { createLogger } from '@village/service-kit';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { localRulesSchema } from '../src/local-rules/local-rules-config.js';
 import { startLocalRules } from '../src/local-rules/local-rules.js';
-import { createLogger } from '../src/log.js';
 import { waitFor } from './wait-for.js';
 
 /**

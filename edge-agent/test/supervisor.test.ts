@@ -1,7 +1,7 @@
 import type { DriverContext, DriverKind } from '@village/device-drivers';
+import { createLogger } from '@village/service-kit';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createLogger } from '../src/log.js';
 import { createEdgeMetrics } from '../src/metrics.js';
 import { startSupervisor } from '../src/supervisor.js';
 import { waitFor } from './wait-for.js';

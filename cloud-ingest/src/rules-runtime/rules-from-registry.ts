@@ -1,6 +1,6 @@
 import { type CompiledRules, type Person, type RulesConfig, RulesError, compileRules } from '@village/rules';
+import { ConfigError } from '@village/service-kit';
 import { maskName } from '../auth/mask-personal.js';
-import { ConfigError } from '../config-error.js';
 import type { RegistryFile } from '../registry-file.js';
 import type { RulesSection } from './rules-config.js';
 
