@@ -72,18 +72,7 @@ export function compileRulesSetup(
     people,
     thresholds: section.thresholds,
     elderCare: section.elderCare,
-    incidents: {
-      ackTimeoutMs: section.incidents.ackDeadlineMs,
-      escalationStepMs: section.incidents.escalationStepMs,
-      topRepeatMs: section.incidents.topRepeatMs,
-      levels: section.incidents.levels,
-      correlationWindowMs: section.incidents.correlationWindowMs,
-      maxDurationMs: section.incidents.maxDurationMs,
-      situationWindowMs: section.incidents.situationWindowMs,
-      rearmAfterMs: section.incidents.rearmAfterMs,
-      arrivalTimeoutMs: section.incidents.arrivalTimeoutMs,
-      lateAfterMs: section.incidents.lateAfterMs,
-    },
+    incidents: section.incidents,
     deviceEventQuietMs: section.deviceEventQuietMs,
   };
   try {
