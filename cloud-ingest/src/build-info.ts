@@ -1,46 +1,14 @@
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Gauge, type Registry } from 'prom-client';
+import {
+  type BuildInfo,
+  versionLine as lineOf,
+  readBuildInfo,
+  registerBuildInfo as registerBuild,
+} from '@village/service-kit';
+import type { Registry } from 'prom-client';
 
-/**
- * Which build is running, for `--version`, the first log line and `village_build_info`: the
- * package version, and the git commit when known (VILLAGE_COMMIT, which scripts/install-edge.sh
- * writes into the launcher, or the checkout the bin runs from; `unknown` otherwise).
- */
-export interface BuildInfo {
-  version: string;
-  commit: string;
-}
+/** This package's build (version from its package.json, git commit): @village/service-kit reads it. */
+export const BUILD_INFO: BuildInfo = readBuildInfo(new URL('../', import.meta.url));
 
-/** The package folder, from src/ or dist/ alike. */
-const packageDir = fileURLToPath(new URL('../', import.meta.url));
+export const versionLine = (bin: string) => lineOf(bin, BUILD_INFO);
 
-function readBuildInfo(): BuildInfo {
-  const { version } = JSON.parse(readFileSync(`${packageDir}package.json`, 'utf8')) as { version: string };
-  let commit = process.env.VILLAGE_COMMIT ?? '';
-  if (!commit) {
-    const git = spawnSync('git', ['rev-parse', '--short=12', 'HEAD'], {
-      cwd: packageDir,
-      encoding: 'utf8',
-      timeout: 2_000,
-    });
-    commit = git.status === 0 ? git.stdout.trim() : 'unknown';
-  }
-  return { version, commit };
-}
-
-export const BUILD_INFO: BuildInfo = readBuildInfo();
-
-export const versionLine = (bin: string, info: BuildInfo = BUILD_INFO) =>
-  `${bin} ${info.version} (commit ${info.commit})`;
-
-/** `village_build_info{version,commit} 1`, the Prometheus convention for labelling a build. */
-export function registerBuildInfo(registry: Registry, info: BuildInfo = BUILD_INFO): void {
-  new Gauge({
-    name: 'village_build_info',
-    help: 'Build running: package version and git commit, always 1',
-    labelNames: ['version', 'commit'],
-    registers: [registry],
-  }).set(info, 1);
-}
+export const registerBuildInfo = (registry: Registry) => registerBuild(registry, BUILD_INFO);

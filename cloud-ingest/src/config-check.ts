@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { ConfigError } from './config-error.js';
+import { ConfigError } from '@village/service-kit';
 import type { CloudConfig } from './config.js';
 import { loadHttpTls } from './http/http-tls.js';
 import { checkLabModeAddress } from './http/lab-mode-check.js';

@@ -1,14 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { LIMITS } from '@village/protocol';
-import { parse as parseYaml } from 'yaml';
+import { ID_PATTERN, LIMITS } from '@village/protocol';
+import { ConfigError, LOG_FORMATS, describeIssues, readYamlFile } from '@village/service-kit';
 import { z } from 'zod';
 import { authSchema, usersSchema } from './auth/user-config.js';
 import { isEdgeSecretHash } from './broker/edge-secret.js';
 import { mqttLimitsSchema, mqttTlsSchema } from './broker/embedded-config.js';
 import { externalMqttSchema } from './broker/external-config.js';
 import { journalSectionSchema } from './broker/external-journal-config.js';
-import { ConfigError } from './config-error.js';
 import { edgeHealthSchema } from './edge-health-config.js';
 import {
   allowedHostsSchema,
@@ -16,13 +14,10 @@ import {
   httpTlsSchema,
   metricsTokenHashSchema,
 } from './http/http-security-config.js';
-import { LOG_FORMATS } from './log.js';
 import { notifySectionSchema } from './notify/notify-config.js';
 import { rulesSectionSchema } from './rules-runtime/rules-config.js';
 import { sinkSchema } from './sink/influx-config.js';
-import { describeIssues } from './zod-issues.js';
 
-const EDGE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 const port = z.number().int().min(0).max(65535);
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
@@ -112,7 +107,7 @@ const configSchema = z.strictObject({
   edges: z
     .array(
       z.strictObject({
-        id: z.string().regex(EDGE_ID, 'must be a valid edge id ([A-Za-z0-9][A-Za-z0-9._:-]{0,127})'),
+        id: z.string().regex(ID_PATTERN, 'must be a valid edge id ([A-Za-z0-9][A-Za-z0-9._:-]{0,127})'),
         passwordHash: z
           .string()
           .refine(
@@ -127,7 +122,7 @@ const configSchema = z.strictObject({
     .strictObject({
       /** Reloaded on SIGHUP (bin/village-cloud.ts). */
       level: z.enum(LOG_LEVELS).default('info'),
-      /** `json` (one object per line) or `pretty` (for a terminal); log.ts. */
+      /** `json` (one object per line) or `pretty` (for a terminal); @village/service-kit log.ts. */
       format: z.enum(LOG_FORMATS).default('json'),
     })
     .prefault({}),
@@ -188,17 +183,5 @@ function resolveTlsPaths(mqtt: CloudConfig['mqtt'], baseDir: string): CloudConfi
 /** Reads and validates a YAML config file. Throws ConfigError naming the file and key. */
 export function loadConfig(path: string): CloudConfig {
   const fileName = basename(path);
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`${fileName}: cannot read: ${(err as Error).message}`);
-  }
-  let raw: unknown;
-  try {
-    raw = parseYaml(text);
-  } catch (err) {
-    throw new ConfigError(`${fileName}: not valid YAML: ${(err as Error).message}`);
-  }
-  return parseConfig(raw, dirname(resolve(path)), fileName);
+  return parseConfig(readYamlFile(path, fileName), dirname(resolve(path)), fileName);
 }

@@ -1,6 +1,6 @@
 export { startCloud, type RunningCloud } from './cloud.js';
 export { CLOUD_CONFIG_KEYS, loadConfig, parseConfig, type CloudConfig } from './config.js';
-export { ConfigError } from './config-error.js';
+export { ConfigError } from '@village/service-kit';
 export { hashPassword, verifyPassword } from './password-hash.js';
 export { newEdgeSecret, verifyEdgeSecret } from './broker/edge-secret.js';
 export { loadRegistry, parseRegistry, type RegistryFile } from './registry-file.js';

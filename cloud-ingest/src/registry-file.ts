@@ -1,17 +1,13 @@
-import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { ID_PATTERN } from '@village/protocol';
+import { ConfigError, describeIssues, readYamlFile } from '@village/service-kit';
 import { z } from 'zod';
-import { ConfigError } from './config-error.js';
-import { describeIssues } from './zod-issues.js';
 
 /**
  * registry.yaml: county → town → village → station → edges, plus people under care and
  * optionally pre-registered devices. It is the source of truth for places; the store mirrors it.
  */
-const id = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'must be a valid id ([A-Za-z0-9][A-Za-z0-9._:-]*)');
+const id = z.string().regex(ID_PATTERN, 'must be a valid id ([A-Za-z0-9][A-Za-z0-9._:-]*)');
 const name = z.string().min(1).max(200);
 const range = z
   .tuple([z.number(), z.number()])
@@ -134,11 +130,5 @@ export function parseRegistry(raw: unknown, fileName = 'registry.yaml'): Registr
 
 export function loadRegistry(path: string): RegistryFile {
   const fileName = basename(path);
-  let raw: unknown;
-  try {
-    raw = parseYaml(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new ConfigError(`${fileName}: ${(err as Error).message}`);
-  }
-  return parseRegistry(raw, fileName);
+  return parseRegistry(readYamlFile(path, fileName), fileName);
 }

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
+import { ConfigError } from '@village/service-kit';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { maskName, maskPhone } from '../src/auth/mask-personal.js';
 import { openSessionStore } from '../src/auth/session-store.js';
 import { startCloud } from '../src/cloud.js';
-import { ConfigError } from '../src/config-error.js';
 import { parseConfig } from '../src/config.js';
 import { hashPassword } from '../src/password-hash.js';
 import { openDatabase } from '../src/store/open-database.js';

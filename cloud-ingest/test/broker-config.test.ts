@@ -1,5 +1,5 @@
+import { ConfigError } from '@village/service-kit';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../src/config-error.js';
 import { parseConfig } from '../src/config.js';
 
 describe('cloud.yaml mqtt.limits and mqtt.tls', () => {

@@ -1,5 +1,6 @@
+import { DEVICE_EVENT_QUIET_MS_DEFAULT, INCIDENT_DEFAULTS } from '@village/rules';
+import { ConfigError } from '@village/service-kit';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../src/config-error.js';
 import { parseConfig } from '../src/config.js';
 import { hashPassword } from '../src/password-hash.js';
 import { parseRegistry } from '../src/registry-file.js';
@@ -63,6 +64,46 @@ describe('cloud.yaml schema', () => {
     ).toBe('cloud.yaml: edges: edge ids must be unique');
     expect(error({ log: { level: 'loud' } })).toMatch(/^cloud\.yaml: log\.level: /);
     expect(error('just a string')).toMatch(/^cloud\.yaml: \(top level\): expected object/);
+  });
+});
+
+describe('cloud.yaml rules section', () => {
+  const rulesOf = (raw: unknown) => parseConfig({ rules: raw }, '/srv/cloud').rules;
+
+  // One source of truth: the keys, bounds and defaults are the rules library's (issue 19); the
+  // cloud's copy once filled only four of the incident defaults the engine applies.
+  it('fills every incident default the rules engine applies, from the rules library', () => {
+    const { lifeSafetyRules: _l, idPrefix: _p, ...cloudSettable } = INCIDENT_DEFAULTS;
+    expect(rulesOf({}).incidents).toEqual(cloudSettable);
+    expect(rulesOf({}).deviceEventQuietMs).toBe(DEVICE_EVENT_QUIET_MS_DEFAULT);
+  });
+
+  it('keeps the documented key ackDeadlineMs and refuses what the cloud does not set', () => {
+    expect(rulesOf({ incidents: { ackDeadlineMs: 60_000 } }).incidents.ackDeadlineMs).toBe(60_000);
+    const error = (raw: unknown) => {
+      try {
+        rulesOf(raw);
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        return (err as Error).message;
+      }
+      throw new Error('expected a ConfigError');
+    };
+    expect(error({ incidents: { ackTimeoutMs: 60_000 } })).toMatch(
+      /^cloud\.yaml: rules\.incidents: Unrecognized key/,
+    );
+    expect(error({ incidents: { idPrefix: 'x-' } })).toMatch(
+      /^cloud\.yaml: rules\.incidents: Unrecognized key/,
+    );
+    expect(error({ incidents: { levels: ['village', 'province'] } })).toMatch(
+      /^cloud\.yaml: rules\.incidents\.levels\.1: /,
+    );
+    expect(error({ elderCare: { batteryLowPct: 120 } })).toMatch(
+      /^cloud\.yaml: rules\.elderCare\.batteryLowPct: /,
+    );
+    expect(error({ thresholds: [{ id: 't', metric: 'pm25' }] })).toMatch(
+      /^cloud\.yaml: rules\.thresholds\.0\.level: /,
+    );
   });
 });
 

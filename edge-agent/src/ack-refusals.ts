@@ -1,5 +1,5 @@
 import type { Ack } from '@village/protocol';
-import type { Logger } from './log.js';
+import type { Logger } from '@village/service-kit';
 import type { EdgeMetrics } from './metrics.js';
 
 /**

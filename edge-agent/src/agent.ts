@@ -1,16 +1,15 @@
 import { join } from 'node:path';
 import type { DriverContext, DriverKind } from '@village/device-drivers';
 import { type Reading, type Status, checkEvent, checkReading } from '@village/protocol';
+import { type Logger, portError } from '@village/service-kit';
 import { BUILD_INFO, registerBuildInfo } from './build-info.js';
 import { createClockOffsetMonitor } from './clock-offset.js';
 import type { EdgeConfig } from './config.js';
 import { checkDriverPorts } from './driver-ports.js';
 import { startHealthServer } from './health-server.js';
 import { startLocalRules } from './local-rules/local-rules.js';
-import type { Logger } from './log.js';
 import { createEdgeMetrics } from './metrics.js';
 import { type Outbox, OutboxFullError } from './outbox.js';
-import { portError } from './port-error.js';
 import { openSqliteOutbox } from './sqlite-outbox.js';
 import { startStateReporter } from './state-report.js';
 import { startSupervisor } from './supervisor.js';

@@ -1,17 +1,20 @@
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { DriverKind } from '@village/device-drivers';
 import { isValidId } from '@village/protocol';
-import { parseDocument } from 'yaml';
+import {
+  ConfigError,
+  LOG_FORMATS,
+  describeIssues,
+  expandEnvTree,
+  formatKey,
+  readYamlFile,
+} from '@village/service-kit';
 import { z } from 'zod';
 import { DRIVER_KIND_NAMES } from './driver-kinds.js';
 import { localRulesSchema } from './local-rules/local-rules-config.js';
-import { LOG_FORMATS } from './log.js';
 
-/** A config file that cannot be used. The CLI prints `message` and exits 2. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
+/** A config file that cannot be used (@village/service-kit). The CLI prints `message` and exits 2. */
+export { ConfigError };
 
 const id = z.string().refine(isValidId, 'must be an id: letters, digits and . _ : - (at most 128)');
 
@@ -88,7 +91,7 @@ const edgeSchema = z.strictObject({
   log: z
     .strictObject({
       level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
-      /** `json` (one object per line, for journald) or `pretty` (for a terminal); log.ts. */
+      /** `json` (one object per line, for journald) or `pretty` (for a terminal); @village/service-kit log.ts. */
       format: z.enum(LOG_FORMATS).default('json'),
     })
     .prefault({}),
@@ -118,17 +121,10 @@ export function loadEdgeConfig(
   kinds: ReadonlyMap<string, DriverKind>,
   env: NodeJS.ProcessEnv = process.env,
 ): EdgeConfig {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`${path}: cannot read: ${(err as Error).message}`);
-  }
-  const doc = parseDocument(text);
-  if (doc.errors.length > 0) throw new ConfigError(`${path}: not valid YAML: ${doc.errors[0]!.message}`);
-  const raw = expandEnv(doc.toJS(), env, path, '');
+  // edge.yaml's messages name keys as `drivers[0].port` and the file as given with --config.
+  const raw = expandEnvTree(readYamlFile(path), path, env, 'bracket');
   const parsed = edgeSchema.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(describe(path, parsed.error));
+  if (!parsed.success) throw new ConfigError(describeIssues(path, parsed.error.issues, { style: 'bracket' }));
   const cfg = parsed.data;
   if (cfg.cloud.reconnectMaxMs < cfg.cloud.reconnectMinMs) {
     throw new ConfigError(`${path}: cloud.reconnectMaxMs: must be at least cloud.reconnectMinMs`);
@@ -148,47 +144,22 @@ export function loadEdgeConfig(
     seen.add(d.id);
     const { kind: _k, id: _i, ...rest } = d;
     const r = kind.configSchema.safeParse(rest);
-    if (!r.success) throw new ConfigError(describe(path, r.error, `drivers[${i}]`));
+    if (!r.success) {
+      throw new ConfigError(
+        describeIssues(path, r.error.issues, { style: 'bracket', prefix: `drivers[${i}]` }),
+      );
+    }
     // Files the entry names (Modbus profiles): checked here, so `--check` and a start agree.
     const issues = kind.check?.(r.data, { configDir: dirname(resolve(path)) }) ?? [];
     if (issues.length > 0) {
       throw new ConfigError(
-        issues.map((x) => `${path}: ${formatPath(`drivers[${i}]`, x.path)}: ${x.message}`).join('\n'),
+        issues
+          .map((x) => `${path}: ${formatKey(x.path, 'bracket', `drivers[${i}]`)}: ${x.message}`)
+          .join('\n'),
       );
     }
     return { kind: d.kind, id: d.id, config: r.data };
   });
   const configDir = dirname(resolve(path));
   return { ...cfg, dataDir: resolve(configDir, cfg.dataDir), configDir, drivers };
-}
-
-function describe(path: string, error: z.ZodError, prefix = ''): string {
-  const lines = error.issues.map((issue) => {
-    const key = formatPath(prefix, issue.path);
-    return `${path}: ${key || '(top level)'}: ${issue.message}`;
-  });
-  return lines.join('\n');
-}
-
-function formatPath(prefix: string, path: PropertyKey[]): string {
-  let out = prefix;
-  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
-  return out;
-}
-
-function expandEnv(value: unknown, env: NodeJS.ProcessEnv, file: string, key: string): unknown {
-  if (typeof value === 'string') {
-    return value.replace(/\$\{([A-Z_][A-Z0-9_]*)\}/g, (_, name: string) => {
-      const v = env[name];
-      if (v === undefined) throw new ConfigError(`${file}: ${key}: environment variable ${name} is not set`);
-      return v;
-    });
-  }
-  if (Array.isArray(value)) return value.map((v, i) => expandEnv(v, env, file, `${key}[${i}]`));
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, expandEnv(v, env, file, key ? `${key}.${k}` : k)]),
-    );
-  }
-  return value;
 }

@@ -1,8 +1,8 @@
 import { type Socket, createSocket } from 'node:dgram';
 import { type Server, createServer } from 'node:net';
 import type { DriverKind, DriverListen } from '@village/device-drivers';
+import { portError } from '@village/service-kit';
 import type { ResolvedDriverConfig } from './config.js';
-import { portError } from './port-error.js';
 
 /**
  * Try-binds every port the configured drivers will listen on (`DriverKind.listens`), then

@@ -1,6 +1,6 @@
 import { statfs } from 'node:fs/promises';
 import type { EdgeReport, Status } from '@village/protocol';
-import type { Logger } from './log.js';
+import type { Logger } from '@village/service-kit';
 import type { OutboxStats } from './outbox.js';
 
 export interface StateReporterOptions {

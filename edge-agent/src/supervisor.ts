@@ -1,7 +1,7 @@
 import type { Driver, DriverContext, DriverKind } from '@village/device-drivers';
 import type { Command, CommandResult, InventoryEntry } from '@village/protocol';
+import type { Logger } from '@village/service-kit';
 import type { ResolvedDriverConfig } from './config.js';
-import type { Logger } from './log.js';
 import type { EdgeMetrics } from './metrics.js';
 
 export interface SupervisorOptions {

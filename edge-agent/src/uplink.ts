@@ -9,10 +9,10 @@ import {
   parseTopic,
   topics,
 } from '@village/protocol';
+import type { Logger } from '@village/service-kit';
 import mqtt, { type MqttClient } from 'mqtt';
 import { reportRefusals } from './ack-refusals.js';
 import type { ClockOffsetMonitor } from './clock-offset.js';
-import type { Logger } from './log.js';
 import type { EdgeMetrics } from './metrics.js';
 import type { Outbox } from './outbox.js';
 import { type ResendTimer, firstResendTimer, nextResendTimer } from './resend-backoff.js';

@@ -79,6 +79,16 @@ describe('edge config', () => {
     );
   });
 
+  // One ${ENV} rule for both bins (@village/service-kit): the edge once took upper-case names only,
+  // so `${edge_pw}` went to the broker as the literal password.
+  it('expands a lower-case ${env} name too', () => {
+    const p = write('lower-env.yaml', base.replace('${EDGE_PW}', '${edge_pw}'));
+    expect(loadEdgeConfig(p, driverKinds, { edge_pw: 's3cret' }).cloud.password).toBe('s3cret');
+    expect(() => loadEdgeConfig(p, driverKinds, {})).toThrow(
+      /cloud\.password: environment variable edge_pw is not set/,
+    );
+  });
+
   // Four node processes: 5 s is too tight on a loaded 2-core CI machine.
   it(
     'the bin exits 2 with the message on a bad file, 0 on --check of a good one, 0 on --help',

@@ -1,10 +1,10 @@
 import type { Command, CommandResult, DeviceEvent } from '@village/protocol';
 import { waitFor } from '@village/test-kit';
+import { createLogger } from '@village/service-kit';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { localRulesSchema } from '../src/local-rules/local-rules-config.js';
 import { startLocalRules } from '../src/local-rules/local-rules.js';
-import { createLogger } from '../src/log.js';
 
 /**
  * How actions stay off the ingest path. The command and report callbacks here are stand-ins on

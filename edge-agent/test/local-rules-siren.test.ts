@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { loadProfileFile, shippedProfilePath } from '@village/device-drivers/modbus';
 import type { DeviceEvent } from '@village/protocol';
+import type { Logger } from '@village/service-kit';
 // Test-only: the simulators are the devices on the wire (src never imports them).
 import { type TcpSimulator, createNbiotDevice, startTcpSimulator } from '@village/simulators';
 import { fetchMetrics, freePort, startWebhookReceiver, waitFor } from '@village/test-kit';
@@ -13,7 +14,6 @@ import { stringify } from 'yaml';
 import { type EdgeAgent, startEdgeAgent } from '../src/agent.js';
 import { loadEdgeConfig } from '../src/config.js';
 import { loadDriverKinds } from '../src/driver-kinds.js';
-import type { Logger } from '../src/log.js';
 import { outboxContents } from './local-rules-outbox.js';
 
 /**

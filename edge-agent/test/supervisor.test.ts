@@ -1,8 +1,8 @@
 import type { DriverContext, DriverKind } from '@village/device-drivers';
 import { waitFor } from '@village/test-kit';
+import { createLogger } from '@village/service-kit';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createLogger } from '../src/log.js';
 import { createEdgeMetrics } from '../src/metrics.js';
 import { startSupervisor } from '../src/supervisor.js';
 

@@ -274,20 +274,40 @@ function spec(
   };
 }
 
-function runCondition(
-  p: CompiledPerson,
-  ps: PersonState,
-  opts: ResolvedElderCareOptions,
-  book: AlertBook,
-  rule: 'heart_rate' | 'spo2' | 'not_worn' | 'battery_low',
-  signal: ConditionSignal,
-  holdMs: number,
-  fields: ElderText,
-  value: Value,
-  ts: number,
-  now: number,
-  out: AlertOutput[],
-): void {
+/** One held condition of a person's band (heart rate, SpO2, not worn, battery), judged on one reading. */
+interface ConditionRun {
+  p: CompiledPerson;
+  ps: PersonState;
+  opts: ResolvedElderCareOptions;
+  book: AlertBook;
+  rule: 'heart_rate' | 'spo2' | 'not_worn' | 'battery_low';
+  signal: ConditionSignal;
+  /** How long the condition must hold before it raises, ms (data time). */
+  holdMs: number;
+  /** The alert text's fields; the held duration is added for all but battery_low. */
+  fields: ElderText;
+  value: Value;
+  /** Data time of the reading. */
+  ts: number;
+  /** Receipt time. */
+  now: number;
+  out: AlertOutput[];
+}
+
+function runCondition({
+  p,
+  ps,
+  opts,
+  book,
+  rule,
+  signal,
+  holdMs,
+  fields,
+  value,
+  ts,
+  now,
+  out,
+}: ConditionRun): void {
   let c = ps.conditions[rule];
   if (!c) {
     if (signal !== 'trigger') return;
@@ -365,6 +385,8 @@ export function elderReading(
   out: AlertOutput[],
 ): 'ok' | 'wrong_type' | 'implausible' | 'other' {
   heard(p, ps, book, now, out);
+  // What every condition this reading feeds is judged in.
+  const at = { p, ps, opts, book, value, ts, now, out };
   if (metric === 'worn') {
     if (typeof value !== 'boolean') return 'wrong_type';
     ps.worn = value;
@@ -373,20 +395,13 @@ export function elderReading(
       : isWaking(p.window, ts, opts.utcOffsetMinutes)
         ? 'trigger'
         : 'deadband';
-    runCondition(
-      p,
-      ps,
-      opts,
-      book,
-      'not_worn',
+    runCondition({
+      ...at,
+      rule: 'not_worn',
       signal,
-      opts.notWornHoldMs,
-      { kind: 'not_worn' },
-      value,
-      ts,
-      now,
-      out,
-    );
+      holdMs: opts.notWornHoldMs,
+      fields: { kind: 'not_worn' },
+    });
     return 'ok';
   }
   if (!WRISTBAND_NUMERIC.has(metric)) return 'other';
@@ -414,46 +429,39 @@ export function elderReading(
             ? 'clear'
             : 'deadband';
       const msg: ElderText = { kind: 'heart_rate', metric, value, unit: 'bpm', range: [min, max] };
-      runCondition(p, ps, opts, book, 'heart_rate', signal, opts.vitalsHoldMs, msg, value, ts, now, out);
+      runCondition({ ...at, rule: 'heart_rate', signal, holdMs: opts.vitalsHoldMs, fields: msg });
       return 'ok';
     }
     case 'spo2': {
       const min = p.spo2.min;
       const signal: ConditionSignal =
         value < min ? 'trigger' : value >= min + opts.spo2Margin ? 'clear' : 'deadband';
-      runCondition(
-        p,
-        ps,
-        opts,
-        book,
-        'spo2',
+      runCondition({
+        ...at,
+        rule: 'spo2',
         signal,
-        opts.vitalsHoldMs,
-        { kind: 'spo2', metric, value, unit: '%', threshold: min, direction: 'below' },
-        value,
-        ts,
-        now,
-        out,
-      );
+        holdMs: opts.vitalsHoldMs,
+        fields: { kind: 'spo2', metric, value, unit: '%', threshold: min, direction: 'below' },
+      });
       return 'ok';
     }
     case 'battery': {
       const signal: ConditionSignal =
         value <= opts.batteryLowPct ? 'trigger' : value >= opts.batteryClearPct ? 'clear' : 'deadband';
-      runCondition(
-        p,
-        ps,
-        opts,
-        book,
-        'battery_low',
+      runCondition({
+        ...at,
+        rule: 'battery_low',
         signal,
-        0,
-        { kind: 'battery_low', metric, value, unit: '%', threshold: opts.batteryLowPct, direction: 'below' },
-        value,
-        ts,
-        now,
-        out,
-      );
+        holdMs: 0,
+        fields: {
+          kind: 'battery_low',
+          metric,
+          value,
+          unit: '%',
+          threshold: opts.batteryLowPct,
+          direction: 'below',
+        },
+      });
       return 'ok';
     }
     case 'steps': {

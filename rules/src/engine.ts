@@ -70,6 +70,9 @@ export interface DeviceInfo {
   station?: string;
 }
 
+/** RulesConfig.deviceEventQuietMs when none is given, ms (30 min). */
+export const DEVICE_EVENT_QUIET_MS_DEFAULT = 1_800_000;
+
 export interface RulesConfig {
   /** Non-wristband devices by id (wristbands come from `people`). */
   devices?: Record<string, DeviceInfo>;
@@ -123,7 +126,7 @@ export function compileRules(config: RulesConfig): CompiledRules {
     if (list) list.push(c);
     else thresholdsByMetric.set(c.metric, [c]);
   });
-  const deviceEventQuietMs = config.deviceEventQuietMs ?? 1_800_000;
+  const deviceEventQuietMs = config.deviceEventQuietMs ?? DEVICE_EVENT_QUIET_MS_DEFAULT;
   if (!Number.isFinite(deviceEventQuietMs) || deviceEventQuietMs <= 0) {
     throw new RulesError('bad_config', 'deviceEventQuietMs', 'must be > 0 ms', deviceEventQuietMs);
   }

@@ -22,9 +22,9 @@ import { RulesError } from './errors.js';
  * backlog delivered after an outage still gets its full response window.
  */
 export interface IncidentOptions {
-  /** Time to acknowledge before escalating, ms. Default 180 000 (3 minutes). */
-  ackTimeoutMs?: number;
-  /** Time at each further level before the next escalation, ms. Default: ackTimeoutMs. */
+  /** Time to acknowledge before escalating, ms (the response deadline). Default 180 000 (3 minutes). */
+  ackDeadlineMs?: number;
+  /** Time at each further level before the next escalation, ms. Default: ackDeadlineMs. */
   escalationStepMs?: number;
   /** At the top level, the notification repeats this often until acknowledged, ms. Default: escalationStepMs. */
   topRepeatMs?: number;
@@ -52,7 +52,7 @@ export interface IncidentOptions {
 }
 
 export interface ResolvedIncidentOptions {
-  ackTimeoutMs: number;
+  ackDeadlineMs: number;
   escalationStepMs: number;
   topRepeatMs: number;
   levels: string[];
@@ -66,28 +66,46 @@ export interface ResolvedIncidentOptions {
   idPrefix: string;
 }
 
+/**
+ * The defaults of IncidentOptions, one copy: resolveIncidentOptions applies them and
+ * incidentOptionsSchema (options-schema.ts) fills them into a config file's section.
+ * escalationStepMs defaults to ackDeadlineMs and topRepeatMs to escalationStepMs.
+ */
+export const INCIDENT_DEFAULTS = {
+  ackDeadlineMs: 180_000,
+  levels: ['village', 'town', 'county'],
+  correlationWindowMs: 600_000,
+  maxDurationMs: 4 * 3_600_000,
+  situationWindowMs: 1_800_000,
+  rearmAfterMs: 60_000,
+  lifeSafetyRules: ['elder.fall', 'elder.sos', 'elder.silent_alone'],
+  lateAfterMs: 60_000,
+  idPrefix: 'inc-',
+} as const;
+
 export function resolveIncidentOptions(o: IncidentOptions = {}): ResolvedIncidentOptions {
-  const ackTimeoutMs = o.ackTimeoutMs ?? 180_000;
-  const escalationStepMs = o.escalationStepMs ?? ackTimeoutMs;
+  const d = INCIDENT_DEFAULTS;
+  const ackDeadlineMs = o.ackDeadlineMs ?? d.ackDeadlineMs;
+  const escalationStepMs = o.escalationStepMs ?? ackDeadlineMs;
   const r: ResolvedIncidentOptions = {
-    ackTimeoutMs,
+    ackDeadlineMs,
     escalationStepMs,
     topRepeatMs: o.topRepeatMs ?? escalationStepMs,
-    levels: o.levels ?? ['village', 'town', 'county'],
-    correlationWindowMs: o.correlationWindowMs ?? 600_000,
-    maxDurationMs: o.maxDurationMs ?? 4 * 3_600_000,
-    situationWindowMs: o.situationWindowMs ?? 1_800_000,
-    rearmAfterMs: o.rearmAfterMs ?? 60_000,
-    lifeSafetyRules: o.lifeSafetyRules ?? ['elder.fall', 'elder.sos', 'elder.silent_alone'],
-    lateAfterMs: o.lateAfterMs ?? 60_000,
+    levels: o.levels ?? [...d.levels],
+    correlationWindowMs: o.correlationWindowMs ?? d.correlationWindowMs,
+    maxDurationMs: o.maxDurationMs ?? d.maxDurationMs,
+    situationWindowMs: o.situationWindowMs ?? d.situationWindowMs,
+    rearmAfterMs: o.rearmAfterMs ?? d.rearmAfterMs,
+    lifeSafetyRules: o.lifeSafetyRules ?? [...d.lifeSafetyRules],
+    lateAfterMs: o.lateAfterMs ?? d.lateAfterMs,
     arrivalTimeoutMs: o.arrivalTimeoutMs ?? null,
-    idPrefix: o.idPrefix ?? 'inc-',
+    idPrefix: o.idPrefix ?? d.idPrefix,
   };
   if (r.arrivalTimeoutMs !== null && !(Number.isFinite(r.arrivalTimeoutMs) && r.arrivalTimeoutMs > 0)) {
     throw new RulesError('bad_config', 'incidents.arrivalTimeoutMs', 'must be > 0 ms', r.arrivalTimeoutMs);
   }
   for (const k of [
-    'ackTimeoutMs',
+    'ackDeadlineMs',
     'escalationStepMs',
     'topRepeatMs',
     'correlationWindowMs',
@@ -99,7 +117,7 @@ export function resolveIncidentOptions(o: IncidentOptions = {}): ResolvedInciden
     if (!Number.isFinite(r[k]) || r[k] < 0)
       throw new RulesError('bad_config', `incidents.${k}`, 'must be >= 0 ms', r[k]);
   }
-  for (const k of ['ackTimeoutMs', 'escalationStepMs', 'topRepeatMs'] as const) {
+  for (const k of ['ackDeadlineMs', 'escalationStepMs', 'topRepeatMs'] as const) {
     if (r[k] <= 0) throw new RulesError('bad_config', `incidents.${k}`, 'must be > 0 ms', r[k]);
   }
   if (
@@ -291,7 +309,7 @@ function matchingIncident(
 function rearm(i: Incident, opts: ResolvedIncidentOptions, alert: Alert, now: number): IncidentOutput[] {
   // Acknowledged: a fresh window. Still open: never later than the deadline already running, so
   // a repeat cannot postpone the escalation it is part of.
-  const fresh = now + opts.ackTimeoutMs;
+  const fresh = now + opts.ackDeadlineMs;
   i.deadline = i.status === 'open' && i.deadline !== null ? Math.min(i.deadline, fresh) : fresh;
   i.status = 'open';
   i.priority++;
@@ -352,7 +370,7 @@ function openIncident(
     lastAlertAt: now,
     level: 0,
     levelName: opts.levels[0],
-    deadline: now + opts.ackTimeoutMs,
+    deadline: now + opts.ackDeadlineMs,
     acknowledgedAt: null,
     acknowledgedBy: null,
     firstResponseMs: null,

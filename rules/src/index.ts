@@ -23,3 +23,4 @@ export * from './quality-control/humidity-check.js';
 export * from './quality-control/status-check.js';
 export * from './quality-control/operator-windows.js';
 export * from './quality-control/quality-control.js';
+export * from './options-schema.js';

@@ -1,4 +1,4 @@
-import { ConfigError } from '../config-error.js';
+import { ConfigError } from '@village/service-kit';
 import type { RequestScope } from '../http/request-scope.js';
 import type { Db } from '../store/open-database.js';
 import type { UserConfig } from './user-config.js';

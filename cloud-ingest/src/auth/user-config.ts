@@ -1,3 +1,4 @@
+import { ID_PATTERN } from '@village/protocol';
 import { z } from 'zod';
 import { isPasswordHash } from '../password-hash.js';
 
@@ -5,8 +6,6 @@ import { isPasswordHash } from '../password-hash.js';
  * The `users:` and `auth:` sections of cloud.yaml. Both are optional: with no users, logins are
  * off and every request has full access (lab and demo mode, docs/api.md "Sessions").
  */
-const PLACE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
-
 export const ROLES = ['admin', 'county', 'town', 'village'] as const;
 export type Role = (typeof ROLES)[number];
 
@@ -21,7 +20,7 @@ const userSchema = z
       ),
     role: z.enum(ROLES),
     /** County, town or village id matching the role (registry.yaml); not needed for admin. */
-    place: z.string().regex(PLACE_ID, 'must be a registry id').optional(),
+    place: z.string().regex(ID_PATTERN, 'must be a registry id').optional(),
     /** Shown in the dashboard and written into audit trails next to the username. */
     name: z.string().min(1).max(100),
   })

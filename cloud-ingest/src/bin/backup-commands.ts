@@ -1,8 +1,8 @@
 import { join } from 'node:path';
+import { backupDatabase, restoreDatabase } from '@village/service-kit';
 import type { Command } from 'commander';
 import { BUILD_INFO } from '../build-info.js';
 import { loadConfig } from '../config.js';
-import { backupDatabase, restoreDatabase } from '../store/backup.js';
 import { CLOUD_DB_FILE } from '../store/open-database.js';
 
 /** `village-cloud backup` and `restore` (docs/operations.md); BackupError and ConfigError exit 2. */

@@ -1,19 +1,23 @@
 #!/usr/bin/env node
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import {
+  BackupError,
+  ConfigError,
+  LOG_FORMATS,
+  type LogFormat,
+  PortError,
+  createLogger,
+} from '@village/service-kit';
 import Database from 'better-sqlite3';
 import { Command, CommanderError, Option } from 'commander';
 import { BUILD_INFO, versionLine } from '../build-info.js';
 import { startCloud } from '../cloud.js';
 import { checkCloudConfig } from '../config-check.js';
-import { ConfigError } from '../config-error.js';
 import { type CloudConfig, loadConfig } from '../config.js';
-import { LOG_FORMATS, type LogFormat, createLogger } from '../log.js';
 import { hashPassword } from '../password-hash.js';
-import { PortError } from '../port-error.js';
 import { InfluxUnreachableError, prepareInflux } from '../sink/influx-startup.js';
 import { ALLOW_SINK_CHANGE_FLAG, checkSinkChange } from '../sink/sink-change.js';
-import { BackupError } from '../store/backup.js';
 import { checkCloudSchema } from '../store/cloud-migrations.js';
 import { CLOUD_DB_FILE } from '../store/open-database.js';
 import { addBackupCommands } from './backup-commands.js';

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { type Server, TLSSocket, createServer } from 'node:tls';
+import { ConfigError } from '@village/service-kit';
 import type { Logger } from 'pino';
-import { ConfigError } from '../config-error.js';
 import type { CloudMetrics } from '../metrics.js';
 
 /** mqtt.tls of cloud.yaml: an MQTT-over-TLS listener beside the plain one (paths already resolved). */

@@ -1,7 +1,7 @@
 import { topics } from '@village/protocol';
+import { portError } from '@village/service-kit';
 import type { Aedes, AedesPublishPacket } from 'aedes';
 import type { CloudConfig } from '../config.js';
-import { portError } from '../port-error.js';
 import { createSeqState } from '../store/seq-state.js';
 import type { BrokerMode } from './broker-mode.js';
 import { startBroker } from './start-broker.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
-import { ConfigError } from '../config-error.js';
+import { ConfigError } from '@village/service-kit';
 import type { CloudConfig } from '../config.js';
 
 export interface HttpTls {

@@ -1,4 +1,4 @@
-import { ConfigError } from '../config-error.js';
+import { ConfigError } from '@village/service-kit';
 import type { CloudConfig } from '../config.js';
 
 const isLoopback = (host: string) =>

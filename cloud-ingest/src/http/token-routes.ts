@@ -1,3 +1,4 @@
+import { describeIssues } from '@village/service-kit';
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -5,7 +6,6 @@ import type { ApiTokenStore } from '../auth/api-token-store.js';
 import { tokenScope } from '../auth/token-middleware.js';
 import { ROLES } from '../auth/user-config.js';
 import type { Db } from '../store/open-database.js';
-import { describeIssues } from '../zod-issues.js';
 import { ApiError } from './api-error.js';
 import { FULL_ACCESS, scopeOf } from './request-scope.js';
 

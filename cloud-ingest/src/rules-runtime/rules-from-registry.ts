@@ -1,6 +1,6 @@
 import { type CompiledRules, type Person, type RulesConfig, RulesError, compileRules } from '@village/rules';
+import { ConfigError } from '@village/service-kit';
 import { maskName } from '../auth/mask-personal.js';
-import { ConfigError } from '../config-error.js';
 import type { RegistryFile } from '../registry-file.js';
 import type { RulesSection } from './rules-config.js';
 
@@ -72,18 +72,7 @@ export function compileRulesSetup(
     people,
     thresholds: section.thresholds,
     elderCare: section.elderCare,
-    incidents: {
-      ackTimeoutMs: section.incidents.ackDeadlineMs,
-      escalationStepMs: section.incidents.escalationStepMs,
-      topRepeatMs: section.incidents.topRepeatMs,
-      levels: section.incidents.levels,
-      correlationWindowMs: section.incidents.correlationWindowMs,
-      maxDurationMs: section.incidents.maxDurationMs,
-      situationWindowMs: section.incidents.situationWindowMs,
-      rearmAfterMs: section.incidents.rearmAfterMs,
-      arrivalTimeoutMs: section.incidents.arrivalTimeoutMs,
-      lateAfterMs: section.incidents.lateAfterMs,
-    },
+    incidents: section.incidents,
     deviceEventQuietMs: section.deviceEventQuietMs,
   };
   try {

@@ -1,5 +1,5 @@
+import { expandEnvReferences } from '@village/service-kit';
 import { z } from 'zod';
-import { expandEnvReferences } from '../env-reference.js';
 
 /** A config string that may hold `${ENV}` references (expanded at load; an unset variable is a config error). */
 export const secretString = z.string().transform((v, ctx) => {

@@ -1,4 +1,4 @@
-import { ConfigError } from '../config-error.js';
+import { ConfigError } from '@village/service-kit';
 import type { Db } from '../store/open-database.js';
 import type { SinkConfig } from './influx-config.js';
 

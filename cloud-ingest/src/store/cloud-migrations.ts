@@ -1,4 +1,4 @@
-import { ConfigError } from '../config-error.js';
+import { ConfigError } from '@village/service-kit';
 import { openCommandStore } from './command-store.js';
 import type { Db } from './open-database.js';
 import { createSeqState } from './seq-state.js';

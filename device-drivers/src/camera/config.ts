@@ -1,6 +1,7 @@
+import { ID_PATTERN } from '@village/protocol';
 import { z } from 'zod';
 
-const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/);
+const id = z.string().regex(ID_PATTERN);
 /** A secret: a literal, or `${ENV_VAR}` (resolved at start; keep plaintext out of committed configs). */
 const secret = z.string().min(1).max(256);
 /** GB/T 28181 §4.4 codes are 20 decimal digits. */

@@ -1,3 +1,4 @@
+import { ID_PATTERN } from '@village/protocol';
 import { z } from 'zod';
 
 /** Schema of one `drivers:` entry of kind `modbus` in edge.yaml (the edge owns `kind` and `id`). */
@@ -22,12 +23,10 @@ const tcpTransport = z.strictObject({
   gapMs: z.number().int().min(0).max(1000).default(0),
 });
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
-
 const deviceConfig = z
   .strictObject({
     /** Device id in readings and commands. */
-    id: z.string().regex(NAME),
+    id: z.string().regex(ID_PATTERN),
     /** Modbus unit (slave) id; 1..247 on a serial line (spec §2.2), 0..255 over TCP. */
     unitId: z.number().int().min(0).max(255),
     /** Name of a shipped profile (device-drivers/profiles/{name}.yaml) ... */

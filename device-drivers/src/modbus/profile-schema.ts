@@ -1,3 +1,4 @@
+import { ID_PATTERN } from '@village/protocol';
 import { z } from 'zod';
 import { BYTE_ORDERS, DATA_TYPES, wordCount } from './register-codec.js';
 
@@ -13,13 +14,11 @@ export function isBitTable(table: Table): boolean {
   return table === 'coil' || table === 'discrete-input';
 }
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
-
 export const pointSchema = z.strictObject({
   /** Point id inside the profile; commands name it (`{ point: 'siren' }`). */
-  name: z.string().regex(NAME, 'must match [A-Za-z0-9][A-Za-z0-9._:-]{0,127}'),
+  name: z.string().regex(ID_PATTERN, 'must match [A-Za-z0-9][A-Za-z0-9._:-]{0,127}'),
   /** Metric name in readings; defaults to the point name. */
-  metric: z.string().regex(NAME, 'must match [A-Za-z0-9][A-Za-z0-9._:-]{0,127}').optional(),
+  metric: z.string().regex(ID_PATTERN, 'must match [A-Za-z0-9][A-Za-z0-9._:-]{0,127}').optional(),
   table: z.enum(TABLES),
   /** Zero-based protocol address (the PDU address, not the 4xxxx "register number"). */
   address: z.number().int().min(0).max(0xffff),
@@ -42,9 +41,9 @@ export type ProfilePoint = z.infer<typeof pointSchema>;
 
 export const profileSchema = z
   .strictObject({
-    name: z.string().regex(NAME),
+    name: z.string().regex(ID_PATTERN),
     /** Device kind for the edge inventory: air-quality, water-quality, weather, relay, ... */
-    kind: z.string().regex(NAME),
+    kind: z.string().regex(ID_PATTERN),
     description: z.string().optional(),
     /** Largest read this model accepts, registers (spec max 125 for FC 03/04). */
     maxRegistersPerRequest: z.number().int().min(1).max(125).default(125),

@@ -1,3 +1,4 @@
+import { ID_PATTERN } from '@village/protocol';
 import { z } from 'zod';
 
 export const NBIOT_CODECS = ['smoke-detector', 'well-cover', 'wristband', 'water-meter'] as const;
@@ -5,7 +6,7 @@ export type NbiotCodecName = (typeof NBIOT_CODECS)[number];
 
 const deviceConfig = z.strictObject({
   /** Device id used in readings and events. */
-  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/),
+  id: z.string().regex(ID_PATTERN),
   /** 15-digit IMEI; the device posts to `/t/{imei}`. */
   imei: z.string().regex(/^[0-9]{15}$/),
   /** HMAC key: 32..128 hex characters (16..64 bytes), or `${ENV_VAR}` naming a variable that holds them. */

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
+import { BackupError, backupDatabase, restoreDatabase } from '@village/service-kit';
 import { Command } from 'commander';
 import { BUILD_INFO } from '../build-info.js';
-import { BackupError, backupDatabase, restoreDatabase } from '../outbox-backup.js';
 
 /** Exit 2 for usage and backup refusals (non-empty target, not a backup, corrupt copy). */
 const EXIT_USAGE = 2;

@@ -1,12 +1,11 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
+import { LOG_FORMATS, type LogFormat, PortError, createLogger } from '@village/service-kit';
 import { Command, Option } from 'commander';
 import { startEdgeAgent } from '../agent.js';
 import { BUILD_INFO, versionLine } from '../build-info.js';
 import { ConfigError, loadEdgeConfig } from '../config.js';
 import { driverKindsIn, loadDriverKinds } from '../driver-kinds.js';
-import { LOG_FORMATS, type LogFormat, createLogger } from '../log.js';
-import { PortError } from '../port-error.js';
 import { runBackupCli } from './backup-cli.js';
 
 // `backup` and `restore` are subcommands of their own (bin/backup-cli.ts); everything else runs the edge.

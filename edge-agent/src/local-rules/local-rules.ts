@@ -6,8 +6,8 @@ import {
   type Reading,
   checkEvent,
 } from '@village/protocol';
+import type { Logger } from '@village/service-kit';
 import { Counter, type Registry } from 'prom-client';
-import type { Logger } from '../log.js';
 import { attempt } from './action-attempts.js';
 import { createActionQueue } from './action-queue.js';
 import type { LocalActionConfig, LocalRuleConfig } from './local-rules-config.js';

@@ -12,11 +12,12 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 
 /**
- * Backup and restore of one SQLite database (cloud.db) while its owner runs: SQLite's online
- * backup API copies every page in one step, inside one read transaction, so the copy is a
- * consistent snapshot however fast the ingest writes (WAL lets it run beside the writer). A
- * manifest beside the copy names what it is, its schema version (PRAGMA user_version), when and
- * by which version it was taken, and the row count of each table, for the restore to check.
+ * Backup and restore of one SQLite database (the edge's outbox.db, the cloud's cloud.db) while its
+ * owner runs: SQLite's online backup API copies every page in one step, inside one read
+ * transaction, so the copy is a consistent snapshot however fast the owner writes (WAL lets it run
+ * beside the writer). A manifest beside the copy names what it is, its schema version (PRAGMA
+ * user_version), when and by which version it was taken, and the row count of each table, for the
+ * restore to check.
  */
 export const MANIFEST_FILE = 'manifest.json';
 

@@ -2,10 +2,10 @@ import { type DestinationStream, type LoggerOptions, pino } from 'pino';
 import pinoPretty from 'pino-pretty';
 
 /**
- * The log schema both bins write (cloud-ingest/src/log.ts is the same file; e2e/test/log-schema.test.ts
- * holds them to it): one JSON object per line on stdout with `time` (ISO 8601, UTC), `level` (a
- * name: debug, info, warn, ...), `svc` (which bin), `msg`, then the fields of the line.
- * `format: pretty` is for a person at a terminal (pino-pretty); JSON is for journald and collectors.
+ * The log schema every bin writes (e2e/test/log-schema.test.ts holds them to it): one JSON
+ * object per line on stdout with `time` (ISO 8601, UTC), `level` (a name: debug, info, warn,
+ * ...), `svc` (which bin), `msg`, then the fields of the line. `format: pretty` is for a person at
+ * a terminal (pino-pretty); JSON is for journald and collectors.
  */
 export const LOG_FORMATS = ['json', 'pretty'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
