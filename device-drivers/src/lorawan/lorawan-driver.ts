@@ -4,9 +4,10 @@ import type { Driver, DriverKind } from '../driver.js';
 import { handleCommand } from './commands.js';
 import { type LorawanConfig, type LorawanConfigInput, lorawanConfigSchema } from './config.js';
 import { createDeduplicator } from './dedup.js';
+import { openDownlinkQueue } from './downlink-queue.js';
 import { MAX_PENDING_FRAMES, openGatewayLink } from './gateway-link.js';
 import { type GatewayState, createGatewayRegistry } from './gateway-registry.js';
-import { type LorawanDriverHooks, createRuntime, loadSessions } from './runtime.js';
+import { type LorawanCounters, type LorawanDriverHooks, createRuntime, loadSessions } from './runtime.js';
 import { openSessionStore } from './session-store.js';
 import { handleFrame } from './uplink.js';
 
@@ -18,14 +19,9 @@ export type { LorawanDriverHooks, UplinkRecord } from './runtime.js';
  * (join, data), the downlink scheduler and the command handler over one shared runtime, and
  * owns only their start, stop and the status they add up to.
  */
-export interface LorawanStatus {
+export interface LorawanStatus extends LorawanCounters {
   port: number;
   gateways: GatewayState[];
-  uplinks: number;
-  /** Copies of a frame merged into one uplink by the dedup window. */
-  duplicatesMerged: number;
-  joins: number;
-  downlinksSent: number;
   errors: Record<string, number>;
 }
 
@@ -70,6 +66,7 @@ export function createLorawanDriver(
       rt.registry = createGatewayRegistry(config.gateways, config.allowUnknownGateways);
       rt.store = openSessionStore(context.dataDir);
       loadSessions(rt, rt.store);
+      rt.downlinks = openDownlinkQueue(context.dataDir);
       rt.dedup = createDeduplicator(config.dedupWindowMs, MAX_PENDING_FRAMES, (phy, receptions) =>
         handleFrame(rt, phy, receptions),
       );
@@ -88,6 +85,8 @@ export function createLorawanDriver(
       if (sock) await new Promise<void>((resolve) => sock.close(() => resolve()));
       rt.store?.close();
       rt.store = undefined;
+      rt.downlinks?.close();
+      rt.downlinks = undefined;
     },
 
     command: (cmd: Command): Promise<CommandResult['data']> => handleCommand(rt, cmd),

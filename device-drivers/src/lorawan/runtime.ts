@@ -1,8 +1,9 @@
 import type { Socket } from 'node:dgram';
 import type { DriverContext } from '../driver.js';
+import type { AdrHistoryEntry, AdrResult } from './adr.js';
 import type { LorawanConfig, LorawanDeviceConfig } from './config.js';
 import type { Deduplicator, Reception } from './dedup.js';
-import type { QueuedDownlink } from './downlink-frame.js';
+import type { DownlinkQueue } from './downlink-queue.js';
 import { LorawanError, type LorawanErrorCode } from './errors.js';
 import { type GatewayRegistry, createGatewayRegistry } from './gateway-registry.js';
 import type { OtaaDevice } from './join-request.js';
@@ -33,10 +34,36 @@ export interface LorawanDriverHooks {
   onJoin?(deviceId: string, devAddr: string): void;
 }
 
+/** What the MAC layer remembers of one device (in memory: a restart only restarts ADR's history). */
+export interface MacState {
+  /** The last uplinks' best SNR, for ADR. */
+  history: AdrHistoryEntry[];
+  /** TXPower index the device acknowledged last (0, the maximum, until a LinkADRReq is taken). */
+  txPowerIndex: number;
+  nbTrans: number;
+  /** The LinkADRReq sent and not yet answered. */
+  adrPending?: AdrResult;
+  lastDevStatusAt?: number;
+}
+
 /** A PULL_RESP waiting for its TX_ACK. */
 export interface PendingTx {
   gatewayEui: string;
   deviceId: string;
+}
+
+export interface LorawanCounters {
+  uplinks: number;
+  duplicatesMerged: number;
+  joins: number;
+  downlinksSent: number;
+  /** Confirmed downlinks sent again because the device's next uplink did not acknowledge them. */
+  retransmissions: number;
+  downlinksAcked: number;
+  /** Confirmed downlinks given up after their retries (`downlink_not_acked`). */
+  downlinksFailed: number;
+  macCommandsIn: number;
+  macCommandsOut: number;
 }
 
 export interface LorawanRuntime {
@@ -58,11 +85,14 @@ export interface LorawanRuntime {
   /** DevAddr → sessions using it (DevAddrs need not be unique). */
   readonly byDevAddr: Map<string, Session[]>;
   readonly sessionsByEui: Map<string, Session>;
-  readonly queues: Map<string, QueuedDownlink[]>;
+  /** Persistent downlink queue (opened by `start`). */
+  downlinks: DownlinkQueue | undefined;
+  /** DevEUI → MAC-layer state. */
+  readonly mac: Map<string, MacState>;
   readonly pendingTx: Map<number, PendingTx>;
   /** Last reading timestamp per device, so two uplinks in one ms still order. */
   readonly lastTs: Map<string, number>;
-  readonly counters: { uplinks: number; duplicatesMerged: number; joins: number; downlinksSent: number };
+  readonly counters: LorawanCounters;
   readonly errors: Record<string, number>;
 }
 
@@ -94,10 +124,21 @@ export function createRuntime(config: LorawanConfig, hooks: LorawanDriverHooks):
     stopped: false,
     byDevAddr: new Map(),
     sessionsByEui: new Map(),
-    queues: new Map(),
+    downlinks: undefined,
+    mac: new Map(),
     pendingTx: new Map(),
     lastTs: new Map(),
-    counters: { uplinks: 0, duplicatesMerged: 0, joins: 0, downlinksSent: 0 },
+    counters: {
+      uplinks: 0,
+      duplicatesMerged: 0,
+      joins: 0,
+      downlinksSent: 0,
+      retransmissions: 0,
+      downlinksAcked: 0,
+      downlinksFailed: 0,
+      macCommandsIn: 0,
+      macCommandsOut: 0,
+    },
     errors: {},
   };
 }

@@ -20,8 +20,14 @@ export function handleJoinUplink(rt: LorawanRuntime, pkt: LoraPacket, receptions
   indexSession(rt, session);
   rt.counters.joins++;
   const deviceId = rt.devicesByEui.get(session.devEui)!.id;
-  rt.queues.delete(deviceId);
-  rt.ctx.log.info({ deviceId, devAddr: session.devAddr }, 'lorawan: device joined');
+  // A new session: what was queued for the old one is dropped (as ChirpStack flushes the device
+  // queue on join), counted in the log line; the MAC state starts over.
+  const dropped = rt.downlinks!.clear(deviceId);
+  rt.mac.delete(session.devEui);
+  rt.ctx.log.info(
+    { deviceId, devAddr: session.devAddr, droppedDownlinks: dropped },
+    'lorawan: device joined',
+  );
   rt.hooks.onJoin?.(deviceId, session.devAddr);
   scheduleDownlink(rt, receptions, 'join', deviceId, () => joinAccept);
 }
