@@ -232,28 +232,35 @@ describe(
       await uplink('mac-6');
     });
 
-    it('queued downlinks and MAC requests survive a driver restart on the same data dir', async () => {
+    it('queued downlinks, a confirmed one in flight and MAC requests survive driver restarts on the same data dir', async () => {
       const d = dev('mac-4');
+      const restart = async () => {
+        const port = driver.port();
+        await driver.stop();
+        await start(port);
+        await waitFor(() => driver.status().gateways.filter((g) => g.pullAddress).length === 2, {
+          what: 'gateway routes back',
+        });
+      };
       await driver.command!({
         id: 'keep-1',
         device: 'mac-4',
         action: 'downlink',
-        params: { fPort: 3, payloadHex: 'a1' },
+        params: { fPort: 3, payloadHex: 'a1', confirmed: true },
       });
-      await driver.command!({ id: 'keep-2', device: 'mac-4', action: 'dev-status', params: {} });
-      const port = driver.port();
-      await driver.stop();
-      await start(port);
-      await waitFor(() => driver.status().gateways.filter((g) => g.pullAddress).length === 2, {
-        what: 'gateway routes back',
-      });
+      await restart();
       const before = d.downlinks.length;
       await uplink('mac-4');
       await waitFor(() => d.downlinks.length === before + 1, { what: 'queued frame after restart' });
-      const dl = d.downlinks.at(-1)!;
-      expect(dl.fPort).toBe(3);
-      expect(dl.payload.toString('hex')).toBe('a1');
-      expect(dl.mac).toEqual([{ cid: 'DevStatusReq' }]);
+      expect(d.downlinks.at(-1)).toMatchObject({ fPort: 3, confirmed: true });
+      expect(d.downlinks.at(-1)!.payload.toString('hex')).toBe('a1');
+      // Restart while keep-1 waits for its ACK, with a MAC request queued beside it.
+      await driver.command!({ id: 'keep-2', device: 'mac-4', action: 'dev-status', params: {} });
+      await restart();
+      await uplink('mac-4'); // carries the ACK of keep-1
+      await waitFor(() => d.downlinks.length === before + 2, { what: 'DevStatusReq after restart' });
+      expect(d.downlinks.at(-1)!.mac).toEqual([{ cid: 'DevStatusReq' }]);
+      expect(driver.status()).toMatchObject({ downlinksAcked: 1, retransmissions: 0 });
     });
   },
 );
