@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ADR_HISTORY, type AdrHistoryEntry, defaultAdr } from '../src/lorawan/adr.js';
 import { MAX_FOPTS, buildDataDownlink } from '../src/lorawan/downlink-frame.js';
@@ -77,5 +78,21 @@ describe('MAC command framing', () => {
     expect(small.getFPort()).toBeNull();
     expect(small.FOpts).toEqual(mac.subarray(0, 3));
     expect(lp.verifyMIC(small, session.nwkSKey)).toBe(true);
+  });
+});
+
+describe('MAC parser on arbitrary bytes', () => {
+  it('returns commands or throws LorawanError mac_malformed, nothing else', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
+        try {
+          expect(Array.isArray(parseUplinkMac(Buffer.from(bytes)))).toBe(true);
+        } catch (err) {
+          expect(err).toBeInstanceOf(LorawanError);
+          expect((err as LorawanError).code).toBe('mac_malformed');
+        }
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -264,3 +264,57 @@ describe(
     });
   },
 );
+
+describe('LoRaWAN periodic DevStatusReq (devStatusIntervalMs)', { timeout: 20_000 }, () => {
+  let ctx: RecordingContext;
+  let driver: LorawanDriver;
+  let sim: LorawanSimulation;
+  const device = abp(9);
+
+  beforeAll(async () => {
+    ctx = createRecordingContext();
+    driver = createLorawanDriver({
+      port: 0,
+      bind: '127.0.0.1',
+      gateways: [{ eui: GATEWAYS[0]! }],
+      dedupWindowMs: 50,
+      devStatusIntervalMs: 3_600_000,
+      devices: [device],
+    });
+    await driver.start(ctx);
+    sim = await startLorawanSimulation({
+      serverPort: driver.port(),
+      gatewayEuis: [GATEWAYS[0]!],
+      devices: [{ ...device, battery: 0 }],
+      keepaliveMs: 500,
+      ignoreTxTiming: true,
+    });
+    await waitFor(() => sim.gateways[0]!.stats.pullAcks > 0, { what: 'PULL_ACK' });
+  });
+
+  afterAll(async () => {
+    await sim?.stop();
+    await driver?.stop();
+    ctx?.cleanup();
+  });
+
+  it('asks once per interval; an externally powered device reports external_power', async () => {
+    const d = sim.devices.get(device.id)!;
+    const send = async (confirmed = false) => {
+      const n = driver.status().uplinks;
+      d.uplink({ fPort: 1, bytes: cayenne, confirmed });
+      await waitFor(() => driver.status().uplinks === n + 1, { what: 'uplink handled' });
+    };
+    await send();
+    await waitFor(() => d.downlinks.length === 1, { what: 'first DevStatusReq' });
+    expect(d.downlinks[0]!.mac).toEqual([{ cid: 'DevStatusReq' }]);
+    await send(); // the answer
+    await waitFor(() => ctx.readings.some((r) => r.metric === 'external_power'), { what: 'DevStatusAns' });
+    expect(ctx.readings.find((r) => r.metric === 'external_power')).toMatchObject({ value: true });
+    expect(ctx.readings.some((r) => r.metric === 'battery' && r.device === device.id)).toBe(false);
+    // Within the hour: a confirmed uplink gets its ACK, without a second DevStatusReq.
+    await send(true);
+    await waitFor(() => d.downlinks.length === 2, { what: 'ACK' });
+    expect(d.downlinks[1]).toMatchObject({ ack: true, mac: [] });
+  });
+});
