@@ -95,6 +95,8 @@ export async function handleDataUplink(
   });
   if (rt.stopped) return;
   const frame = await nextFrame(rt, device.id, up.ack);
+  // A stop during that await closed the queue; the rows wait on disk for the next start.
+  if (rt.stopped || rt.downlinks === undefined) return;
   const macRows = rt.downlinks!.macRows(device.id);
   const macBytes = Buffer.concat([encodeDownlinkMac(mac.downlink), ...macRows.map((r) => r.payload)]);
   // MAC commands first: when they do not fit in FOpts beside the frame, they go alone on FPort 0
@@ -162,6 +164,8 @@ async function nextFrame(rt: LorawanRuntime, deviceId: string, ack: boolean): Pr
       fPort: head.fPort,
     },
   });
+  // Stopped meanwhile: the row stays on disk and is reported again after the restart (at least once).
+  if (rt.stopped || rt.downlinks !== q) return undefined;
   q.remove(head.id);
   rt.counters.downlinksFailed++;
   fail(
