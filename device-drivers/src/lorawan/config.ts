@@ -72,6 +72,18 @@ export const lorawanConfigSchema = z.strictObject({
   downlinkLeadMs: z.number().int().min(0).max(2000).default(100),
   /** Frames that may wait in one device's downlink queue. */
   maxQueuedDownlinks: z.number().int().min(1).max(256).default(16),
+  /**
+   * Times a confirmed downlink the device did not acknowledge (no ACK bit in its next uplink) is
+   * sent again before it is reported failed (`downlink_not_acked`).
+   */
+  confirmedDownlinkRetries: z.number().int().min(0).max(8).default(2),
+  /** ADR: margin kept above the datarate's demodulation floor, dB (ChirpStack's default is 10). */
+  adrInstallationMarginDb: z.number().min(0).max(30).default(10),
+  /**
+   * How often each device is asked for its battery and link margin (DevStatusReq), ms; 0 asks
+   * only when a `dev-status` command says so. ChirpStack's device profiles default to once a day.
+   */
+  devStatusIntervalMs: z.number().int().min(0).default(0),
   devices: z
     .array(z.discriminatedUnion('activation', [abpDevice, otaaDevice]))
     .default([])

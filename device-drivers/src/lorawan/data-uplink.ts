@@ -10,6 +10,12 @@ export interface DataUplink {
   confirmed: boolean;
   /** The device acknowledges our last confirmed downlink. */
   ack: boolean;
+  /** The device lets the server manage its datarate and power (FCtrl.ADR). */
+  adr: boolean;
+  /** The device asks for any downlink, to know it is still heard (FCtrl.ADRACKReq). */
+  adrAckReq: boolean;
+  /** MAC commands piggybacked in the header (1.0.x: not encrypted). */
+  fOpts: Buffer;
   /** null when the frame carries no FRMPayload (only MAC commands or an empty keep-alive). */
   fPort: number | null;
   payload: Buffer;
@@ -36,7 +42,17 @@ export function verifyDataUplink(pkt: LoraPacket, candidates: readonly Session[]
     const fPort = pkt.getFPort();
     // FPort 0 carries MAC commands encrypted with NwkSKey; lora-packet picks the key by port.
     const payload = fPort === null ? Buffer.alloc(0) : lp.decrypt(pkt, session.appSKey, session.nwkSKey, msb);
-    return { session, fCnt, confirmed: pkt.isConfirmed(), ack: pkt.getFCtrlACK() === true, fPort, payload };
+    return {
+      session,
+      fCnt,
+      confirmed: pkt.isConfirmed(),
+      ack: pkt.getFCtrlACK() === true,
+      adr: pkt.getFCtrlADR() === true,
+      adrAckReq: pkt.getFCtrlADRACKReq() === true,
+      fOpts: Buffer.from(pkt.FOpts ?? Buffer.alloc(0)),
+      fPort,
+      payload,
+    };
   }
   const devAddr = pkt.DevAddr?.toString('hex');
   throw new LorawanError(

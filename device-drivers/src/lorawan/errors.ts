@@ -24,7 +24,10 @@ export type LorawanErrorCode =
   | 'downlink_too_late'
   | 'tx_ack_error'
   | 'dedup_overflow'
-  | 'bad_command';
+  | 'bad_command'
+  | 'mac_malformed'
+  | 'mac_link_adr_rejected'
+  | 'downlink_not_acked';
 
 export class LorawanError extends Error {
   override readonly name = 'LorawanError';

@@ -13,7 +13,15 @@ export interface Region {
   rx2: { freqMHz: number; dataRate: number };
   /** Downlink TX power, dBm EIRP (within the regional maximum). */
   txPowerDbm: number;
+  /** Highest TXPower index a LinkADRReq may ask for (each step is 2 dB below max EIRP). */
+  maxTxPowerIndex: number;
 }
+
+/**
+ * Demodulation floor (required SNR, dB) per datarate index, SF12..SF7 at 125 kHz, as ChirpStack's
+ * `get_required_snr_for_sf` has it: LinkCheckAns margins and ADR steps are measured from it.
+ */
+export const REQUIRED_SNR_DB: readonly number[] = [-20, -17.5, -15, -12.5, -10, -7.5];
 
 const SF_DATA_RATES = ['SF12BW125', 'SF11BW125', 'SF10BW125', 'SF9BW125', 'SF8BW125', 'SF7BW125'] as const;
 
@@ -28,6 +36,7 @@ export const REGIONS: Record<RegionName, Region> = {
     rx1Frequency: (f) => f,
     rx2: { freqMHz: 869.525, dataRate: 0 },
     txPowerDbm: 14,
+    maxTxPowerIndex: 7,
   },
   // RP002 §2.7 CN470-510: 96 uplink channels 470.3 + 0.2·n MHz; RX1 on downlink channel
   // n mod 48 at 500.3 + 0.2·(n mod 48) MHz; RX2 505.3 MHz DR0.
@@ -40,6 +49,7 @@ export const REGIONS: Record<RegionName, Region> = {
     },
     rx2: { freqMHz: 505.3, dataRate: 0 },
     txPowerDbm: 17,
+    maxTxPowerIndex: 7,
   },
 };
 

@@ -3,6 +3,7 @@ import type { Command, CommandResult } from '@village/protocol';
 import coap, { type IncomingMessage, type OutgoingMessage } from 'coap';
 import type { Driver, DriverContext, DriverKind } from '../driver.js';
 import { type CommandQueue, createCommandQueue } from './command-queue.js';
+import { type CommandStore, openCommandStore } from './command-store.js';
 import { type NbiotConfig, type NbiotDeviceConfig, nbiotConfigSchema } from './config.js';
 import { type CounterStore, openCounterStore } from './counter-store.js';
 import { DEVICE_MODELS, type DeviceModel } from './device-models.js';
@@ -88,7 +89,8 @@ export function createNbiotDriver(config: NbiotConfig): NbiotDriver {
   let server: ReturnType<typeof coap.createServer> | undefined;
   let counters: CounterStore | undefined;
   let boundPort: number | undefined;
-  const queue: CommandQueue = createCommandQueue(config.maxQueuedCommands);
+  let commandStore: CommandStore | undefined;
+  const queue: CommandQueue = createCommandQueue(config.maxQueuedCommands, () => ctx?.now() ?? Date.now());
   const byImei = new Map<string, Device>();
   const byId = new Map<string, Device>();
 
@@ -195,6 +197,8 @@ export function createNbiotDriver(config: NbiotConfig): NbiotDriver {
         byId.set(d.id, dev);
       }
       counters = openCounterStore(c.dataDir);
+      commandStore = openCommandStore(c.dataDir, () => c.now());
+      queue.open(commandStore);
       const sock = createSocket('udp4');
       socket = sock;
       await new Promise<void>((resolve, reject) => {
@@ -240,7 +244,10 @@ export function createNbiotDriver(config: NbiotConfig): NbiotDriver {
     },
 
     async stop() {
+      // Waiters are told; the commands themselves stay on disk and go out after the next start.
       queue.clear(new Error('nbiot driver stopped'));
+      commandStore?.close();
+      commandStore = undefined;
       try {
         server?.close();
         socket?.close();

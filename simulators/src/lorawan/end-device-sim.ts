@@ -18,7 +18,26 @@ export type EndDeviceConfig = SimActivation & {
   /** Uplink frequency plan for channel choice. */
   region?: 'CN470' | 'EU868';
   datr?: string;
+  /** Sets FCtrl.ADR: the network server may change this device's datarate and power. */
+  adr?: boolean;
+  /** DevStatusAns battery byte: 0 external power, 1..254 level, 255 unknown (default 200). */
+  battery?: number;
+  /** DevStatusAns margin, dB, -32..31 (default 7). */
+  margin?: number;
 };
+
+/** A MAC command the device took from a downlink (its own decoding, independent of the driver's). */
+export type SimMacCommand =
+  | { cid: 'LinkCheckAns'; margin: number; gwCnt: number }
+  | {
+      cid: 'LinkADRReq';
+      dataRate: number;
+      txPower: number;
+      chMask: number;
+      chMaskCntl: number;
+      nbTrans: number;
+    }
+  | { cid: 'DevStatusReq' };
 
 export interface ReceivedDownlink {
   window: 'rx1' | 'rx2';
@@ -30,6 +49,10 @@ export interface ReceivedDownlink {
   fPort: number | null;
   payload: Buffer;
   confirmed: boolean;
+  /** FOpts bytes of the frame. */
+  fOpts: Buffer;
+  /** MAC commands from FOpts or an FPort 0 FRMPayload. */
+  mac: SimMacCommand[];
 }
 
 export interface UplinkOptions {
@@ -55,12 +78,21 @@ export interface EndDeviceSim {
   /** Puts any bytes on the air as this device (replays, corrupted frames). */
   transmitRaw(phy: Buffer): string[];
   readonly downlinks: ReceivedDownlink[];
+  /** Asks for a LinkCheckReq in the next uplink. */
+  requestLinkCheck(): void;
+  /** Sends the MAC commands waiting (answers, LinkCheckReq) alone, as an FPort 0 FRMPayload. */
+  uplinkMac(): { phy: Buffer; heardBy: string[] };
+  /** Current uplink datarate (changed by LinkADRReq). */
+  datr(): string;
+  txPowerIndex(): number;
   /** Downlinks seen outside a receive window or failing MIC, by reason. */
   readonly ignored: Record<string, number>;
   stop(): void;
 }
 
 const US = 1_000_000;
+/** Datarate index → LoRa datarate, DR0..DR5 at 125 kHz (EU868 and CN470 alike). */
+const DATA_RATES = ['SF12BW125', 'SF11BW125', 'SF10BW125', 'SF9BW125', 'SF8BW125', 'SF7BW125'];
 const WINDOWS = { data: [1 * US, 2 * US], join: [5 * US, 6 * US] } as const;
 
 function pickFrequency(region: 'CN470' | 'EU868'): number {
@@ -70,7 +102,12 @@ function pickFrequency(region: 'CN470' | 'EU868'): number {
 
 export function createEndDevice(cfg: EndDeviceConfig, radio: RadioMedium): EndDeviceSim {
   const region = cfg.region ?? 'CN470';
-  const datr = cfg.datr ?? 'SF7BW125';
+  let datr = cfg.datr ?? 'SF7BW125';
+  let txPower = 0;
+  /** MAC commands (CID + payload) to send in the next uplink. */
+  let macOut: Buffer[] = [];
+  /** A confirmed downlink arrived: the next uplink carries the ACK bit (§4.3.1.2). */
+  let ackNext = false;
   let session: { devAddr: Buffer; nwkSKey: Buffer; appSKey: Buffer } | undefined =
     cfg.activation === 'abp'
       ? {
@@ -119,7 +156,12 @@ export function createEndDevice(cfg: EndDeviceConfig, radio: RadioMedium): EndDe
     if (!lp.verifyMIC(pkt, session.nwkSKey)) return ignore('downlink_mic');
     const fPort = pkt.getFPort();
     const payload = fPort === null ? Buffer.alloc(0) : lp.decrypt(pkt, session.appSKey, session.nwkSKey);
+    const fOpts = Buffer.from(pkt.FOpts ?? Buffer.alloc(0));
+    const mac = [...takeMac(fOpts), ...(fPort === 0 ? takeMac(payload) : [])];
+    if (pkt.getMType() === 'Confirmed Data Down') ackNext = true;
     downlinks.push({
+      fOpts,
+      mac,
       window,
       gatewayEui: dl.gatewayEui,
       freqMHz: dl.freqMHz,
@@ -130,6 +172,46 @@ export function createEndDevice(cfg: EndDeviceConfig, radio: RadioMedium): EndDe
       payload,
       confirmed: pkt.getMType() === 'Confirmed Data Down',
     });
+  };
+
+  /** Decodes the downlink MAC commands this device knows, and queues its answers. */
+  const takeMac = (buf: Buffer): SimMacCommand[] => {
+    const out: SimMacCommand[] = [];
+    let i = 0;
+    while (i < buf.length) {
+      const cid = buf[i]!;
+      if (cid === 0x02 && i + 3 <= buf.length) {
+        out.push({ cid: 'LinkCheckAns', margin: buf[i + 1]!, gwCnt: buf[i + 2]! });
+        i += 3;
+      } else if (cid === 0x03 && i + 5 <= buf.length) {
+        const req = {
+          cid: 'LinkADRReq' as const,
+          dataRate: buf[i + 1]! >> 4,
+          txPower: buf[i + 1]! & 0x0f,
+          chMask: buf.readUInt16LE(i + 2),
+          chMaskCntl: (buf[i + 4]! >> 4) & 0x07,
+          nbTrans: buf[i + 4]! & 0x0f,
+        };
+        out.push(req);
+        const dr = DATA_RATES[req.dataRate];
+        // Status bits: power, datarate, channel mask accepted (0x07) when the device can do it.
+        const ok = dr !== undefined && req.txPower <= 7;
+        if (ok) {
+          datr = dr;
+          txPower = req.txPower;
+        }
+        macOut.push(Buffer.from([0x03, ok ? 0x07 : 0x01]));
+        i += 5;
+      } else if (cid === 0x06) {
+        out.push({ cid: 'DevStatusReq' });
+        macOut.push(Buffer.from([0x06, cfg.battery ?? 200, (cfg.margin ?? 7) & 0x3f]));
+        i += 1;
+      } else {
+        ignore('mac_unknown');
+        break;
+      }
+    }
+    return out;
   };
 
   const listener: DownlinkListener = {
@@ -160,12 +242,17 @@ export function createEndDevice(cfg: EndDeviceConfig, radio: RadioMedium): EndDe
     // lora-packet appends the counter's upper half little-endian after the low half (B0/Ai blocks).
     const msb = Buffer.alloc(2);
     msb.writeUInt16LE(Math.floor(fCnt / 0x10000) & 0xffff);
+    // Waiting MAC commands ride in FOpts (up to 15 bytes; on FPort 0 they are the payload itself).
+    const fOpts = fPort === 0 ? Buffer.alloc(0) : Buffer.concat(macOut);
+    if (fOpts.length > 15)
+      throw new Error(`${cfg.id}: ${fOpts.length} bytes of MAC commands do not fit in FOpts`);
     const pkt = lp.fromFields(
       {
         MType: confirmed ? 'Confirmed Data Up' : 'Unconfirmed Data Up',
         DevAddr: session.devAddr,
-        FCtrl: { ADR: false, ACK: false, ADRACKReq: false, FPending: false },
+        FCtrl: { ADR: cfg.adr === true, ACK: ackNext, ADRACKReq: false, FPending: false },
         FCnt: fCnt & 0xffff,
+        ...(fOpts.length > 0 ? { FOpts: fOpts } : {}),
         FPort: fPort,
         payload: Buffer.from(bytes),
       },
@@ -175,6 +262,8 @@ export function createEndDevice(cfg: EndDeviceConfig, radio: RadioMedium): EndDe
       msb,
     );
     fCnt++;
+    ackNext = false;
+    macOut = [];
     return pkt.getPHYPayload() as Buffer;
   };
 
@@ -223,6 +312,15 @@ export function createEndDevice(cfg: EndDeviceConfig, radio: RadioMedium): EndDe
       return { phy, heardBy: transmit(phy, 'data') };
     },
     buildUplink: (opts) => buildUplink(opts),
+    requestLinkCheck: () => {
+      macOut.push(Buffer.from([0x02]));
+    },
+    uplinkMac() {
+      const phy = buildUplink({ fPort: 0, bytes: Buffer.concat(macOut) });
+      return { phy, heardBy: transmit(phy, 'data') };
+    },
+    datr: () => datr,
+    txPowerIndex: () => txPower,
     transmitRaw: (phy) => transmit(phy, 'data'),
     downlinks,
     ignored,

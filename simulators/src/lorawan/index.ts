@@ -11,6 +11,7 @@ export {
   type EndDeviceConfig,
   type ReceivedDownlink,
   type SimActivation,
+  type SimMacCommand,
 } from './end-device-sim.js';
 export {
   startLorawanSimulation,

@@ -21,6 +21,10 @@ export interface RadioMedium {
   transmit(phy: Buffer, radio: { freqMHz: number; datr: string }): Map<string, number>;
   downlink(dl: Parameters<DownlinkListener['onDownlink']>[0]): void;
   setLossRate(rate: number): void;
+  /** The next `n` gateway transmissions are lost on the air (a downlink the device never hears). */
+  loseNextDownlinks(n: number): void;
+  /** Gateway transmissions lost so far by `loseNextDownlinks`. */
+  downlinksLost(): number;
 }
 
 export function createRadioMedium(options: { lossRate?: number; random?: () => number } = {}): RadioMedium {
@@ -28,6 +32,8 @@ export function createRadioMedium(options: { lossRate?: number; random?: () => n
   const random = options.random ?? Math.random;
   const gateways: { g: Uplinkable; link: { rssi: number; snr: number } }[] = [];
   const devices = new Set<DownlinkListener>();
+  let toLose = 0;
+  let lost = 0;
   return {
     addGateway(g, link) {
       // Each gateway gets a distinct link budget so "best gateway" choices are observable.
@@ -44,8 +50,17 @@ export function createRadioMedium(options: { lossRate?: number; random?: () => n
       return heard;
     },
     downlink(dl) {
+      if (toLose > 0) {
+        toLose--;
+        lost++;
+        return;
+      }
       for (const d of devices) d.onDownlink(dl);
     },
+    loseNextDownlinks(n) {
+      toLose = n;
+    },
+    downlinksLost: () => lost,
     setLossRate(rate) {
       lossRate = rate;
     },
