@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/mini';
 
 /**
  * What an alert says, as structured fields (rules/alert-text.ts renders them in the reader's
@@ -24,18 +24,18 @@ export const ALERT_KINDS = [
 
 export const alertTextSchema = z.object({
   kind: z.enum(ALERT_KINDS),
-  person: z.string().optional(),
-  device: z.string().optional(),
-  station: z.string().optional(),
-  metric: z.string().optional(),
-  value: z.number().optional(),
-  unit: z.string().optional(),
-  averaging: z.string().optional(),
-  threshold: z.number().optional(),
-  direction: z.enum(['above', 'below']).optional(),
-  range: z.tuple([z.number(), z.number()]).optional(),
-  durationMs: z.number().optional(),
-  event: z.string().optional(),
+  person: z.optional(z.string()),
+  device: z.optional(z.string()),
+  station: z.optional(z.string()),
+  metric: z.optional(z.string()),
+  value: z.optional(z.number()),
+  unit: z.optional(z.string()),
+  averaging: z.optional(z.string()),
+  threshold: z.optional(z.number()),
+  direction: z.optional(z.enum(['above', 'below'])),
+  range: z.optional(z.tuple([z.number(), z.number()])),
+  durationMs: z.optional(z.number()),
+  event: z.optional(z.string()),
 });
 export type AlertText = z.infer<typeof alertTextSchema>;
 
@@ -47,22 +47,22 @@ export const alertSchema = z.object({
   severity: z.string(),
   state: z.enum(['active', 'cleared']),
   village: z.string(),
-  station: z.string().nullable(),
-  device: z.string().nullable(),
-  person: z.string().nullable(),
+  station: z.nullable(z.string()),
+  device: z.nullable(z.string()),
+  person: z.nullable(z.string()),
   message: z.string(),
   /** The text as fields; null for alerts stored before texts were fields (issue 15). */
-  text: alertTextSchema.nullable(),
+  text: z.nullable(alertTextSchema),
   count: z.number(),
   raisedAt: z.number(),
   lastAt: z.number(),
-  clearedAt: z.number().nullable(),
+  clearedAt: z.nullable(z.number()),
   /** What the rule saw: since when, the value, a position (fall), the text. */
   data: z.object({
     since: z.number(),
-    value: z.unknown().optional(),
-    position: z.object({ lat: z.number(), lon: z.number() }).optional(),
-    text: alertTextSchema.optional(),
+    value: z.optional(z.unknown()),
+    position: z.optional(z.object({ lat: z.number(), lon: z.number() })),
+    text: z.optional(alertTextSchema),
   }),
 });
 export type Alert = z.infer<typeof alertSchema>;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/mini';
 
 /** Every refused call answers `{ error: { code, message } }` with a 4xx or 5xx status (docs/api.md). */
 export const apiErrorBodySchema = z.object({

@@ -1,12 +1,12 @@
-import { z } from 'zod';
+import { z } from 'zod/mini';
 import type { EdgeReport } from '../types.js';
 
 /** `GET /health`: the process and each visible edge's online state. */
 export const edgeLinkSchema = z.object({
   id: z.string(),
   online: z.boolean(),
-  boot: z.number().nullable(),
-  lastSeen: z.number().nullable(),
+  boot: z.nullable(z.number()),
+  lastSeen: z.nullable(z.number()),
 });
 export type EdgeLink = z.infer<typeof edgeLinkSchema>;
 
@@ -22,7 +22,7 @@ export const edgeReportSchema = z.object({
   outbox: z.object({
     pendingReadings: z.number(),
     pendingEvents: z.number(),
-    oldestUnsentAgeS: z.number().nullable(),
+    oldestUnsentAgeS: z.nullable(z.number()),
     bytesUsed: z.number(),
     droppedReadings: z.number(),
     diskFull: z.boolean(),
@@ -30,10 +30,10 @@ export const edgeReportSchema = z.object({
   drivers: z.array(
     z.object({ id: z.string(), kind: z.string(), running: z.boolean(), restarts: z.number() }),
   ),
-  diskFreeBytes: z.number().nullable(),
-  diskTotalBytes: z.number().nullable(),
-  clockOffsetS: z.number().optional(),
-}) satisfies z.ZodType<EdgeReport>;
+  diskFreeBytes: z.nullable(z.number()),
+  diskTotalBytes: z.nullable(z.number()),
+  clockOffsetS: z.optional(z.number()),
+}) satisfies z.ZodMiniType<EdgeReport>;
 
 export const edgeStateSchema = z.object({
   edge: z.string(),
@@ -50,16 +50,16 @@ export const edgeAlertSchema = z.object({
   edge: z.string(),
   kind: z.enum(['backlog', 'disk']),
   raisedAt: z.number(),
-  clearedAt: z.number().nullable(),
+  clearedAt: z.nullable(z.number()),
   /** The value that raised it: backlog age, s, or free disk ratio. */
   value: z.number(),
 });
 export type EdgeAlert = z.infer<typeof edgeAlertSchema>;
 
 /** `GET /edges`: what /health says plus the last state report (null before the first) and alerts. */
-export const edgeHealthSchema = edgeLinkSchema.extend({
-  village: z.string().nullable(),
-  state: edgeStateSchema.nullable(),
+export const edgeHealthSchema = z.extend(edgeLinkSchema, {
+  village: z.nullable(z.string()),
+  state: z.nullable(edgeStateSchema),
   alerts: z.array(edgeAlertSchema),
 });
 export type EdgeHealth = z.infer<typeof edgeHealthSchema>;

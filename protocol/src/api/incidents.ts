@@ -1,8 +1,9 @@
-import { z } from 'zod';
+import { z } from 'zod/mini';
 import { alertTextSchema } from './alerts.js';
 import { severitySchema } from './values.js';
 
 export const INCIDENT_OUTCOMES = ['false_alarm', 'handled_on_site', 'sent_to_hospital', 'other'] as const;
+export type IncidentOutcome = (typeof INCIDENT_OUTCOMES)[number];
 
 /** One escalation: the level notified, when (`at`) and the deadline it answered (`dueAt`). */
 export const escalationSchema = z.object({ level: z.string(), at: z.number(), dueAt: z.number() });
@@ -22,7 +23,7 @@ export const auditEntrySchema = z.object({
     'arrival_overdue',
     'resolved',
   ]),
-  detail: z.string().optional(),
+  detail: z.optional(z.string()),
 });
 export type AuditEntry = z.infer<typeof auditEntrySchema>;
 
@@ -30,8 +31,8 @@ export type AuditEntry = z.infer<typeof auditEntrySchema>;
 export const incidentResponseSchema = z.object({
   alert: z.string(),
   at: z.number(),
-  respondedAt: z.number().nullable(),
-  responseMs: z.number().nullable(),
+  respondedAt: z.nullable(z.number()),
+  responseMs: z.nullable(z.number()),
 });
 
 /**
@@ -44,40 +45,40 @@ export const incidentSchema = z.object({
   state: z.enum(['open', 'acknowledged', 'resolved']),
   severity: severitySchema,
   village: z.string(),
-  station: z.string().nullable(),
-  person: z.string().nullable(),
-  subject: z.string().optional(),
+  station: z.nullable(z.string()),
+  person: z.nullable(z.string()),
+  subject: z.optional(z.string()),
   /** Rule of the opening alert, e.g. 'elder.fall'. */
-  kind: z.string().optional(),
+  kind: z.optional(z.string()),
   /** Id of the first incident of the linked situation (its own id when alone). */
-  situation: z.string().optional(),
+  situation: z.optional(z.string()),
   /** 1 at opening, +1 for each life-safety re-arm. */
-  priority: z.number().optional(),
+  priority: z.optional(z.number()),
   title: z.string(),
-  text: alertTextSchema.nullable().optional(),
+  text: z.optional(z.nullable(alertTextSchema)),
   /** When the cloud received the alert that opened it (the response time counts from here). */
   openedAt: z.number(),
   receivedAt: z.number(),
   /** Data time of the opening alert. */
   eventAt: z.number(),
   /** Next escalation or top-level repeat; null once acknowledged or resolved. */
-  deadline: z.number().nullable(),
+  deadline: z.nullable(z.number()),
   /** Level notified last: 'village', 'town', 'county' (the names of the configured ladder). */
   level: z.string(),
   escalations: z.array(escalationSchema),
   late: z.boolean(),
   delayMs: z.number(),
-  acknowledgedAt: z.number().nullable(),
-  acknowledgedBy: z.string().nullable(),
-  firstResponseMs: z.number().nullable(),
-  responses: z.array(incidentResponseSchema).optional(),
-  arrivedAt: z.number().nullable().optional(),
-  arrivedBy: z.string().nullable().optional(),
-  arrivalMs: z.number().nullable().optional(),
-  resolvedAt: z.number().nullable(),
-  resolvedBy: z.string().nullable(),
-  outcome: z.enum(INCIDENT_OUTCOMES).nullable().optional(),
-  note: z.string().nullable(),
+  acknowledgedAt: z.nullable(z.number()),
+  acknowledgedBy: z.nullable(z.string()),
+  firstResponseMs: z.nullable(z.number()),
+  responses: z.optional(z.array(incidentResponseSchema)),
+  arrivedAt: z.optional(z.nullable(z.number())),
+  arrivedBy: z.optional(z.nullable(z.string())),
+  arrivalMs: z.optional(z.nullable(z.number())),
+  resolvedAt: z.nullable(z.number()),
+  resolvedBy: z.nullable(z.string()),
+  outcome: z.optional(z.nullable(z.enum(INCIDENT_OUTCOMES))),
+  note: z.nullable(z.string()),
   /** Row ids of the alerts that opened or joined it, first one first. */
   alerts: z.array(z.number()),
   /** The rules library's alert keys, same order. */
@@ -101,9 +102,9 @@ export const villageSlaSchema = z.object({
   incidents: z.number(),
   acknowledged: z.number(),
   withinTarget: z.number(),
-  withinTargetShare: z.number().nullable(),
-  medianResponseMs: z.number().nullable(),
-  p90ResponseMs: z.number().nullable(),
+  withinTargetShare: z.nullable(z.number()),
+  medianResponseMs: z.nullable(z.number()),
+  p90ResponseMs: z.nullable(z.number()),
   /** Incidents opened from late (historical) data. */
   late: z.number(),
 });
@@ -117,9 +118,9 @@ export const placeSlaSchema = z.object({
   responses: z.number(),
   judged: z.number(),
   acknowledgedWithinTarget: z.number(),
-  shareWithinTarget: z.number().nullable(),
-  medianResponseMs: z.number().nullable(),
-  p90ResponseMs: z.number().nullable(),
+  shareWithinTarget: z.nullable(z.number()),
+  medianResponseMs: z.nullable(z.number()),
+  p90ResponseMs: z.nullable(z.number()),
   late: z.number(),
 });
 export type PlaceSla = z.infer<typeof placeSlaSchema>;
@@ -142,10 +143,10 @@ export const deliverySchema = z.object({
   reason: z.string(),
   state: z.enum(['pending', 'delivered', 'failed']),
   attempts: z.number(),
-  nextAt: z.number().nullable(),
-  lastError: z.string().nullable(),
+  nextAt: z.nullable(z.number()),
+  lastError: z.nullable(z.string()),
   createdAt: z.number(),
-  deliveredAt: z.number().nullable(),
+  deliveredAt: z.nullable(z.number()),
   /** When each attempt was made, ms epoch. */
   attemptsAt: z.array(z.number()),
 });

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/mini';
 
 /** One station of the caller's villages with its names (`GET /places`). */
 export const placeSchema = z.object({
@@ -11,7 +11,7 @@ export const placeSchema = z.object({
   station: z.string(),
   stationName: z.string(),
   /** The water body a water station samples (registry.yaml); null for other stations. */
-  waterBody: z.enum(['river', 'lake', 'reservoir']).nullable(),
+  waterBody: z.nullable(z.enum(['river', 'lake', 'reservoir'])),
 });
 export type Place = z.infer<typeof placeSchema>;
 
@@ -23,8 +23,8 @@ export const personSchema = z.object({
   id: z.string(),
   name: z.string(),
   station: z.string(),
-  village: z.string().nullable(),
-  wristband: z.string().nullable(),
+  village: z.nullable(z.string()),
+  wristband: z.nullable(z.string()),
   livesAlone: z.boolean(),
   masked: z.boolean(),
 });

@@ -1,10 +1,10 @@
-import { z } from 'zod';
+import { z } from 'zod/mini';
 
 /** Who is logged in (`GET /me`, `POST /login`); `anonymous` is everyone when no users are configured. */
 export const userSchema = z.object({
   username: z.string(),
   role: z.enum(['admin', 'county', 'town', 'village', 'anonymous']),
-  place: z.string().nullable(),
+  place: z.nullable(z.string()),
   name: z.string(),
 });
 export type User = z.infer<typeof userSchema>;

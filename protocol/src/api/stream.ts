@@ -1,12 +1,12 @@
-import { z } from 'zod';
+import { z } from 'zod/mini';
 import { alertSchema } from './alerts.js';
 import { incidentSchema } from './incidents.js';
 import { eventDataSchema, latestSchema } from './telemetry.js';
 import { severitySchema } from './values.js';
 
 /** A committed reading on the live stream: the latest value plus its village and late flag. */
-export const liveReadingSchema = latestSchema.extend({
-  village: z.string().nullable(),
+export const liveReadingSchema = z.extend(latestSchema, {
+  village: z.nullable(z.string()),
   /** Backlog sent after an outage: shown as late, never moves a device's last contact. */
   historical: z.boolean(),
 });
@@ -22,8 +22,8 @@ export const liveEventSchema = z.object({
   receivedAt: z.number(),
   historical: z.boolean(),
   data: eventDataSchema,
-  station: z.string().nullable(),
-  village: z.string().nullable(),
+  station: z.nullable(z.string()),
+  village: z.nullable(z.string()),
 });
 export type LiveEvent = z.infer<typeof liveEventSchema>;
 

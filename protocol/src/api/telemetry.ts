@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/mini';
 import type { EventData } from '../types.js';
 import { qualitySchema, severitySchema, valueSchema } from './values.js';
 
@@ -7,13 +7,13 @@ export const deviceSchema = z.object({
   id: z.string(),
   kind: z.string(),
   driver: z.string(),
-  edge: z.string().nullable(),
-  station: z.string().nullable(),
-  village: z.string().nullable(),
-  town: z.string().nullable(),
-  county: z.string().nullable(),
+  edge: z.nullable(z.string()),
+  station: z.nullable(z.string()),
+  village: z.nullable(z.string()),
+  town: z.nullable(z.string()),
+  county: z.nullable(z.string()),
   metrics: z.array(z.object({ name: z.string(), unit: z.string() })),
-  lastSeen: z.number().nullable(),
+  lastSeen: z.nullable(z.number()),
 });
 export type Device = z.infer<typeof deviceSchema>;
 
@@ -28,7 +28,7 @@ export const latestSchema = z.object({
   ts: z.number(),
   value: valueSchema,
   quality: qualitySchema,
-  station: z.string().nullable(),
+  station: z.nullable(z.string()),
 });
 export type Latest = z.infer<typeof latestSchema>;
 
@@ -38,9 +38,9 @@ export type LatestResponse = z.infer<typeof latestResponseSchema>;
 /** One aggregation bucket starting at `t` (ms epoch); min/max/mean are null for string series. */
 export const bucketSchema = z.object({
   t: z.number(),
-  min: z.number().nullable(),
-  max: z.number().nullable(),
-  mean: z.number().nullable(),
+  min: z.nullable(z.number()),
+  max: z.nullable(z.number()),
+  mean: z.nullable(z.number()),
   count: z.number(),
 });
 export type Bucket = z.infer<typeof bucketSchema>;
@@ -57,7 +57,10 @@ export const seriesResponseSchema = z.object({
 export type SeriesResponse = z.infer<typeof seriesResponseSchema>;
 
 /** An event's small flat data map (types.ts EventData). */
-export const eventDataSchema = z.record(z.string(), valueSchema.nullable()) satisfies z.ZodType<EventData>;
+export const eventDataSchema = z.record(
+  z.string(),
+  z.nullable(valueSchema),
+) satisfies z.ZodMiniType<EventData>;
 
 /** A stored device event (`GET /events`). */
 export const storedEventSchema = z.object({
