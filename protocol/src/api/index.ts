@@ -12,3 +12,6 @@ export * from './edges.js';
 export * from './alerts.js';
 export * from './incidents.js';
 export * from './stream.js';
+export * from './commands.js';
+export * from './dead-letters.js';
+export * from './tokens.js';
