@@ -1,3 +1,4 @@
+import type { Latest, Place } from '@village/protocol/api';
 import {
   type AqiResult,
   type Concentrations,
@@ -5,7 +6,6 @@ import {
   computeAqi,
   waterClass,
 } from '@village/rules';
-import type { Latest, Place } from './api-types.js';
 
 /**
  * AQI and water class of a station from its latest values, with the rules package's own pure

@@ -1,6 +1,6 @@
-import { type AlertText, renderAlertText } from '@village/rules';
+import { type AlertText, peopleResponseSchema } from '@village/protocol/api';
+import { renderAlertText } from '@village/rules';
 import { api } from './api-client.js';
-import type { Person } from './api-types.js';
 import { currentLang, t } from './i18n.js';
 
 /**
@@ -11,7 +11,7 @@ import { currentLang, t } from './i18n.js';
 let names: Promise<Map<string, string>> | undefined;
 
 export function loadNames(): Promise<Map<string, string>> {
-  names ??= api<{ people: Person[] }>('/people')
+  names ??= api('/people', peopleResponseSchema)
     .then((r) => new Map(r.people.map((p) => [p.id, p.name])))
     .catch(() => {
       names = undefined;
@@ -20,7 +20,11 @@ export function loadNames(): Promise<Map<string, string>> {
   return names;
 }
 
-export function textOf(text: AlertText | null, fallback: string, people: Map<string, string>): string {
+export function textOf(
+  text: AlertText | null | undefined,
+  fallback: string,
+  people: Map<string, string>,
+): string {
   if (!text) return fallback;
   return renderAlertText(text, currentLang(), (id) => people.get(id) ?? t('someone'));
 }

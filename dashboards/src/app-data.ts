@@ -1,5 +1,14 @@
+import {
+  type Device,
+  type EdgeHealth,
+  type Latest,
+  type Place,
+  devicesResponseSchema,
+  edgesResponseSchema,
+  latestResponseSchema,
+  placesResponseSchema,
+} from '@village/protocol/api';
 import { api } from './api-client.js';
-import type { Device, EdgeHealth, Latest, Place } from './api-types.js';
 
 /**
  * What most views show: places, devices, edges and the latest value of every series the officer
@@ -16,11 +25,11 @@ export interface AppData {
 
 export async function loadAppData(): Promise<AppData> {
   const [places, devices, health, latest] = await Promise.all([
-    api<{ places: Place[] }>('/places'),
-    api<{ devices: Device[] }>('/devices'),
+    api('/places', placesResponseSchema),
+    api('/devices', devicesResponseSchema),
     // /edges: what /health says plus each edge's state report (outbox backlog, disk) and alerts.
-    api<{ edges: EdgeHealth[] }>('/edges'),
-    api<{ latest: Latest[] }>('/latest'),
+    api('/edges', edgesResponseSchema),
+    api('/latest', latestResponseSchema),
   ]);
   return {
     places: places.places,
@@ -30,7 +39,7 @@ export async function loadAppData(): Promise<AppData> {
   };
 }
 
-export const latestOfStation = (data: AppData, station: string): Latest[] =>
+export const latestOfStation = (data: Pick<AppData, 'latest'>, station: string): Latest[] =>
   [...data.latest.values()].filter((l) => l.station === station);
 
 export const villageName = (data: AppData, village: string | null): string =>
@@ -38,15 +47,6 @@ export const villageName = (data: AppData, village: string | null): string =>
 
 export const stationName = (data: AppData, station: string | null): string =>
   data.places.find((p) => p.station === station)?.stationName ?? station ?? '—';
-
-/** A device counts as offline when its edge is offline or it has been silent this long, ms. */
-export const DEVICE_SILENT_MS = 10 * 60_000;
-
-export function deviceOffline(data: AppData, d: Device, now = Date.now()): boolean {
-  const edge = data.edges.find((e) => e.id === d.edge);
-  if (edge && !edge.online) return true;
-  return d.lastSeen === null || now - d.lastSeen > DEVICE_SILENT_MS;
-}
 
 export function formatValue(l: Latest | undefined): string {
   if (!l) return '—';

@@ -1,16 +1,18 @@
 import './app.css';
-import { ApiFailure, api, setUnauthenticatedHandler } from './api-client.js';
-import type { LiveReading, User } from './api-types.js';
-import { type AppData, formatValue, loadAppData } from './app-data.js';
+import { type User, logoutResponseSchema, meResponseSchema } from '@village/protocol/api';
+import { ApiFailure, api, setBadResponseHandler, setUnauthenticatedHandler } from './api-client.js';
+import { type AppData, loadAppData } from './app-data.js';
 import { el } from './dom-element.js';
 import { type MessageKey, currentLang, setLang, t } from './i18n.js';
+import { applyLiveReading } from './live-reading.js';
 import { onLive, startLive, stopLive } from './live-stream.js';
+import { createViewTokens } from './view-token.js';
 import { renderAlerts } from './views/alerts-view.js';
 import { renderElder } from './views/elder-view.js';
 import { renderHealth } from './views/health-view.js';
 import { renderIncidents } from './views/incidents-view.js';
 import { renderLogin } from './views/login-view.js';
-import { renderOverview, stationCard } from './views/overview-view.js';
+import { renderOverview } from './views/overview-view.js';
 import { renderSla } from './views/sla-view.js';
 import { renderStation } from './views/station-view.js';
 
@@ -28,11 +30,18 @@ const app = document.getElementById('app')!;
 let user: User | undefined;
 let data: AppData | undefined;
 let cleanup: () => void = () => {};
+const views = createViewTokens();
+/** An answer outside the API contract, shown above the view until the next route. */
+const problem = el('p', { class: 'error', role: 'alert', 'data-testid': 'api-problem', hidden: true });
+setBadResponseHandler((err) => {
+  problem.textContent = err.message;
+  problem.hidden = false;
+});
 
 async function boot(): Promise<void> {
   setLang(currentLang());
   try {
-    user = (await api<{ user: User }>('/me')).user;
+    user = (await api('/me', meResponseSchema)).user;
   } catch (err) {
     if (!(err instanceof ApiFailure) || err.status !== 401) throw err;
     user = await renderLogin(app);
@@ -63,23 +72,10 @@ setUnauthenticatedHandler(() => {
   });
 });
 
-/** Keeps `data.latest` current and patches any value cell on screen; overview cards are rebuilt. */
+/** Keeps `data.latest` current and patches what is on screen (live-reading.ts). */
 onLive({
-  reading(r: LiveReading) {
-    if (!data) return;
-    const key = `${r.device}|${r.metric}`;
-    const known = data.latest.get(key);
-    if (known && known.ts > r.ts) return;
-    data.latest.set(key, r);
-    const device = data.devices.find((d) => d.id === r.device);
-    if (device && !r.historical) device.lastSeen = Math.max(device.lastSeen ?? 0, r.ts);
-    const card = app.querySelector<HTMLElement>(`.card[data-station="${CSS.escape(r.station ?? '')}"]`);
-    if (card) card.replaceWith(stationCard(data, r.station!));
-    for (const cell of app.querySelectorAll(
-      `.values [data-device="${CSS.escape(r.device)}"][data-metric="${CSS.escape(r.metric)}"]`,
-    )) {
-      cell.textContent = formatValue(r);
-    }
+  reading(r) {
+    if (data) applyLiveReading(app, data, r);
   },
 });
 
@@ -117,7 +113,7 @@ function header(active: string): HTMLElement {
               type: 'button',
               class: 'link',
               onclick: async () => {
-                await api('/logout', { method: 'POST', body: {} });
+                await api('/logout', logoutResponseSchema, { method: 'POST', body: {} });
                 location.reload();
               },
             },
@@ -132,9 +128,11 @@ function route(): void {
   if (!data) return;
   cleanup();
   cleanup = () => {};
+  const token = views.next();
   const [view = 'overview', arg] = location.hash.replace(/^#\/?/, '').split('/');
   const main = el('main', {});
-  app.replaceChildren(header(view === 'station' ? 'overview' : view), main);
+  problem.hidden = true;
+  app.replaceChildren(header(view === 'station' ? 'overview' : view), problem, main);
   document.title = t('title');
   if (view === 'station' && arg) cleanup = renderStation(main, data, decodeURIComponent(arg));
   else if (view === 'alerts') cleanup = renderAlerts(main, data);
@@ -143,6 +141,9 @@ function route(): void {
   else if (view === 'elder') cleanup = renderElder(main, data);
   else if (view === 'health') {
     void loadAppData().then((fresh) => {
+      // The user may have moved on while this loaded: then the answer is dropped, so it neither
+      // replaces the data the current view holds nor takes the place of that view's cleanup.
+      if (!views.current(token)) return;
       data = fresh;
       cleanup = renderHealth(main, fresh);
     });

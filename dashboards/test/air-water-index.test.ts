@@ -1,6 +1,6 @@
+import type { Latest } from '@village/protocol/api';
 import { describe, expect, it } from 'vitest';
 import { AQI_STALE_AFTER_MS, stationAqi, stationWaterClass } from '../src/air-water-index.js';
-import type { Latest } from '../src/api-types.js';
 
 const T = Date.parse('2026-06-01T08:00:00+08:00');
 const l = (

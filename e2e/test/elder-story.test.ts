@@ -1,3 +1,9 @@
+import {
+  type AlertsResponse,
+  type IncidentResponseBody,
+  type IncidentsResponse,
+  incidentResponseBodySchema,
+} from '@village/protocol/api';
 import { createNbiotDevice } from '@village/simulators';
 import { startWebhookReceiver, waitFor } from '@village/test-kit';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -15,25 +21,6 @@ const KEY = '5c'.repeat(16);
 const ACK_DEADLINE_MS = 6_000;
 const ESCALATION_STEP_MS = 600_000;
 const NOTE = 'fell in the kitchen; the village doctor checked her, no injury';
-
-interface Incident {
-  id: string;
-  state: string;
-  village: string;
-  person: string | null;
-  devices: string[];
-  openedAt: number;
-  deadline: number | null;
-  level: string;
-  escalations: { level: string; at: number; dueAt: number }[];
-  acknowledgedAt: number | null;
-  acknowledgedBy: string | null;
-  firstResponseMs: number | null;
-  resolvedAt: number | null;
-  resolvedBy: string | null;
-  note: string | null;
-  audit: { at: number; actor: string; action: string; detail?: string }[];
-}
 
 /**
  * The whole elder-care story through real processes: an NB-IoT wristband (the simulator, speaking
@@ -94,18 +81,13 @@ describe('elder care: wristband fall → alert → incident → escalation → a
     // 2. The alert, for the person the registry ties to band-1, and the incident it opens.
     const alert = await waitFor(
       'the fall alert',
-      async () =>
-        (
-          await v.api<{ alerts: { rule: string; person: string; device: string; severity: string }[] }>(
-            '/api/v1/alerts?rule=elder.fall',
-          )
-        ).body.alerts[0],
+      async () => (await v.api<AlertsResponse>('/api/v1/alerts?rule=elder.fall')).body.alerts[0],
       { timeoutMs: 30_000, intervalMs: 100 },
     );
     expect(alert).toMatchObject({ person: 'p-wang', device: 'band-1', severity: 'critical' });
     const opened = await waitFor(
       'an open incident',
-      async () => (await v.api<{ incidents: Incident[] }>('/api/v1/incidents?state=open')).body.incidents[0],
+      async () => (await v.api<IncidentsResponse>('/api/v1/incidents?state=open')).body.incidents[0],
       { timeoutMs: 30_000, intervalMs: 100 },
     );
     expect(opened).toMatchObject({ village: 'v1', person: 'p-wang', level: 'village', escalations: [] });
@@ -124,7 +106,7 @@ describe('elder care: wristband fall → alert → incident → escalation → a
     const escalated = await waitFor(
       'the escalation to the town',
       async () => {
-        const { body } = await v.api<{ incident: Incident }>(`/api/v1/incidents/${opened.id}`);
+        const { body } = await v.api<IncidentResponseBody>(`/api/v1/incidents/${opened.id}`);
         return body.incident.escalations.length > 0 ? body.incident : undefined;
       },
       { timeoutMs: ACK_DEADLINE_MS + 30_000, intervalMs: 100 },
@@ -136,7 +118,7 @@ describe('elder care: wristband fall → alert → incident → escalation → a
     expect(escalated).toMatchObject({ state: 'open', level: 'town' });
 
     // 4. A town officer acknowledges; a second ack is refused.
-    const ack = await v.api<{ incident: Incident }>(`/api/v1/incidents/${opened.id}/ack`, {
+    const ack = await v.api<IncidentResponseBody>(`/api/v1/incidents/${opened.id}/ack`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-actor': 'officer-li' },
       body: JSON.stringify({ note: 'calling her daughter' }),
@@ -159,7 +141,7 @@ describe('elder care: wristband fall → alert → incident → escalation → a
       body: JSON.stringify({}),
     });
     expect(noNote.status).toBe(400);
-    const res = await v.api<{ incident: Incident }>(`/api/v1/incidents/${opened.id}/resolve`, {
+    const res = await v.api<IncidentResponseBody>(`/api/v1/incidents/${opened.id}/resolve`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-actor': 'officer-zhao' },
       body: JSON.stringify({ outcome: 'handled_on_site', note: NOTE }),
@@ -169,8 +151,9 @@ describe('elder care: wristband fall → alert → incident → escalation → a
     expect(done).toMatchObject({ state: 'resolved', resolvedBy: 'officer-zhao', note: NOTE });
 
     // 6. The audit trail: who did what, when, in order, as the API serves it and as cloud.db keeps it.
-    const { body } = await v.api<{ incident: Incident }>(`/api/v1/incidents/${opened.id}`);
-    const audit = body.incident.audit;
+    const { body } = await v.api<IncidentResponseBody>(`/api/v1/incidents/${opened.id}`);
+    // The answer is the shared contract (@village/protocol/api), checked at run time as the dashboards check it.
+    const audit = incidentResponseBodySchema.parse(body).incident.audit;
     expect(audit.map((a) => [a.action, a.actor])).toEqual([
       ['opened', 'system'],
       ['escalated', 'system'],

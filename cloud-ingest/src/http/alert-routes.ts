@@ -1,3 +1,4 @@
+import type { AlertsResponse } from '@village/protocol/api';
 import { Hono } from 'hono';
 import type { RulesRuntime } from '../rules-runtime/rules-runtime.js';
 import { ApiError } from './api-error.js';
@@ -32,7 +33,8 @@ export function createAlertRoutes(runtime: RulesRuntime): Hono {
     const scope = scopeOf(c);
     const village = q.village || undefined;
     // Asking for a village outside the scope is an empty answer, not an error that confirms it exists.
-    if (village !== undefined && !canSeeVillage(scope, village)) return c.json({ alerts: [] });
+    if (village !== undefined && !canSeeVillage(scope, village))
+      return c.json({ alerts: [] } satisfies AlertsResponse);
     return c.json({
       alerts: runtime.alerts({
         state: oneOf('state', q.state, ['active', 'cleared'] as const),
@@ -42,7 +44,7 @@ export function createAlertRoutes(runtime: RulesRuntime): Hono {
         villages: scope.villages,
         limit: parseLimit(q.limit, DEFAULT_LIMIT, MAX_LIMIT),
       }),
-    });
+    } satisfies AlertsResponse);
   });
   return app;
 }

@@ -1,3 +1,11 @@
+import type {
+  ApiErrorBody,
+  DevicesResponse,
+  EventsResponse,
+  HealthResponse,
+  LatestResponse,
+  SeriesResponse,
+} from '@village/protocol/api';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { compress } from 'hono/compress';
 import type { Logger } from 'pino';
@@ -43,12 +51,21 @@ export function createApi(deps: ApiDeps): Hono {
 
   app.onError((err, c) => {
     if (err instanceof ApiError)
-      return c.json({ error: { code: err.code, message: err.message } }, err.status, err.headers);
+      return c.json(
+        { error: { code: err.code, message: err.message } } satisfies ApiErrorBody,
+        err.status,
+        err.headers,
+      );
     deps.log.error({ err: err.message, stack: err.stack, path: c.req.path }, 'api request failed');
-    return c.json({ error: { code: 'internal', message: err.message } }, 500);
+    return c.json({ error: { code: 'internal', message: err.message } } satisfies ApiErrorBody, 500);
   });
   app.notFound((c) =>
-    c.json({ error: { code: 'not_found', message: `no route ${c.req.method} ${c.req.path}` } }, 404),
+    c.json(
+      {
+        error: { code: 'not_found', message: `no route ${c.req.method} ${c.req.path}` },
+      } satisfies ApiErrorBody,
+      404,
+    ),
   );
   for (const m of deps.middleware ?? []) app.use('/api/v1/*', m);
   /** Ids of the devices in villages the caller may see (all of them with full access). */
@@ -70,19 +87,21 @@ export function createApi(deps: ApiDeps): Hono {
         .edges()
         .filter((e) => canSeeVillage(scopeOf(c), registry.placeOf(e.id).village))
         .map((e) => ({ id: e.id, online: e.online, boot: e.boot, lastSeen: e.lastSeen })),
-    }),
+    } satisfies HealthResponse),
   );
 
   app.get('/api/v1/devices', (c) =>
-    c.json({ devices: registry.devices().filter((d) => canSeeVillage(scopeOf(c), d.village)) }),
+    c.json({
+      devices: registry.devices().filter((d) => canSeeVillage(scopeOf(c), d.village)),
+    } satisfies DevicesResponse),
   );
 
   app.get('/api/v1/latest', async (c) => {
     const q = c.req.query();
     const latest = await sink.latest({ device: q.device || undefined, station: q.station || undefined });
-    if (scopeOf(c).villages === 'all') return c.json({ latest });
+    if (scopeOf(c).villages === 'all') return c.json({ latest } satisfies LatestResponse);
     const visible = visibleDevices(c);
-    return c.json({ latest: latest.filter((l) => visible.has(l.device)) });
+    return c.json({ latest: latest.filter((l) => visible.has(l.device)) } satisfies LatestResponse);
   });
 
   app.get('/api/v1/series', async (c) => {
@@ -107,7 +126,7 @@ export function createApi(deps: ApiDeps): Hono {
     const result = await sink.series({ device, metric, from, to, stepMs });
     if (result === undefined)
       throw new ApiError(404, 'unknown_series', `no series ${metric} for device ${device}`);
-    return c.json({ device, metric, from, to, step: stepMs, buckets: result });
+    return c.json({ device, metric, from, to, step: stepMs, buckets: result } satisfies SeriesResponse);
   });
 
   app.get('/api/v1/events', async (c) => {
@@ -122,9 +141,9 @@ export function createApi(deps: ApiDeps): Hono {
       // A narrowed scope filters after the query, so ask for the most and cut to `limit` after.
       limit: scope.villages === 'all' ? limit : MAX_EVENT_LIMIT,
     });
-    if (scope.villages === 'all') return c.json({ events });
+    if (scope.villages === 'all') return c.json({ events } satisfies EventsResponse);
     const visible = events.filter((e) => canSeeVillage(scope, registry.placeOf(e.edge).village));
-    return c.json({ events: visible.slice(0, limit) });
+    return c.json({ events: visible.slice(0, limit) } satisfies EventsResponse);
   });
 
   for (const r of deps.routes ?? []) app.route('/', r);

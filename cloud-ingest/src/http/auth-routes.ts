@@ -1,4 +1,5 @@
 import { Buffer } from 'node:buffer';
+import type { LoginResponse, LogoutResponse, MeResponse } from '@village/protocol/api';
 import { Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { Logger } from 'pino';
@@ -136,7 +137,10 @@ export function createAuthRoutes(deps: AuthRouteDeps): Hono {
     });
     logins.inc({ result: 'ok' });
     deps.log.info({ username: user.username, role: user.role }, 'login');
-    return c.json({ user: publicUser(user), expiresAt: now + deps.auth.sessionTtlMs });
+    return c.json({
+      user: publicUser(user),
+      expiresAt: now + deps.auth.sessionTtlMs,
+    } satisfies LoginResponse);
   });
 
   app.post('/api/v1/logout', (c) => {
@@ -151,17 +155,19 @@ export function createAuthRoutes(deps: AuthRouteDeps): Hono {
       sameSite: 'Strict',
       secure: deps.secureCookie,
     });
-    return c.json({ ok: true });
+    return c.json({ ok: true } satisfies LogoutResponse);
   });
 
   app.get('/api/v1/me', (c) => {
     // Open mode (no users): everyone is the anonymous full-access caller; the dashboard skips login.
     if (deps.users.size === 0) {
-      return c.json({ user: { username: 'anonymous', role: 'anonymous', place: null, name: 'anonymous' } });
+      return c.json({
+        user: { username: 'anonymous', role: 'anonymous', place: null, name: 'anonymous' },
+      } satisfies MeResponse);
     }
     const user = userOf(c);
     if (!user) throw new ApiError(401, 'unauthenticated', 'log in first (POST /api/v1/login)');
-    return c.json({ user: publicUser(user) });
+    return c.json({ user: publicUser(user) } satisfies MeResponse);
   });
 
   return app;

@@ -8,6 +8,7 @@ import {
   encodeJson,
   isValidId,
 } from '@village/protocol';
+import type { CommandResponse } from '@village/protocol/api';
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
 import type { CommandStore } from '../store/command-store.js';
@@ -107,7 +108,7 @@ export function createCommandRoutes(deps: CommandRouteDeps): Hono {
       'command sent',
     );
     await deps.send(row.edge, cmd);
-    return c.json({ command: stored }, 202);
+    return c.json({ command: stored } satisfies CommandResponse, 202);
   });
 
   app.get('/api/v1/commands/:id', (c) => {
@@ -116,7 +117,7 @@ export function createCommandRoutes(deps: CommandRouteDeps): Hono {
     const village = row && deps.registry.placeOf(row.edge).village;
     if (!row || !canSeeVillage(scopeOf(c), village))
       throw new ApiError(404, 'unknown_command', `no command ${c.req.param('id')}`);
-    return c.json({ command: row });
+    return c.json({ command: row } satisfies CommandResponse);
   });
 
   return app;

@@ -1,3 +1,4 @@
+import type { DeadLetterResponse, DeadLettersResponse, RedriveResponse } from '@village/protocol/api';
 import { Hono } from 'hono';
 import type { DeadLetter, DeadLetterStore } from '../store/dead-letter-store.js';
 import { ApiError } from './api-error.js';
@@ -61,13 +62,15 @@ export function createDeadLetterRoutes(deps: DeadLetterRouteDeps): Hono {
       beforeId: q.before === undefined ? undefined : parseId(q.before),
       limit: parseLimit(q.limit, DEFAULT_LIMIT, MAX_LIMIT),
     });
-    return c.json({ deadLetters });
+    return c.json({ deadLetters } satisfies DeadLettersResponse);
   });
 
   app.get('/api/v1/dead-letters/:id', (c) => {
     requireAdmin(scopeOf(c));
     const { bytes, ...letter } = getLetter(parseId(c.req.param('id')));
-    return c.json({ deadLetter: { ...letter, bytes: Buffer.from(bytes).toString('base64') } });
+    return c.json({
+      deadLetter: { ...letter, bytes: Buffer.from(bytes).toString('base64') },
+    } satisfies DeadLetterResponse);
   });
 
   app.post('/api/v1/dead-letters/:id/redrive', async (c) => {
@@ -86,7 +89,7 @@ export function createDeadLetterRoutes(deps: DeadLetterRouteDeps): Hono {
     if (r.result === 'still_failing')
       throw new ApiError(409, 'still_failing', `dead letter ${id}: ${r.reason}`);
     const { bytes: _bytes, ...after } = getLetter(id);
-    return c.json({ deadLetter: after, outcome: r.outcome });
+    return c.json({ deadLetter: after, outcome: r.outcome } satisfies RedriveResponse);
   });
 
   return app;

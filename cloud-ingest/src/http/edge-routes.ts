@@ -1,3 +1,4 @@
+import type { EdgesResponse } from '@village/protocol/api';
 import { Hono } from 'hono';
 import type { EdgeStateStore } from '../store/edge-state-store.js';
 import type { RegistryStore } from '../store/registry-store.js';
@@ -25,7 +26,7 @@ export function createEdgeRoutes(deps: { registry: RegistryStore; states: EdgeSt
         state: deps.states.get(e.id) ?? null,
         alerts: deps.states.alerts(e.id),
       }));
-    return c.json({ edges });
+    return c.json({ edges } satisfies EdgesResponse);
   });
   return app;
 }

@@ -1,3 +1,9 @@
+import type {
+  IncidentResponseBody,
+  IncidentsResponse,
+  NotificationsResponse,
+  SlaResponse,
+} from '@village/protocol/api';
 import type { IncidentOutcome } from '@village/rules';
 import { Hono } from 'hono';
 import { IncidentCommandError } from '../rules-runtime/incident-command-error.js';
@@ -79,7 +85,8 @@ export function createIncidentRoutes(runtime: RulesRuntime): Hono {
     const q = c.req.query();
     const scope = scopeOf(c);
     const village = q.village || undefined;
-    if (village !== undefined && !canSeeVillage(scope, village)) return c.json({ incidents: [] });
+    if (village !== undefined && !canSeeVillage(scope, village))
+      return c.json({ incidents: [] } satisfies IncidentsResponse);
     return c.json({
       incidents: runtime.incidents({
         state: oneOf('state', q.state, ['open', 'acknowledged', 'resolved'] as const),
@@ -87,14 +94,16 @@ export function createIncidentRoutes(runtime: RulesRuntime): Hono {
         villages: scope.villages,
         limit: parseLimit(q.limit, DEFAULT_LIMIT, MAX_LIMIT),
       }),
-    });
+    } satisfies IncidentsResponse);
   });
 
-  app.get('/api/v1/incidents/:id', (c) => c.json({ incident: visible(scopeOf(c), c.req.param('id')) }));
+  app.get('/api/v1/incidents/:id', (c) =>
+    c.json({ incident: visible(scopeOf(c), c.req.param('id')) } satisfies IncidentResponseBody),
+  );
 
   app.get('/api/v1/incidents/:id/notifications', (c) => {
     const i = visible(scopeOf(c), c.req.param('id'));
-    return c.json({ notifications: runtime.deliveries(i.id) });
+    return c.json({ notifications: runtime.deliveries(i.id) } satisfies NotificationsResponse);
   });
 
   app.post('/api/v1/incidents/:id/ack', async (c) => {
@@ -103,13 +112,15 @@ export function createIncidentRoutes(runtime: RulesRuntime): Hono {
     const note = await readNote(c.req.json(), false);
     return c.json({
       incident: run(() => runtime.acknowledge(i.id, actorOf(scope, c.req.header('x-actor')), note)),
-    });
+    } satisfies IncidentResponseBody);
   });
 
   app.post('/api/v1/incidents/:id/arrive', (c) => {
     const scope = scopeOf(c);
     const i = visible(scope, c.req.param('id'));
-    return c.json({ incident: run(() => runtime.arrive(i.id, actorOf(scope, c.req.header('x-actor')))) });
+    return c.json({
+      incident: run(() => runtime.arrive(i.id, actorOf(scope, c.req.header('x-actor')))),
+    } satisfies IncidentResponseBody);
   });
 
   app.post('/api/v1/incidents/:id/resolve', async (c) => {
@@ -120,7 +131,7 @@ export function createIncidentRoutes(runtime: RulesRuntime): Hono {
     const outcome = await readOutcome(body);
     return c.json({
       incident: run(() => runtime.resolve(i.id, actorOf(scope, c.req.header('x-actor')), { outcome, note })),
-    });
+    } satisfies IncidentResponseBody);
   });
 
   app.get('/api/v1/sla', (c) => {
@@ -137,7 +148,7 @@ export function createIncidentRoutes(runtime: RulesRuntime): Hono {
       // Every response counted (joined alerts and re-arms too); a town or county row covers only
       // the villages this caller may see.
       byPlace: places,
-    });
+    } satisfies SlaResponse);
   });
 
   return app;

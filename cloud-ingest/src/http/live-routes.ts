@@ -1,3 +1,4 @@
+import type { StreamData, StreamMessageType } from '@village/protocol/api';
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { Logger } from 'pino';
@@ -8,14 +9,14 @@ import type { RulesRuntime } from '../rules-runtime/rules-runtime.js';
 import type { SinkBatch } from '../sink/sink.js';
 import { type RequestScope, canSeeVillage, scopeOf } from './request-scope.js';
 
-/** An alert or incident that changed, as the rules runtime reports it (docs/api.md "Live stream"). */
-export interface LiveChange {
-  type: 'alert' | 'incident';
-  /** Village the alert or incident belongs to; decides who may see it. */
-  village: string | null;
-  /** The Alert or Incident object of docs/api.md, already masked by the runtime if needed. */
-  data: unknown;
-}
+/**
+ * An alert or incident that changed, as the rules runtime reports it (docs/api.md "Live stream"):
+ * `village` decides who may see it; `data` is the Alert or Incident of @village/protocol/api,
+ * already masked by the runtime if needed.
+ */
+export type LiveChange =
+  | { type: 'alert'; village: string | null; data: StreamData['alert'] }
+  | { type: 'incident'; village: string | null; data: StreamData['incident'] };
 
 /** The rules runtime's alert and incident changes as LiveChanges, each tagged with its village. */
 export function rulesChanges(runtime: Pick<RulesRuntime, 'onChange'>): NonNullable<LiveRouteDeps['changes']> {
@@ -65,7 +66,8 @@ interface Client {
 }
 
 /** One SSE frame; JSON never holds a raw newline, so `data:` is a single line. */
-const frame = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+const frame = <T extends StreamMessageType>(event: T, data: StreamData[T]) =>
+  `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 
 /**
  * `GET /api/v1/stream`: committed readings and events (and alert/incident changes) as Server-Sent

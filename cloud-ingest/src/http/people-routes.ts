@@ -1,3 +1,4 @@
+import type { PeopleResponse } from '@village/protocol/api';
 import { Hono } from 'hono';
 import { maskName } from '../auth/mask-personal.js';
 import type { Db } from '../store/open-database.js';
@@ -38,7 +39,7 @@ export function createPeopleRoutes(db: Db): Hono {
         livesAlone: p.lives_alone === 1,
         masked: !scope.personalData,
       }));
-    return c.json({ people });
+    return c.json({ people } satisfies PeopleResponse);
   });
   return app;
 }

@@ -1,3 +1,4 @@
+import type { PlacesResponse } from '@village/protocol/api';
 import { Hono } from 'hono';
 import type { Db } from '../store/open-database.js';
 import { canSeeVillage, scopeOf } from './request-scope.js';
@@ -32,7 +33,9 @@ export function createPlaceRoutes(db: Db): Hono {
   );
   app.get('/api/v1/places', (c) => {
     const scope = scopeOf(c);
-    return c.json({ places: select.all().filter((p) => canSeeVillage(scope, p.village)) });
+    return c.json({
+      places: select.all().filter((p) => canSeeVillage(scope, p.village)),
+    } satisfies PlacesResponse);
   });
   return app;
 }

@@ -1,4 +1,5 @@
 import { describeIssues } from '@village/service-kit';
+import type { IssuedTokenResponse, RevokedTokenResponse, TokensResponse } from '@village/protocol/api';
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -68,18 +69,18 @@ export function createTokenRoutes(deps: { db: Db; tokens: ApiTokenStore; log: Lo
     }
     const { token, record } = deps.tokens.issue(draft, now);
     deps.log.info({ actor: scope.actor, id: record.id, name, role, place, access }, 'api token issued');
-    return c.json({ token, ...record }, 201);
+    return c.json({ token, ...record } satisfies IssuedTokenResponse, 201);
   });
   app.get('/api/v1/tokens', (c) => {
     requireAdmin(c);
-    return c.json({ tokens: deps.tokens.list() });
+    return c.json({ tokens: deps.tokens.list() } satisfies TokensResponse);
   });
   app.delete('/api/v1/tokens/:id', (c) => {
     const scope = requireAdmin(c);
     const id = c.req.param('id');
     if (!deps.tokens.revoke(id, deps.now())) throw new ApiError(404, 'unknown_token', `no live token ${id}`);
     deps.log.info({ actor: scope.actor, id }, 'api token revoked');
-    return c.json({ id, revoked: true });
+    return c.json({ id, revoked: true } satisfies RevokedTokenResponse);
   });
   return app;
 }

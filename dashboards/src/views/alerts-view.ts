@@ -1,6 +1,6 @@
+import { type Alert, alertsResponseSchema } from '@village/protocol/api';
 import { loadNames, textOf } from '../alert-texts.js';
 import { api } from '../api-client.js';
-import type { Alert } from '../api-types.js';
 import { type AppData, stationName, villageName } from '../app-data.js';
 import { el } from '../dom-element.js';
 import { type MessageKey, formatTime, t } from '../i18n.js';
@@ -46,7 +46,7 @@ export function renderAlerts(root: HTMLElement, data: AppData): () => void {
     const q = new URLSearchParams({ limit: '200' });
     for (const [k, v] of Object.entries(filters)) if (v) q.set(k, v);
     const [{ alerts }, people] = await Promise.all([
-      api<{ alerts: Alert[] }>(`/alerts?${q}`).catch(() => ({ alerts: [] as Alert[] })),
+      api(`/alerts?${q}`, alertsResponseSchema).catch(() => ({ alerts: [] as Alert[] })),
       loadNames(),
     ]);
     list.replaceChildren(

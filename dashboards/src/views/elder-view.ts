@@ -1,5 +1,5 @@
+import { type Alert, type Person, alertsResponseSchema, peopleResponseSchema } from '@village/protocol/api';
 import { api } from '../api-client.js';
-import type { Alert, Person } from '../api-types.js';
 import { type AppData, formatValue, stationName } from '../app-data.js';
 import { el } from '../dom-element.js';
 import { type MessageKey, ago, t } from '../i18n.js';
@@ -10,8 +10,8 @@ import { type MessageKey, ago, t } from '../i18n.js';
  */
 export function renderElder(root: HTMLElement, data: AppData): () => void {
   void Promise.all([
-    api<{ people: Person[] }>('/people'),
-    api<{ alerts: Alert[] }>('/alerts?state=active&limit=500').catch(() => ({ alerts: [] as Alert[] })),
+    api('/people', peopleResponseSchema),
+    api('/alerts?state=active&limit=500', alertsResponseSchema).catch(() => ({ alerts: [] as Alert[] })),
   ]).then(([{ people }, { alerts }]) => {
     const vital = (p: Person, metric: string) => data.latest.get(`${p.wristband}|${metric}`);
     root.replaceChildren(

@@ -1,4 +1,5 @@
-import { type AppData, deviceOffline, formatValue, stationName } from '../app-data.js';
+import { type AppData, formatValue, stationName } from '../app-data.js';
+import { deviceOffline } from '../device-offline.js';
 import { el } from '../dom-element.js';
 import { ago, duration, t } from '../i18n.js';
 
@@ -81,9 +82,11 @@ export function renderHealth(root: HTMLElement, data: AppData): () => void {
         'tbody',
         {},
         ...[...data.devices]
-          .sort((a, b) => Number(deviceOffline(data, b, now)) - Number(deviceOffline(data, a, now)))
+          .sort(
+            (a, b) => Number(deviceOffline(data.edges, b, now)) - Number(deviceOffline(data.edges, a, now)),
+          )
           .map((d) => {
-            const off = deviceOffline(data, d, now);
+            const off = deviceOffline(data.edges, d, now);
             return el(
               'tr',
               { 'data-device-row': d.id, class: off ? 'bad' : '' },

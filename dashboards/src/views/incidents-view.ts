@@ -1,13 +1,19 @@
-import type { IncidentOutcome } from '@village/rules';
+import {
+  type Incident,
+  type IncidentOutcome,
+  incidentResponseBodySchema,
+  incidentsResponseSchema,
+} from '@village/protocol/api';
 import { loadNames, textOf } from '../alert-texts.js';
 import { api } from '../api-client.js';
-import type { Incident } from '../api-types.js';
 import { type AppData, stationName, villageName } from '../app-data.js';
+import { countdown } from '../countdown.js';
 import { el } from '../dom-element.js';
 import { type MessageKey, formatTime, t } from '../i18n.js';
 import { onLive } from '../live-stream.js';
 
-const LEVEL_KEY: Record<Incident['level'], MessageKey> = {
+/** The ladder's level names the board knows; another configured name shows as the village level. */
+const LEVEL_KEY: Partial<Record<string, MessageKey>> = {
   village: 'levelVillage',
   town: 'levelTown',
   county: 'levelCounty',
@@ -20,18 +26,10 @@ const OUTCOMES: [IncidentOutcome, MessageKey][] = [
   ['other', 'outcomeOther'],
 ];
 
-/**
- * mm:ss until the deadline; once past it, the time since the deadline (h:mm:ss beyond an hour),
- * so a board left open over an escalation ladder always counts from the deadline it missed.
- */
-export function countdown(deadline: number, now: number): string {
-  const s = Math.round(Math.abs(deadline - now) / 1000);
-  const two = (n: number) => String(n).padStart(2, '0');
-  const text =
-    s >= 3600
-      ? `${Math.floor(s / 3600)}:${two(Math.floor(s / 60) % 60)}:${two(s % 60)}`
-      : `${two(Math.floor(s / 60))}:${two(s % 60)}`;
-  return deadline >= now ? text : `${t('sinceDeadline')} ${text}`;
+/** The countdown as shown: the clock, after "since the deadline" once it has passed (countdown.ts). */
+function countdownText(deadline: number, now: number): string {
+  const c = countdown(deadline, now);
+  return c.overdue ? `${t('sinceDeadline')} ${c.clock}` : c.clock;
 }
 
 /**
@@ -84,11 +82,11 @@ export function renderIncidents(root: HTMLElement, data: AppData): () => void {
         ? el(
             'div',
             {
-              class: i.deadline - now < 30_000 ? 'countdown urgent' : 'countdown',
+              class: countdown(i.deadline, now).urgent ? 'countdown urgent' : 'countdown',
               'data-deadline': i.deadline,
             },
             `${t('deadline')}: `,
-            el('span', { class: 'clock' }, countdown(i.deadline, now)),
+            el('span', { class: 'clock' }, countdownText(i.deadline, now)),
           )
         : null,
       i.acknowledgedBy ? el('div', { 'data-testid': 'ack-by' }, `${t('by')}: ${i.acknowledgedBy}`) : null,
@@ -147,8 +145,9 @@ export function renderIncidents(root: HTMLElement, data: AppData): () => void {
     body: { note?: string; outcome?: string } = {},
   ): Promise<void> {
     try {
-      const { incident } = await api<{ incident: Incident }>(
+      const { incident } = await api(
         `/incidents/${encodeURIComponent(i.id)}/${action}`,
+        incidentResponseBodySchema,
         { method: 'POST', body },
       );
       upsert(incident);
@@ -167,7 +166,7 @@ export function renderIncidents(root: HTMLElement, data: AppData): () => void {
 
   async function load(): Promise<void> {
     const [res, names] = await Promise.all([
-      api<{ incidents: Incident[] }>('/incidents?limit=200').catch(() => ({ incidents: [] })),
+      api('/incidents?limit=200', incidentsResponseSchema).catch(() => ({ incidents: [] })),
       loadNames(),
     ]);
     people = names;
@@ -180,11 +179,11 @@ export function renderIncidents(root: HTMLElement, data: AppData): () => void {
     const now = Date.now();
     for (const c of board.querySelectorAll<HTMLElement>('[data-deadline]')) {
       const deadline = Number(c.dataset.deadline);
-      c.querySelector('.clock')!.textContent = countdown(deadline, now);
-      c.classList.toggle('urgent', deadline - now < 30_000);
+      c.querySelector('.clock')!.textContent = countdownText(deadline, now);
+      c.classList.toggle('urgent', countdown(deadline, now).urgent);
     }
   }, 1000);
-  const stopLive = onLive({ incident: (i) => upsert(i as unknown as Incident) });
+  const stopLive = onLive({ incident: upsert });
   // The stream brings changes as they happen; a slow reload also catches what a reconnect missed.
   const reload = setInterval(load, 10_000);
   void load();

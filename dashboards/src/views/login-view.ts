@@ -1,5 +1,5 @@
+import { type User, loginResponseSchema } from '@village/protocol/api';
 import { ApiFailure, api } from '../api-client.js';
-import type { User } from '../api-types.js';
 import { el } from '../dom-element.js';
 import { t } from '../i18n.js';
 
@@ -22,7 +22,7 @@ export function renderLogin(root: HTMLElement): Promise<User> {
           e.preventDefault();
           error.textContent = '';
           try {
-            const { user } = await api<{ user: User }>('/login', {
+            const { user } = await api('/login', loginResponseSchema, {
               method: 'POST',
               body: { username: username.value, password: password.value },
             });

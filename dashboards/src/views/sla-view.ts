@@ -1,6 +1,5 @@
-import type { PlaceSla } from '@village/rules';
+import { type PlaceSla, type VillageSla, slaResponseSchema } from '@village/protocol/api';
 import { api } from '../api-client.js';
-import type { VillageSla } from '../api-types.js';
 import { type AppData, villageName } from '../app-data.js';
 import { el } from '../dom-element.js';
 import { type MessageKey, duration, t } from '../i18n.js';
@@ -53,7 +52,7 @@ function placeTable(rows: PlaceSla[], data: AppData): HTMLElement {
 export function renderSla(root: HTMLElement, data: AppData): () => void {
   const to = Date.now();
   root.replaceChildren(el('p', {}, t('loading')));
-  void api<{ villages: VillageSla[]; byPlace?: PlaceSla[] }>(`/sla?from=${to - 30 * 86_400_000}&to=${to}`)
+  void api(`/sla?from=${to - 30 * 86_400_000}&to=${to}`, slaResponseSchema)
     .catch(() => ({ villages: [] as VillageSla[], byPlace: [] as PlaceSla[] }))
     .then(({ villages, byPlace }) => {
       const ms = (v: number | null) => (v === null ? '—' : duration(v));

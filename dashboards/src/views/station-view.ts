@@ -1,12 +1,13 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import { type Bucket, type LiveReading, seriesResponseSchema } from '@village/protocol/api';
 import { stationAqi } from '../air-water-index.js';
 import { api } from '../api-client.js';
-import type { Bucket, LiveReading } from '../api-types.js';
 import { type AppData, formatValue, latestOfStation, stationName } from '../app-data.js';
 import { el } from '../dom-element.js';
 import { type MessageKey, ago, t } from '../i18n.js';
 import { onLive } from '../live-stream.js';
+import { aqiBadge } from '../station-card-model.js';
 
 /** Chart ranges and their bucket widths: about 100-300 points each. */
 const RANGES: { key: MessageKey; ms: number; step: string }[] = [
@@ -38,7 +39,7 @@ export function renderStation(root: HTMLElement, data: AppData, station: string)
     max: [],
   };
 
-  const aqi = stationAqi(latestOfStation(data, station));
+  const aqi = aqiBadge(stationAqi(latestOfStation(data, station)));
   const table = el(
     'table',
     { class: 'latest' },
@@ -108,9 +109,7 @@ export function renderStation(root: HTMLElement, data: AppData, station: string)
       'div',
       { class: 'station-head' },
       el('h2', {}, stationName(data, station)),
-      aqi?.aqi != null && aqi.level
-        ? el('span', { class: 'aqi', style: `background:${aqi.level.color}` }, `${t('aqi')} ${aqi.aqi}`)
-        : null,
+      aqi ? el('span', { class: 'aqi', style: `background:${aqi.color}` }, `${t('aqi')} ${aqi.aqi}`) : null,
     ),
     el('div', { class: 'chart-controls' }, select, rangeButtons),
     chartBox,
@@ -125,8 +124,9 @@ export function renderStation(root: HTMLElement, data: AppData, station: string)
     const [device, metric] = selected.split('|') as [string, string];
     const to = Date.now() + 1000;
     const from = to - range.ms;
-    const res = await api<{ buckets: Bucket[] }>(
+    const res = await api(
       `/series?device=${encodeURIComponent(device)}&metric=${encodeURIComponent(metric)}&from=${from}&to=${to}&step=${range.step}`,
+      seriesResponseSchema,
     ).catch(() => ({ buckets: [] as Bucket[] }));
     const buckets = res.buckets.filter((b) => b.count > 0);
     points = {
