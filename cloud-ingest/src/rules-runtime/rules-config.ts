@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { qualitySectionSchema } from './quality-config.js';
 
 /**
  * The optional `rules:` section of cloud.yaml. People and places come from the registry; this
@@ -90,6 +91,8 @@ export const rulesSectionSchema = z
      * otherwise (only counts and held conditions moved) at most this long later, ms. Default 250.
      */
     persistIntervalMs: z.number().int().min(0).max(60_000).default(250),
+    /** Automatic quality control before the rules (quality-config.ts). */
+    quality: qualitySectionSchema.prefault({}),
   })
   .prefault({});
 
