@@ -32,7 +32,12 @@ export async function influxReadings(
     const c = counts?.series?.[0];
     if (c) {
       c.columns.forEach((col, i) => {
-        if (col.startsWith('count_') && !col.endsWith('_q') && !col.endsWith('_error') && !col.endsWith('_flag'))
+        if (
+          col.startsWith('count_') &&
+          !col.endsWith('_q') &&
+          !col.endsWith('_error') &&
+          !col.endsWith('_flag')
+        )
           count += c.values[0]![i] as number;
       });
     }
