@@ -3,15 +3,18 @@ import type { Hono } from 'hono';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { CloudConfig } from '../config.js';
+import { createAqiRoutes } from '../http/aqi-routes.js';
 import { createQualityRoutes } from '../http/quality-routes.js';
 import type { RegistryFile } from '../registry-file.js';
-import type { Sink, SinkBatch } from '../sink/sink.js';
+import type { PlaceTags, Sink, SinkBatch } from '../sink/sink.js';
 import type { Db } from '../store/open-database.js';
+import { createAqiPublisher } from './hourly-aqi-publisher.js';
 import { createQualityFlags } from './quality-flags.js';
 
 /**
  * What runs on every committed batch before the rules (issue 16): quality control, whose `N`
- * readings alone go on to the rules. Undefined when `rules.quality.enabled` is false.
+ * readings alone go on to the rules, and the published AQI, which keeps every pollutant reading
+ * with its flag. Undefined when both `rules.quality` and `rules.aqi` are disabled.
  */
 export function startAirQuality(deps: {
   config: CloudConfig;
@@ -22,26 +25,59 @@ export function startAirQuality(deps: {
   registry: Registry;
   now(): number;
 }): { gate(batch: SinkBatch): readonly Reading[]; routes: Hono[]; close(): Promise<void> } | undefined {
-  const section = deps.config.rules.quality;
-  if (!section.enabled) return undefined;
-  const log = deps.log.child({ component: 'quality' });
-  const quality = createQualityFlags({
-    db: deps.db,
-    section,
-    sink: deps.sink,
-    log,
-    registry: deps.registry,
-    now: deps.now,
-  });
+  const { quality: qSection, aqi: aSection } = deps.config.rules;
+  if (!qSection.enabled && !aSection.enabled) return undefined;
   const stationVillage = new Map<string, string>();
+  const stationPlace = new Map<string, PlaceTags>();
   for (const c of deps.registryFile.counties)
     for (const t of c.towns)
-      for (const v of t.villages) for (const s of v.stations) stationVillage.set(s.id, v.id);
+      for (const v of t.villages)
+        for (const s of v.stations) {
+          stationVillage.set(s.id, v.id);
+          stationPlace.set(s.id, { county: c.id, town: t.id, village: v.id, station: s.id });
+        }
+  const quality = qSection.enabled
+    ? createQualityFlags({
+        db: deps.db,
+        section: qSection,
+        sink: deps.sink,
+        log: deps.log.child({ component: 'quality' }),
+        registry: deps.registry,
+        now: deps.now,
+      })
+    : undefined;
+  const publisher = aSection.enabled
+    ? createAqiPublisher({
+        db: deps.db,
+        sink: deps.sink,
+        log: deps.log.child({ component: 'aqi' }),
+        registry: deps.registry,
+        now: deps.now,
+        placeOfStation: (s) => stationPlace.get(s) ?? { county: null, town: null, village: null, station: s },
+        intervalOf: (device) => qSection.devices[device]?.intervalMs,
+        graceMs: aSection.graceMs,
+        everyMs: aSection.publishEveryMs,
+      })
+    : undefined;
+  if (quality && publisher) quality.onChange((c) => publisher.flagChanged(c));
+  const routes: Hono[] = [];
+  if (quality) routes.push(createQualityRoutes({ quality, stationVillage }));
+  if (publisher) routes.push(createAqiRoutes({ publisher, stationVillage }));
   return {
     gate(batch) {
-      return quality.judge(batch).good;
+      const judged = quality
+        ? quality.judge(batch)
+        : {
+            results: batch.readings.map((reading) => ({ reading, flag: 'N' as const })),
+            good: batch.readings,
+          };
+      publisher?.record(batch.place, judged.results);
+      return judged.good;
     },
-    routes: [createQualityRoutes({ quality, stationVillage })],
-    close: () => quality.close(),
+    routes,
+    async close() {
+      await quality?.close();
+      await publisher?.close();
+    },
   };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { aqiSectionSchema } from './aqi-config.js';
 import { qualitySectionSchema } from './quality-config.js';
 
 /**
@@ -93,6 +94,8 @@ export const rulesSectionSchema = z
     persistIntervalMs: z.number().int().min(0).max(60_000).default(250),
     /** Automatic quality control before the rules (quality-config.ts). */
     quality: qualitySectionSchema.prefault({}),
+    /** The published hourly and daily AQI (aqi-config.ts). */
+    aqi: aqiSectionSchema.prefault({}),
   })
   .prefault({});
 
