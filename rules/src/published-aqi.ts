@@ -75,7 +75,10 @@ function indexOf(samples: readonly AqiSample[]): Index {
     if (seen.has(key)) continue;
     seen.add(key);
     let byDevice = idx.get(s.pollutant);
-    if (!byDevice) idx.set(s.pollutant, (byDevice = new Map()));
+    if (!byDevice) {
+      byDevice = new Map();
+      idx.set(s.pollutant, byDevice);
+    }
     const list = byDevice.get(s.device) ?? [];
     list.push(s);
     byDevice.set(s.device, list);
@@ -141,7 +144,10 @@ function memo(idx: Index, pollutant: Pollutant, options: PublishedAqiOptions) {
   const cache = new Map<number, PublishedMean>();
   return (h: number) => {
     let m = cache.get(h);
-    if (!m) cache.set(h, (m = hourMean(idx, pollutant, h, options)));
+    if (!m) {
+      m = hourMean(idx, pollutant, h, options);
+      cache.set(h, m);
+    }
     return m;
   };
 }
@@ -183,9 +189,9 @@ export function hourlyAqi(
     }
   }
   // SO2_24h is there only for the fallback: on its own it is not part of the hourly report.
-  const forAqi = { ...c };
-  if (forAqi.SO2_1h !== undefined && forAqi.SO2_1h <= 800) delete forAqi.SO2_24h;
-  else if (forAqi.SO2_1h === undefined) delete forAqi.SO2_24h;
+  const { SO2_24h, ...rest } = c;
+  const forAqi: Concentrations = rest;
+  if (SO2_24h !== undefined && rest.SO2_1h !== undefined && rest.SO2_1h > 800) forAqi.SO2_24h = SO2_24h;
   return {
     kind: 'hourly',
     start: hour,
