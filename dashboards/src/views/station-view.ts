@@ -7,6 +7,7 @@ import { type AppData, formatValue, latestOfStation, stationName } from '../app-
 import { el } from '../dom-element.js';
 import { type MessageKey, ago, t } from '../i18n.js';
 import { onLive } from '../live-stream.js';
+import { liveHeading, publishedAqiPanel } from './published-aqi-panel.js';
 
 /** Chart ranges and their bucket widths: about 100-300 points each. */
 const RANGES: { key: MessageKey; ms: number; step: string }[] = [
@@ -112,8 +113,10 @@ export function renderStation(root: HTMLElement, data: AppData, station: string)
         ? el('span', { class: 'aqi', style: `background:${aqi.level.color}` }, `${t('aqi')} ${aqi.aqi}`)
         : null,
     ),
+    publishedAqiPanel(station),
     el('div', { class: 'chart-controls' }, select, rangeButtons),
     chartBox,
+    liveHeading(),
     table,
   );
 
