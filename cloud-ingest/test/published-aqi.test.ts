@@ -138,11 +138,76 @@ describe('published hourly AQI', () => {
     // China's day 2026-01-16 is 2026-01-15 16:00 UTC to 2026-01-16 16:00 UTC.
     const day = Date.UTC(2026, 0, 15, 16);
     for (let h = 0; h < 20; h++) await send(hourOf('aq-2', 'pm10', day + h * H, 150));
+    // The past day is published as soon as its first hours arrive, then again with each later one.
     const d = await waitFor(
-      async () =>
-        (await t.api<{ aqi: Row[] }>(`/api/v1/aqi/daily?station=s1&from=${day}&to=${day + 1}`)).body.aqi[0],
-      { what: 'the daily AQI' },
+      async () => {
+        const r = (await t.api<{ aqi: Row[] }>(`/api/v1/aqi/daily?station=s1&from=${day}&to=${day + 1}`)).body
+          .aqi[0];
+        return r?.concentrations.PM10_24h !== undefined ? r : undefined;
+      },
+      { what: 'the daily AQI of the 20 hours' },
     );
     expect(d).toMatchObject({ start: day, aqi: 100, concentrations: { PM10_24h: 150 } });
+  });
+
+  it('the monthly station report: days per level, days meeting the standard, primary pollutants, capture, flags, water class', async () => {
+    // A water probe at the station: TP 0.15 (river class III) and one TP 2.0 an officer invalidates.
+    const w = (metric: string, value: number, ts: number): Reading => ({
+      device: 'wq-1',
+      metric,
+      value,
+      unit: 'mg/L',
+      ts,
+      quality: 'good',
+    });
+    await send([
+      w('ph', 7.2, HOUR),
+      w('tp', 0.15, HOUR),
+      w('tp', 0.15, HOUR + 10 * M),
+      w('tp', 2, HOUR + 20 * M),
+    ]);
+    const inv = await t.api('/api/v1/quality/invalidate', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        device: 'wq-1',
+        metric: 'tp',
+        from: HOUR + 20 * M,
+        to: HOUR + 21 * M,
+        reason: 'bubble in the cell',
+      }),
+    });
+    expect(inv.status).toBe(200);
+    const { status, body } = await t.api<{ report: Record<string, unknown> }>(
+      '/api/v1/reports/monthly?station=s1&month=2026-01',
+    );
+    expect(status).toBe(200);
+    expect(body.report).toMatchObject({
+      station: 's1',
+      month: '2026-01',
+      days: 31,
+      daysByLevel: { '1': 0, '2': 1, '3': 0, '4': 0, '5': 0, '6': 0 },
+      daysWithoutAqi: 30,
+      daysMeetingStandard: 1,
+      shareMeetingStandard: 1,
+      primaryPollutants: { PM10: 1 },
+      hours: 744,
+      hoursWithAqi: 21,
+      flaggedByFlag: { I: 1 },
+      water: { body: 'river', class: 3, means: { pH: 7.2, TP: 0.15 } },
+    });
+    const csv = await fetch(
+      `http://127.0.0.1:${t.cloud.httpPort}/api/v1/reports/monthly?station=s1&month=2026-01&format=csv`,
+    );
+    expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
+    const text = await csv.text();
+    expect(text.split('\r\n')).toContain('days meeting the standard (AQI ≤ 100),1');
+    expect(text).toContain('data capture rate (hours),2.8%');
+    const page = await fetch(
+      `http://127.0.0.1:${t.cloud.httpPort}/api/v1/reports/monthly?station=s1&month=2026-01&format=html`,
+    );
+    expect(await page.text()).toContain('<td>water class of the month</td><td>III');
+    const bad = await t.api<{ error: { code: string } }>('/api/v1/reports/monthly?station=s1&month=2026-13');
+    expect([bad.status, bad.body.error.code]).toEqual([400, 'bad_param']);
   });
 });

@@ -5,6 +5,7 @@ import type { Registry } from 'prom-client';
 import type { CloudConfig } from '../config.js';
 import { createAqiRoutes } from '../http/aqi-routes.js';
 import { createQualityRoutes } from '../http/quality-routes.js';
+import { type ReportStation, createReportRoutes } from '../http/report-routes.js';
 import type { RegistryFile } from '../registry-file.js';
 import type { PlaceTags, Sink, SinkBatch } from '../sink/sink.js';
 import type { Db } from '../store/open-database.js';
@@ -29,12 +30,14 @@ export function startAirQuality(deps: {
   if (!qSection.enabled && !aSection.enabled) return undefined;
   const stationVillage = new Map<string, string>();
   const stationPlace = new Map<string, PlaceTags>();
+  const stations = new Map<string, ReportStation>();
   for (const c of deps.registryFile.counties)
     for (const t of c.towns)
       for (const v of t.villages)
         for (const s of v.stations) {
           stationVillage.set(s.id, v.id);
           stationPlace.set(s.id, { county: c.id, town: t.id, village: v.id, station: s.id });
+          stations.set(s.id, { id: s.id, name: s.name, village: v.id, waterBody: s.waterBody ?? 'river' });
         }
   const quality = qSection.enabled
     ? createQualityFlags({
@@ -62,7 +65,10 @@ export function startAirQuality(deps: {
   if (quality && publisher) quality.onChange((c) => publisher.flagChanged(c));
   const routes: Hono[] = [];
   if (quality) routes.push(createQualityRoutes({ quality, stationVillage }));
-  if (publisher) routes.push(createAqiRoutes({ publisher, stationVillage }));
+  if (publisher) {
+    routes.push(createAqiRoutes({ publisher, stationVillage }));
+    routes.push(createReportRoutes({ publisher, quality, sink: deps.sink, stations, now: deps.now }));
+  }
   return {
     gate(batch) {
       const judged = quality

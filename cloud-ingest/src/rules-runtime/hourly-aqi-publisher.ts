@@ -65,6 +65,8 @@ export interface AqiPublisher {
     to?: number;
     limit: number;
   }): PublishedRow[];
+  /** Pollutant readings of a station in [from, to), and how many of them quality control flagged. */
+  sampleCounts(station: string, from: number, to: number): { total: number; flagged: number };
   /** The newest hourly AQI of each station the caller may see. */
   latest(villages: ReadonlySet<string> | 'all'): PublishedRow[];
   close(): Promise<void>;
@@ -337,6 +339,14 @@ export function createAqiPublisher(deps: {
         )
         .all(...params, q.limit)
         .map((r) => JSON.parse(r.row) as PublishedRow);
+    },
+    sampleCounts(station, from, to) {
+      return db
+        .prepare<[string, number, number], { total: number; flagged: number }>(
+          `SELECT count(*) AS total, coalesce(sum(flag <> 'N'), 0) AS flagged FROM aqi_samples
+            WHERE station = ? AND ts >= ? AND ts < ?`,
+        )
+        .get(station, from, to)!;
     },
     latest(villages) {
       // SQLite takes a bare column from the row holding the MAX.

@@ -47,6 +47,8 @@ const TEXT = {
     flag: '标记',
     reason: '原因',
     live: '实时原始读数（未经小时平均与质控发布）',
+    report: '本月站点月报（可打印）',
+    csv: 'CSV',
   },
   en: {
     title: 'Published hourly AQI',
@@ -62,6 +64,8 @@ const TEXT = {
     flag: 'Flag',
     reason: 'Reason',
     live: 'Live raw readings (not hourly means, not quality-checked for publication)',
+    report: "This month's station report (printable)",
+    csv: 'CSV',
   },
 };
 const tx = (k: keyof (typeof TEXT)['zh']) => TEXT[currentLang()][k];
@@ -88,7 +92,21 @@ export function publishedAqiPanel(station: string, now: () => number = Date.now)
     el('h3', {}, tx('title')),
   );
   const flags = el('section', { class: 'flagged', 'data-testid': 'flagged-readings' });
-  const root = el('div', { class: 'published' }, box, flags);
+  // The local (UTC+8) month of now, as the report counts months.
+  const month = new Date(now() + 8 * 3_600_000).toISOString().slice(0, 7);
+  const report = `/api/v1/reports/monthly?station=${encodeURIComponent(station)}&month=${month}`;
+  const links = el(
+    'p',
+    { class: 'report-links' },
+    el(
+      'a',
+      { href: `${report}&format=html`, target: '_blank', 'data-testid': 'monthly-report' },
+      tx('report'),
+    ),
+    ' · ',
+    el('a', { href: `${report}&format=csv` }, tx('csv')),
+  );
+  const root = el('div', { class: 'published' }, box, flags, links);
   const q = encodeURIComponent(station);
   void Promise.all([
     api<{ aqi: PublishedHour[] }>(`/aqi/hourly?station=${q}&limit=1`).catch(() => ({ aqi: [] })),
