@@ -32,6 +32,7 @@ interface Row {
   concentrations: Record<string, number>;
   flagged: number;
   publishedAt: number;
+  means: Record<string, Record<string, { value: number | null; n: number }>>;
 }
 
 /**
@@ -88,8 +89,18 @@ describe('published hourly AQI', () => {
     await send([...hourOf('aq-1', 'pm25', HOUR, 75.3), ...hourOf('aq-1', 'pm10', HOUR, 90)], seq);
     // A new batch repeating readings already held (a re-sent backlog) is not counted twice either.
     await send(hourOf('aq-1', 'pm25', HOUR, 75.3));
-    await send(hourOf('aq-1', 'pm25', HOUR + H, 20).slice(0, 1));
-    expect((await hourly())?.concentrations).toEqual(before?.concentrations);
+    // A new PM10 reading of the hour has the hour published again, with whatever it then holds.
+    await send([{ device: 'aq-1', metric: 'pm10', value: 90, unit: UG, ts: HOUR + M, quality: 'good' }]);
+    const after = await waitFor(
+      async () => {
+        const r = await hourly();
+        return r && r.publishedAt > before!.publishedAt ? r : undefined;
+      },
+      { what: 'the hour published again' },
+    );
+    expect(before!.means['PM2.5']!['1h']).toMatchObject({ n: 12 });
+    expect(after.means['PM2.5']!['1h']).toEqual(before!.means['PM2.5']!['1h']);
+    expect(after.means.PM10!['1h']).toMatchObject({ n: 13, value: 90 });
   });
 
   it('an invalidated hour changes the published AQI, counts as flagged, and is audited; a restore puts it back', async () => {
