@@ -253,6 +253,7 @@ export async function startCloud(
           log,
           registry: metrics.registry,
           now,
+          sink,
         });
     if (rules) {
       edgeStatusToRules = (edge, online) => rules.runtime.edgeStatus(edge, online);

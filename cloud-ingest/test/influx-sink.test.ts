@@ -192,6 +192,23 @@ describe('InfluxDB sink against a real influxd 1.6.7', () => {
     await close();
   }, 30_000);
 
+  it("writes a reading's data flag into the reading's own point (a field, not a second point) and lists reading times", async () => {
+    const { sink, database, close } = await makeSink();
+    await sink.commitBatch(batch([reading('pm25', 12, T), reading('pm25', 900, T + 60_000)]), () => {});
+    expect(await sink.readingTimes!('pm-1', 'pm25', T, T + 120_000)).toEqual([T, T + 60_000]);
+    await sink.setFlags!(place, [{ device: 'pm-1', metric: 'pm25', ts: T + 60_000, flag: 'Q' }]);
+    const [rows] = await influxd.query('SELECT "pm25", "pm25_flag" FROM "unknown"', database);
+    expect(rows!.series![0]!.values).toEqual([
+      [T, 12, null],
+      [T + 60_000, 900, 'Q'],
+    ]);
+    // A restore writes N over it: still one point per reading.
+    await sink.setFlags!(place, [{ device: 'pm-1', metric: 'pm25', ts: T + 60_000, flag: 'N' }]);
+    const [again] = await influxd.query('SELECT count("pm25"), last("pm25_flag") FROM "unknown"', database);
+    expect(again!.series![0]!.values[0]!.slice(1)).toEqual([2, 'N']);
+    await close();
+  }, 30_000);
+
   it('calls recordState only after InfluxDB accepted the points: stopped mid-commit, it waits and then commits', async () => {
     const { sink, database, metricsRegistry, close } = await makeSink({
       minRetryDelayMs: 200,

@@ -3,6 +3,7 @@ export * from './aqi-tables.js';
 export * from './aqi-levels.js';
 export * from './aqi.js';
 export * from './rolling-mean.js';
+export * from './published-aqi.js';
 export * from './water-class.js';
 export * from './water-period.js';
 export * from './alert-text.js';

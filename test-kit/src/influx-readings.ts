@@ -2,7 +2,7 @@ import type { Influxd } from './influxd.js';
 
 /**
  * Every reading stored in `db`, as `device|metric|ts` → value, read back with InfluxQL: for each
- * measurement except `events`, every row's non-null fields that are metrics (not `_q`/`_error`).
+ * measurement except `events`, every row's non-null fields that are metrics (not `_q`/`_error`/`_flag`).
  * Also returns count() per field as InfluxDB computes it, to compare with the row walk.
  */
 export async function influxReadings(
@@ -24,7 +24,7 @@ export async function influxReadings(
       for (const row of s.values) {
         cols.forEach((c, i) => {
           if (i === 0 || ['county', 'town', 'village', 'station', 'device'].includes(c)) return;
-          if (c.endsWith('_q') || c.endsWith('_error') || row[i] === null) return;
+          if (c.endsWith('_q') || c.endsWith('_error') || c.endsWith('_flag') || row[i] === null) return;
           points.set(`${row[deviceCol]}|${c}|${row[0]}`, row[i]);
         });
       }
@@ -32,7 +32,12 @@ export async function influxReadings(
     const c = counts?.series?.[0];
     if (c) {
       c.columns.forEach((col, i) => {
-        if (col.startsWith('count_') && !col.endsWith('_q') && !col.endsWith('_error'))
+        if (
+          col.startsWith('count_') &&
+          !col.endsWith('_q') &&
+          !col.endsWith('_error') &&
+          !col.endsWith('_flag')
+        )
           count += c.values[0]![i] as number;
       });
     }

@@ -6,6 +6,8 @@ import {
   thresholdRuleSchema,
 } from '@village/rules';
 import { z } from 'zod';
+import { aqiSectionSchema } from './aqi-config.js';
+import { qualitySectionSchema } from './quality-config.js';
 
 /**
  * The optional `rules:` section of cloud.yaml. People and places come from the registry; this
@@ -42,6 +44,10 @@ export const rulesSectionSchema = z
      * otherwise (only counts and held conditions moved) at most this long later, ms. Default 250.
      */
     persistIntervalMs: z.number().int().min(0).max(60_000).default(250),
+    /** Automatic quality control before the rules (quality-config.ts). */
+    quality: qualitySectionSchema.prefault({}),
+    /** The published hourly and daily AQI (aqi-config.ts). */
+    aqi: aqiSectionSchema.prefault({}),
   })
   .prefault({});
 

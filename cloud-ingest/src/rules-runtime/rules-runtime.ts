@@ -1,4 +1,4 @@
-import type { DeviceEvent, Severity } from '@village/protocol';
+import type { DeviceEvent, Reading, Severity } from '@village/protocol';
 import {
   type EngineState,
   type Incident,
@@ -92,6 +92,11 @@ export interface RulesRuntimeDeps {
    * events-table cursor is then not used: the events table's order is not the journal's.
    */
   journal?: { saveCursor(): void };
+  /**
+   * Quality control (quality-flags.ts) and the AQI publisher run on every committed batch before
+   * the rules; only the readings it returns (flagged N) reach the rules.
+   */
+  qualityGate?(batch: SinkBatch): readonly Reading[];
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -239,7 +244,7 @@ export function startRulesRuntime(deps: RulesRuntimeDeps): RulesRuntime {
     learnDevices(rules, batch.place, batch.readings);
     learnDevices(rules, batch.place, batch.events);
     const out: RulesOutput[] = [];
-    for (const reading of batch.readings) {
+    for (const reading of deps.qualityGate ? deps.qualityGate(batch) : batch.readings) {
       const r = step(rules, state, { kind: 'reading', reading }, now).outputs;
       for (const o of r) out.push(o);
     }

@@ -10,7 +10,9 @@ import { createNotificationDispatcher } from '../notify/notification-dispatcher.
 import type { Notifier } from '../notify/notifier.js';
 import { createWebhookNotifier } from '../notify/webhook-notifier.js';
 import type { RegistryFile } from '../registry-file.js';
+import type { Sink } from '../sink/sink.js';
 import type { Db } from '../store/open-database.js';
+import { startAirQuality } from './air-quality.js';
 import { compileRulesSetup } from './rules-from-registry.js';
 import { type RulesRuntime, type RulesRuntimeDeps, startRulesRuntime } from './rules-runtime.js';
 
@@ -30,6 +32,8 @@ export function startRules(deps: {
   now(): number;
   /** External mode: `committed` is the journal of every worker's batches (journal-rules.ts). */
   journal?: RulesRuntimeDeps['journal'];
+  /** Where quality control writes its copy of the data flags (and the AQI its series). */
+  sink?: Sink;
 }): { runtime: RulesRuntime; routes: Hono[] } | undefined {
   const { config } = deps;
   if (!config.rules.enabled) return undefined;
@@ -45,6 +49,7 @@ export function startRules(deps: {
     now: deps.now,
     registry: deps.registry,
   });
+  const air = startAirQuality({ ...deps, log });
   const runtime = startRulesRuntime({
     db: deps.db,
     setup,
@@ -56,6 +61,13 @@ export function startRules(deps: {
     persistIntervalMs: config.rules.persistIntervalMs,
     placeOf: deps.placeOf,
     journal: deps.journal,
+    qualityGate: air?.gate,
   });
-  return { runtime, routes: [createAlertRoutes(runtime), createIncidentRoutes(runtime)] };
+  const close = runtime.close;
+  runtime.close = async () => {
+    await close();
+    await air?.close();
+  };
+  const routes = [createAlertRoutes(runtime), createIncidentRoutes(runtime), ...(air?.routes ?? [])];
+  return { runtime, routes };
 }

@@ -23,6 +23,11 @@ import type { PlaceTags, SinkBatch } from './sink.js';
  *   would split every series in three and make a rewrite with another quality a second point
  *   instead of an overwrite; as an always-written field it would cost bytes on every reading for
  *   the rare case. Absent means good.
+ * - The data flag quality control gives a reading (HJ 212 style, issue 16) is a string field
+ *   `<metric>_flag`, written after the reading on its own line with the same measurement, tags
+ *   and time, which InfluxDB merges into the reading's point. A field, not a tag: as a tag an
+ *   officer's invalidation would make a second point beside the reading instead of marking it,
+ *   and means over the series would count both. Absent means `N`; a restore writes "N".
  * - Tags with no value (an edge without a station) are left out.
  * A point is keyed by (measurement, tags, ts), so a resent batch overwrites identical points.
  */
@@ -32,6 +37,7 @@ export const fieldNames = (metric: string) => ({
   value: metric,
   error: `${metric}_error`,
   quality: `${metric}_q`,
+  flag: `${metric}_flag`,
 });
 
 const TAG_KEYS = ['county', 'town', 'village', 'station'] as const;
@@ -122,5 +128,21 @@ export function batchToPoints(
       events: [e],
     });
   }
+  return lines;
+}
+
+/** Lines that set the `<metric>_flag` field of stored readings (same measurement, tags and time). */
+export function flagLines(
+  place: PlaceTags,
+  flags: readonly { device: string; metric: string; ts: number; flag: string }[],
+  measurementsOf: (device: string, metric: string) => readonly string[],
+): string[] {
+  const tags = placeTags(place);
+  const lines: string[] = [];
+  for (const f of flags)
+    for (const m of measurementsOf(f.device, f.metric))
+      lines.push(
+        `${lp.measurement(m)}${tags},device=${lp.tag(f.device)} ${lp.tag(fieldNames(f.metric).flag)}=${quoted(f.flag)} ${f.ts}`,
+      );
   return lines;
 }

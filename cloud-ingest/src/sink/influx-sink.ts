@@ -7,7 +7,7 @@ import type { Db } from '../store/open-database.js';
 import type { RegistryStore } from '../store/registry-store.js';
 import type { InfluxSinkConfig } from './influx-config.js';
 import { deviceKinds } from './influx-device-kinds.js';
-import { type InfluxPoint, batchToPoints, fieldNames } from './influx-line-protocol.js';
+import { type InfluxPoint, batchToPoints, fieldNames, flagLines } from './influx-line-protocol.js';
 import { InfluxQueryError, type InfluxSeries, ident, influxQuery, literal } from './influx-query.js';
 import { type CatalogSeries, openSeriesCatalog } from './influx-series-catalog.js';
 import { v1WriteTransport } from './influx-v1-transport.js';
@@ -422,6 +422,27 @@ export function createInfluxSink(config: InfluxSinkConfig, deps: InfluxSinkDeps)
           data: JSON.parse(data) as StoredEvent['data'],
         };
       });
+    },
+
+    setFlags(place, flags) {
+      const run = async () => {
+        const lines = flagLines(place, flags, (d, m) => catalog.find(d, m)?.measurements ?? []);
+        if (lines.length === 0) return;
+        const { refused, error } = await writeDurably(lines);
+        if (refused.length > 0) throw new InfluxWriteError(`InfluxDB refused data flags: ${error}`);
+      };
+      const result = queue.then(run, run);
+      queue = result.catch(() => {});
+      return result;
+    },
+
+    async readingTimes(device, metric, fromTs, toTs) {
+      const s = catalog.find(device, metric);
+      if (s === undefined) return [];
+      const [result] = await query([
+        `SELECT ${ident(fieldNames(metric).value)} FROM ${from(s.measurements)} WHERE "device" = ${literal(device)} AND time >= ${fromTs}ms AND time < ${toTs}ms`,
+      ]);
+      return [...new Set(result!.flatMap((x) => x.values.map((r) => r[0] as number)))].sort((a, b) => a - b);
     },
 
     async close() {

@@ -124,5 +124,21 @@ export interface Sink {
   /** Undefined when no such series was ever written. */
   series(query: SeriesQuery): Promise<SeriesBucket[] | undefined>;
   events(query: EventQuery): Promise<StoredEvent[]>;
+  /**
+   * The quality-control copy of readings' data flags (quality-flags.ts; cloud.db holds the truth):
+   * each given reading gets its HJ 212-style flag beside it; `N` clears it (absent means normal).
+   * Written after the reading's commit, so a flag of a reading never stored is ignored.
+   */
+  setFlags?(place: PlaceTags, flags: readonly FlagWrite[]): Promise<void>;
+  /** Times of one series' stored readings in [from, to), for an officer's invalidation of a range. */
+  readingTimes?(device: string, metric: string, from: number, to: number): Promise<number[]>;
   close(): Promise<void>;
+}
+
+/** One reading's data flag (`DataFlag` of @village/rules), as a sink stores it. */
+export interface FlagWrite {
+  device: string;
+  metric: string;
+  ts: number;
+  flag: string;
 }

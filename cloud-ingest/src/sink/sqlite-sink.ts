@@ -3,6 +3,7 @@ import type { Db } from '../store/open-database.js';
 import { type TimeWindow, latestRange } from './reading-time-window.js';
 import type {
   EventQuery,
+  FlagWrite,
   GroupItem,
   LatestValue,
   SeriesBucket,
@@ -78,6 +79,7 @@ export interface SqliteSinkOptions {
 
 export function createSqliteSink(db: Db, options: SqliteSinkOptions = {}): Sink {
   db.exec(SCHEMA);
+  addFlagColumn(db);
   if (options.repairLatest)
     repairLatest(db, latestRange(options.repairLatest.window, options.repairLatest.now));
   const upsertSeries = db.prepare<
@@ -201,6 +203,19 @@ export function createSqliteSink(db: Db, options: SqliteSinkOptions = {}): Sink 
   const countBuckets = db.prepare<BucketArgs, { b: number; count: number }>(
     `SELECT (ts - @from) / @step AS b, count(*) AS count
        FROM readings WHERE series_id = @id AND ts >= @from AND ts < @to GROUP BY b ORDER BY b`,
+  );
+
+  // NULL is normal (N), as most readings are: the column costs nothing for them.
+  const updateFlag = db.prepare<[string | null, string, string, number]>(
+    `UPDATE readings SET flag = ?
+      WHERE series_id = (SELECT id FROM series WHERE device = ? AND metric = ?) AND ts = ?`,
+  );
+  const writeFlags = db.transaction((flags: readonly FlagWrite[]) => {
+    for (const f of flags) updateFlag.run(f.flag === 'N' ? null : f.flag, f.device, f.metric, f.ts);
+  });
+  const selectTimes = db.prepare<[string, string, number, number], { ts: number }>(
+    `SELECT r.ts FROM readings r JOIN series s ON s.id = r.series_id
+      WHERE s.device = ? AND s.metric = ? AND r.ts >= ? AND r.ts < ? ORDER BY r.ts`,
   );
 
   return {
@@ -332,9 +347,24 @@ export function createSqliteSink(db: Db, options: SqliteSinkOptions = {}): Sink 
         data: JSON.parse(r.data) as DeviceEvent['data'],
       }));
     },
+    async setFlags(_place, flags) {
+      writeFlags(flags);
+    },
+    async readingTimes(device, metric, from, to) {
+      return selectTimes.all(device, metric, from, to).map((r) => r.ts);
+    },
     // The database belongs to the cloud (it also holds the registry and dedupe state): it closes it.
     async close() {},
   };
+}
+
+/**
+ * `readings.flag`: the HJ 212-style data flag quality control gave the reading (NULL = N). Added in
+ * place to databases made before it (issue 16): SQLite adds a nullable column without a rewrite.
+ */
+function addFlagColumn(db: Db): void {
+  const columns = db.prepare<[], { name: string }>('PRAGMA table_info(readings)').all();
+  if (!columns.some((c) => c.name === 'flag')) db.exec('ALTER TABLE readings ADD COLUMN flag TEXT');
 }
 
 /** Replaces each `latest` row outside `range` by its series' newest reading inside it (or none). */

@@ -8,6 +8,7 @@ import { el } from '../dom-element.js';
 import { type MessageKey, ago, t } from '../i18n.js';
 import { onLive } from '../live-stream.js';
 import { aqiBadge } from '../station-card-model.js';
+import { liveHeading, publishedAqiPanel } from './published-aqi-panel.js';
 
 /** Chart ranges and their bucket widths: about 100-300 points each. */
 const RANGES: { key: MessageKey; ms: number; step: string }[] = [
@@ -111,8 +112,10 @@ export function renderStation(root: HTMLElement, data: AppData, station: string)
       el('h2', {}, stationName(data, station)),
       aqi ? el('span', { class: 'aqi', style: `background:${aqi.color}` }, `${t('aqi')} ${aqi.aqi}`) : null,
     ),
+    publishedAqiPanel(station),
     el('div', { class: 'chart-controls' }, select, rangeButtons),
     chartBox,
+    liveHeading(),
     table,
   );
 

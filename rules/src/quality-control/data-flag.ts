@@ -12,9 +12,13 @@
  * PM2.5 above PM10, high humidity on an optical PM sensor, device said suspect). HJ 212's `F`
  * (停运, stopped) and `S` (手工输入的设定值, set value) are deliberately not reused for flatline
  * and spike: a receiver that knows HJ 212 would read them wrongly. The reasons say which check.
+ * A second own letter, `I`, is an officer's invalidation (人工审核无效): set through the API with
+ * a reason, never by a check, and undone only by an officer's restore.
  * Anything but `N` is left out of means, AQI and alerts.
  */
-export type DataFlag = 'N' | 'M' | 'C' | 'D' | 'T' | 'Q';
+export type DataFlag = 'N' | 'M' | 'C' | 'D' | 'T' | 'Q' | 'I';
+
+export const DATA_FLAGS: readonly DataFlag[] = ['N', 'M', 'C', 'D', 'T', 'Q', 'I'];
 
 export const DATA_FLAG_MEANING: Readonly<Record<DataFlag, string>> = {
   N: 'normal',
@@ -23,6 +27,7 @@ export const DATA_FLAG_MEANING: Readonly<Record<DataFlag, string>> = {
   D: 'fault',
   T: 'above measuring range',
   Q: 'failed automatic quality control',
+  I: 'invalidated by an officer',
 };
 
 export type QcReasonCode =
