@@ -45,8 +45,10 @@ import { createSqliteSink } from './sink/sqlite-sink.js';
 import { migrateCloudDb } from './store/cloud-migrations.js';
 import { openCommandStore } from './store/command-store.js';
 import { openDeadLetterStore } from './store/dead-letter-store.js';
+import { edgeCredentialLookup, openEdgeCredentialStore } from './store/edge-credential-store.js';
 import { openEdgeStateStore } from './store/edge-state-store.js';
 import { type Db, openDatabase } from './store/open-database.js';
+import { exportRegistry } from './store/registry-import.js';
 import { type RegistryStore, openRegistryStore } from './store/registry-store.js';
 import { createSeqState } from './store/seq-state.js';
 
@@ -114,6 +116,9 @@ export async function startCloud(
       registryFile,
       config.edges.map((e) => e.id),
     );
+    const edgeCredentials = openEdgeCredentialStore(db);
+    // The store holds the registry (registry.yaml is imported when it changed): rules read it there.
+    const storedRegistry = exportRegistry(db);
     // External mode: every worker journals what it commits, for the one rules worker (docs/scaling.md).
     const journal =
       config.mqtt.mode === 'external' && (config.ingest.journal?.enabled ?? true)
@@ -278,7 +283,7 @@ export async function startCloud(
             maxPacketBytes: mqttConfig.maxPacketBytes,
             limits: mqttConfig.limits,
             tls: mqttConfig.tls,
-            credentials: new Map(config.edges.map((e) => [e.id, e.passwordHash])),
+            credentials: edgeCredentialLookup(edgeCredentials, config.edges, now),
             log,
             metrics,
             async beforeListen(aedes) {
@@ -319,7 +324,7 @@ export async function startCloud(
       journal &&
       startJournalRules({
         config,
-        registryFile,
+        registryFile: storedRegistry,
         db,
         placeOf: (edge) => registry.placeOf(edge),
         publish,
@@ -332,7 +337,7 @@ export async function startCloud(
       ? journalRules
       : startRules({
           config,
-          registryFile,
+          registryFile: storedRegistry,
           db,
           committed,
           placeOf: (edge) => registry.placeOf(edge),
