@@ -13,6 +13,7 @@ import { startBroker } from './broker/start-broker.js';
 import { registerBuildInfo } from './build-info.js';
 import { checkCloudConfig } from './config-check.js';
 import type { CloudConfig } from './config.js';
+import { createAdminRoutes } from './http/admin-routes.js';
 import { createApi } from './http/api-routes.js';
 import { createBodyLimits } from './http/body-limits.js';
 import { createBrowserGuards } from './http/browser-guards.js';
@@ -35,6 +36,8 @@ import { createStatusIngest } from './ingest/status-ingest.js';
 import { type CloudMetrics, createCloudMetrics } from './metrics.js';
 import { portError } from './port-error.js';
 import { startJournalRules, workerName } from './rules-runtime/journal-rules.js';
+import { applyRegistryToRules } from './rules-runtime/registry-live-rules.js';
+import { compileRulesSetup } from './rules-runtime/rules-from-registry.js';
 import type { RulesRuntime } from './rules-runtime/rules-runtime.js';
 import { startRules } from './rules-runtime/start-rules.js';
 import { createInfluxSink } from './sink/influx-sink.js';
@@ -48,6 +51,7 @@ import { openDeadLetterStore } from './store/dead-letter-store.js';
 import { edgeCredentialLookup, openEdgeCredentialStore } from './store/edge-credential-store.js';
 import { openEdgeStateStore } from './store/edge-state-store.js';
 import { type Db, openDatabase } from './store/open-database.js';
+import { storeUsers } from './store/registry-entities.js';
 import { exportRegistry } from './store/registry-import.js';
 import { type RegistryStore, openRegistryStore } from './store/registry-store.js';
 import { createSeqState } from './store/seq-state.js';
@@ -360,6 +364,7 @@ export async function startCloud(
     const auth = createAuth({
       db,
       users: config.users,
+      storeUsers: () => storeUsers(db),
       auth: config.auth,
       tls: tls !== undefined,
       metricsTokenSha256: config.http.metricsTokenSha256,
@@ -370,6 +375,25 @@ export async function startCloud(
     });
     routes.push(auth.routes, auth.tokenRoutes, live.routes, createPeopleRoutes(db), createPlaceRoutes(db));
     routes.push(createEdgeRoutes({ registry, states: edgeStates }));
+    // Admin changes take effect at once: places, users and rules read the store again (embedded mode).
+    const liveRules = rules && 'setup' in rules ? rules.setup : undefined;
+    routes.push(
+      createAdminRoutes({
+        db,
+        credentials: edgeCredentials,
+        configUsers: config.users ?? [],
+        checkRules: (r) => config.rules.enabled && compileRulesSetup(config.rules, r),
+        onChange: () => {
+          registry.refresh();
+          auth.refreshUsers();
+          if (liveRules) applyRegistryToRules(liveRules, config.rules, exportRegistry(db));
+        },
+        disconnectEdge: (edge) => ('disconnectEdge' in broker ? broker.disconnectEdge(edge) : 0),
+        log,
+        metricsRegistry: metrics.registry,
+        now,
+      }),
+    );
     const redrive = createDeadLetterRedrive({ deadLetters, ingestBatch, sink, serially, log, now });
     routes.push(createDeadLetterRoutes({ deadLetters, redrive }));
     routes.push(createDashboardRoutes(config.http.dashboardDir ?? DEFAULT_DASHBOARD_DIR, log));

@@ -11,7 +11,7 @@ import type { Notifier } from '../notify/notifier.js';
 import { createWebhookNotifier } from '../notify/webhook-notifier.js';
 import type { RegistryFile } from '../registry-file.js';
 import type { Db } from '../store/open-database.js';
-import { compileRulesSetup } from './rules-from-registry.js';
+import { type RulesSetup, compileRulesSetup } from './rules-from-registry.js';
 import { type RulesRuntime, type RulesRuntimeDeps, startRulesRuntime } from './rules-runtime.js';
 
 /**
@@ -30,7 +30,7 @@ export function startRules(deps: {
   now(): number;
   /** External mode: `committed` is the journal of every worker's batches (journal-rules.ts). */
   journal?: RulesRuntimeDeps['journal'];
-}): { runtime: RulesRuntime; routes: Hono[] } | undefined {
+}): { runtime: RulesRuntime; routes: Hono[]; setup: RulesSetup } | undefined {
   const { config } = deps;
   if (!config.rules.enabled) return undefined;
   const setup = compileRulesSetup(config.rules, deps.registryFile);
@@ -57,5 +57,5 @@ export function startRules(deps: {
     placeOf: deps.placeOf,
     journal: deps.journal,
   });
-  return { runtime, routes: [createAlertRoutes(runtime), createIncidentRoutes(runtime)] };
+  return { runtime, routes: [createAlertRoutes(runtime), createIncidentRoutes(runtime)], setup };
 }

@@ -37,7 +37,7 @@ export function listAudit(
 ): (AuditEntry & { id: number })[] {
   return db
     .prepare<
-      [string | null, string | null, number],
+      { entity: string | null; id: string | null; limit: number },
       {
         id: number;
         ts: number;
@@ -49,10 +49,10 @@ export function listAudit(
         after: string | null;
       }
     >(
-      `SELECT * FROM admin_audit WHERE (?1 IS NULL OR entity = ?1) AND (?2 IS NULL OR entity_id = ?2)
-       ORDER BY id DESC LIMIT ?3`,
+      `SELECT * FROM admin_audit WHERE (@entity IS NULL OR entity = @entity) AND (@id IS NULL OR entity_id = @id)
+       ORDER BY id DESC LIMIT @limit`,
     )
-    .all(q.entity ?? null, q.entityId ?? null, q.limit)
+    .all({ entity: q.entity ?? null, id: q.entityId ?? null, limit: q.limit })
     .map((r) => ({
       id: r.id,
       ts: r.ts,

@@ -52,7 +52,7 @@ export interface EdgeCredentialStore {
     edge: string,
     opts: { actor: string; now: number; overlapMs: number },
   ): { secret: string; credential: EdgeCredential; previous: EdgeCredential[] };
-  /** Ends every live secret of the edge; returns how many. */
+  /** Ends every live secret of the edge, its cloud.yaml one included; returns how many of the API's. */
   revoke(edge: string, opts: { actor: string; now: number }): number;
   list(edge: string): EdgeCredential[];
   /** Hashes accepted now for the edge; undefined when the API never issued it one. */
@@ -93,18 +93,24 @@ export function openEdgeCredentialStore(db: Db): EdgeCredentialStore {
       })(),
     revoke: (edge, { actor, now }) =>
       db.transaction(() => {
-        const ended = rowsOf.all(edge).filter((r) => live(r, now));
+        const rows = rowsOf.all(edge);
+        const ended = rows.filter((r) => live(r, now));
         for (const r of ended) revokeOne.run(now, r.id);
-        if (ended.length > 0)
-          appendAudit(db, {
-            ts: now,
-            actor,
-            action: 'revoke-credential',
-            entity: 'edge',
-            entityId: edge,
-            before: { credentials: ended.map(view) },
-            after: { revoked: ended.map((r) => r.id) },
-          });
+        // An edge the API never issued a secret keeps its cloud.yaml hash; a revoked row here
+        // makes this store the judge of the edge, so that hash is refused from now on too.
+        if (rows.length === 0) {
+          insert.run(randomUUID(), edge, 'revoked', now, actor);
+          revokeOne.run(now, rowsOf.all(edge)[0]!.id);
+        }
+        appendAudit(db, {
+          ts: now,
+          actor,
+          action: 'revoke-credential',
+          entity: 'edge',
+          entityId: edge,
+          before: { credentials: ended.map(view) },
+          after: { revoked: ended.map((r) => r.id) },
+        });
         return ended.length;
       })(),
     list: (edge) => rowsOf.all(edge).map(view),
