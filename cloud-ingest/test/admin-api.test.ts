@@ -37,8 +37,8 @@ describe('admin API (built bin)', { timeout: 120_000 }, () => {
     });
     return { status: res.status, body: (await res.json()) as T };
   };
-  /** 'connected', or the refusal's message; the client is kept open when connected. */
-  const connect = (username: string, password: string) =>
+  /** 'connected', or the refusal's message; with `keep`, the client stays open (else it leaves at once). */
+  const connect = (username: string, password: string, keep = false) =>
     new Promise<{ result: string; client: MqttClient }>((resolve) => {
       const client = mqtt.connect(`mqtt://127.0.0.1:${t.mqttPort}`, {
         protocolVersion: 4,
@@ -49,7 +49,10 @@ describe('admin API (built bin)', { timeout: 120_000 }, () => {
         connectTimeout: 10_000,
       });
       clients.push(client);
-      client.once('connect', () => resolve({ result: 'connected', client }));
+      client.once('connect', () => {
+        if (!keep) client.end(true);
+        resolve({ result: 'connected', client });
+      });
       client.once('error', (err) => resolve({ result: err.message, client }));
     });
 
@@ -124,7 +127,7 @@ describe('admin API (built bin)', { timeout: 120_000 }, () => {
     );
     expect((await connect('edge-n', second)).result).toBe('connected');
 
-    const live = await connect('edge-n', second);
+    const live = await connect('edge-n', second, true);
     const closed = new Promise<void>((resolve) => live.client.once('close', () => resolve()));
     const revoked = await call<{ revoked: number; disconnected: number }>(
       'DELETE',
@@ -149,7 +152,7 @@ describe('admin API (built bin)', { timeout: 120_000 }, () => {
   });
 
   it('a removed cloud.yaml edge is disconnected and refused', async () => {
-    const { result, client } = await connect('edge-c', 'edge-secret');
+    const { result, client } = await connect('edge-c', 'edge-secret', true);
     expect(result).toBe('connected');
     const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
     const removed = await call<{ disconnected: number }>('DELETE', '/api/v1/admin/edges/edge-c');
