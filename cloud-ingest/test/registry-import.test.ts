@@ -7,7 +7,8 @@ import { parse, stringify } from 'yaml';
 import { hashPassword } from '../src/password-hash.js';
 import { migrateCloudDb } from '../src/store/cloud-migrations.js';
 import { exportRegistry } from '../src/store/registry-import.js';
-import { spawnBin } from './http-bin-cloud.js';
+import { SCOPED_REGISTRY } from './auth-cloud.js';
+import { spawnBin, startBinCloud } from './http-bin-cloud.js';
 
 /** A registry with every kind of entity and every optional field registry.yaml has. */
 const REGISTRY = {
@@ -148,6 +149,47 @@ describe('cloud.db version 1 → 2', () => {
         },
       ]);
       db.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+// The store is the registry: a restart keeps what an admin changed, and an edited registry.yaml
+// (a different file) is still imported at the next start.
+describe('registry across restarts (built bin)', { timeout: 90_000 }, () => {
+  it('keeps API changes when registry.yaml is unchanged, and imports a changed file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'registry-restart-'));
+    try {
+      let t = await startBinCloud({ dir });
+      const post = async (path: string, body: unknown) => {
+        const res = await fetch(`${t.base}${path}`, {
+          method: 'POST',
+          headers: { cookie: await t.cookie('admin'), 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+        return res.status;
+      };
+      const villages = async () => {
+        const res = await fetch(`${t.base}/api/v1/admin/villages`, {
+          headers: { cookie: await t.cookie('admin') },
+        });
+        return ((await res.json()) as { villages: { id: string }[] }).villages.map((v) => v.id);
+      };
+      expect(await post('/api/v1/admin/villages', { id: 'vR', town: 't1', name: '留村' })).toBe(201);
+      await t.stop();
+
+      t = await startBinCloud({ dir });
+      expect(await villages()).toEqual(['vA', 'vB', 'vC', 'vR']);
+      await t.stop();
+
+      // The edited file keeps the officers' places and adds a village: vR, only in the store, goes.
+      const edited = structuredClone(SCOPED_REGISTRY);
+      edited.counties[0]!.towns[1]!.villages.push({ id: 'vE', name: '新增村', stations: [] } as never);
+      writeFileSync(join(dir, 'edited.yaml'), stringify(edited));
+      t = await startBinCloud({ dir, extra: { registry: './edited.yaml' } });
+      expect(await villages()).toEqual(['vA', 'vB', 'vC', 'vE']);
+      await t.stop();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
