@@ -174,13 +174,18 @@ describe('admin API (built bin)', { timeout: 120_000 }, () => {
       body: { user: { id: 'officer-n', role: 'village', place: 'vN' } },
     });
     expect(JSON.stringify(made.body)).not.toContain('scrypt');
-    expect((await t.login('officer-n', 'first-password')).status).toBe(200);
+    const before = await t.login('officer-n', 'first-password');
+    expect(before.status).toBe(200);
+    const oldSession = before.headers.get('set-cookie')!.split(';')[0]!;
+    expect((await call('GET', '/api/v1/me', undefined, oldSession)).status).toBe(200);
     const reset = await call('PUT', '/api/v1/admin/users/officer-n/password', {
       password: 'second-password',
     });
     expect(reset.status).toBe(200);
     expect((await t.login('officer-n', 'first-password')).status).toBe(401);
     expect((await t.login('officer-n', 'second-password')).status).toBe(200);
+    // The session opened with the old password ended with it.
+    expect((await call('GET', '/api/v1/me', undefined, oldSession)).status).toBe(401);
     // cloud.yaml's officers stay in the file.
     const fileUser = await call('PUT', '/api/v1/admin/users/villageA/password', { password: 'x-password' });
     expect(fileUser).toMatchObject({ status: 409, body: { error: { code: 'configured_in_file' } } });
