@@ -10,6 +10,7 @@ import { chooseBrokerMode } from './broker/broker-mode.js';
 import { registerBuildInfo } from './build-info.js';
 import { checkCloudConfig } from './config-check.js';
 import type { CloudConfig } from './config.js';
+import { createAdminRoutes } from './http/admin-routes.js';
 import { createApi } from './http/api-routes.js';
 import { createBodyLimits } from './http/body-limits.js';
 import { createBrowserGuards } from './http/browser-guards.js';
@@ -32,6 +33,8 @@ import { createEdgeReportIngest } from './ingest/edge-report-ingest.js';
 import { createStatusIngest } from './ingest/status-ingest.js';
 import { type CloudMetrics, createCloudMetrics } from './metrics.js';
 import { startJournalRules } from './rules-runtime/journal-rules.js';
+import { applyRegistryToRules } from './rules-runtime/registry-live-rules.js';
+import { compileRulesSetup } from './rules-runtime/rules-from-registry.js';
 import type { RulesRuntime } from './rules-runtime/rules-runtime.js';
 import { startRules } from './rules-runtime/start-rules.js';
 import { createInfluxSink } from './sink/influx-sink.js';
@@ -42,8 +45,11 @@ import { createSqliteSink } from './sink/sqlite-sink.js';
 import { migrateCloudDb } from './store/cloud-migrations.js';
 import { openCommandStore } from './store/command-store.js';
 import { openDeadLetterStore } from './store/dead-letter-store.js';
+import { edgeCredentialLookup, openEdgeCredentialStore } from './store/edge-credential-store.js';
 import { openEdgeStateStore } from './store/edge-state-store.js';
 import { type Db, openDatabase } from './store/open-database.js';
+import { storeUsers } from './store/registry-entities.js';
+import { exportRegistry } from './store/registry-import.js';
 import { type RegistryStore, openRegistryStore } from './store/registry-store.js';
 
 export interface StartOptions {
@@ -110,9 +116,12 @@ export async function startCloud(
       registryFile,
       config.edges.map((e) => e.id),
     );
+    const edgeCredentials = openEdgeCredentialStore(db);
+    // The store holds the registry (registry.yaml is imported when it changed): rules read it there.
+    const storedRegistry = exportRegistry(db);
     // Embedded or external broker, chosen once (broker/broker-mode.ts): in external mode several
     // workers share cloud.db (seq state not cached per process) and each journals what it commits.
-    const brokerMode = chooseBrokerMode(config);
+    const brokerMode = chooseBrokerMode(config, edgeCredentialLookup(edgeCredentials, config.edges, now));
     const { seqState, journal } = brokerMode.openState(db, now);
     const metrics = createCloudMetrics();
     registerBuildInfo(metrics.registry);
@@ -232,7 +241,7 @@ export async function startCloud(
       journal &&
       startJournalRules({
         config,
-        registryFile,
+        registryFile: storedRegistry,
         db,
         placeOf: (edge) => registry.placeOf(edge),
         publish,
@@ -245,7 +254,7 @@ export async function startCloud(
       ? journalRules
       : startRules({
           config,
-          registryFile,
+          registryFile: storedRegistry,
           db,
           committed,
           placeOf: (edge) => registry.placeOf(edge),
@@ -269,6 +278,7 @@ export async function startCloud(
     const auth = createAuth({
       db,
       users: config.users,
+      storeUsers: () => storeUsers(db),
       auth: config.auth,
       tls: tls !== undefined,
       metricsTokenSha256: config.http.metricsTokenSha256,
@@ -279,6 +289,25 @@ export async function startCloud(
     });
     routes.push(auth.routes, auth.tokenRoutes, live.routes, createPeopleRoutes(db), createPlaceRoutes(db));
     routes.push(createEdgeRoutes({ registry, states: edgeStates }));
+    // Admin changes take effect at once: places, users and rules read the store again (embedded mode).
+    const liveRules = rules && 'setup' in rules ? rules.setup : undefined;
+    routes.push(
+      createAdminRoutes({
+        db,
+        credentials: edgeCredentials,
+        configUsers: config.users ?? [],
+        checkRules: (r) => config.rules.enabled && compileRulesSetup(config.rules, r),
+        onChange: () => {
+          registry.refresh();
+          auth.refreshUsers();
+          if (liveRules) applyRegistryToRules(liveRules, config.rules, exportRegistry(db));
+        },
+        disconnectEdge: (edge) => broker.disconnectEdge(edge),
+        log,
+        metricsRegistry: metrics.registry,
+        now,
+      }),
+    );
     const redrive = createDeadLetterRedrive({ deadLetters, ingestBatch, sink, serially, log, now });
     routes.push(createDeadLetterRoutes({ deadLetters, redrive }));
     routes.push(createDashboardRoutes(config.http.dashboardDir ?? DEFAULT_DASHBOARD_DIR, log));

@@ -2,17 +2,22 @@ import { basename } from 'node:path';
 import { ID_PATTERN } from '@village/protocol';
 import { ConfigError, describeIssues, readYamlFile } from '@village/service-kit';
 import { z } from 'zod';
+import { usersSchema } from './auth/user-config.js';
 
 /**
  * registry.yaml: county → town → village → station → edges, plus people under care and
- * optionally pre-registered devices. It is the source of truth for places; the store mirrors it.
+ * optionally pre-registered devices and officers. The store (cloud.db) holds the registry; this file is
+ * its import and export format (`village-cloud registry import|export`, store/registry-import.ts).
  */
-const id = z.string().regex(ID_PATTERN, 'must be a valid id ([A-Za-z0-9][A-Za-z0-9._:-]*)');
-const name = z.string().min(1).max(200);
-const range = z
+export const registryId = z.string().regex(ID_PATTERN, 'must be a valid id ([A-Za-z0-9][A-Za-z0-9._:-]*)');
+const id = registryId;
+export const registryName = z.string().min(1).max(200);
+const name = registryName;
+export const registryRange = z
   .tuple([z.number(), z.number()])
   .refine(([lo, hi]) => lo <= hi, 'must be [low, high] with low <= high')
   .optional();
+const range = registryRange;
 
 /**
  * A time of day 'HH:MM' in the county's local time: the rules read it in cloud.yaml's
@@ -20,14 +25,14 @@ const range = z
  */
 const clockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "must be a local time 'HH:MM' (00:00-23:59)");
 /** A window's end may be 24:00 (to midnight); a window never crosses midnight, as in the rules. */
-const dailyWindow = z
+export const dailyWindow = z
   .strictObject({
     from: clockTime,
     to: z.string().regex(/^(([01]\d|2[0-3]):[0-5]\d|24:00)$/, "must be a local time 'HH:MM' (00:00-24:00)"),
   })
   .refine((w) => w.to > w.from, { path: ['to'], message: 'must be after from (no window across midnight)' });
 
-const stationSchema = z.strictObject({
+export const stationSchema = z.strictObject({
   id,
   name,
   edges: z.array(id).default([]),
@@ -38,36 +43,39 @@ const villageSchema = z.strictObject({ id, name, stations: z.array(stationSchema
 const townSchema = z.strictObject({ id, name, villages: z.array(villageSchema).default([]) });
 const countySchema = z.strictObject({ id, name, towns: z.array(townSchema).default([]) });
 
+export const personSchema = z.strictObject({
+  id,
+  name,
+  station: id,
+  wristband: id.optional(),
+  livesAlone: z.boolean().default(false),
+  /** Alert bounds, beats per minute. */
+  heartRate: range,
+  /** Alert bounds, percent oxygen saturation. */
+  spo2: range,
+  /** Local waking hours ('HH:MM'), when no-movement and not-worn rules apply. Rules default 07:00–21:00. */
+  waking: dailyWindow.optional(),
+  /** Quiet windows (午休), local 'HH:MM': no-movement time inside them does not count. */
+  quiet: z.array(dailyWindow).max(8).optional(),
+  /**
+   * The wristband's expected reporting interval, ms: silence is judged against it. Without
+   * it the rules learn the rhythm from the band's gaps, after cloud.yaml's default at first.
+   */
+  reportIntervalMs: z.number().int().min(1_000).optional(),
+});
+
 const registrySchema = z
   .strictObject({
     counties: z.array(countySchema).default([]),
-    people: z
-      .array(
-        z.strictObject({
-          id,
-          name,
-          station: id,
-          wristband: id.optional(),
-          livesAlone: z.boolean().default(false),
-          /** Alert bounds, beats per minute. */
-          heartRate: range,
-          /** Alert bounds, percent oxygen saturation. */
-          spo2: range,
-          /** Local waking hours ('HH:MM'), when no-movement and not-worn rules apply. Rules default 07:00–21:00. */
-          waking: dailyWindow.optional(),
-          /** Quiet windows (午休), local 'HH:MM': no-movement time inside them does not count. */
-          quiet: z.array(dailyWindow).max(8).optional(),
-          /**
-           * The wristband's expected reporting interval, ms: silence is judged against it. Without
-           * it the rules learn the rhythm from the band's gaps, after cloud.yaml's default at first.
-           */
-          reportIntervalMs: z.number().int().min(1_000).optional(),
-        }),
-      )
-      .default([]),
+    people: z.array(personSchema).default([]),
     devices: z
       .array(z.strictObject({ id, edge: id, kind: z.string().min(1), driver: z.string().min(1) }))
       .default([]),
+    /**
+     * Officers kept in the store (added by an admin, docs/operations.md); absent = an import leaves
+     * the store's users as they are. Officers in cloud.yaml `users:` stay there and are not listed here.
+     */
+    users: usersSchema,
   })
   .superRefine((reg, ctx) => {
     const seen = new Map<string, string>();
@@ -115,6 +123,14 @@ const registrySchema = z
     });
     reg.devices.forEach((d, i) => {
       unique('device', d.id, ['devices', i, 'id']);
+    });
+    reg.users?.forEach((u, i) => {
+      if (u.role !== 'admin' && !seen.has(`${u.role}:${u.place}`))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['users', i, 'place'],
+          message: `unknown ${u.role} ${u.place}`,
+        });
     });
   });
 

@@ -1,9 +1,9 @@
 import type { Reading } from '@village/protocol';
+import { waitFor } from '@village/test-kit';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { T0, collectAcks, makeBatch, publishBatch, waitForAck } from './cloud-fixture.js';
 import { startRulesCloud } from './rules-test-cloud.js';
-import { waitFor } from './wait-for.js';
 
 const H = 3_600_000;
 const M = 60_000;
@@ -64,7 +64,7 @@ describe('published hourly AQI', () => {
 
   it('publishes the hour: PM on the 24-h rows from hourly means, rounded, with level and primary pollutant', async () => {
     await send([...hourOf('aq-1', 'pm25', HOUR, 75.3), ...hourOf('aq-1', 'pm10', HOUR, 90)]);
-    const row = await waitFor(hourly, { what: 'the hourly AQI of the hour' });
+    const row = await waitFor('the hourly AQI of the hour', hourly);
     expect(row).toMatchObject({
       station: 's1',
       start: HOUR,
@@ -91,13 +91,10 @@ describe('published hourly AQI', () => {
     await send(hourOf('aq-1', 'pm25', HOUR, 75.3));
     // A new PM10 reading of the hour has the hour published again, with whatever it then holds.
     await send([{ device: 'aq-1', metric: 'pm10', value: 90, unit: UG, ts: HOUR + M, quality: 'good' }]);
-    const after = await waitFor(
-      async () => {
-        const r = await hourly();
-        return r && r.publishedAt > before!.publishedAt ? r : undefined;
-      },
-      { what: 'the hour published again' },
-    );
+    const after = await waitFor('the hour published again', async () => {
+      const r = await hourly();
+      return r && r.publishedAt > before!.publishedAt ? r : undefined;
+    });
     expect(before!.means['PM2.5']!['1h']).toMatchObject({ n: 12 });
     expect(after.means['PM2.5']!['1h']).toEqual(before!.means['PM2.5']!['1h']);
     expect(after.means.PM10!['1h']).toMatchObject({ n: 13, value: 90 });
@@ -116,13 +113,10 @@ describe('published hourly AQI', () => {
     );
     expect(inv.status).toBe(200);
     expect(inv.body.change.readings).toBe(12);
-    const after = await waitFor(
-      async () => {
-        const r = await hourly();
-        return r && r.publishedAt > before!.publishedAt ? r : undefined;
-      },
-      { what: 'the hour published again' },
-    );
+    const after = await waitFor('the hour published again', async () => {
+      const r = await hourly();
+      return r && r.publishedAt > before!.publishedAt ? r : undefined;
+    });
     expect(after).toMatchObject({ aqi: 70, primary: ['PM10'], flagged: 12 });
     expect(after.iaqi['PM2.5_24h']).toBeUndefined();
     const audit = await t.api<{ audit: { action: string; reason: string; readings: number }[] }>(
@@ -135,13 +129,10 @@ describe('published hourly AQI', () => {
     });
 
     await t.api('/api/v1/quality/restore', body('cleaned and checked'));
-    const back = await waitFor(
-      async () => {
-        const r = await hourly();
-        return r && r.publishedAt > after.publishedAt ? r : undefined;
-      },
-      { what: 'the hour published after the restore' },
-    );
+    const back = await waitFor('the hour published after the restore', async () => {
+      const r = await hourly();
+      return r && r.publishedAt > after.publishedAt ? r : undefined;
+    });
     expect(back).toMatchObject({ aqi: 100, flagged: 0 });
   });
 
@@ -150,14 +141,11 @@ describe('published hourly AQI', () => {
     const day = Date.UTC(2026, 0, 15, 16);
     for (let h = 0; h < 20; h++) await send(hourOf('aq-2', 'pm10', day + h * H, 150));
     // The past day is published as soon as its first hours arrive, then again with each later one.
-    const d = await waitFor(
-      async () => {
-        const r = (await t.api<{ aqi: Row[] }>(`/api/v1/aqi/daily?station=s1&from=${day}&to=${day + 1}`)).body
-          .aqi[0];
-        return r?.concentrations.PM10_24h !== undefined ? r : undefined;
-      },
-      { what: 'the daily AQI of the 20 hours' },
-    );
+    const d = await waitFor('the daily AQI of the 20 hours', async () => {
+      const r = (await t.api<{ aqi: Row[] }>(`/api/v1/aqi/daily?station=s1&from=${day}&to=${day + 1}`)).body
+        .aqi[0];
+      return r?.concentrations.PM10_24h !== undefined ? r : undefined;
+    });
     expect(d).toMatchObject({ start: day, aqi: 100, concentrations: { PM10_24h: 150 } });
   });
 

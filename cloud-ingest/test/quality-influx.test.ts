@@ -1,8 +1,8 @@
 import type { Reading } from '@village/protocol';
+import { waitFor } from '@village/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { T0 } from './cloud-fixture.js';
 import { type InfluxTestCloud, startInfluxTestCloud } from './influx-test-cloud.js';
-import { waitFor } from './wait-for.js';
 
 const r = (value: number, ts: number): Reading => ({
   device: 'pm-9',
@@ -37,9 +37,9 @@ describe('quality flags in the InfluxDB sink', () => {
 
   it('a negative reading gets pm25_flag "Q"; an invalidated range gets "I"; still one point per reading', async () => {
     await t.send('edge-1', [r(-2, T0), r(20, T0 + 60_000)]);
-    await waitFor(async () => (await rows()).some((x) => x[0] === T0 && x[2] === 'Q'), {
-      what: 'the Q flag in InfluxDB',
-    });
+    await waitFor('the Q flag in InfluxDB', async () =>
+      (await rows()).some((x) => x[0] === T0 && x[2] === 'Q'),
+    );
     const inv = await t.api<{ change: { readings: number } }>('/api/v1/quality/invalidate', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -52,7 +52,7 @@ describe('quality flags in the InfluxDB sink', () => {
       }),
     });
     expect(inv.body.change.readings).toBe(2);
-    await waitFor(async () => (await rows()).every((x) => x[2] === 'I'), { what: 'the I flags in InfluxDB' });
+    await waitFor('the I flags in InfluxDB', async () => (await rows()).every((x) => x[2] === 'I'));
     expect(await rows()).toEqual([
       [T0, -2, 'I'],
       [T0 + 60_000, 20, 'I'],

@@ -1,11 +1,11 @@
 import { join } from 'node:path';
 import type { Reading } from '@village/protocol';
+import { waitFor } from '@village/test-kit';
 import Database from 'better-sqlite3';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { T0, collectAcks, makeBatch, publishBatch, waitForAck } from './cloud-fixture.js';
 import { startRulesCloud } from './rules-test-cloud.js';
-import { waitFor } from './wait-for.js';
 
 const UG = 'µg/m³';
 const r = (
@@ -51,9 +51,10 @@ describe('quality control in the cloud', () => {
         .get(device, metric, ts) as { flag: string | null } | undefined
     )?.flag;
   const flagged = async (device: string, flag: string, ts: number, metric = 'pm25') => {
-    await waitFor(() => sinkFlag(device, metric, ts) === flag, {
-      what: `${device} ${metric}@${ts} flagged ${flag} in the sink`,
-    });
+    await waitFor(
+      `${device} ${metric}@${ts} flagged ${flag} in the sink`,
+      () => sinkFlag(device, metric, ts) === flag,
+    );
     const { body } = await t.api<{ flags: { ts: number; flag: string; reasons: { code: string }[] }[] }>(
       `/api/v1/quality/flags?device=${device}&metric=${metric}`,
     );
@@ -130,9 +131,7 @@ describe('quality control in the cloud', () => {
     expect(await alertsOf('pm-range')).toHaveLength(0);
     // (with a PM10 above it: the station's PM10 of the other tests would make it fail the PM pair check)
     await send([r('pm-range', 'pm10', 500, T0 + 2000), r('pm-range', 'pm25', 300, T0 + 2000)]);
-    await waitFor(async () => (await alertsOf('pm-range')).length === 1, {
-      what: 'the alert of a good high value',
-    });
+    await waitFor('the alert of a good high value', async () => (await alertsOf('pm-range')).length === 1);
   });
 
   it('CO sent in µg/m³ is refused as an unknown unit (Q)', async () => {
@@ -206,7 +205,7 @@ describe('quality control in the cloud', () => {
 
   it('an officer invalidates a range (I) and restores it (N), each audited with actor and reason', async () => {
     await send([r('pm-off', 'pm25', 30, T0), r('pm-off', 'pm25', 31, T0 + 60_000)]);
-    await waitFor(() => sinkFlag('pm-off', 'pm25', T0 + 60_000) === null, { what: 'readings stored' });
+    await waitFor('readings stored', () => sinkFlag('pm-off', 'pm25', T0 + 60_000) === null);
     const post = (action: string, reason: string) =>
       t.api<{ change: { readings: number } }>(`/api/v1/quality/${action}`, {
         method: 'POST',
@@ -222,7 +221,7 @@ describe('quality control in the cloud', () => {
     expect(await alertsOf('pm-off')).toHaveLength(0);
     const res = await post('restore', 'checked against the reference station');
     expect(res.body.change.readings).toBe(3);
-    await waitFor(() => sinkFlag('pm-off', 'pm25', T0) === null, { what: 'restored in the sink' });
+    await waitFor('restored in the sink', () => sinkFlag('pm-off', 'pm25', T0) === null);
     const { body } = await t.api<{ audit: { action: string; actor: string; reason: string; at: number }[] }>(
       '/api/v1/quality/audit?device=pm-off',
     );

@@ -7,6 +7,8 @@ import { type MessageKey, currentLang, setLang, t } from './i18n.js';
 import { applyLiveReading } from './live-reading.js';
 import { onLive, startLive, stopLive } from './live-stream.js';
 import { createViewTokens } from './view-token.js';
+import { at } from './views/admin-texts.js';
+import { renderAdmin } from './views/admin-view.js';
 import { renderAlerts } from './views/alerts-view.js';
 import { renderElder } from './views/elder-view.js';
 import { renderHealth } from './views/health-view.js';
@@ -88,6 +90,9 @@ function header(active: string): HTMLElement {
       'nav',
       {},
       ...NAV.map(([path, key]) => el('a', { href: `#/${path}`, class: path === active ? 'on' : '' }, t(key))),
+      user?.role === 'admin' || user?.role === 'anonymous'
+        ? el('a', { href: '#/admin', class: active === 'admin' ? 'on' : '' }, at('admin'))
+        : null,
     ),
     el(
       'div',
@@ -139,6 +144,7 @@ function route(): void {
   else if (view === 'incidents') cleanup = renderIncidents(main, data);
   else if (view === 'sla') cleanup = renderSla(main, data);
   else if (view === 'elder') cleanup = renderElder(main, data);
+  else if (view === 'admin') cleanup = renderAdmin(main);
   else if (view === 'health') {
     void loadAppData().then((fresh) => {
       // The user may have moved on while this loaded: then the answer is dropped, so it neither

@@ -1,3 +1,4 @@
+import { waitFor } from '@village/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // Real peers over real UDP on 127.0.0.1: the simulators' Semtech UDP gateways and class A end
 // devices, which decode and answer MAC commands with their own code (not the driver's).
@@ -8,7 +9,6 @@ import {
 } from '../../simulators/src/lorawan/index.js';
 import { type LorawanConfigInput, type LorawanDriver, createLorawanDriver } from '../src/lorawan/index.js';
 import { type RecordingContext, createRecordingContext } from './lorawan-fixtures/recording-context.js';
-import { waitFor } from './lorawan-fixtures/wait-for.js';
 
 const GATEWAYS = ['aa555a0000000011', 'aa555a0000000012'];
 const abp = (n: number, extra: { adr?: boolean; datr?: string } = {}) => ({
@@ -49,7 +49,7 @@ describe(
     const uplink = async (id: string, opts: { confirmed?: boolean } = {}) => {
       const n = driver.status().uplinks;
       dev(id).uplink({ fPort: 1, bytes: cayenne, ...opts });
-      await waitFor(() => driver.status().uplinks === n + 1, { what: `uplink of ${id} handled` });
+      await waitFor(`uplink of ${id} handled`, () => driver.status().uplinks === n + 1);
     };
 
     beforeAll(async () => {
@@ -64,7 +64,7 @@ describe(
         // for, so the device still checks RX1/RX2 timing without the test waiting a second each time.
         ignoreTxTiming: true,
       });
-      await waitFor(() => sim.gateways.every((g) => g.stats.pullAcks > 0), { what: 'PULL_ACKs' });
+      await waitFor('PULL_ACKs', () => sim.gateways.every((g) => g.stats.pullAcks > 0));
     }, 30_000);
 
     afterAll(async () => {
@@ -77,7 +77,7 @@ describe(
       const d = dev('mac-1');
       d.requestLinkCheck();
       d.uplink({ fPort: 1, bytes: cayenne });
-      await waitFor(() => d.downlinks.length === 1, { what: 'LinkCheckAns' });
+      await waitFor('LinkCheckAns', () => d.downlinks.length === 1);
       // Best SNR 9 dB (gateway 1), SF7 demodulates down to -7.5 dB: margin trunc(16.5) = 16.
       expect(d.downlinks[0]!.mac).toEqual([{ cid: 'LinkCheckAns', margin: 16, gwCnt: 2 }]);
       expect(d.downlinks[0]!.fPort).toBeNull();
@@ -88,7 +88,7 @@ describe(
       const d = dev('mac-2');
       d.requestLinkCheck();
       d.uplinkMac();
-      await waitFor(() => d.downlinks.length === 1, { what: 'LinkCheckAns to FPort 0' });
+      await waitFor('LinkCheckAns to FPort 0', () => d.downlinks.length === 1);
       expect(d.downlinks[0]!.mac).toEqual([{ cid: 'LinkCheckAns', margin: 16, gwCnt: 2 }]);
       expect(driver.status().errors.mac_malformed).toBeUndefined();
     });
@@ -100,12 +100,12 @@ describe(
         driver.command!({ id: 'ds-1', device: 'mac-1', action: 'dev-status', params: {} }),
       ).resolves.toEqual({ queued: true });
       await uplink('mac-1');
-      await waitFor(() => d.downlinks.length === before + 1, { what: 'DevStatusReq' });
+      await waitFor('DevStatusReq', () => d.downlinks.length === before + 1);
       expect(d.downlinks.at(-1)!.mac).toEqual([{ cid: 'DevStatusReq' }]);
       await uplink('mac-1'); // carries the DevStatusAns in FOpts
-      await waitFor(() => ctx.readings.some((r) => r.device === 'mac-1' && r.metric === 'link_margin'), {
-        what: 'DevStatusAns readings',
-      });
+      await waitFor('DevStatusAns readings', () =>
+        ctx.readings.some((r) => r.device === 'mac-1' && r.metric === 'link_margin'),
+      );
       expect(ctx.readings.find((r) => r.device === 'mac-1' && r.metric === 'battery')).toMatchObject({
         value: 78.7, // 200 / 254
         unit: '%',
@@ -119,29 +119,29 @@ describe(
       await driver.command!({ id: 'ds-2', device: 'mac-2', action: 'dev-status', params: {} });
       const b2 = d2.downlinks.length;
       await uplink('mac-2');
-      await waitFor(() => d2.downlinks.length === b2 + 1, { what: 'DevStatusReq to mac-2' });
+      await waitFor('DevStatusReq to mac-2', () => d2.downlinks.length === b2 + 1);
       d2.uplinkMac();
-      await waitFor(() => ctx.readings.some((r) => r.device === 'mac-2' && r.metric === 'link_margin'), {
-        what: 'DevStatusAns on FPort 0',
-      });
+      await waitFor('DevStatusAns on FPort 0', () =>
+        ctx.readings.some((r) => r.device === 'mac-2' && r.metric === 'link_margin'),
+      );
     });
 
     it('ADR: an SF12 device with 9 dB SNR is moved to SF7 by LinkADRReq and acknowledges it', async () => {
       const d = dev('mac-3');
       expect(d.datr()).toBe('SF12BW125');
       await uplink('mac-3');
-      await waitFor(() => d.downlinks.length === 1, { what: 'LinkADRReq' });
+      await waitFor('LinkADRReq', () => d.downlinks.length === 1);
       // ChirpStack's default: 9 - (-20) - 10 = 19 dB → 6 steps: DR0→DR5, then one TX power step.
       expect(d.downlinks[0]!.mac).toEqual([
         { cid: 'LinkADRReq', dataRate: 5, txPower: 1, chMask: 0xffff, chMaskCntl: 6, nbTrans: 1 },
       ]);
       expect(d.datr()).toBe('SF7BW125');
       await uplink('mac-3'); // at SF7, with LinkADRAns 0x07 in FOpts
-      await waitFor(() => ctx.logs.some((l) => l.msg === 'lorawan: ADR applied by the device'), {
-        what: 'ADR applied',
-      });
+      await waitFor('ADR applied', () =>
+        ctx.logs.some((l) => l.msg === 'lorawan: ADR applied by the device'),
+      );
       // Still 9 dB over SF7's floor with 10 dB to spare: two more steps, as TX power (index 1 → 3).
-      await waitFor(() => d.downlinks.length === 2, { what: 'second LinkADRReq' });
+      await waitFor('second LinkADRReq', () => d.downlinks.length === 2);
       expect(d.downlinks[1]!.mac).toMatchObject([{ cid: 'LinkADRReq', dataRate: 5, txPower: 3 }]);
       expect(driver.status().errors.mac_link_adr_rejected).toBeUndefined();
     });
@@ -156,15 +156,15 @@ describe(
       });
       sim.radio.loseNextDownlinks(1);
       await uplink('mac-4');
-      await waitFor(() => sim.radio.downlinksLost() === 1, { what: 'first transmission lost' });
+      await waitFor('first transmission lost', () => sim.radio.downlinksLost() === 1);
       expect(d.downlinks).toHaveLength(0);
       await uplink('mac-4'); // no ACK bit: the driver resends
-      await waitFor(() => d.downlinks.length === 1, { what: 'retransmission received' });
+      await waitFor('retransmission received', () => d.downlinks.length === 1);
       expect(d.downlinks[0]).toMatchObject({ confirmed: true, fPort: 9 });
       expect(d.downlinks[0]!.payload.toString('hex')).toBe('beef');
       expect(driver.status().retransmissions).toBe(1);
       await uplink('mac-4'); // carries the ACK
-      await waitFor(() => driver.status().downlinksAcked === 1, { what: 'ACK counted' });
+      await waitFor('ACK counted', () => driver.status().downlinksAcked === 1);
       expect(driver.status().downlinksFailed).toBe(0);
     });
 
@@ -178,11 +178,11 @@ describe(
       sim.radio.loseNextDownlinks(2);
       const lost = sim.radio.downlinksLost();
       await uplink('mac-5');
-      await waitFor(() => sim.radio.downlinksLost() === lost + 1, { what: 'first send lost' });
+      await waitFor('first send lost', () => sim.radio.downlinksLost() === lost + 1);
       await uplink('mac-5');
-      await waitFor(() => sim.radio.downlinksLost() === lost + 2, { what: 'retry lost' });
+      await waitFor('retry lost', () => sim.radio.downlinksLost() === lost + 2);
       await uplink('mac-5');
-      await waitFor(() => ctx.events.some((e) => e.type === 'downlink_failed'), { what: 'failure event' });
+      await waitFor('failure event', () => ctx.events.some((e) => e.type === 'downlink_failed'));
       expect(ctx.events.find((e) => e.type === 'downlink_failed')).toMatchObject({
         device: 'mac-5',
         data: { code: 'downlink_not_acked', commandId: 'conf-2', attempts: 2 },
@@ -200,7 +200,7 @@ describe(
       const refused = () => ctx.errorCount('mic_invalid') + ctx.errorCount('fcnt_replay');
       const before = refused();
       d.uplink({ fPort: 1, bytes: cayenne });
-      await waitFor(() => refused() === before + 1, { what: 'FCnt 0 refused' });
+      await waitFor('FCnt 0 refused', () => refused() === before + 1);
       await expect(
         driver.command!({ id: 'rst-0', device: 'mac-6', action: 'reset-frame-counter', params: {} }),
       ).rejects.toMatchObject({ code: 'bad_command', message: expect.stringMatching(/by/) });
@@ -238,9 +238,10 @@ describe(
         const port = driver.port();
         await driver.stop();
         await start(port);
-        await waitFor(() => driver.status().gateways.filter((g) => g.pullAddress).length === 2, {
-          what: 'gateway routes back',
-        });
+        await waitFor(
+          'gateway routes back',
+          () => driver.status().gateways.filter((g) => g.pullAddress).length === 2,
+        );
       };
       await driver.command!({
         id: 'keep-1',
@@ -251,14 +252,14 @@ describe(
       await restart();
       const before = d.downlinks.length;
       await uplink('mac-4');
-      await waitFor(() => d.downlinks.length === before + 1, { what: 'queued frame after restart' });
+      await waitFor('queued frame after restart', () => d.downlinks.length === before + 1);
       expect(d.downlinks.at(-1)).toMatchObject({ fPort: 3, confirmed: true });
       expect(d.downlinks.at(-1)!.payload.toString('hex')).toBe('a1');
       // Restart while keep-1 waits for its ACK, with a MAC request queued beside it.
       await driver.command!({ id: 'keep-2', device: 'mac-4', action: 'dev-status', params: {} });
       await restart();
       await uplink('mac-4'); // carries the ACK of keep-1
-      await waitFor(() => d.downlinks.length === before + 2, { what: 'DevStatusReq after restart' });
+      await waitFor('DevStatusReq after restart', () => d.downlinks.length === before + 2);
       expect(d.downlinks.at(-1)!.mac).toEqual([{ cid: 'DevStatusReq' }]);
       expect(driver.status()).toMatchObject({ downlinksAcked: 1, retransmissions: 0 });
     });
@@ -289,7 +290,7 @@ describe('LoRaWAN periodic DevStatusReq (devStatusIntervalMs)', { timeout: 20_00
       keepaliveMs: 500,
       ignoreTxTiming: true,
     });
-    await waitFor(() => sim.gateways[0]!.stats.pullAcks > 0, { what: 'PULL_ACK' });
+    await waitFor('PULL_ACK', () => sim.gateways[0]!.stats.pullAcks > 0);
   });
 
   afterAll(async () => {
@@ -303,18 +304,18 @@ describe('LoRaWAN periodic DevStatusReq (devStatusIntervalMs)', { timeout: 20_00
     const send = async (confirmed = false) => {
       const n = driver.status().uplinks;
       d.uplink({ fPort: 1, bytes: cayenne, confirmed });
-      await waitFor(() => driver.status().uplinks === n + 1, { what: 'uplink handled' });
+      await waitFor('uplink handled', () => driver.status().uplinks === n + 1);
     };
     await send();
-    await waitFor(() => d.downlinks.length === 1, { what: 'first DevStatusReq' });
+    await waitFor('first DevStatusReq', () => d.downlinks.length === 1);
     expect(d.downlinks[0]!.mac).toEqual([{ cid: 'DevStatusReq' }]);
     await send(); // the answer
-    await waitFor(() => ctx.readings.some((r) => r.metric === 'external_power'), { what: 'DevStatusAns' });
+    await waitFor('DevStatusAns', () => ctx.readings.some((r) => r.metric === 'external_power'));
     expect(ctx.readings.find((r) => r.metric === 'external_power')).toMatchObject({ value: true });
     expect(ctx.readings.some((r) => r.metric === 'battery' && r.device === device.id)).toBe(false);
     // Within the hour: a confirmed uplink gets its ACK, without a second DevStatusReq.
     await send(true);
-    await waitFor(() => d.downlinks.length === 2, { what: 'ACK' });
+    await waitFor('ACK', () => d.downlinks.length === 2);
     expect(d.downlinks[1]).toMatchObject({ ack: true, mac: [] });
   });
 });

@@ -1,13 +1,13 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runTool } from '@village/test-kit';
 import { decode } from 'cbor-x';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encodeUplink as smokeUplink } from '../src/codecs/nb-smoke-detector.js';
 import { type NbiotDriver, createNbiotDriver, nbiotConfigSchema } from '../src/nbiot/index.js';
 import { cborBody } from './nbiot-fixtures/device-body.js';
 import { createRecordingContext } from './nbiot-fixtures/recording-context.js';
-import { runProcess } from './nbiot-fixtures/run-process.js';
 
 /**
  * The NB-IoT command queue across a driver restart on the same data dir, with libcoap's
@@ -39,7 +39,7 @@ async function post(counter: number, ack?: string) {
   const outFile = join(dir, `down-${fileNo}.bin`);
   writeFileSync(inFile, cborBody(SMOKE.key, SMOKE.imei, { counter, payload, ...(ack ? { ack } : {}) }));
   writeFileSync(outFile, '');
-  const r = await runProcess('coap-client-notls', [
+  const r = await runTool('coap-client-notls', [
     '-m',
     'post',
     '-t',

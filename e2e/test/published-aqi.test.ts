@@ -1,11 +1,11 @@
 /// <reference lib="dom" />
 import { type Reading, encodeBatch, topics } from '@village/protocol';
+import { waitFor } from '@village/test-kit';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OFFICE_SCREEN, launchBrowser, openPage, screenshot } from './harness/browser.js';
 import { type Village, createVillage } from './harness/village.js';
-import { waitFor } from './harness/wait-for.js';
 
 const H = 3_600_000;
 const PASSWORD = 'pw-edge-1-published-aqi';

@@ -21,6 +21,8 @@ export function createAuth(opts: {
   db: Db;
   /** cloud.yaml `users:` (absent = logins off). */
   users: readonly UserConfig[] | undefined;
+  /** Officers an admin added in the store (store/registry-entities.ts); cloud.yaml wins a name clash. */
+  storeUsers?: () => UserConfig[];
   /** cloud.yaml `auth:` (absent = defaults). */
   auth: AuthConfig | undefined;
   /** Whether the API serves HTTPS: the session cookie is Secure then unless auth.secureCookie says otherwise. */
@@ -32,9 +34,28 @@ export function createAuth(opts: {
   log: Logger;
   metricsRegistry: Registry;
   now(): number;
-}): { middleware: MiddlewareHandler; routes: Hono; tokenRoutes: Hono; metricsAccess: MiddlewareHandler } {
+}): {
+  middleware: MiddlewareHandler;
+  routes: Hono;
+  tokenRoutes: Hono;
+  metricsAccess: MiddlewareHandler;
+  /** Reads users and their scopes again after an admin change (a user whose place is gone is dropped). */
+  refreshUsers(): void;
+} {
   const users = new Map((opts.users ?? []).map((u) => [u.username, u]));
   const scopes = resolveUserScopes(opts.db, [...users.values()]);
+  const refreshUsers = () => {
+    users.clear();
+    scopes.clear();
+    for (const u of [...(opts.users ?? []), ...(opts.storeUsers?.() ?? [])]) {
+      if (users.has(u.username)) continue;
+      try {
+        scopes.set(u.username, resolveUserScopes(opts.db, [u]).get(u.username)!);
+        users.set(u.username, u);
+      } catch {}
+    }
+  };
+  refreshUsers();
   const sessions = openSessionStore(opts.db);
   sessions.purge(opts.now());
   // Warn on every start, not once: an open API must never look like a normal configuration.
@@ -46,6 +67,7 @@ export function createAuth(opts: {
   const tokens = openApiTokenStore(opts.db);
   const sessionAuth = createAuthMiddleware({ users, scopes, sessions, now: opts.now });
   return {
+    refreshUsers,
     // A bearer token (api-token-store.ts) answers for itself; without one, the session cookie.
     middleware: createTokenMiddleware({ db: opts.db, tokens, sessions: sessionAuth, now: opts.now }),
     tokenRoutes: createTokenRoutes({ db: opts.db, tokens, log: opts.log, now: opts.now }),

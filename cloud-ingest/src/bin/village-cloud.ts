@@ -23,6 +23,7 @@ import { CLOUD_DB_FILE } from '../store/open-database.js';
 import { addBackupCommands } from './backup-commands.js';
 import { printNewEdgeSecret } from './new-edge-secret.js';
 import { readPassword } from './read-password.js';
+import { addRegistryCommands } from './registry-commands.js';
 
 /** Exit codes: 0 clean stop (SIGTERM/SIGINT), 1 runtime failure, 2 bad config or usage. */
 const EXIT_RUNTIME = 1;
@@ -177,6 +178,7 @@ program
   .description('mint a random edge secret: prints it once, with its hash for cloud.yaml edges[].passwordHash')
   .action(() => printNewEdgeSecret(process.stdout));
 addBackupCommands(program);
+addRegistryCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) {

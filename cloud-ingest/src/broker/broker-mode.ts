@@ -28,6 +28,11 @@ export interface StartedBroker {
   tlsPort: number | undefined;
   /** The embedded broker; undefined in external mode. */
   aedes: Aedes | undefined;
+  /**
+   * Closes every connection of this edge (removed or revoked by an admin); returns how many. In
+   * external mode the broker holds the sessions and its own ACL: 0 (docs/operations.md).
+   */
+  disconnectEdge(edge: string): number;
   close(): Promise<void>;
 }
 
@@ -49,12 +54,17 @@ export interface BrokerMode {
   publish(topic: string, payload: Uint8Array): Promise<void>;
 }
 
-export function chooseBrokerMode(config: CloudConfig): BrokerMode {
+/** Each edge's accepted secret hashes, read at every CONNECT (the store's issued secrets, then cloud.yaml). */
+export interface EdgeCredentials {
+  get(edge: string): readonly string[] | undefined;
+}
+
+export function chooseBrokerMode(config: CloudConfig, credentials: EdgeCredentials): BrokerMode {
   const mqtt = config.mqtt;
   return mqtt.mode === 'external'
     ? externalBrokerMode(mqtt, {
         journal: config.ingest.journal?.enabled ?? true,
         testDelay: config.ingest,
       })
-    : embeddedBrokerMode(mqtt, new Map(config.edges.map((e) => [e.id, e.passwordHash])));
+    : embeddedBrokerMode(mqtt, credentials);
 }

@@ -68,3 +68,13 @@ export async function verifyEdgeSecret(
   if (ok) scryptVerified.set(stored, mac);
   return ok;
 }
+
+/** Checks a password against each hash an edge has now (two during a rotation's overlap). */
+export async function verifyEdgeSecrets(
+  password: Buffer | string,
+  hashes: readonly string[] | undefined,
+): Promise<boolean> {
+  if (hashes === undefined || hashes.length === 0) return verifyEdgeSecret(password, undefined);
+  for (const hash of hashes) if (await verifyEdgeSecret(password, hash)) return true;
+  return false;
+}

@@ -3,7 +3,7 @@ import { portError } from '@village/service-kit';
 import type { Aedes, AedesPublishPacket } from 'aedes';
 import type { CloudConfig } from '../config.js';
 import { createSeqState } from '../store/seq-state.js';
-import type { BrokerMode } from './broker-mode.js';
+import type { BrokerMode, EdgeCredentials } from './broker-mode.js';
 import { startBroker } from './start-broker.js';
 
 type EmbeddedMqttConfig = Extract<CloudConfig['mqtt'], { mode: 'embedded' }>;
@@ -19,7 +19,7 @@ const bytesOf = (p: AedesPublishPacket) =>
 export function embeddedBrokerMode(
   mqtt: EmbeddedMqttConfig,
   /** edge id → its secret's hash. */
-  credentials: Map<string, string>,
+  credentials: EdgeCredentials,
 ): BrokerMode {
   let aedesRef: Aedes | undefined;
   return {

@@ -39,7 +39,7 @@ export function externalBrokerMode(
           consumer = c;
         },
       });
-      return { ...broker, tlsPort: undefined };
+      return { ...broker, tlsPort: undefined, disconnectEdge: () => 0 };
     },
     publish: (topic, payload) => consumer!.publish(topic, payload),
   };

@@ -5,7 +5,7 @@ import type { CloudMetrics } from '../metrics.js';
 import { type MqttLimits, createConnectionLimits, sessionIdFor } from './broker-limits.js';
 import { type BrokerTlsOptions, certificateMismatch, createTlsListener } from './broker-tls.js';
 import { mayPublish, maySubscribe } from './edge-acl.js';
-import { verifyEdgeSecret } from './edge-secret.js';
+import { verifyEdgeSecrets } from './edge-secret.js';
 
 export interface BrokerOptions {
   host: string;
@@ -13,8 +13,8 @@ export interface BrokerOptions {
   port: number;
   /** Largest MQTT packet, bytes; a larger one closes the connection. */
   maxPacketBytes: number;
-  /** Edge id → its secret's hash (`sha256$...` or `scrypt$...`, edge-secret.ts). */
-  credentials: ReadonlyMap<string, string>;
+  /** Edge id → the hashes of its secret accepted now (`sha256$...` or `scrypt$...`, edge-secret.ts), read at each CONNECT. */
+  credentials: { get(edge: string): readonly string[] | undefined };
   /** Connection caps and the CONNECT deadline (broker-limits.ts). */
   limits: MqttLimits;
   /** An MQTT-over-TLS listener beside the plain one (broker-tls.ts). */
@@ -30,6 +30,8 @@ export interface RunningBroker {
   port: number;
   /** Bound port of the TLS listener, when mqtt.tls is set. */
   tlsPort: number | undefined;
+  /** Closes every connection of this edge (removed or revoked by an admin); returns how many. */
+  disconnectEdge(edge: string): number;
   close(): Promise<void>;
 }
 
@@ -87,14 +89,14 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
         );
         return;
       }
-      const hash = opts.credentials.get(username);
-      verifyEdgeSecret(password, hash).then((ok) => {
+      const hashes = opts.credentials.get(username);
+      verifyEdgeSecrets(password, hashes).then((ok) => {
         // Closed meanwhile (the CONNECT deadline, or the peer left): already counted, nothing to answer.
         if ((client.conn as Socket).destroyed) {
           done(authError('connection closed during authentication', 3), false);
           return;
         }
-        if (hash === undefined) {
+        if (hashes === undefined) {
           done(
             refuseAuth(client, username, 'unknown_edge', authError('bad user name or password', 4)),
             false,
@@ -232,6 +234,12 @@ export async function startBroker(opts: BrokerOptions): Promise<RunningBroker> {
     aedes,
     port,
     tlsPort,
+    disconnectEdge(edge) {
+      const clients = (aedes as unknown as { clients: Record<string, Client | undefined> }).clients;
+      const of = Object.values(clients).filter((c) => c !== undefined && edgeOf.get(c) === edge);
+      for (const c of of) c!.close();
+      return of.length;
+    },
     async close() {
       // server.close() only stops accepting: it waits for every open connection to end, and
       // connected edges never end theirs. Stop accepting, then let aedes close its clients.

@@ -1,5 +1,5 @@
-import { describeIssues } from '@village/service-kit';
 import type { IssuedTokenResponse, RevokedTokenResponse, TokensResponse } from '@village/protocol/api';
+import { describeIssues } from '@village/service-kit';
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
 import { z } from 'zod';

@@ -13,7 +13,7 @@ import type { RegistryFile } from '../registry-file.js';
 import type { Sink } from '../sink/sink.js';
 import type { Db } from '../store/open-database.js';
 import { startAirQuality } from './air-quality.js';
-import { compileRulesSetup } from './rules-from-registry.js';
+import { type RulesSetup, compileRulesSetup } from './rules-from-registry.js';
 import { type RulesRuntime, type RulesRuntimeDeps, startRulesRuntime } from './rules-runtime.js';
 
 /**
@@ -34,7 +34,7 @@ export function startRules(deps: {
   journal?: RulesRuntimeDeps['journal'];
   /** Where quality control writes its copy of the data flags (and the AQI its series). */
   sink?: Sink;
-}): { runtime: RulesRuntime; routes: Hono[] } | undefined {
+}): { runtime: RulesRuntime; routes: Hono[]; setup: RulesSetup } | undefined {
   const { config } = deps;
   if (!config.rules.enabled) return undefined;
   const setup = compileRulesSetup(config.rules, deps.registryFile);
@@ -69,5 +69,5 @@ export function startRules(deps: {
     await air?.close();
   };
   const routes = [createAlertRoutes(runtime), createIncidentRoutes(runtime), ...(air?.routes ?? [])];
-  return { runtime, routes };
+  return { runtime, routes, setup };
 }

@@ -1,6 +1,7 @@
 import { ConfigError } from '@village/service-kit';
 import { openCommandStore } from './command-store.js';
 import type { Db } from './open-database.js';
+import { createRegistrySchema } from './registry-store.js';
 import { createSeqState } from './seq-state.js';
 
 /**
@@ -18,6 +19,13 @@ export const CLOUD_MIGRATIONS: readonly { version: number; what: string; up(db: 
     up(db) {
       createSeqState(db);
       openCommandStore(db);
+    },
+  },
+  {
+    version: 2,
+    what: 'registry in the store (issue 17): people.waking/quiet/report_interval_ms, users, edge credentials, admin audit',
+    up(db) {
+      createRegistrySchema(db);
     },
   },
 ];

@@ -2,11 +2,14 @@ import type { InventoryEntry } from '@village/protocol';
 import type { RegistryFile } from '../registry-file.js';
 import type { PlaceTags } from '../sink/sink.js';
 import type { Db } from './open-database.js';
+import { importAtStart } from './registry-import.js';
+import { ensureRegistryTables } from './registry-tables.js';
 
 /**
- * Places, edges, devices and people in SQLite. registry.yaml is the source of truth for places and
- * people (replaced on start); edges keep their runtime state (online, boot) across restarts;
- * devices are pre-registered from the yaml or learned from births and batches.
+ * Places, edges, devices and people in SQLite: the registry lives here, changed live by the admin
+ * API (http/admin-routes.ts); registry.yaml is imported at start when it changed (registry-import.ts).
+ * Edges keep their runtime state (online, boot) across restarts; devices are pre-registered
+ * (yaml or API) or learned from births and batches.
  */
 export interface EdgeRow {
   id: string;
@@ -63,6 +66,8 @@ export interface RegistryStore {
   noteEdgeSeen(edgeId: string, now: number): void;
   edges(): EdgeRow[];
   devices(): DeviceRow[];
+  /** Reads the places of edges again, after an admin changed the registry. */
+  refresh(): void;
 }
 
 const SCHEMA = `
@@ -83,21 +88,34 @@ const SCHEMA = `
 
 const NO_PLACE: PlaceTags = { county: null, town: null, village: null, station: null };
 
+/** The registry's tables, created or brought to the current schema (idempotent; migrations call it). */
+export function createRegistrySchema(db: Db): void {
+  db.exec(SCHEMA);
+  ensureRegistryTables(db);
+}
+
 export function openRegistryStore(
   db: Db,
   file: RegistryFile,
   credentialEdges: readonly string[],
+  now: number = Date.now(),
 ): RegistryStore {
-  db.exec(SCHEMA);
-  addStationWaterBody(db);
-  syncFromFile(db, file, credentialEdges);
+  createRegistrySchema(db);
+  importAtStart(db, file, credentialEdges, now);
 
+  const placeRows = db.prepare<[], PlaceTags & { edge: string }>(
+    `SELECT e.id AS edge, s.id AS station, v.id AS village, t.id AS town, t.county AS county
+       FROM edges e JOIN stations s ON s.id = e.station
+       LEFT JOIN villages v ON v.id = s.village LEFT JOIN towns t ON t.id = v.town`,
+  );
+  // Read per batch on the ingest path: a map, rebuilt after each admin change (refresh).
   const places = new Map<string, PlaceTags>();
-  for (const c of file.counties)
-    for (const t of c.towns)
-      for (const v of t.villages)
-        for (const s of v.stations)
-          for (const e of s.edges) places.set(e, { county: c.id, town: t.id, village: v.id, station: s.id });
+  const refresh = () => {
+    places.clear();
+    for (const r of placeRows.all())
+      places.set(r.edge, { county: r.county, town: r.town, village: r.village, station: r.station });
+  };
+  refresh();
 
   const selectEdge = db.prepare<[string], { boot: number | null }>('SELECT boot FROM edges WHERE id = ?');
   const birth = db.prepare<{
@@ -178,6 +196,7 @@ export function openRegistryStore(
   );
 
   return {
+    refresh,
     placeOf: (edgeId) => places.get(edgeId) ?? NO_PLACE,
     recordBirth(edgeId, boot, ts, version, devices, now) {
       const current = selectEdge.get(edgeId)?.boot;
@@ -230,72 +249,4 @@ export function openRegistryStore(
         lastSeen: r.last_seen,
       })),
   };
-}
-
-/** A cloud.db from before stations had a water body gets the column (null: not a water station). */
-function addStationWaterBody(db: Db): void {
-  db.transaction(() => {
-    const cols = db
-      .prepare<[], { name: string }>("SELECT name FROM pragma_table_info('stations')")
-      .all()
-      .map((c) => c.name);
-    if (!cols.includes('water_body')) db.exec('ALTER TABLE stations ADD COLUMN water_body TEXT');
-  })();
-}
-
-/** Mirrors registry.yaml into SQLite in one transaction: places and people replaced, edges and devices upserted. */
-function syncFromFile(db: Db, file: RegistryFile, credentialEdges: readonly string[]): void {
-  const insCounty = db.prepare('INSERT INTO counties (id, name) VALUES (?, ?)');
-  const insTown = db.prepare('INSERT INTO towns (id, county, name) VALUES (?, ?, ?)');
-  const insVillage = db.prepare('INSERT INTO villages (id, town, name) VALUES (?, ?, ?)');
-  const insStation = db.prepare('INSERT INTO stations (id, village, name, water_body) VALUES (?, ?, ?, ?)');
-  const upsertEdge = db.prepare(
-    'INSERT INTO edges (id, station) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET station = excluded.station',
-  );
-  const insPerson = db.prepare(
-    `INSERT INTO people (id, name, station, wristband, lives_alone, heart_rate_min, heart_rate_max, spo2_min, spo2_max)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
-  const upsertDevice = db.prepare(
-    `INSERT INTO devices (id, kind, driver, edge, source) VALUES (?, ?, ?, ?, 'registry')
-     ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, driver = excluded.driver, edge = excluded.edge`,
-  );
-  db.transaction(() => {
-    db.exec(
-      'DELETE FROM counties; DELETE FROM towns; DELETE FROM villages; DELETE FROM stations; DELETE FROM people;',
-    );
-    db.exec('UPDATE edges SET station = NULL');
-    const placed = new Set<string>();
-    for (const c of file.counties) {
-      insCounty.run(c.id, c.name);
-      for (const t of c.towns) {
-        insTown.run(t.id, c.id, t.name);
-        for (const v of t.villages) {
-          insVillage.run(v.id, t.id, v.name);
-          for (const s of v.stations) {
-            insStation.run(s.id, v.id, s.name, s.waterBody ?? null);
-            for (const e of s.edges) {
-              upsertEdge.run(e, s.id);
-              placed.add(e);
-            }
-          }
-        }
-      }
-    }
-    for (const e of credentialEdges) if (!placed.has(e)) upsertEdge.run(e, null);
-    for (const p of file.people) {
-      insPerson.run(
-        p.id,
-        p.name,
-        p.station,
-        p.wristband ?? null,
-        p.livesAlone ? 1 : 0,
-        p.heartRate?.[0] ?? null,
-        p.heartRate?.[1] ?? null,
-        p.spo2?.[0] ?? null,
-        p.spo2?.[1] ?? null,
-      );
-    }
-    for (const d of file.devices) upsertDevice.run(d.id, d.kind, d.driver, d.edge);
-  })();
 }
