@@ -165,7 +165,8 @@ async function runWorker({
     const rs = [];
     for (let i = 0; i < readings; i++) {
       rs.push({
-        device: `d${i % 16}`,
+        // Devices of its own: another edge's device ids would be refused (device-ownership.ts).
+        device: `${edge.id}-d${i % 16}`,
         metric: `m${Math.floor(i / 16)}`,
         value: Math.round(Math.random() * 1000) / 10,
         unit: 'ug/m3',

@@ -161,6 +161,8 @@ if (a.reconnect) {
   // An upper bound of the cloud's CPU per CONNECT (batches keep flowing meanwhile).
   summary.reconnectCloudCpuMsPerEdge = round(((cpuTicks(pid) - before) * 10) / n, 2);
 }
+// What the cloud logged most over the whole run (start-up and connects included).
+summary.cloudLogTop = [...cloud.logged].sort((x, y) => y[1] - x[1]).slice(0, 5);
 print(summary);
 await fleet.stop();
 await stopAll();

@@ -18,6 +18,6 @@ export function startBin(
   cfg: string,
   readyMsg: string,
   flags?: string[],
-): { child: ChildProcess; ready: Promise<Record<string, unknown>> };
+): { child: ChildProcess; ready: Promise<Record<string, unknown>>; logged: Map<string, number> };
 export function stopAll(): Promise<void>;
 export function peakRssMb(pid: number): number;

@@ -62,7 +62,7 @@ let stopping = false;
 
 /**
  * Starts a bin (`node [flags] bin --config cfg`); `ready` resolves with its `readyMsg` log line.
- * Error log lines go to stderr. A process that dies before `stopAll()` ends the bench with exit
+ * Error log lines go to stderr; `logged` counts its log lines by message. A process that dies before `stopAll()` ends the bench with exit
  * code 1, so a wait loop never hangs on a dead peer.
  */
 export function startBin(bin, cfg, readyMsg, flags = []) {
@@ -70,11 +70,14 @@ export function startBin(bin, cfg, readyMsg, flags = []) {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   started.push(child);
+  // Lines logged, by message: a log line per batch is a cost the benches should show.
+  const logged = new Map();
   const ready = new Promise((resolve, reject) => {
     createInterface({ input: child.stdout }).on('line', (l) => {
-      if (/"level":(50|60)/.test(l)) process.stderr.write(`${l}\n`);
+      if (/"level":"(error|fatal)"/.test(l)) process.stderr.write(`${l}\n`);
       try {
         const j = JSON.parse(l);
+        logged.set(j.msg, (logged.get(j.msg) ?? 0) + 1);
         if (j.msg === readyMsg) resolve(j);
       } catch {}
     });
@@ -86,7 +89,7 @@ export function startBin(bin, cfg, readyMsg, flags = []) {
       process.exit(1);
     }
   });
-  return { child, ready };
+  return { child, ready, logged };
 }
 
 /** SIGTERM to every bin started, and wait until they are gone. */
