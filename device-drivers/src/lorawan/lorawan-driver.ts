@@ -1,7 +1,7 @@
 import { type RemoteInfo, type Socket, createSocket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import type { Command, CommandResult, InventoryEntry, Reading } from '@village/protocol';
-import { LORAWAN_CODECS } from '../codecs/index.js';
+import { checkDeviceCodecs, resolveDeviceCodec } from '../codec-registry.js';
 import type { Driver, DriverContext, DriverKind } from '../driver.js';
 import { type LorawanConfig, type LorawanConfigInput, lorawanConfigSchema } from './config.js';
 import { type DataUplink, verifyDataUplink } from './data-uplink.js';
@@ -69,15 +69,21 @@ const MAX_PENDING_TX = 1024;
 export const lorawanDriverKind: DriverKind<typeof lorawanConfigSchema> = {
   kind: 'lorawan',
   configSchema: lorawanConfigSchema,
-  create: (config) => createLorawanDriver(config),
+  create: (config, { configDir }) => createLorawanDriver(config, {}, configDir),
+  check: (config, { configDir }) => checkDeviceCodecs('lorawan', config.devices, configDir),
   listens: (config) => [{ key: 'port', host: config.bind, port: config.port, protocol: 'udp' }],
 };
 
 export function createLorawanDriver(
   input: LorawanConfig | LorawanConfigInput,
   hooks: LorawanDriverHooks = {},
+  /** Where a device's `codecProfile` path is relative to (the edge config's folder). */
+  configDir: string = process.cwd(),
 ): LorawanDriver {
   const config = lorawanConfigSchema.parse(input);
+  // Built-in codecs and JavaScript codec profiles alike (codec-registry.ts), loaded from their files now.
+  const codecs = new Map(config.devices.map((d) => [d.id, resolveDeviceCodec('lorawan', d, configDir)]));
+  const codecStates = new Map<string, Set<string>>();
   const region = REGIONS[config.region];
   const netId = Buffer.from(config.netId, 'hex');
   const devicesByEui = new Map(config.devices.map((d) => [d.devEui, d]));
@@ -241,7 +247,7 @@ export function createLorawanDriver(
     const device = devicesByEui.get(up.session.devEui)!;
     let data: unknown = null;
     if (up.fPort !== null && up.fPort > 0) {
-      const codec = LORAWAN_CODECS[device.codec];
+      const codec = codecs.get(device.id)!;
       const decoded = codec.decodeUplink({ bytes: up.payload, fPort: up.fPort });
       for (const w of decoded.warnings)
         ctx.log.warn({ deviceId: device.id, warning: w }, 'lorawan: codec warning');
@@ -251,8 +257,9 @@ export function createLorawanDriver(
         data = decoded.data;
         const ts = Math.max(ctx.now(), (lastTs.get(device.id) ?? 0) + 1);
         lastTs.set(device.id, ts);
-        // biome-ignore lint/suspicious/noExplicitAny: the codec is chosen at run time; its data is its own output
-        const { readings, events } = codec.toTelemetry(decoded.data as any, device.id, ts);
+        const active = codecStates.get(device.id) ?? new Set<string>();
+        codecStates.set(device.id, active);
+        const { readings, events } = codec.toTelemetry(decoded.data, device.id, ts, active);
         const best = receptions.reduce((a, b) => (b.snr > a.snr ? b : a));
         const radio: Reading[] = [
           { device: device.id, metric: 'rssi', value: best.rssi, unit: 'dBm', ts, quality: 'good' },
@@ -444,10 +451,10 @@ export function createLorawanDriver(
     inventory(): InventoryEntry[] {
       return config.devices.map((d) => ({
         id: d.id,
-        kind: `lorawan-${d.codec}`,
+        kind: `lorawan-${codecs.get(d.id)!.name}`,
         driver: 'lorawan',
         metrics: [
-          ...LORAWAN_CODECS[d.codec].metrics.map((m) => ({ name: m.name, unit: m.unit })),
+          ...codecs.get(d.id)!.metrics,
           { name: 'rssi', unit: 'dBm' },
           { name: 'snr', unit: 'dB' },
           { name: 'gateways', unit: 'count' },
@@ -496,6 +503,7 @@ export function createLorawanDriver(
       if (sock) await new Promise<void>((resolve) => sock.close(() => resolve()));
       store?.close();
       store = undefined;
+      for (const c of codecs.values()) c.dispose();
     },
 
     async command(cmd: Command): Promise<CommandResult['data']> {
