@@ -153,4 +153,22 @@ describe('a JavaScript codec added as a file: libcoap device → built village-e
       });
     });
   }
+
+  it("a command the vendor's codec refuses keeps the driver's error code through cmd-result to the cloud API", async () => {
+    // acme-tank.js has no encodeDownlink: the NB-IoT driver refuses with its typed command_rejected.
+    const sent = await v.api<{ command: { id: string } }>('/api/v1/commands', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ device: 'tank-1', action: 'set_interval', params: { minutes: 5 } }),
+    });
+    expect(sent.status).toBe(202);
+    const done = await waitFor('the refused command in the cloud', async () => {
+      const { body } = await v.api<{ command: { state: string; error: string; errorCode: string } }>(
+        `/api/v1/commands/${sent.body.command.id}`,
+      );
+      return body.command.state === 'error' ? body.command : undefined;
+    });
+    expect(done.errorCode).toBe('command_rejected');
+    expect(done.error).toMatch(/no encodeDownlink in .*acme-tank\.js/);
+  });
 });
