@@ -1,5 +1,17 @@
-import type { DeviceCodec, DownlinkResult, PayloadCodec } from './codecs/codec.js';
+import path from 'node:path';
+import type { DeviceEvent, Reading } from '@village/protocol';
+import { CodecProfileError, loadCodecProfile } from './codecs/codec-profile.js';
+import type {
+  CodecTransport,
+  DecodeResult,
+  DeviceCodec,
+  DownlinkInput,
+  DownlinkResult,
+  PayloadCodec,
+  UplinkInput,
+} from './codecs/codec.js';
 import { LORAWAN_CODECS, type LorawanCodecName } from './codecs/index.js';
+import type { DriverConfigIssue } from './driver.js';
 import type { NbiotCodecName } from './nbiot/config.js';
 import { DEVICE_MODELS } from './nbiot/device-models.js';
 
@@ -61,3 +73,104 @@ export const SHIPPED_CODECS: readonly ShippedCodec[] = [
     module,
   })),
 ];
+
+/** How a configured LoRaWAN or NB-IoT device names its codec: a built-in name or a profile file. */
+export interface DeviceCodecRef {
+  id: string;
+  codec?: string | undefined;
+  /** A codec profile (codecs/codec-profile.ts), relative to the edge config's folder. */
+  codecProfile?: string | undefined;
+}
+
+/** One device's codec as a driver uses it, built-in or JavaScript alike. */
+export interface ResolvedCodec {
+  /** The built-in codec's or the profile's name (the inventory kind is `<transport>-<name>`). */
+  name: string;
+  metrics: { name: string; unit: string }[];
+  decodeUplink(input: UplinkInput): DecodeResult;
+  encodeDownlink(input: DownlinkInput): DownlinkResult;
+  /** `active` holds the alarm states seen last time for this device; the codec updates it. */
+  toTelemetry(
+    data: unknown,
+    device: string,
+    ts: number,
+    active: Set<string>,
+  ): { readings: Reading[]; events: DeviceEvent[] };
+  /** Frees a JavaScript codec's sandbox (it is rebuilt if called again); nothing for a built-in. */
+  dispose(): void;
+}
+
+/**
+ * The codec a device config names. A profile is read and its JavaScript compiled here, at the
+ * driver's creation: a new codec is a new file, not a new build. Throws CodecProfileError.
+ */
+export function resolveDeviceCodec(
+  transport: CodecTransport,
+  ref: DeviceCodecRef,
+  configDir: string,
+): ResolvedCodec {
+  if (ref.codecProfile !== undefined) {
+    const profile = loadCodecProfile(path.resolve(configDir, ref.codecProfile));
+    if (profile.spec.transport !== transport) {
+      throw new CodecProfileError(
+        profile.file,
+        'transport',
+        `is ${profile.spec.transport}, but device ${ref.id} is on a ${transport} driver`,
+      );
+    }
+    return {
+      name: profile.spec.name,
+      metrics: profile.spec.metrics.map((m) => ({ name: m.name, unit: m.unit })),
+      decodeUplink: (input) => profile.codec.decodeUplink(input),
+      encodeDownlink: (input) => profile.codec.encodeDownlink(input),
+      toTelemetry: profile.toTelemetry,
+      dispose: () => profile.codec.dispose(),
+    };
+  }
+  if (transport === 'lorawan' && ref.codec !== undefined && ref.codec in LORAWAN_CODECS) {
+    const payload = LORAWAN_CODECS[ref.codec as LorawanCodecName] as PayloadCodec<unknown>;
+    const codec = lorawanDeviceCodec(payload);
+    return {
+      name: payload.name,
+      metrics: payload.metrics.map((m) => ({ name: m.name, unit: m.unit })),
+      decodeUplink: codec.decodeUplink,
+      encodeDownlink: codec.encodeDownlink,
+      toTelemetry: (data, device, ts) => payload.toTelemetry(data, device, ts),
+      dispose: () => {},
+    };
+  }
+  if (transport === 'nbiot' && ref.codec !== undefined && ref.codec in DEVICE_MODELS) {
+    const model = DEVICE_MODELS[ref.codec as NbiotCodecName];
+    return { name: ref.codec, ...model, dispose: () => {} };
+  }
+  throw new CodecProfileError(
+    ref.id,
+    'codec',
+    `no built-in ${transport} codec ${JSON.stringify(ref.codec)}; name a JavaScript codec with codecProfile`,
+    'unknown_codec',
+  );
+}
+
+/**
+ * For `DriverKind.check`: every device's codec profile loads and compiles, so `village-edge
+ * --check` and a start refuse a bad file alike (exit 2, naming the file and the field).
+ */
+export function checkDeviceCodecs(
+  transport: CodecTransport,
+  devices: readonly DeviceCodecRef[],
+  configDir: string,
+): DriverConfigIssue[] {
+  const issues: DriverConfigIssue[] = [];
+  devices.forEach((d, i) => {
+    try {
+      resolveDeviceCodec(transport, d, configDir).dispose();
+    } catch (err) {
+      if (!(err instanceof CodecProfileError)) throw err;
+      issues.push({
+        path: ['devices', i, d.codecProfile !== undefined ? 'codecProfile' : 'codec'],
+        message: err.message,
+      });
+    }
+  });
+  return issues;
+}

@@ -13,7 +13,9 @@ import { createNbiotDriver, nbiotConfigSchema } from '../src/nbiot/index.js';
 import {
   type DeviceCodec,
   SHIPPED_CODECS,
+  SHIPPED_CODEC_PROFILES_DIR,
   codecConformance,
+  codecProfileConformance,
   driverConformance,
   loadCodecExamples,
 } from '../src/testing/index.js';
@@ -53,6 +55,28 @@ describe('every shipped codec', () => {
     it(`${codec.transport}/${codec.name} passes codecConformance with ${module}${EXAMPLES}`, () => {
       const examples = loadCodecExamples(join(CODECS_DIR, `${module}${EXAMPLES}`));
       expect(codecConformance(codec, examples)).toEqual([]);
+    });
+  }
+});
+
+describe('every shipped JavaScript codec profile', () => {
+  // Listed, not named: a new profile (or a .js file no profile uses) fails here until it passes.
+  const files = readdirSync(SHIPPED_CODEC_PROFILES_DIR);
+  const profiles = files.filter((f) => f.endsWith('.yaml') && !f.endsWith(EXAMPLES));
+  it('the folder holds profiles, and every .js and examples file in it belongs to one', () => {
+    expect(profiles.length).toBeGreaterThan(0);
+    const used = new Set<string>();
+    for (const f of profiles) {
+      const { profile } = codecProfileConformance(join(SHIPPED_CODEC_PROFILES_DIR, f));
+      used.add(profile.spec.codec.file);
+      if (profile.spec.examples) used.add(profile.spec.examples);
+    }
+    const loose = files.filter((f) => (f.endsWith('.js') || f.endsWith(EXAMPLES)) && !used.has(f));
+    expect(loose).toEqual([]);
+  });
+  for (const f of profiles) {
+    it(`${f} passes codecConformance with the examples it names`, () => {
+      expect(codecProfileConformance(join(SHIPPED_CODEC_PROFILES_DIR, f)).failures).toEqual([]);
     });
   }
 });

@@ -1,9 +1,13 @@
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLOUD_CONFIG_KEYS, hashPassword, parseConfig, parseRegistry } from '@village/cloud-ingest';
 import { parseProfile } from '@village/device-drivers/modbus';
-import { loadCodecExamples } from '@village/device-drivers/testing';
+import {
+  SHIPPED_CODEC_PROFILES_DIR,
+  codecProfileSchema,
+  loadCodecExamples,
+} from '@village/device-drivers/testing';
 import { DRIVER_KIND_NAMES, loadDriverKinds, loadEdgeConfig } from '@village/edge-agent';
 import { loadEndpoints } from '@village/simulators';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -46,7 +50,15 @@ const EDGE_KEYS = new Set(['edgeId', 'drivers', 'localRules', 'outbox', 'health'
 const MINIMAL_EDGE = { edgeId: 'doc-edge', cloud: { url: 'mqtt://127.0.0.1:1883', password: 'pw' } };
 const REAL_HASH = hashPassword('doc example');
 
-type Kind = 'edge' | 'cloud' | 'registry' | 'modbus-profile' | 'sim-endpoints' | 'codec-examples' | 'foreign';
+type Kind =
+  | 'edge'
+  | 'cloud'
+  | 'registry'
+  | 'modbus-profile'
+  | 'codec-profile'
+  | 'sim-endpoints'
+  | 'codec-examples'
+  | 'foreign';
 // Another program's file shown for integration (Prometheus scrape config): checked as YAML only.
 const FOREIGN_HINT = /^#\s*(prometheus|mosquitto|grafana[\w-]*)\.ya?ml\b/;
 function kindOf(yaml: string, doc: unknown): Kind | undefined {
@@ -57,6 +69,7 @@ function kindOf(yaml: string, doc: unknown): Kind | undefined {
   if (doc === null || typeof doc !== 'object') return undefined;
   const keys = Object.keys(doc);
   if ('points' in doc && 'kind' in doc) return 'modbus-profile';
+  if ('transport' in doc && 'codec' in doc && 'metrics' in doc) return 'codec-profile';
   if (keys.length === 1 && 'examples' in doc) return 'codec-examples';
   if ('counties' in doc || ('people' in doc && !('rules' in doc))) return 'registry';
   if (
@@ -73,6 +86,8 @@ function kindOf(yaml: string, doc: unknown): Kind | undefined {
 // Profiles the docs write, so an edge example may name one by profilePath.
 const profilesDir = join(dir, 'profiles');
 mkdirSync(profilesDir, { recursive: true });
+// ... and the shipped codec profiles (docs/vendor-guide.md), so one may name them by codecProfile.
+cpSync(SHIPPED_CODEC_PROFILES_DIR, profilesDir, { recursive: true });
 for (const b of blocks) {
   const parsed = parseDocument(b.yaml);
   if (parsed.errors.length > 0) continue; // reported by its own test below
@@ -117,6 +132,9 @@ describe('YAML examples in README.md and docs/', () => {
         break;
       case 'modbus-profile':
         expect(() => parseProfile(yaml, where)).not.toThrow();
+        break;
+      case 'codec-profile':
+        expect(codecProfileSchema.safeParse(doc).error?.issues ?? []).toEqual([]);
         break;
       case 'codec-examples':
         writeFileSync(file, yaml);

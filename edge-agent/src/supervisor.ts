@@ -108,18 +108,38 @@ export function startSupervisor(o: SupervisorOptions): Supervisor {
   async function run(cmd: Command): Promise<CommandResult> {
     const ts = Date.now();
     if (cmd.expiresAt !== undefined && cmd.expiresAt < ts) {
-      return { id: cmd.id, ok: false, ts, error: 'command expired before it reached the edge' };
+      return {
+        id: cmd.id,
+        ok: false,
+        ts,
+        code: 'command_expired',
+        error: 'command expired before it reached the edge',
+      };
     }
     const slot = slots.find((s) => s.driver.inventory().some((d) => d.id === cmd.device));
-    if (!slot) return { id: cmd.id, ok: false, ts, error: `no driver serves device ${cmd.device}` };
-    if (!slot.driver.command)
-      return { id: cmd.id, ok: false, ts, error: `driver ${slot.cfg.id} takes no commands` };
-    if (!slot.running) return { id: cmd.id, ok: false, ts, error: `driver ${slot.cfg.id} is not running` };
+    const refuse = (code: string, error: string): CommandResult => ({
+      id: cmd.id,
+      ok: false,
+      ts,
+      code,
+      error,
+    });
+    if (!slot) return refuse('unknown_device', `no driver serves device ${cmd.device}`);
+    if (!slot.driver.command) return refuse('no_commands', `driver ${slot.cfg.id} takes no commands`);
+    if (!slot.running) return refuse('driver_not_running', `driver ${slot.cfg.id} is not running`);
     try {
       const data = await slot.driver.command(cmd);
       return { id: cmd.id, ok: true, ts: Date.now(), ...(data ? { data } : {}) };
     } catch (err) {
-      return { id: cmd.id, ok: false, ts: Date.now(), error: (err as Error).message };
+      // The driver's typed error keeps its code on the way to the cloud (driver.ts: commands throw typed errors).
+      const code = (err as { code?: unknown })?.code;
+      return {
+        id: cmd.id,
+        ok: false,
+        ts: Date.now(),
+        code: typeof code === 'string' && /^[a-z][a-z0-9_]{0,63}$/.test(code) ? code : 'driver_error',
+        error: (err as Error).message,
+      };
     }
   }
 

@@ -1,6 +1,6 @@
 import type { Command, CommandResult, DeviceEvent } from '@village/protocol';
-import { waitFor } from '@village/test-kit';
 import { createLogger } from '@village/service-kit';
+import { waitFor } from '@village/test-kit';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { localRulesSchema } from '../src/local-rules/local-rules-config.js';

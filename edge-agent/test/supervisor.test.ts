@@ -1,6 +1,6 @@
 import type { DriverContext, DriverKind } from '@village/device-drivers';
-import { waitFor } from '@village/test-kit';
 import { createLogger } from '@village/service-kit';
+import { waitFor } from '@village/test-kit';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createEdgeMetrics } from '../src/metrics.js';
@@ -20,6 +20,9 @@ function testKind(state: { failStarts: number; starts: number; commands: string[
       async stop() {},
       async command(cmd) {
         state.commands.push(cmd.id);
+        if (cmd.action === 'typed_fail')
+          throw Object.assign(new Error('valve jammed'), { code: 'valve_jammed' });
+        if (cmd.action === 'untyped_fail') throw new Error('something broke');
         return { done: true };
       },
     }),
@@ -75,6 +78,33 @@ describe('driver supervisor', () => {
       expiresAt: 1,
     });
     expect(expired.ok).toBe(false);
+    await sup.stop();
+  });
+
+  it("keeps a driver's typed error code in the result; the edge's own refusals and untyped errors get one too", async () => {
+    const state = { failStarts: 0, starts: 0, commands: [] as string[] };
+    const { sup } = start(state);
+    let probe = 0;
+    await waitFor(
+      'the driver running',
+      async () =>
+        (await sup.command({ id: `probe-${probe++}`, device: 'relay-1', action: 'x', params: {} })).ok,
+    );
+    const run = (id: string, action: string, device = 'relay-1', expiresAt?: number) =>
+      sup.command({ id, device, action, params: {}, ...(expiresAt ? { expiresAt } : {}) });
+    expect(await run('t-1', 'typed_fail')).toMatchObject({
+      ok: false,
+      code: 'valve_jammed',
+      error: 'valve jammed',
+    });
+    expect(await run('t-2', 'untyped_fail')).toMatchObject({
+      ok: false,
+      code: 'driver_error',
+      error: 'something broke',
+    });
+    expect(await run('t-3', 'write', 'nobody')).toMatchObject({ ok: false, code: 'unknown_device' });
+    expect(await run('t-4', 'write', 'relay-1', 1)).toMatchObject({ ok: false, code: 'command_expired' });
+    expect((await run('t-5', 'write')).code).toBeUndefined();
     await sup.stop();
   });
 });

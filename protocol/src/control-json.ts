@@ -81,6 +81,8 @@ export function decodeCommandResult(bytes: Uint8Array): CommandResult {
   if (typeof r.ok !== 'boolean')
     throw new ProtocolError('bad_type', 'cmd-result.ok', 'must be a boolean', r.ok);
   checkTimestamp(r.ts, 'cmd-result.ts');
+  if (r.code !== undefined && (typeof r.code !== 'string' || !/^[a-z][a-z0-9_]{0,63}$/.test(r.code)))
+    throw new ProtocolError('bad_type', 'cmd-result.code', 'must be a snake_case code', r.code);
   return r as unknown as CommandResult;
 }
 

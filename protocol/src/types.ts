@@ -149,5 +149,7 @@ export interface CommandResult {
   ok: boolean;
   ts: number;
   error?: string;
+  /** With `error`: the driver's (or the edge's) snake_case code, e.g. `command_rejected`, kept end to end. */
+  code?: string;
   data?: Record<string, Value>;
 }

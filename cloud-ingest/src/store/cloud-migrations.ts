@@ -28,6 +28,13 @@ export const CLOUD_MIGRATIONS: readonly { version: number; what: string; up(db: 
       createRegistrySchema(db);
     },
   },
+  {
+    version: 3,
+    what: "commands.error_code: the driver's error code kept end to end (issue 18)",
+    up(db) {
+      openCommandStore(db);
+    },
+  },
 ];
 
 export const CLOUD_SCHEMA_VERSION = CLOUD_MIGRATIONS.at(-1)!.version;

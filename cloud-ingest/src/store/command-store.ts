@@ -14,6 +14,8 @@ export interface CommandRow {
   expiresAt: number;
   state: 'sent' | 'ok' | 'error';
   error: string | null;
+  /** The edge's snake_case code for `error` (the driver's own, e.g. `command_rejected`). */
+  errorCode: string | null;
   data: Record<string, Value> | null;
   completedAt: number | null;
 }
@@ -48,6 +50,7 @@ interface Raw {
   expires_at: number;
   state: CommandRow['state'];
   error: string | null;
+  error_code: string | null;
   data: string | null;
   completed_at: number | null;
 }
@@ -58,11 +61,14 @@ export function openCommandStore(db: Db): CommandStore {
   const columns = db.prepare<[], { name: string }>('PRAGMA table_info(commands)').all();
   if (!columns.some((c) => c.name === 'actor'))
     db.exec("ALTER TABLE commands ADD COLUMN actor TEXT NOT NULL DEFAULT ''");
+  // ... and before results carried the driver's error code.
+  if (!columns.some((c) => c.name === 'error_code'))
+    db.exec('ALTER TABLE commands ADD COLUMN error_code TEXT');
   const insert = db.prepare(
     "INSERT INTO commands (id, edge, device, action, params, actor, created_at, expires_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'sent')",
   );
   const complete = db.prepare(
-    "UPDATE commands SET state = ?, error = ?, data = ?, completed_at = ? WHERE id = ? AND edge = ? AND state = 'sent'",
+    "UPDATE commands SET state = ?, error = ?, error_code = ?, data = ?, completed_at = ? WHERE id = ? AND edge = ? AND state = 'sent'",
   );
   const get = db.prepare<[string], Raw>('SELECT * FROM commands WHERE id = ?');
   const pending = db.prepare<[string, number], Raw>(
@@ -82,6 +88,7 @@ export function openCommandStore(db: Db): CommandStore {
     expiresAt: r.expires_at,
     state: r.state,
     error: r.error,
+    errorCode: r.error_code ?? null,
     data: r.data === null ? null : JSON.parse(r.data),
     completedAt: r.completed_at,
   });
@@ -93,8 +100,15 @@ export function openCommandStore(db: Db): CommandStore {
     complete(edge, result, now) {
       const data = result.data === undefined ? null : JSON.stringify(result.data);
       return (
-        complete.run(result.ok ? 'ok' : 'error', result.error ?? null, data, now, result.id, edge).changes ===
-        1
+        complete.run(
+          result.ok ? 'ok' : 'error',
+          result.error ?? null,
+          result.ok ? null : (result.code ?? null),
+          data,
+          now,
+          result.id,
+          edge,
+        ).changes === 1
       );
     },
     get(id) {

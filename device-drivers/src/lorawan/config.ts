@@ -13,8 +13,10 @@ const common = {
   id: z.string().regex(ID_PATTERN),
   /** DevEUI, 8 bytes hex, as printed on the device (most significant byte first). */
   devEui: hex(8, 'devEui'),
-  /** Payload codec that decodes this device's FRMPayload. */
-  codec: z.enum(['cayenne', 'wristband', 'lora-pm25']),
+  /** Payload codec that decodes this device's FRMPayload; or `codecProfile` (docs/vendor-guide.md). */
+  codec: z.enum(['cayenne', 'wristband', 'lora-pm25']).optional(),
+  /** A JavaScript codec profile file, relative to edge.yaml: a new codec without a rebuild. */
+  codecProfile: z.string().min(1).optional(),
 };
 
 const abpDevice = z.strictObject({
@@ -94,6 +96,11 @@ export const lorawanConfigSchema = z.strictObject({
           if (seen.has(key)) ctx.addIssue({ code: 'custom', message: `duplicate device ${key}` });
           seen.add(key);
         }
+        if ((d.codec === undefined) === (d.codecProfile === undefined))
+          ctx.addIssue({
+            code: 'custom',
+            message: `device ${d.id}: give exactly one of codec (a built-in codec) and codecProfile (a JavaScript codec profile)`,
+          });
         if (d.activation === 'otaa' && d.appEui === undefined && d.joinEui === undefined) {
           ctx.addIssue({ code: 'custom', message: `device ${d.id}: otaa needs appEui (or joinEui)` });
         }

@@ -1,5 +1,5 @@
 import type { Command, CommandResult, InventoryEntry } from '@village/protocol';
-import { LORAWAN_CODECS } from '../codecs/index.js';
+import { checkDeviceCodecs, resolveDeviceCodec } from '../codec-registry.js';
 import type { Driver, DriverKind } from '../driver.js';
 import { handleCommand } from './commands.js';
 import { type LorawanConfig, type LorawanConfigInput, lorawanConfigSchema } from './config.js';
@@ -34,25 +34,30 @@ export interface LorawanDriver extends Driver {
 export const lorawanDriverKind: DriverKind<typeof lorawanConfigSchema> = {
   kind: 'lorawan',
   configSchema: lorawanConfigSchema,
-  create: (config) => createLorawanDriver(config),
+  create: (config, { configDir }) => createLorawanDriver(config, {}, configDir),
+  check: (config, { configDir }) => checkDeviceCodecs('lorawan', config.devices, configDir),
   listens: (config) => [{ key: 'port', host: config.bind, port: config.port, protocol: 'udp' }],
 };
 
 export function createLorawanDriver(
   input: LorawanConfig | LorawanConfigInput,
   hooks: LorawanDriverHooks = {},
+  /** Where a device's `codecProfile` path is relative to (the edge config's folder). */
+  configDir: string = process.cwd(),
 ): LorawanDriver {
   const config = lorawanConfigSchema.parse(input);
-  const rt = createRuntime(config, hooks);
+  // Built-in codecs and JavaScript codec profiles alike (codec-registry.ts), loaded from their files now.
+  const codecs = new Map(config.devices.map((d) => [d.id, resolveDeviceCodec('lorawan', d, configDir)]));
+  const rt = createRuntime(config, hooks, codecs);
 
   return {
     inventory(): InventoryEntry[] {
       return config.devices.map((d) => ({
         id: d.id,
-        kind: `lorawan-${d.codec}`,
+        kind: `lorawan-${codecs.get(d.id)!.name}`,
         driver: 'lorawan',
         metrics: [
-          ...LORAWAN_CODECS[d.codec].metrics.map((m) => ({ name: m.name, unit: m.unit })),
+          ...codecs.get(d.id)!.metrics,
           { name: 'rssi', unit: 'dBm' },
           { name: 'snr', unit: 'dB' },
           { name: 'gateways', unit: 'count' },
@@ -87,6 +92,7 @@ export function createLorawanDriver(
       rt.store = undefined;
       rt.downlinks?.close();
       rt.downlinks = undefined;
+      for (const c of codecs.values()) c.dispose();
     },
 
     command: (cmd: Command): Promise<CommandResult['data']> => handleCommand(rt, cmd),

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:dgram';
+import type { ResolvedCodec } from '../codec-registry.js';
 import type { DriverContext } from '../driver.js';
 import type { AdrHistoryEntry, AdrResult } from './adr.js';
 import type { LorawanConfig, LorawanDeviceConfig } from './config.js';
@@ -74,6 +75,10 @@ export interface LorawanRuntime {
   readonly devicesByEui: ReadonlyMap<string, LorawanDeviceConfig>;
   readonly devicesById: ReadonlyMap<string, LorawanDeviceConfig>;
   readonly otaaDevices: ReadonlyMap<string, OtaaDevice>;
+  /** Device id → its codec: built-in or a JavaScript codec profile (codec-registry.ts), loaded at create. */
+  readonly codecs: ReadonlyMap<string, ResolvedCodec>;
+  /** Device id → the codec's active states (a state event is raised once until it clears). */
+  readonly codecStates: Map<string, Set<string>>;
   /** Set by `start`; every handler runs after it. */
   ctx: DriverContext;
   socket: Socket | undefined;
@@ -96,7 +101,11 @@ export interface LorawanRuntime {
   readonly errors: Record<string, number>;
 }
 
-export function createRuntime(config: LorawanConfig, hooks: LorawanDriverHooks): LorawanRuntime {
+export function createRuntime(
+  config: LorawanConfig,
+  hooks: LorawanDriverHooks,
+  codecs: ReadonlyMap<string, ResolvedCodec>,
+): LorawanRuntime {
   const otaaDevices = new Map<string, OtaaDevice>();
   for (const d of config.devices) {
     if (d.activation === 'otaa') {
@@ -112,6 +121,8 @@ export function createRuntime(config: LorawanConfig, hooks: LorawanDriverHooks):
     region: REGIONS[config.region],
     netId: Buffer.from(config.netId, 'hex'),
     hooks,
+    codecs,
+    codecStates: new Map(),
     devicesByEui: new Map(config.devices.map((d) => [d.devEui, d])),
     devicesById: new Map(config.devices.map((d) => [d.id, d])),
     otaaDevices,

@@ -1,5 +1,4 @@
 import type { DeviceEvent, Reading } from '@village/protocol';
-import { LORAWAN_CODECS } from '../codecs/index.js';
 import { type DataUplink, verifyDataUplink } from './data-uplink.js';
 import type { Reception } from './dedup.js';
 import { MAX_FOPTS, buildDataDownlink } from './downlink-frame.js';
@@ -40,7 +39,7 @@ export async function handleDataUplink(
   let events: DeviceEvent[] = [];
   let data: unknown = null;
   if (up.fPort !== null && up.fPort > 0) {
-    const codec = LORAWAN_CODECS[device.codec];
+    const codec = rt.codecs.get(device.id)!;
     const decoded = codec.decodeUplink({ bytes: up.payload, fPort: up.fPort });
     for (const w of decoded.warnings)
       ctx.log.warn({ deviceId: device.id, warning: w }, 'lorawan: codec warning');
@@ -48,8 +47,9 @@ export async function handleDataUplink(
       fail(rt, 'codec_error', `lorawan: ${device.id}: ${decoded.errors.join('; ')}`, { deviceId: device.id });
     } else {
       data = decoded.data;
-      // biome-ignore lint/suspicious/noExplicitAny: the codec is chosen at run time; its data is its own output
-      const telemetry = codec.toTelemetry(decoded.data as any, device.id, ts);
+      const active = rt.codecStates.get(device.id) ?? new Set<string>();
+      rt.codecStates.set(device.id, active);
+      const telemetry = codec.toTelemetry(decoded.data, device.id, ts, active);
       events = telemetry.events;
       const best = receptions.reduce((a, b) => (b.snr > a.snr ? b : a));
       toEmit.unshift(

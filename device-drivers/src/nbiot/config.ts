@@ -11,7 +11,9 @@ const deviceConfig = z.strictObject({
   imei: z.string().regex(/^[0-9]{15}$/),
   /** HMAC key: 32..128 hex characters (16..64 bytes), or `${ENV_VAR}` naming a variable that holds them. */
   key: z.string().regex(/^([0-9a-fA-F]{32,128}|\$\{[A-Za-z_][A-Za-z0-9_]*\})$/),
-  codec: z.enum(NBIOT_CODECS),
+  /** A built-in codec; or `codecProfile`, a JavaScript codec profile file relative to edge.yaml (docs/vendor-guide.md). */
+  codec: z.enum(NBIOT_CODECS).optional(),
+  codecProfile: z.string().min(1).optional(),
 });
 
 export const nbiotConfigSchema = z.strictObject({
@@ -29,7 +31,20 @@ export const nbiotConfigSchema = z.strictObject({
     .default(6 * 3600_000),
   /** Commands waiting per device; more are refused. */
   maxQueuedCommands: z.number().int().min(1).max(256).default(16),
-  devices: z.array(deviceConfig).min(1),
+  devices: z
+    .array(deviceConfig)
+    .min(1)
+    .superRefine((devices, ctx) => {
+      devices.forEach((d, i) => {
+        if ((d.codec === undefined) === (d.codecProfile === undefined))
+          ctx.addIssue({
+            code: 'custom',
+            path: [i, 'codec'],
+            message:
+              'give exactly one of codec (a built-in codec) and codecProfile (a JavaScript codec profile)',
+          });
+      });
+    }),
 });
 
 export type NbiotConfig = z.infer<typeof nbiotConfigSchema>;

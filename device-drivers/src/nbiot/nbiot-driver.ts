@@ -1,12 +1,13 @@
 import { type Socket, createSocket } from 'node:dgram';
 import type { Command, CommandResult } from '@village/protocol';
 import coap, { type IncomingMessage, type OutgoingMessage } from 'coap';
+import { checkDeviceCodecs, resolveDeviceCodec } from '../codec-registry.js';
 import type { Driver, DriverContext, DriverKind } from '../driver.js';
 import { type CommandQueue, createCommandQueue } from './command-queue.js';
 import { type CommandStore, openCommandStore } from './command-store.js';
 import { type NbiotConfig, type NbiotDeviceConfig, nbiotConfigSchema } from './config.js';
 import { type CounterStore, openCounterStore } from './counter-store.js';
-import { DEVICE_MODELS, type DeviceModel } from './device-models.js';
+import type { DeviceModel } from './device-models.js';
 import { resolveSecret } from './secret-ref.js';
 import {
   type BodyFormat,
@@ -79,11 +80,16 @@ class CoapReply extends Error {
 export const nbiotDriverKind: DriverKind<typeof nbiotConfigSchema> = {
   kind: 'nbiot',
   configSchema: nbiotConfigSchema,
-  create: (config) => createNbiotDriver(config),
+  create: (config, { configDir }) => createNbiotDriver(config, { configDir }),
+  check: (config, { configDir }) => checkDeviceCodecs('nbiot', config.devices, configDir),
   listens: (config) => [{ key: 'port', host: config.bind, port: config.port, protocol: 'udp' }],
 };
 
-export function createNbiotDriver(config: NbiotConfig): NbiotDriver {
+export function createNbiotDriver(config: NbiotConfig, options: { configDir?: string } = {}): NbiotDriver {
+  // Built-in codecs and JavaScript codec profiles alike (codec-registry.ts), loaded from their files now.
+  const models = new Map(
+    config.devices.map((d) => [d.id, resolveDeviceCodec('nbiot', d, options.configDir ?? process.cwd())]),
+  );
   let ctx: DriverContext | undefined;
   let socket: Socket | undefined;
   let server: ReturnType<typeof coap.createServer> | undefined;
@@ -176,9 +182,9 @@ export function createNbiotDriver(config: NbiotConfig): NbiotDriver {
     inventory: () =>
       config.devices.map((d) => ({
         id: d.id,
-        kind: `nbiot-${d.codec}`,
+        kind: `nbiot-${models.get(d.id)!.name}`,
         driver: 'nbiot',
-        metrics: DEVICE_MODELS[d.codec].metrics,
+        metrics: models.get(d.id)!.metrics,
       })),
 
     async start(c) {
@@ -189,7 +195,7 @@ export function createNbiotDriver(config: NbiotConfig): NbiotDriver {
         const dev: Device = {
           config: d,
           key: Buffer.from(hex, 'hex'),
-          model: DEVICE_MODELS[d.codec],
+          model: models.get(d.id)!,
           active: new Set(),
           chain: Promise.resolve(),
         };
@@ -255,6 +261,7 @@ export function createNbiotDriver(config: NbiotConfig): NbiotDriver {
         // already closed
       }
       counters?.close();
+      for (const m of models.values()) m.dispose();
       server = undefined;
       socket = undefined;
       counters = undefined;

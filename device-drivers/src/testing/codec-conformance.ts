@@ -50,6 +50,8 @@ export function codecConformance(
         message: `${label}: "${ex.description}": expected ${JSON.stringify(want)}, got ${JSON.stringify(actual)}`,
       });
     }
+    // A codec that runs out of time is broken already; every further check would wait out its deadline.
+    if (timedOut(got.result)) return failures;
     for (let n = 0; n < bytes.length; n++) {
       const f = wellFormed(codec, bytes.subarray(0, n), ex.input.fPort);
       if (f)
@@ -57,6 +59,7 @@ export function codecConformance(
           check: 'truncated',
           message: `${label}: "${ex.description}" cut to ${n} bytes: ${f}`,
         });
+      if (f?.startsWith(TIMEOUT)) return failures;
     }
   }
   const fPorts = [...new Set([0, 1, 2, 223, ...examples.map((e) => e.input.fPort)])];
@@ -70,6 +73,7 @@ export function codecConformance(
     if (f) {
       const hex = Buffer.from(bytes).toString('hex');
       failures.push({ check: 'random', message: `${label}: bytes ${hex} fPort ${fPort}: ${f}` });
+      if (f.startsWith(TIMEOUT)) return failures;
     }
   }
   const down = tryEncodeDownlink(codec);
@@ -85,10 +89,18 @@ function tryDecode(codec: DeviceCodec, bytes: Uint8Array, fPort: number) {
   }
 }
 
-/** Undefined when the result meets the contract, else what is wrong with it. */
+/** The code a sandboxed (JavaScript) codec's result carries when it ran out of time (codecs/js-codec.ts). */
+const TIMEOUT = 'js_codec_timeout';
+const timedOut = (r: DecodeResult) => Array.isArray(r.errors) && r.errors.some((e) => e.startsWith(TIMEOUT));
+
+/**
+ * Undefined when the result meets the contract, else what is wrong with it. A sandboxed codec's
+ * timeout is well-formed as a result but is a failure of the codec all the same.
+ */
 function wellFormed(codec: DeviceCodec, bytes: Uint8Array, fPort: number): string | undefined {
   const got = tryDecode(codec, bytes, fPort);
   if ('thrown' in got) return `threw ${got.thrown}`;
+  if (timedOut(got.result)) return got.result.errors.find((e) => e.startsWith(TIMEOUT));
   return resultProblem(got.result);
 }
 

@@ -11,6 +11,15 @@ export {
   type CodecExample,
 } from './codec-examples.js';
 export { createConformanceContext, type ConformanceContext } from './conformance-context.js';
+export { codecProfileConformance } from './profile-conformance.js';
+export {
+  CodecProfileError,
+  SHIPPED_CODEC_PROFILES_DIR,
+  codecProfileSchema,
+  loadCodecProfile,
+  type CodecProfile,
+} from '../codecs/codec-profile.js';
+export { JsCodecError, createJsCodec, type JsCodec, type JsCodecLimits } from '../codecs/js-codec.js';
 export { driverConformance, type DriverHarness, type ListenPort } from './driver-conformance.js';
 export {
   SHIPPED_CODECS,
