@@ -1,3 +1,12 @@
+import type {
+  AdminAuditResponse,
+  CreatedEntityResponse,
+  IssuedEdgeCredential,
+  PasswordSetResponse,
+  RegistryEntitiesResponse,
+  RemovedEntityResponse,
+  RevokedEdgeCredentialsResponse,
+} from '@village/protocol/api';
 import { ConfigError, describeIssues } from '@village/service-kit';
 import { type Context, Hono } from 'hono';
 import type { Logger } from 'pino';
@@ -177,7 +186,7 @@ export function createAdminRoutes(deps: AdminRouteDeps): Hono {
     const limit = Math.min(Math.max(Number(c.req.query('limit') ?? 200) || 200, 1), 10_000);
     return c.json({
       audit: listAudit(deps.db, { entity: c.req.query('entity'), entityId: c.req.query('id'), limit }),
-    });
+    } satisfies AdminAuditResponse);
   });
 
   app.post('/api/v1/admin/edges/:id/credentials', async (c) => {
@@ -193,7 +202,7 @@ export function createAdminRoutes(deps: AdminRouteDeps): Hono {
         overlapMs: parsed.data.overlapS * 1000,
       }),
     );
-    return c.json(issued, 201);
+    return c.json(issued satisfies IssuedEdgeCredential, 201);
   });
   app.get('/api/v1/admin/edges/:id/credentials', (c) => {
     requireAdmin(c);
@@ -206,7 +215,7 @@ export function createAdminRoutes(deps: AdminRouteDeps): Hono {
       deps.credentials.revoke(id, { actor: scope.actor, now: deps.now() }),
     );
     const disconnected = deps.disconnectEdge(id);
-    return c.json({ edge: id, revoked, disconnected });
+    return c.json({ edge: id, revoked, disconnected } satisfies RevokedEdgeCredentialsResponse);
   });
   app.put('/api/v1/admin/users/:id/password', async (c) => {
     const scope = requireAdmin(c);
@@ -222,13 +231,15 @@ export function createAdminRoutes(deps: AdminRouteDeps): Hono {
     change('user', 'set-password', scope.actor, id, () =>
       setUserPassword(deps.db, id, b.password as string, { actor: scope.actor, now: deps.now() }),
     );
-    return c.json({ id, passwordSet: true });
+    return c.json({ id, passwordSet: true } satisfies PasswordSetResponse);
   });
 
   app.get('/api/v1/admin/:plural', (c) => {
     requireAdmin(c);
     const kind = kindOf(c);
-    return c.json({ [c.req.param('plural')]: listEntities(deps.db, kind) });
+    return c.json({
+      [c.req.param('plural')]: listEntities(deps.db, kind),
+    } satisfies RegistryEntitiesResponse);
   });
   app.get('/api/v1/admin/:plural/:id', (c) => {
     requireAdmin(c);
@@ -254,7 +265,13 @@ export function createAdminRoutes(deps: AdminRouteDeps): Hono {
         return { ...r, secret };
       })(),
     );
-    return c.json({ [kind]: created.after, ...(created.secret ? { credential: created.secret } : {}) }, 201);
+    return c.json(
+      {
+        [kind]: created.after,
+        ...(created.secret ? { credential: created.secret } : {}),
+      } satisfies CreatedEntityResponse,
+      201,
+    );
   });
   app.patch('/api/v1/admin/:plural/:id', async (c) => {
     const scope = requireAdmin(c);
@@ -280,7 +297,11 @@ export function createAdminRoutes(deps: AdminRouteDeps): Hono {
       })(),
     );
     const disconnected = kind === 'edge' ? deps.disconnectEdge(id) : 0;
-    return c.json({ [kind]: null, before: r.before, ...(kind === 'edge' ? { disconnected } : {}) });
+    return c.json({
+      [kind]: null,
+      before: r.before,
+      ...(kind === 'edge' ? { disconnected } : {}),
+    } satisfies RemovedEntityResponse);
   });
   return app;
 }

@@ -1,3 +1,4 @@
+import type { PublishedAqiResponse } from '@village/protocol/api';
 import { Hono } from 'hono';
 import type { AqiPublisher } from '../rules-runtime/hourly-aqi-publisher.js';
 import { ApiError } from './api-error.js';
@@ -14,7 +15,9 @@ export function createAqiRoutes(deps: {
   stationVillage: ReadonlyMap<string, string>;
 }): Hono {
   const app = new Hono();
-  app.get('/api/v1/aqi/latest', (c) => c.json({ aqi: deps.publisher.latest(scopeOf(c).villages) }));
+  app.get('/api/v1/aqi/latest', (c) =>
+    c.json({ aqi: deps.publisher.latest(scopeOf(c).villages) } satisfies PublishedAqiResponse),
+  );
   for (const kind of ['hourly', 'daily'] as const) {
     app.get(`/api/v1/aqi/${kind}`, (c) => {
       const q = c.req.query();
@@ -30,7 +33,7 @@ export function createAqiRoutes(deps: {
           villages: scope.villages,
           limit: parseLimit(q.limit, 48, 10_000),
         }),
-      });
+      } satisfies PublishedAqiResponse);
     });
   }
   return app;

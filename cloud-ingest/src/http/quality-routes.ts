@@ -1,3 +1,4 @@
+import type { QualityFlagsResponse } from '@village/protocol/api';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { QualityCommandError, type QualityFlags } from '../rules-runtime/quality-flags.js';
@@ -113,7 +114,7 @@ export function createQualityRoutes(deps: {
         notNormal: q.all !== 'true',
         limit: parseLimit(q.limit, 100, 10_000),
       }),
-    });
+    } satisfies QualityFlagsResponse);
   });
 
   app.get('/api/v1/quality/audit', (c) => {

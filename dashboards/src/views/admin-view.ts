@@ -1,15 +1,21 @@
+import {
+  type IssuedEdgeCredential,
+  type RegistryEntity,
+  adminAuditResponseSchema,
+  createdEntityResponseSchema,
+  issuedEdgeCredentialSchema,
+  passwordSetResponseSchema,
+  registryEntitiesResponseSchema,
+  removedEntityResponseSchema,
+  revokedEdgeCredentialsResponseSchema,
+} from '@village/protocol/api';
 import { ApiFailure, api } from '../api-client.js';
 import { el } from '../dom-element.js';
 import { formatTime } from '../i18n.js';
 import { type AdminTextKey, at } from './admin-texts.js';
 
 /** One registry entity as /api/v1/admin returns it (registry.yaml's fields, parent by id). */
-type Entity = Record<string, unknown> & { id: string };
-
-interface Issued {
-  secret: string;
-  credential: { id: string; validUntil: number | null };
-}
+type Entity = RegistryEntity;
 
 /** A table of one entity kind, with an add form and per-row actions. */
 interface Section {
@@ -46,7 +52,7 @@ export function renderAdmin(root: HTMLElement): () => void {
     status.className = 'status';
     status.textContent = at('done');
   };
-  const showSecret = (edge: string, issued: Issued) => {
+  const showSecret = (edge: string, issued: IssuedEdgeCredential) => {
     secretBox.hidden = false;
     secretBox.replaceChildren(
       el('p', {}, `${edge} — ${at('secretOnce')}`),
@@ -94,10 +100,11 @@ export function renderAdmin(root: HTMLElement): () => void {
               'data-action': 'rotate',
               onclick: async () => {
                 try {
-                  const issued = await api<Issued>(`/admin/edges/${encodeURIComponent(row.id)}/credentials`, {
-                    method: 'POST',
-                    body: { overlapS: Number(overlap.value) },
-                  });
+                  const issued = await api(
+                    `/admin/edges/${encodeURIComponent(row.id)}/credentials`,
+                    issuedEdgeCredentialSchema,
+                    { method: 'POST', body: { overlapS: Number(overlap.value) } },
+                  );
                   showSecret(row.id, issued);
                   ok();
                   await refresh();
@@ -115,7 +122,11 @@ export function renderAdmin(root: HTMLElement): () => void {
               'data-action': 'revoke',
               onclick: async () => {
                 try {
-                  await api(`/admin/edges/${encodeURIComponent(row.id)}/credentials`, { method: 'DELETE' });
+                  await api(
+                    `/admin/edges/${encodeURIComponent(row.id)}/credentials`,
+                    revokedEdgeCredentialsResponseSchema,
+                    { method: 'DELETE' },
+                  );
                   ok();
                   await refresh();
                 } catch (err) {
@@ -162,10 +173,14 @@ export function renderAdmin(root: HTMLElement): () => void {
               'data-action': 'reset-password',
               onclick: async () => {
                 try {
-                  await api(`/admin/users/${encodeURIComponent(row.id)}/password`, {
-                    method: 'PUT',
-                    body: { password: pw.value },
-                  });
+                  await api(
+                    `/admin/users/${encodeURIComponent(row.id)}/password`,
+                    passwordSetResponseSchema,
+                    {
+                      method: 'PUT',
+                      body: { password: pw.value },
+                    },
+                  );
                   pw.value = '';
                   ok();
                   await refresh();
@@ -194,7 +209,10 @@ export function renderAdmin(root: HTMLElement): () => void {
           for (const [k, input] of inputs) if (input.value !== '') body[k] = input.value;
           if (s.plural === 'users' && body.role === 'admin') body.place = null;
           try {
-            const made = await api<{ credential?: Issued }>(`/admin/${s.plural}`, { method: 'POST', body });
+            const made = await api(`/admin/${s.plural}`, createdEntityResponseSchema, {
+              method: 'POST',
+              body,
+            });
             if (made.credential) showSecret(String(body.id), made.credential);
             ok();
             await refresh();
@@ -254,7 +272,11 @@ export function renderAdmin(root: HTMLElement): () => void {
                       onclick: async () => {
                         if (!window.confirm(at('confirmRemove'))) return;
                         try {
-                          await api(`/admin/${s.plural}/${encodeURIComponent(row.id)}`, { method: 'DELETE' });
+                          await api(
+                            `/admin/${s.plural}/${encodeURIComponent(row.id)}`,
+                            removedEntityResponseSchema,
+                            { method: 'DELETE' },
+                          );
                           ok();
                           await refresh();
                         } catch (err) {
@@ -279,12 +301,10 @@ export function renderAdmin(root: HTMLElement): () => void {
     try {
       const lists = await Promise.all(
         sections.map((s) =>
-          api<Record<string, Entity[]>>(`/admin/${s.plural}`).then((r) => r[s.plural] ?? []),
+          api(`/admin/${s.plural}`, registryEntitiesResponseSchema).then((r) => r[s.plural] ?? []),
         ),
       );
-      const log = await api<{
-        audit: { ts: number; actor: string; action: string; entity: string; entityId: string }[];
-      }>('/admin/audit?limit=50');
+      const log = await api('/admin/audit?limit=50', adminAuditResponseSchema);
       if (gone) return;
       tables.replaceChildren(...sections.map((s, i) => sectionTable(s, lists[i]!)));
       audit.replaceChildren(

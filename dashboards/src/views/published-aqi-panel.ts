@@ -1,27 +1,12 @@
+import {
+  type PublishedAqiRow,
+  publishedAqiResponseSchema,
+  qualityFlagsResponseSchema,
+} from '@village/protocol/api';
 import { AQI_STALE_AFTER_MS } from '../air-water-index.js';
 import { api } from '../api-client.js';
 import { el } from '../dom-element.js';
 import { currentLang, formatTime } from '../i18n.js';
-
-/** A published hourly AQI row of /api/v1/aqi/hourly (cloud-ingest hourly-aqi-publisher.ts). */
-interface PublishedHour {
-  station: string;
-  start: number;
-  end: number;
-  aqi: number | null;
-  level: number | null;
-  levelZh: string | null;
-  primary: string[];
-  flagged: number;
-}
-/** A flagged reading of /api/v1/quality/flags. */
-interface FlaggedReading {
-  device: string;
-  metric: string;
-  ts: number;
-  flag: string;
-  reasons: { code: string; detail: string }[];
-}
 
 const LEVEL_EN = [
   '',
@@ -70,7 +55,7 @@ const TEXT = {
 };
 const tx = (k: keyof (typeof TEXT)['zh']) => TEXT[currentLang()][k];
 
-const hourLabel = (p: PublishedHour) => {
+const hourLabel = (p: PublishedAqiRow) => {
   const end = new Date(p.end).toLocaleTimeString(currentLang() === 'zh' ? 'zh-CN' : 'en-GB', {
     hour: '2-digit',
     minute: '2-digit',
@@ -109,8 +94,8 @@ export function publishedAqiPanel(station: string, now: () => number = Date.now)
   const root = el('div', { class: 'published' }, box, flags, links);
   const q = encodeURIComponent(station);
   void Promise.all([
-    api<{ aqi: PublishedHour[] }>(`/aqi/hourly?station=${q}&limit=1`).catch(() => ({ aqi: [] })),
-    api<{ flags: FlaggedReading[] }>(`/quality/flags?station=${q}&limit=20`).catch(() => ({ flags: [] })),
+    api(`/aqi/hourly?station=${q}&limit=1`, publishedAqiResponseSchema).catch(() => ({ aqi: [] })),
+    api(`/quality/flags?station=${q}&limit=20`, qualityFlagsResponseSchema).catch(() => ({ flags: [] })),
   ]).then(([hourly, flagged]) => {
     const p = hourly.aqi[0];
     if (!p) {

@@ -15,3 +15,6 @@ export * from './stream.js';
 export * from './commands.js';
 export * from './dead-letters.js';
 export * from './tokens.js';
+export * from './registry-admin.js';
+export * from './published-aqi.js';
+export * from './quality-flags.js';
