@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { hashPassword } from '../src/password-hash.js';
-import { migrateCloudDb } from '../src/store/cloud-migrations.js';
+import { CLOUD_SCHEMA_VERSION, migrateCloudDb } from '../src/store/cloud-migrations.js';
 import { exportRegistry } from '../src/store/registry-import.js';
 import { SCOPED_REGISTRY } from './auth-cloud.js';
 import { spawnBin, startBinCloud } from './http-bin-cloud.js';
@@ -136,7 +136,7 @@ describe('cloud.db version 1 → 2', () => {
         INSERT INTO people VALUES ('p1', '张三', 's1', 'wb-1', 1, 40, 120, 90, 100);
       `);
       db.pragma('user_version = 1');
-      expect(migrateCloudDb(db, 'cloud.db')).toEqual({ from: 1, to: 2 });
+      expect(migrateCloudDb(db, 'cloud.db')).toEqual({ from: 1, to: CLOUD_SCHEMA_VERSION });
       expect(exportRegistry(db).people).toEqual([
         {
           id: 'p1',
