@@ -2,7 +2,8 @@ import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Device, EdgeHealth, Latest, LiveReading, Place } from '@village/protocol/api';
-import { type Browser, type Page, chromium } from 'playwright-core';
+import { launchChromium } from '@village/test-kit';
+import type { Browser, Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stationAqi } from '../src/air-water-index.js';
@@ -14,17 +15,6 @@ import type { AppData } from '../src/app-data.js';
  * /api/v1/places with a body outside the API contract on purpose, which the real cloud cannot be
  * made to send, to see the boundary refuse it.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
 /** Real time: renderOverview judges staleness against the page's clock. */
 const NOW = Date.now();
 
@@ -58,7 +48,7 @@ beforeAll(async () => {
     res.end(`<!doctype html><html><body><div id="app"></div><script>${bundle}</script></body></html>`);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  browser = await launchChromium();
   page = await browser.newPage();
   await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
   await page.waitForFunction(() => 'dashboard' in window);

@@ -1,9 +1,10 @@
+import { launchChromium } from '@village/test-kit';
 /// <reference lib="dom" />
 // Functions passed to page.evaluate / waitForFunction run in the browser: they need DOM types.
 import mqtt from 'mqtt';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, logIn, openPage, screenshot } from './harness/browser.js';
+import { logIn, openPage, screenshot } from './harness/browser.js';
 import { hashWithBin } from './harness/two-villages.js';
 import { type Village, createVillage } from './harness/village.js';
 
@@ -60,7 +61,7 @@ describe('admin screens (built cloud, Chromium)', { timeout: 120_000 }, () => {
     });
     await v.startCloud();
     base = `http://127.0.0.1:${v.httpPort}`;
-    browser = await launchBrowser();
+    browser = await launchChromium();
     ({ page } = await openPage(browser, base));
     page.on('dialog', (d) => void d.accept());
   });

@@ -1,17 +1,10 @@
 /// <reference lib="dom" />
 // Functions passed to page.evaluate / waitForFunction run in the browser: they need DOM types.
 import { hashPassword } from '@village/cloud-ingest';
-import { waitFor } from '@village/test-kit';
+import { launchChromium, waitFor } from '@village/test-kit';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  OFFICE_SCREEN,
-  PHONE_SCREEN,
-  launchBrowser,
-  logIn,
-  openPage,
-  screenshot,
-} from './harness/browser.js';
+import { OFFICE_SCREEN, PHONE_SCREEN, logIn, openPage, screenshot } from './harness/browser.js';
 import { type Village, createVillage } from './harness/village.js';
 
 const ACK_DEADLINE_MS = 30_000;
@@ -84,7 +77,7 @@ describe('dashboard in a browser', () => {
       // b-1's first SOS comes seconds after a-1's, in another batch: a separate incident.
       { kind: 'fake', id: 'fb', prefix: 'b-', devices: 1, intervalMs: 500, eventEveryMs: 5_000, metrics },
     ]);
-    browser = await launchBrowser();
+    browser = await launchChromium();
   }, 120_000);
 
   afterAll(async () => {

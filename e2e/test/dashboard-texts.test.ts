@@ -1,9 +1,10 @@
 /// <reference lib="dom" />
 // Functions passed to page.evaluate / waitForFunction run in the browser: they need DOM types.
 import { hashPassword } from '@village/cloud-ingest';
+import { launchChromium } from '@village/test-kit';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OFFICE_SCREEN, launchBrowser, logIn, openPage, screenshot } from './harness/browser.js';
+import { OFFICE_SCREEN, logIn, openPage, screenshot } from './harness/browser.js';
 import { type Village, createVillage } from './harness/village.js';
 
 const TOWN = { username: 'town1', password: 'town1-pw', name: '赵镇长' };
@@ -61,7 +62,7 @@ describe('dashboard texts for a town officer', () => {
         metrics: [{ name: 'pm2_5', unit: 'µg/m³', min: 60, max: 180 }],
       },
     ]);
-    browser = await launchBrowser();
+    browser = await launchChromium();
   }, 120_000);
 
   afterAll(async () => {

@@ -1,9 +1,9 @@
 import { type EdgeReport, type Status, encodeJson, topics } from '@village/protocol';
-import { waitFor } from '@village/test-kit';
+import { launchChromium, waitFor } from '@village/test-kit';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OFFICE_SCREEN, launchBrowser, openPage } from './harness/browser.js';
+import { OFFICE_SCREEN, openPage } from './harness/browser.js';
 import { type Village, createVillage } from './harness/village.js';
 
 interface EdgeView {
@@ -72,7 +72,7 @@ describe('health view with a state report (built cloud, Chromium)', { timeout: 1
   beforeAll(async () => {
     v = await createVillage('edge-state-view', { edgePassword: 'view-pw' });
     await v.startCloud();
-    browser = await launchBrowser();
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await edge?.endAsync(true);

@@ -1,10 +1,10 @@
 /// <reference lib="dom" />
 import { type Reading, encodeBatch, topics } from '@village/protocol';
-import { waitFor } from '@village/test-kit';
+import { launchChromium, waitFor } from '@village/test-kit';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OFFICE_SCREEN, launchBrowser, openPage, screenshot } from './harness/browser.js';
+import { OFFICE_SCREEN, openPage, screenshot } from './harness/browser.js';
 import { type Village, createVillage } from './harness/village.js';
 
 const H = 3_600_000;
@@ -84,7 +84,7 @@ describe('published hourly AQI on the dashboard', () => {
       password: PASSWORD,
       reconnectPeriod: 0,
     });
-    browser = await launchBrowser();
+    browser = await launchChromium();
   }, 120_000);
 
   afterAll(async () => {

@@ -21,3 +21,4 @@ export {
   typedWithCode,
 } from './fuzz-fixtures.js';
 export { type RecordingDriverContext, recordingDriverContext } from './recording-driver-context.js';
+export { CHROMIUM_ARGS, CHROMIUM_PATH, launchChromium } from './chromium.js';

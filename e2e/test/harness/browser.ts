@@ -1,28 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
-
-/** Debian's chromium (never `npx playwright install`: CI has no internet); args per DEPENDENCIES.md. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 
 /** Screenshots go here (gitignored); CI keeps the folder as an artifact. */
 export const ARTIFACTS = join(import.meta.dirname, '..', '..', '..', 'test-artifacts');
 
 export const OFFICE_SCREEN = { width: 1366, height: 768 };
 export const PHONE_SCREEN = { width: 390, height: 844 };
-
-export function launchBrowser(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM, args: ARGS });
-}
 
 /** A fresh context (its own cookies) at a screen size; Chinese is the dashboard's default. */
 export async function openPage(
