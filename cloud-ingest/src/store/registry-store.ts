@@ -110,7 +110,12 @@ export function openRegistryStore(
   );
   // Read per batch on the ingest path: a map, rebuilt after each admin change (refresh).
   const places = new Map<string, PlaceTags>();
+  // Device → its owning edge, once it has one: an owner changes only by an admin (then `refresh`),
+  // so the ingest's ownership check costs a map lookup per device, not a query per batch. A device
+  // with no owner yet is asked again each time (another worker sharing cloud.db may claim it).
+  const owners = new Map<string, string>();
   const refresh = () => {
+    owners.clear();
     places.clear();
     for (const r of placeRows.all())
       places.set(r.edge, { county: r.county, town: r.town, village: r.village, station: r.station });
@@ -217,8 +222,12 @@ export function openRegistryStore(
     foreignDevices(edgeId, devices) {
       const foreign = new Map<string, string>();
       for (const id of devices) {
-        const owner = ownerOf.get(id)?.edge;
-        if (owner != null && owner !== edgeId) foreign.set(id, owner);
+        let owner = owners.get(id);
+        if (owner === undefined) {
+          owner = ownerOf.get(id)?.edge ?? undefined;
+          if (owner !== undefined) owners.set(id, owner);
+        }
+        if (owner !== undefined && owner !== edgeId) foreign.set(id, owner);
       }
       return foreign;
     },
