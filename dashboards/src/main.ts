@@ -139,7 +139,7 @@ function route(): void {
   problem.hidden = true;
   app.replaceChildren(header(view === 'station' ? 'overview' : view), problem, main);
   document.title = t('title');
-  if (view === 'station' && arg) cleanup = renderStation(main, data, decodeURIComponent(arg));
+  if (view === 'station' && arg) cleanup = renderStation(main, data, decodeURIComponent(arg), user?.role);
   else if (view === 'alerts') cleanup = renderAlerts(main, data);
   else if (view === 'incidents') cleanup = renderIncidents(main, data);
   else if (view === 'sla') cleanup = renderSla(main, data);

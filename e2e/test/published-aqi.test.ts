@@ -137,6 +137,69 @@ describe('published hourly AQI on the dashboard', () => {
     );
     expect(flagged).toEqual(['aq-1:Q']);
     await screenshot(page, 'published-aqi-fresh-flagged');
+
+    // Through the quality screen (no users configured: full access, so both forms show), an
+    // officer invalidates the fresh hour: the cloud republishes it without its readings.
+    const local = (ms: number) =>
+      page.evaluate((t) => {
+        const d = new Date(t);
+        const p = (n: number) => String(n).padStart(2, '0');
+        return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+      }, ms);
+    const review = '[data-testid=review-form]';
+    await page.fill(`${review} input[name=from]`, await local(freshHour));
+    await page.fill(`${review} input[name=to]`, await local(freshHour + H));
+    await page.fill(`${review} input[name=reason]`, '传感器进水');
+    await page.click(`${review} button[value=invalidate]`);
+    await page.waitForSelector('[data-testid=quality-audit] tr[data-action=invalidate]', { timeout: 30_000 });
+    const audited = page.locator('[data-testid=quality-audit] tr[data-action=invalidate]');
+    expect(await audited.getAttribute('data-from')).toBe(String(freshHour));
+    expect(await audited.getAttribute('data-readings')).toBe('25');
+    expect(await audited.textContent()).toContain('传感器进水');
+    const invalidated = await waitFor('the fresh hour republished without its readings', async () => {
+      const r = await hourly(freshHour);
+      return r && r.aqi !== 119 ? r : undefined;
+    });
+    expect(invalidated).toMatchObject({ aqi: null, flagged: 25 });
+    // The screen reloads the panel at once; the cloud republishes within publishEveryMs.
+    await page.reload();
+    await page.waitForSelector(`${panel}[data-hour="${freshHour}"][data-aqi=""]`, { timeout: 30_000 });
+    await screenshot(page, 'published-aqi-invalidated');
+
+    // An operator sets a maintenance window on aq-1 through the screen; readings in it are M.
+    const wform = '[data-testid=window-form]';
+    const minute = Math.floor(Date.now() / 60_000) * 60_000;
+    await page.selectOption(`${wform} select[name=kind]`, 'maintenance');
+    await page.selectOption(`${wform} select[name=device]`, 'aq-1');
+    await page.fill(`${wform} input[name=from]`, await local(minute - 10 * 60_000));
+    await page.fill(`${wform} input[name=to]`, await local(minute + 10 * 60_000));
+    await page.fill(`${wform} input[name=reason]`, '更换滤膜');
+    await page.click(`${wform} button[type=submit]`);
+    await page.waitForSelector('[data-testid=quality-windows] tr[data-kind=maintenance]', {
+      timeout: 30_000,
+    });
+    await page.waitForSelector('[data-testid=quality-audit] tr[data-action=window_set]', { timeout: 30_000 });
+    await send(
+      [minute - 5 * 60_000, minute - 4 * 60_000].map((ts) => ({
+        device: 'aq-1',
+        metric: 'pm25',
+        value: 40,
+        unit: 'µg/m³',
+        ts,
+        quality: 'good' as const,
+      })),
+    );
+    const inWindow = await waitFor('the readings in the window flagged', async () => {
+      const r = await v.api<{ flags: { ts: number; flag: string }[] }>(
+        `/api/v1/quality/flags?device=aq-1&from=${minute - 5 * 60_000}&to=${minute}`,
+      );
+      return r.body.flags.length === 2 ? r.body.flags : undefined;
+    });
+    expect(inWindow.map((f) => f.flag)).toEqual(['M', 'M']);
+    await page.reload();
+    await page.waitForSelector('[data-testid=flagged-readings] tr[data-flag=M]', { timeout: 30_000 });
+    expect(await page.locator('[data-testid=flagged-readings] tr[data-flag=M]').count()).toBe(2);
+    await screenshot(page, 'published-aqi-maintenance');
     await context.close();
-  }, 120_000);
+  }, 180_000);
 });

@@ -1,4 +1,12 @@
-import type { QualityFlagsResponse } from '@village/protocol/api';
+import {
+  QUALITY_REVIEW_ROLES,
+  QUALITY_WINDOW_ROLES,
+  type QualityAuditResponse,
+  type QualityChangeResponse,
+  type QualityFlagsResponse,
+  type QualityWindowResponse,
+  type QualityWindowsResponse,
+} from '@village/protocol/api';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { QualityCommandError, type QualityFlags } from '../rules-runtime/quality-flags.js';
@@ -6,13 +14,9 @@ import { ApiError } from './api-error.js';
 import { parseLimit, parseTime } from './query-params.js';
 import { FULL_ACCESS, type RequestScope, canSeeVillage, scopeOf } from './request-scope.js';
 
-/** Operators on site set maintenance and calibration windows (as they send commands). */
-export const WINDOW_ROLES: readonly RequestScope['role'][] = ['admin', 'village'];
-/**
- * Invalidating or restoring data is a review: admins and the town and county officers above the
- * village whose sensors it is, so nobody signs off the data of the devices they maintain.
- */
-export const REVIEW_ROLES: readonly RequestScope['role'][] = ['admin', 'county', 'town'];
+/** Who may set windows and who may review data: one list, in the API contract, for the dashboard too. */
+export const WINDOW_ROLES: readonly RequestScope['role'][] = QUALITY_WINDOW_ROLES;
+export const REVIEW_ROLES: readonly RequestScope['role'][] = QUALITY_REVIEW_ROLES;
 
 const MAX_REASON = 2_000;
 const id = z.string().min(1).max(200);
@@ -121,13 +125,15 @@ export function createQualityRoutes(deps: {
     const q = c.req.query();
     const where = query(q);
     confine(scopeOf(c), where);
-    return c.json({ audit: quality.audit({ ...where, limit: parseLimit(q.limit, 100, 10_000) }) });
+    return c.json({
+      audit: quality.audit({ ...where, limit: parseLimit(q.limit, 100, 10_000) }),
+    } satisfies QualityAuditResponse);
   });
 
   app.get('/api/v1/quality/windows', (c) => {
     const scope = scopeOf(c);
     const windows = quality.windows().filter((w) => canSeeVillage(scope, villageOf(w)));
-    return c.json({ windows });
+    return c.json({ windows } satisfies QualityWindowsResponse);
   });
 
   app.post('/api/v1/quality/windows', async (c) => {
@@ -149,7 +155,7 @@ export function createQualityRoutes(deps: {
         actor: scope.actor,
       }),
     );
-    return c.json({ window: w }, 201);
+    return c.json({ window: w } satisfies QualityWindowResponse, 201);
   });
 
   app.delete('/api/v1/quality/windows/:id', async (c) => {
@@ -158,7 +164,9 @@ export function createQualityRoutes(deps: {
     const w = quality.windows().find((x) => x.id === c.req.param('id'));
     if (!w || !canSeeVillage(scope, villageOf(w)))
       throw new ApiError(404, 'unknown_window', `no active window ${c.req.param('id')}`);
-    return c.json({ window: await run(() => quality.removeWindow(w.id, scope.actor)) });
+    return c.json({
+      window: await run(() => quality.removeWindow(w.id, scope.actor)),
+    } satisfies QualityWindowResponse);
   });
 
   for (const action of ['invalidate', 'restore'] as const) {
@@ -185,7 +193,7 @@ export function createQualityRoutes(deps: {
           b.reason,
         ),
       );
-      return c.json({ change: entry });
+      return c.json({ change: entry } satisfies QualityChangeResponse);
     });
   }
   return app;

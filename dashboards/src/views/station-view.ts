@@ -1,6 +1,6 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { type Bucket, type LiveReading, seriesResponseSchema } from '@village/protocol/api';
+import { type Bucket, type LiveReading, type User, seriesResponseSchema } from '@village/protocol/api';
 import { stationAqi } from '../air-water-index.js';
 import { api } from '../api-client.js';
 import { type AppData, formatValue, latestOfStation, stationName } from '../app-data.js';
@@ -9,6 +9,7 @@ import { type MessageKey, ago, t } from '../i18n.js';
 import { onLive } from '../live-stream.js';
 import { aqiBadge } from '../station-card-model.js';
 import { liveHeading, publishedAqiPanel } from './published-aqi-panel.js';
+import { qualityPanel } from './quality-panel.js';
 
 /** Chart ranges and their bucket widths: about 100-300 points each. */
 const RANGES: { key: MessageKey; ms: number; step: string }[] = [
@@ -23,7 +24,12 @@ const RANGES: { key: MessageKey; ms: number; step: string }[] = [
  * one metric over 1 h, 24 h, 7 d or 30 d from /series; live readings of that metric extend it.
  * Returns a cleanup function.
  */
-export function renderStation(root: HTMLElement, data: AppData, station: string): () => void {
+export function renderStation(
+  root: HTMLElement,
+  data: AppData,
+  station: string,
+  role: User['role'] = 'anonymous',
+): () => void {
   const devices = data.devices.filter((d) => d.station === station);
   const series = devices.flatMap((d) =>
     [...data.latest.values()]
@@ -105,6 +111,7 @@ export function renderStation(root: HTMLElement, data: AppData, station: string)
       ),
     ),
   );
+  let published = publishedAqiPanel(station);
   root.replaceChildren(
     el(
       'div',
@@ -112,11 +119,22 @@ export function renderStation(root: HTMLElement, data: AppData, station: string)
       el('h2', {}, stationName(data, station)),
       aqi ? el('span', { class: 'aqi', style: `background:${aqi.color}` }, `${t('aqi')} ${aqi.aqi}`) : null,
     ),
-    publishedAqiPanel(station),
+    published,
     el('div', { class: 'chart-controls' }, select, rangeButtons),
     chartBox,
     liveHeading(),
     table,
+    // Flag changes alter the published hour: it is reloaded after each.
+    qualityPanel(
+      station,
+      devices.map((d) => d.id),
+      role,
+      () => {
+        const fresh = publishedAqiPanel(station);
+        published.replaceWith(fresh);
+        published = fresh;
+      },
+    ),
   );
 
   async function loadChart(): Promise<void> {
