@@ -48,6 +48,12 @@ export function renderAdmin(root: HTMLElement): () => void {
     status.className = 'status error';
     status.textContent = err instanceof ApiFailure ? `${err.code}: ${err.message}` : String(err);
   };
+  // "Saved" shows only once the change is saved and the lists show it, and is cleared when the next
+  // action starts: a "saved" on screen is never the last action's while this one is still running.
+  const busy = () => {
+    status.className = 'status';
+    status.textContent = '';
+  };
   const ok = () => {
     status.className = 'status';
     status.textContent = at('done');
@@ -100,14 +106,14 @@ export function renderAdmin(root: HTMLElement): () => void {
               'data-action': 'rotate',
               onclick: async () => {
                 try {
+                  busy();
                   const issued = await api(
                     `/admin/edges/${encodeURIComponent(row.id)}/credentials`,
                     issuedEdgeCredentialSchema,
                     { method: 'POST', body: { overlapS: Number(overlap.value) } },
                   );
                   showSecret(row.id, issued);
-                  ok();
-                  await refresh();
+                  if (await refresh()) ok();
                 } catch (err) {
                   fail(err);
                 }
@@ -122,13 +128,13 @@ export function renderAdmin(root: HTMLElement): () => void {
               'data-action': 'revoke',
               onclick: async () => {
                 try {
+                  busy();
                   await api(
                     `/admin/edges/${encodeURIComponent(row.id)}/credentials`,
                     revokedEdgeCredentialsResponseSchema,
                     { method: 'DELETE' },
                   );
-                  ok();
-                  await refresh();
+                  if (await refresh()) ok();
                 } catch (err) {
                   fail(err);
                 }
@@ -173,6 +179,7 @@ export function renderAdmin(root: HTMLElement): () => void {
               'data-action': 'reset-password',
               onclick: async () => {
                 try {
+                  busy();
                   await api(
                     `/admin/users/${encodeURIComponent(row.id)}/password`,
                     passwordSetResponseSchema,
@@ -182,8 +189,7 @@ export function renderAdmin(root: HTMLElement): () => void {
                     },
                   );
                   pw.value = '';
-                  ok();
-                  await refresh();
+                  if (await refresh()) ok();
                 } catch (err) {
                   fail(err);
                 }
@@ -209,13 +215,13 @@ export function renderAdmin(root: HTMLElement): () => void {
           for (const [k, input] of inputs) if (input.value !== '') body[k] = input.value;
           if (s.plural === 'users' && body.role === 'admin') body.place = null;
           try {
+            busy();
             const made = await api(`/admin/${s.plural}`, createdEntityResponseSchema, {
               method: 'POST',
               body,
             });
             if (made.credential) showSecret(String(body.id), made.credential);
-            ok();
-            await refresh();
+            if (await refresh()) ok();
           } catch (err) {
             fail(err);
           }
@@ -272,13 +278,13 @@ export function renderAdmin(root: HTMLElement): () => void {
                       onclick: async () => {
                         if (!window.confirm(at('confirmRemove'))) return;
                         try {
+                          busy();
                           await api(
                             `/admin/${s.plural}/${encodeURIComponent(row.id)}`,
                             removedEntityResponseSchema,
                             { method: 'DELETE' },
                           );
-                          ok();
-                          await refresh();
+                          if (await refresh()) ok();
                         } catch (err) {
                           fail(err);
                         }
@@ -297,7 +303,8 @@ export function renderAdmin(root: HTMLElement): () => void {
   }
 
   let gone = false;
-  async function refresh(): Promise<void> {
+  /** Shows the lists again; false when that failed (the status then says why). */
+  async function refresh(): Promise<boolean> {
     try {
       const lists = await Promise.all(
         sections.map((s) =>
@@ -305,7 +312,7 @@ export function renderAdmin(root: HTMLElement): () => void {
         ),
       );
       const log = await api('/admin/audit?limit=50', adminAuditResponseSchema);
-      if (gone) return;
+      if (gone) return false;
       tables.replaceChildren(...sections.map((s, i) => sectionTable(s, lists[i]!)));
       audit.replaceChildren(
         el(
@@ -333,8 +340,10 @@ export function renderAdmin(root: HTMLElement): () => void {
         ),
       );
       document.body.dataset.rendered = 'admin';
+      return true;
     } catch (err) {
       fail(err);
+      return false;
     }
   }
   void refresh();
