@@ -5,7 +5,7 @@ import { hashPassword } from '../password-hash.js';
 import { personSchema, registryId, registryName, stationSchema } from '../registry-file.js';
 import { appendAudit } from './admin-audit.js';
 import type { Db } from './open-database.js';
-import { personOfRow } from './registry-import.js';
+import { INSERT_PERSON, personColumns, personOfRow } from './registry-import.js';
 
 /**
  * Create, change and remove each registry entity in the store, one transaction each with its
@@ -230,24 +230,7 @@ const SPECS: Record<EntityKind, Spec> = {
         .map((r) => personOfRow(r) as Entity),
     write(db, e, exists) {
       if (exists) db.prepare('DELETE FROM people WHERE id = ?').run(e.id);
-      const p = e as z.infer<typeof personSchema>;
-      db.prepare(
-        `INSERT INTO people (id, name, station, wristband, lives_alone, heart_rate_min, heart_rate_max,
-           spo2_min, spo2_max, waking, quiet, report_interval_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(
-        p.id,
-        p.name,
-        p.station,
-        p.wristband ?? null,
-        p.livesAlone ? 1 : 0,
-        p.heartRate?.[0] ?? null,
-        p.heartRate?.[1] ?? null,
-        p.spo2?.[0] ?? null,
-        p.spo2?.[1] ?? null,
-        p.waking ? JSON.stringify(p.waking) : null,
-        p.quiet ? JSON.stringify(p.quiet) : null,
-        p.reportIntervalMs ?? null,
-      );
+      db.prepare(INSERT_PERSON).run(...personColumns(e as z.infer<typeof personSchema>));
     },
     remove: (db, id) => db.prepare('DELETE FROM people WHERE id = ?').run(id),
     parents: (e) => [['station', e.station as string]],

@@ -3,6 +3,30 @@ import type { RegistryFile } from '../registry-file.js';
 import { appendAudit } from './admin-audit.js';
 import type { Db } from './open-database.js';
 
+type Person = RegistryFile['people'][number];
+
+/** One person's row, for the import and the admin API alike (registry-entities.ts). */
+export const INSERT_PERSON = `INSERT INTO people (id, name, station, wristband, lives_alone, heart_rate_min,
+   heart_rate_max, spo2_min, spo2_max, waking, quiet, report_interval_ms)
+ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+/** The values of INSERT_PERSON, in its column order. */
+export const personColumns = (p: Person) =>
+  [
+    p.id,
+    p.name,
+    p.station,
+    p.wristband ?? null,
+    p.livesAlone ? 1 : 0,
+    p.heartRate?.[0] ?? null,
+    p.heartRate?.[1] ?? null,
+    p.spo2?.[0] ?? null,
+    p.spo2?.[1] ?? null,
+    p.waking ? JSON.stringify(p.waking) : null,
+    p.quiet ? JSON.stringify(p.quiet) : null,
+    p.reportIntervalMs ?? null,
+  ] as const;
+
 /**
  * registry.yaml in and out of the store. An import replaces places, people (and users, when the
  * file lists them) and places edges at their stations, in one transaction; devices the file
@@ -22,11 +46,7 @@ export function importRegistry(
   const upsertEdge = db.prepare(
     'INSERT INTO edges (id, station) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET station = excluded.station',
   );
-  const insPerson = db.prepare(
-    `INSERT INTO people (id, name, station, wristband, lives_alone, heart_rate_min, heart_rate_max,
-       spo2_min, spo2_max, waking, quiet, report_interval_ms)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
+  const insPerson = db.prepare(INSERT_PERSON);
   const upsertDevice = db.prepare(
     `INSERT INTO devices (id, kind, driver, edge, source) VALUES (?, ?, ?, ?, 'registry')
      ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, driver = excluded.driver, edge = excluded.edge,
@@ -59,20 +79,7 @@ export function importRegistry(
     }
     for (const e of opts.credentialEdges ?? []) if (!placed.has(e)) upsertEdge.run(e, null);
     for (const p of file.people) {
-      insPerson.run(
-        p.id,
-        p.name,
-        p.station,
-        p.wristband ?? null,
-        p.livesAlone ? 1 : 0,
-        p.heartRate?.[0] ?? null,
-        p.heartRate?.[1] ?? null,
-        p.spo2?.[0] ?? null,
-        p.spo2?.[1] ?? null,
-        p.waking ? JSON.stringify(p.waking) : null,
-        p.quiet ? JSON.stringify(p.quiet) : null,
-        p.reportIntervalMs ?? null,
-      );
+      insPerson.run(...personColumns(p));
     }
     for (const d of file.devices) upsertDevice.run(d.id, d.kind, d.driver, d.edge);
     if (file.users !== undefined) {
