@@ -190,7 +190,7 @@ export async function startEdgeAgent(
   });
 
   const uplink = startUplink({
-    url: cfg.cloud.url,
+    urls: cfg.cloud.urls,
     edgeId: cfg.edgeId,
     password: cfg.cloud.password,
     window: cfg.cloud.window,
@@ -199,7 +199,7 @@ export async function startEdgeAgent(
     reconnectMinMs: cfg.cloud.reconnectMinMs,
     reconnectMaxMs: cfg.cloud.reconnectMaxMs,
     keepaliveS: cfg.cloud.keepaliveS,
-    tls: uplinkTlsOptions(cfg.cloud.url, cfg.cloud.tls, cfg.configDir),
+    tls: uplinkTlsOptions(cfg.cloud.urls, cfg.cloud.tls, cfg.configDir),
     boot: outbox.boot,
     epoch: outbox.epoch,
     birth,
@@ -248,7 +248,12 @@ export async function startEdgeAgent(
       edgeId: cfg.edgeId,
       boot: outbox.boot,
       epoch: outbox.epoch,
-      uplink: { connected: uplink.connected, state },
+      uplink: {
+        connected: uplink.connected,
+        state,
+        broker: uplink.broker ?? null,
+        brokers: cfg.cloud.urls.length,
+      },
       clockOffsetS: clock.offsetS ?? null,
       outbox: s,
       memory: process.memoryUsage(),

@@ -18,51 +18,79 @@ export { ConfigError };
 
 const id = z.string().refine(isValidId, 'must be an id: letters, digits and . _ : - (at most 128)');
 
+/** One broker, mqtt://host:port or mqtts://host:port: the one rule for `cloud.url` and each of `cloud.urls`. */
+const brokerUrl = z
+  .string()
+  .regex(/^mqtts?:\/\/[^/]+$/, 'must look like mqtt://host:port')
+  .refine(
+    (u) =>
+      /^mqtts?:\/\/(\[[^\]]+\]|[^:/[\]]+)(:(\d{1,5}))?$/.test(u) &&
+      Number(/:(\d+)$/.exec(u)?.[1] ?? 1) <= 65_535,
+    { error: (issue) => `${String(issue.input)}: the port must be a number 1-65535 (mqtt://host:port)` },
+  );
+
 const edgeSchema = z.strictObject({
   edgeId: id,
   /** Folder for the outbox and driver state; relative to the config file. */
   dataDir: z.string().default('./data'),
-  cloud: z.strictObject({
-    /** mqtt://host:port or mqtts://host:port of the cloud broker. */
-    url: z
-      .string()
-      .regex(/^mqtts?:\/\/[^/]+$/, 'must look like mqtt://host:port')
-      .refine(
-        (u) =>
-          /^mqtts?:\/\/(\[[^\]]+\]|[^:/[\]]+)(:(\d{1,5}))?$/.test(u) &&
-          Number(/:(\d+)$/.exec(u)?.[1] ?? 1) <= 65_535,
-        { error: (issue) => `${String(issue.input)}: the port must be a number 1-65535 (mqtt://host:port)` },
-      ),
-    /** The edge's MQTT password; use ${ENV_VAR} so no secret sits in the file. */
-    password: z.string().min(1),
-    /** Unacked batches in flight at once. */
-    window: z.number().int().min(1).max(256).default(8),
-    /** A batch not acked within this many ms is resent with the same seq and bytes. */
-    ackTimeoutMs: z.number().int().min(100).default(15_000),
-    /** Each resend of a batch doubles its timeout (with jitter), up to this many ms; a reconnect starts over. */
-    ackTimeoutMaxMs: z.number().int().min(100).default(120_000),
-    /** Reconnect backoff, ms: doubles from min to max, with jitter. */
-    reconnectMinMs: z.number().int().min(50).default(500),
-    reconnectMaxMs: z.number().int().min(100).default(30_000),
-    /** MQTT keepalive, seconds. */
-    keepaliveS: z.number().int().min(1).default(30),
-    /** How often the edge reports its state (outbox, drivers, disk) on up/status, ms; also on change (state-report.ts). */
-    stateReportMs: z.number().int().min(1_000).max(3_600_000).default(60_000),
-    /** The clock offset from the cloud (measured from its acks) above which a `clock_offset` event is raised, seconds. */
-    clockOffsetThresholdS: z.number().positive().default(60),
-    /**
-     * For mqtts://: the CA that signs the cloud's certificate (trusted instead of the system's), and
-     * optionally this edge's client certificate and key (PEM files, relative to this file).
-     */
-    tls: z
-      .strictObject({
-        ca: z.string().min(1),
-        cert: z.string().min(1).optional(),
-        key: z.string().min(1).optional(),
-      })
-      .refine((t) => (t.cert === undefined) === (t.key === undefined), 'cert and key go together')
-      .optional(),
-  }),
+  cloud: z
+    .strictObject({
+      /** The cloud broker, mqtt://host:port or mqtts://host:port; or `urls` instead. */
+      url: brokerUrl.optional(),
+      /** Brokers to fail over between, in order (uplink.ts): the edge moves to the next when one is lost. */
+      urls: z.array(brokerUrl).min(1).optional(),
+      /** The edge's MQTT password; use ${ENV_VAR} so no secret sits in the file. */
+      password: z.string().min(1),
+      /** Unacked batches in flight at once. */
+      window: z.number().int().min(1).max(256).default(8),
+      /** A batch not acked within this many ms is resent with the same seq and bytes. */
+      ackTimeoutMs: z.number().int().min(100).default(15_000),
+      /** Each resend of a batch doubles its timeout (with jitter), up to this many ms; a reconnect starts over. */
+      ackTimeoutMaxMs: z.number().int().min(100).default(120_000),
+      /** Reconnect backoff, ms: doubles from min to max, with jitter. */
+      reconnectMinMs: z.number().int().min(50).default(500),
+      reconnectMaxMs: z.number().int().min(100).default(30_000),
+      /** MQTT keepalive, seconds. */
+      keepaliveS: z.number().int().min(1).default(30),
+      /** How often the edge reports its state (outbox, drivers, disk) on up/status, ms; also on change (state-report.ts). */
+      stateReportMs: z.number().int().min(1_000).max(3_600_000).default(60_000),
+      /** The clock offset from the cloud (measured from its acks) above which a `clock_offset` event is raised, seconds. */
+      clockOffsetThresholdS: z.number().positive().default(60),
+      /**
+       * For mqtts://: the CA that signs the cloud's certificate (trusted instead of the system's), and
+       * optionally this edge's client certificate and key (PEM files, relative to this file).
+       */
+      tls: z
+        .strictObject({
+          ca: z.string().min(1),
+          cert: z.string().min(1).optional(),
+          key: z.string().min(1).optional(),
+        })
+        .refine((t) => (t.cert === undefined) === (t.key === undefined), 'cert and key go together')
+        .optional(),
+    })
+    .superRefine((c, ctx) => {
+      if (c.url !== undefined && c.urls !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['urls'],
+          message: 'give cloud.url (one broker) or cloud.urls (a list), not both',
+        });
+      } else if (c.url === undefined && c.urls === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [],
+          message: 'needs cloud.url (one broker) or cloud.urls (brokers to fail over between)',
+        });
+      }
+      c.urls?.forEach((u, i) => {
+        const first = c.urls!.indexOf(u);
+        if (first < i)
+          ctx.addIssue({ code: 'custom', path: ['urls', i], message: `${u}: also cloud.urls[${first}]` });
+      });
+    })
+    // The rest of the edge sees one list, whichever key the file used.
+    .transform(({ url, urls, ...rest }) => ({ ...rest, urls: urls ?? [url!] })),
   outbox: z
     .strictObject({
       /** Disk budget for buffered data, MiB. Past it the oldest routine telemetry is dropped (events never). */

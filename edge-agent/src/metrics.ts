@@ -140,6 +140,17 @@ export function createEdgeMetrics(outbox: () => Outbox | undefined, now: () => n
       labelNames: ['state'],
       registers: [registry],
     }),
+    uplinkBroker: new Gauge({
+      name: 'edge_uplink_broker',
+      help: '1 for the broker (cloud.url or one of cloud.urls, without credentials) whose session is up, 0 for the others',
+      labelNames: ['url'],
+      registers: [registry],
+    }),
+    uplinkFailovers: new Counter({
+      name: 'edge_uplink_failovers_total',
+      help: 'Sessions opened on another broker than the previous session was on',
+      registers: [registry],
+    }),
     uplinkRefusals: new Counter({
       name: 'edge_uplink_refusals_total',
       help: 'CONNECTs the cloud refused, by reason (unauthorized: bad credentials or not in cloud.yaml)',

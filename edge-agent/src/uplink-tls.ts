@@ -18,19 +18,22 @@ export interface UplinkTlsOptions {
 }
 
 /**
- * Reads the uplink's TLS files once at start. The cloud's certificate must chain to `ca` and name
- * the host of `cloud.url` (mqtt.js checks both); with `cert` and `key` the edge also proves who it
- * is, for a broker that requires client certificates. Problems are ConfigErrors naming the key.
+ * Reads the uplink's TLS files once at start. They apply to every broker of `cloud.url`/`cloud.urls`:
+ * each broker's certificate must chain to `ca` and name that broker's host (Node's TLS checks both);
+ * with `cert` and `key` the edge also proves who it is, for a broker that requires client
+ * certificates. A plain mqtt:// broker beside `tls` is refused: its password would travel in clear.
+ * Problems are ConfigErrors naming the key.
  */
 export function uplinkTlsOptions(
-  url: string,
+  urls: readonly string[],
   tls: UplinkTlsConfig | undefined,
   configDir: string,
   file = 'edge.yaml',
 ): UplinkTlsOptions | undefined {
   if (tls === undefined) return undefined;
-  if (!url.startsWith('mqtts://')) {
-    throw new ConfigError(`${file}: cloud.tls: needs an mqtts:// cloud.url (got ${url})`);
+  const plain = urls.find((u) => !u.startsWith('mqtts://'));
+  if (plain !== undefined) {
+    throw new ConfigError(`${file}: cloud.tls: needs an mqtts:// URL for every broker (got ${plain})`);
   }
   const read = (key: 'ca' | 'cert' | 'key', path: string) => {
     const abs = resolve(configDir, path);

@@ -10,12 +10,13 @@ import {
   topics,
 } from '@village/protocol';
 import type { Logger } from '@village/service-kit';
-import mqtt, { type MqttClient } from 'mqtt';
+import { MqttClient } from 'mqtt';
 import { reportRefusals } from './ack-refusals.js';
 import type { ClockOffsetMonitor } from './clock-offset.js';
 import type { EdgeMetrics } from './metrics.js';
 import type { Outbox } from './outbox.js';
 import { type ResendTimer, firstResendTimer, nextResendTimer } from './resend-backoff.js';
+import { type Broker, openBrokerStream, parseBroker } from './uplink-brokers.js';
 import type { UplinkTlsOptions } from './uplink-tls.js';
 
 /** How long a stop waits for the broker to take the offline status, ms. */
@@ -39,7 +40,8 @@ export const UPLINK_STATES: readonly UplinkState[] = [
 const REFUSED_CREDENTIALS = new Set([4, 5, 134, 135]);
 
 export interface UplinkOptions {
-  url: string;
+  /** The brokers, in order (`cloud.url` or `cloud.urls`); each attempt goes to the next, round robin. */
+  urls: readonly string[];
   edgeId: string;
   password: string;
   /** Unacked batches in flight at once. */
@@ -51,7 +53,7 @@ export interface UplinkOptions {
   reconnectMinMs: number;
   reconnectMaxMs: number;
   keepaliveS: number;
-  /** CA and client certificate for mqtts:// (uplink-tls.ts). */
+  /** CA and client certificate for every mqtts:// broker (uplink-tls.ts). */
   tls?: UplinkTlsOptions | undefined;
   boot: number;
   /** The outbox's epoch: acks naming another epoch are ignored. */
@@ -71,6 +73,8 @@ export interface UplinkOptions {
 export interface Uplink {
   readonly connected: boolean;
   readonly state: UplinkState;
+  /** The broker of the session now up (label, no credentials); undefined while disconnected. */
+  readonly broker: string | undefined;
   /** Sends what the window allows. Call after batches were cut. */
   pump(): void;
   /** Publishes the state report now (not retained), when connected. */
@@ -96,22 +100,46 @@ export function startUplink(o: UplinkOptions): Uplink {
   };
   setState('connecting');
 
+  const brokers: Broker[] = o.urls.map(parseBroker);
+  /** The broker the latest attempt dialled, and the one whose session is up (undefined while down). */
+  let dialled = -1;
+  let current: Broker | undefined;
+  let lastConnected: Broker | undefined;
+  const setBroker = (b: Broker | undefined) => {
+    current = b;
+    for (const x of brokers) o.metrics.uplinkBroker.set({ url: x.label }, x === b ? 1 : 0);
+  };
+  setBroker(undefined);
+
   const death: Status = { state: 'offline', edgeId: o.edgeId, boot: o.boot, ...epochField(o.epoch) };
-  const client: MqttClient = mqtt.connect(o.url, {
-    clientId: `edge-${o.edgeId}`,
-    username: o.edgeId,
-    password: o.password,
-    protocolVersion: 4,
-    clean: true,
-    keepalive: o.keepaliveS,
-    reconnectPeriod: o.reconnectMinMs,
-    connectTimeout: 10_000,
-    // A refused CONNECT (wrong password, edge not yet in cloud.yaml) is retried like any other
-    // failure: fixing the cloud must be enough, with no restart of the edge.
-    reconnectOnConnackError: true,
-    will: { topic: topics.status(o.edgeId), payload: Buffer.from(encodeJson(death)), qos: 1, retain: true },
-    ...o.tls,
-  });
+  // Failover: one mqtt.js client whose stream builder dials the next broker of the list on every
+  // attempt (the first, and each reconnect after a failed attempt or a lost session), so the
+  // backoff below spans the whole list and a lost broker costs one reconnect period. Not mqtt.js's
+  // own `servers` option: it keeps the TLS servername of the first host for all of them and does
+  // not say which broker an attempt went to. Sessions are clean on every broker (nothing on a
+  // broker is needed again: the outbox holds every unacked batch), and the subscriptions are made
+  // by the connect handler on each session (`resubscribe: false`, one owner), before anything is sent.
+  const client = new MqttClient(
+    () => {
+      dialled = (dialled + 1) % brokers.length;
+      return openBrokerStream(brokers[dialled]!, o.tls);
+    },
+    {
+      clientId: `edge-${o.edgeId}`,
+      username: o.edgeId,
+      password: o.password,
+      protocolVersion: 4,
+      clean: true,
+      keepalive: o.keepaliveS,
+      reconnectPeriod: o.reconnectMinMs,
+      connectTimeout: 10_000,
+      // A refused CONNECT (wrong password, edge not yet in cloud.yaml) is retried like any other
+      // failure: fixing the cloud must be enough, with no restart of the edge.
+      reconnectOnConnackError: true,
+      resubscribe: false,
+      will: { topic: topics.status(o.edgeId), payload: Buffer.from(encodeJson(death)), qos: 1, retain: true },
+    },
+  );
 
   client.on('connect', () => {
     // mqtt.js writes a PUBLISH in several small writes: with Nagle's algorithm the later ones wait
@@ -122,7 +150,17 @@ export function startUplink(o: UplinkOptions): Uplink {
     client.options.reconnectPeriod = backoff;
     o.metrics.uplinkConnected.set(1);
     o.metrics.uplinkConnects.inc();
-    o.log.info({ url: o.url, boot: o.boot }, 'uplink connected');
+    const broker = brokers[dialled]!;
+    setBroker(broker);
+    if (lastConnected !== undefined && lastConnected !== broker) {
+      o.metrics.uplinkFailovers.inc();
+      o.log.warn(
+        { from: lastConnected.label, to: broker.label },
+        'uplink failed over to another broker; the in-flight window is resent there',
+      );
+    }
+    lastConnected = broker;
+    o.log.info({ url: broker.label, boot: o.boot }, 'uplink connected');
     client.publish(topics.status(o.edgeId), Buffer.from(encodeJson(o.birth())), { qos: 1, retain: true });
     // Before the backlog drains: the cloud sees how far behind the edge was while it was away.
     publishState();
@@ -137,8 +175,13 @@ export function startUplink(o: UplinkOptions): Uplink {
   });
 
   client.on('close', () => {
-    if (inflight.size > 0)
-      o.log.info({ inflight: inflight.size }, 'uplink closed; in-flight batches will be resent');
+    if (current !== undefined && !closing) {
+      o.log.warn(
+        { url: current.label, inflight: inflight.size, next: brokers[(dialled + 1) % brokers.length]!.label },
+        'uplink lost its broker; in-flight batches will be resent on the next session',
+      );
+    }
+    setBroker(undefined);
     // Whatever was in flight may or may not have arrived: resend it all after reconnecting.
     inflight.clear();
     o.metrics.inflight.set(0);
@@ -165,7 +208,7 @@ export function startUplink(o: UplinkOptions): Uplink {
     }
     // Not refused, and not while a session is up: no broker answered (refused, timed out, reset).
     if (state !== 'connected') setState('unreachable');
-    o.log.warn({ err: err.message }, 'uplink error');
+    o.log.warn({ err: err.message, url: brokers[dialled]?.label }, 'uplink error');
   });
 
   client.on('message', (topic, payload) => {
@@ -314,6 +357,9 @@ export function startUplink(o: UplinkOptions): Uplink {
     },
     get state() {
       return state;
+    },
+    get broker() {
+      return current?.label;
     },
     pump,
     publishState,

@@ -64,6 +64,27 @@ describe('edge config', () => {
       ),
       /cloud\.ackTimeoutMaxMs: must be at least cloud\.ackTimeoutMs/,
     ],
+    [
+      'both cloud.url and cloud.urls',
+      base.replace('  password:', '  urls: [mqtt://127.0.0.1:1884]\n  password:'),
+      /\.yaml: cloud\.urls: give cloud\.url \(one broker\) or cloud\.urls \(a list\), not both$/,
+    ],
+    [
+      'neither cloud.url nor cloud.urls',
+      base.replace('  url: mqtt://127.0.0.1:1883\n', ''),
+      /\.yaml: cloud: needs cloud\.url \(one broker\) or cloud\.urls \(brokers to fail over between\)$/,
+    ],
+    [
+      'a bad url in cloud.urls',
+      base.replace('  url: mqtt://127.0.0.1:1883', '  urls: [mqtt://a:1883, "http://b"]'),
+      /\.yaml: cloud\.urls\[1\]: must look like mqtt:\/\/host:port$/m,
+    ],
+    [
+      'a repeated url in cloud.urls',
+      base.replace('  url: mqtt://127.0.0.1:1883', '  urls: [mqtt://a:1883, mqtt://b:1883, mqtt://a:1883]'),
+      /\.yaml: cloud\.urls\[2\]: mqtt:\/\/a:1883: also cloud\.urls\[0\]$/,
+    ],
+    ['an empty cloud.urls', base.replace('  url: mqtt://127.0.0.1:1883', '  urls: []'), /cloud\.urls: .*>=1/],
   ];
   for (const [name, text, message] of bad) {
     it(`refuses ${name} with a message naming the key`, () => {
@@ -72,6 +93,24 @@ describe('edge config', () => {
       expect(() => loadEdgeConfig(p, driverKinds, { EDGE_PW: 'x' })).toThrow(message);
     });
   }
+
+  it('takes cloud.urls as the brokers to fail over between, and cloud.url as a list of one', () => {
+    const list = loadEdgeConfig(
+      write(
+        'urls.yaml',
+        base.replace(
+          '  url: mqtt://127.0.0.1:1883',
+          '  urls:\n    - mqtt://a.example:1883\n    - mqtts://b.example',
+        ),
+      ),
+      driverKinds,
+      { EDGE_PW: 'x' },
+    );
+    expect(list.cloud.urls).toEqual(['mqtt://a.example:1883', 'mqtts://b.example']);
+    const one = loadEdgeConfig(write('url.yaml', base), driverKinds, { EDGE_PW: 'x' });
+    expect(one.cloud.urls).toEqual(['mqtt://127.0.0.1:1883']);
+    expect('url' in one.cloud).toBe(false);
+  });
 
   it('names a missing environment variable and its key', () => {
     expect(() => loadEdgeConfig(write('env.yaml', base), driverKinds, {})).toThrow(

@@ -14,7 +14,7 @@ describe('uplink TLS options (cloud.tls)', () => {
 
   it('reads the CA and the client certificate relative to the config folder, and verifies the broker', () => {
     const o = uplinkTlsOptions(
-      'mqtts://cloud:8883',
+      ['mqtts://cloud:8883', 'mqtts://cloud-b:8883'],
       { ca: 'ca.crt', cert: 'edge.crt', key: 'edge.key' },
       dir,
     );
@@ -22,14 +22,20 @@ describe('uplink TLS options (cloud.tls)', () => {
     expect(o?.cert?.toString()).toBe('CERT PEM');
     expect(o?.key?.toString()).toBe('KEY PEM');
     expect(o?.rejectUnauthorized).toBe(true);
-    expect(uplinkTlsOptions('mqtt://cloud:1883', undefined, dir)).toBeUndefined();
+    expect(uplinkTlsOptions(['mqtt://cloud:1883'], undefined, dir)).toBeUndefined();
   });
 
   it('names the key for an unreadable file and for tls with a plain mqtt:// url', () => {
-    expect(() => uplinkTlsOptions('mqtts://cloud:8883', { ca: 'missing.crt' }, dir)).toThrow(
+    expect(() => uplinkTlsOptions(['mqtts://cloud:8883'], { ca: 'missing.crt' }, dir)).toThrow(
       /cloud\.tls\.ca: cannot read/,
     );
-    expect(() => uplinkTlsOptions('mqtt://cloud:1883', { ca: 'ca.crt' }, dir)).toThrow(ConfigError);
-    expect(() => uplinkTlsOptions('mqtt://cloud:1883', { ca: 'ca.crt' }, dir)).toThrow(/needs an mqtts:\/\//);
+    expect(() => uplinkTlsOptions(['mqtt://cloud:1883'], { ca: 'ca.crt' }, dir)).toThrow(ConfigError);
+    expect(() => uplinkTlsOptions(['mqtt://cloud:1883'], { ca: 'ca.crt' }, dir)).toThrow(
+      /needs an mqtts:\/\//,
+    );
+    // One plain broker in a list is refused too, naming it: its password would go in clear.
+    expect(() =>
+      uplinkTlsOptions(['mqtts://cloud:8883', 'mqtt://cloud-b:1883'], { ca: 'ca.crt' }, dir),
+    ).toThrow('cloud.tls: needs an mqtts:// URL for every broker (got mqtt://cloud-b:1883)');
   });
 });

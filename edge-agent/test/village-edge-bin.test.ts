@@ -200,6 +200,36 @@ describe('village-edge bin', { timeout: 60_000 }, () => {
     );
   });
 
+  it('cloud.url and cloud.urls both given, or neither: one line naming the key, exit 2', () => {
+    const both = write(
+      'bothurls.yaml',
+      edgeYaml('bothurls', '  - { kind: fake, id: f1, devices: 1 }\n').replace(
+        '  password: pw',
+        '  urls: [mqtt://127.0.0.1:2, mqtt://127.0.0.1:3]\n  password: pw',
+      ),
+    );
+    const neither = write(
+      'nourls.yaml',
+      edgeYaml('nourls', '  - { kind: fake, id: f1, devices: 1 }\n').replace(
+        '  url: mqtt://127.0.0.1:1\n',
+        '',
+      ),
+    );
+    for (const args of [['--check'], []]) {
+      const r = run(['--config', both, ...args]);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toBe(
+        `${both}: cloud.urls: give cloud.url (one broker) or cloud.urls (a list), not both\n`,
+      );
+      const n = run(['--config', neither, ...args]);
+      expect(n.status).toBe(2);
+      expect(n.stderr).toBe(
+        `${neither}: cloud: needs cloud.url (one broker) or cloud.urls (brokers to fail over between)\n`,
+      );
+    }
+    expect(existsSync(join(dir, 'bothurls-data', 'outbox.db'))).toBe(false);
+  });
+
   it('logs the version first in the shared schema, exports village_build_info, survives SIGHUP', async () => {
     mkdirSync(join(dir, 'hup-data'), { recursive: true });
     const e = start(write('hup.yaml', edgeYaml('hup', '  - { kind: fake, id: f1, devices: 1 }\n')));
