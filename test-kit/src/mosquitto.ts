@@ -20,6 +20,10 @@ export interface Mosquitto {
   dir: string;
   /** Everything mosquitto logged (stderr), for asserting on drops and refusals. */
   log(): string;
+  /** SIGKILL (a crashed or lost broker: no will is sent, sessions end without DISCONNECT). */
+  kill(): Promise<void>;
+  /** Starts it again on the same ports with the same files (after kill() or stop()); resolves once it listens. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
   dispose(): Promise<void>;
 }
@@ -28,6 +32,8 @@ async function waitForListening(
   logFile: string,
   exited: Promise<unknown>,
   timeoutMs = 20_000,
+  /** How many "Opening" lines the log holds once it listens (it is appended to across restarts). */
+  sockets = 2,
 ): Promise<void> {
   let gone = false;
   void exited.then(() => {
@@ -37,7 +43,7 @@ async function waitForListening(
   for (;;) {
     if (gone) throw new Error(`mosquitto exited during start: ${readFileSync(logFile, 'utf8')}`);
     // Both listeners of examples/mosquitto.conf: the edges' and the ingest workers'.
-    if ((readFileSync(logFile, 'utf8').match(/Opening ipv4 listen socket/g) ?? []).length >= 2) return;
+    if ((readFileSync(logFile, 'utf8').match(/Opening ipv4 listen socket/g) ?? []).length >= sockets) return;
     if (Date.now() > deadline) throw new Error(`mosquitto did not start within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -90,13 +96,25 @@ export async function startMosquitto(
   }
   const logFile = join(dir, 'mosquitto.log');
   writeFileSync(logFile, '');
-  const proc: ServerProcess = startServerProcess('mosquitto', ['-c', confFile], logFile);
+  let proc: ServerProcess = startServerProcess('mosquitto', ['-c', confFile], logFile);
   const m: Mosquitto = {
     url: `mqtt://127.0.0.1:${port}`,
     port,
     ingestUrl: `mqtt://127.0.0.1:${ingestPort}`,
     dir,
     log: () => readFileSync(logFile, 'utf8'),
+    async kill() {
+      const { child, exited } = proc;
+      // Not stop(): its SIGTERM would let mosquitto close the sessions cleanly first.
+      if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
+      await exited;
+    },
+    async restart() {
+      await proc.stop();
+      const listening = (m.log().match(/Opening ipv4 listen socket/g) ?? []).length;
+      proc = startServerProcess('mosquitto', ['-c', confFile], logFile);
+      await waitForListening(logFile, proc.exited, 20_000, listening + 2);
+    },
     stop: () => proc.stop(),
     async dispose() {
       await proc.stop();
