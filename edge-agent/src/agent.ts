@@ -252,7 +252,7 @@ export async function startEdgeAgent(
         connected: uplink.connected,
         state,
         broker: uplink.broker ?? null,
-        brokers: cfg.cloud.urls.length,
+        brokers: uplink.brokers,
       },
       clockOffsetS: clock.offsetS ?? null,
       outbox: s,

@@ -75,6 +75,8 @@ export interface Uplink {
   readonly state: UplinkState;
   /** The broker of the session now up (label, no credentials); undefined while disconnected. */
   readonly broker: string | undefined;
+  /** Every broker of the list, in order, labelled alike. */
+  readonly brokers: readonly string[];
   /** Sends what the window allows. Call after batches were cut. */
   pump(): void;
   /** Publishes the state report now (not retained), when connected. */
@@ -361,6 +363,7 @@ export function startUplink(o: UplinkOptions): Uplink {
     get broker() {
       return current?.label;
     },
+    brokers: brokers.map((b) => b.label),
     pump,
     publishState,
     async close() {
