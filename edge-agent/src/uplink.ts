@@ -120,7 +120,9 @@ export function startUplink(o: UplinkOptions): Uplink {
   // own `servers` option: it keeps the TLS servername of the first host for all of them and does
   // not say which broker an attempt went to. Sessions are clean on every broker (nothing on a
   // broker is needed again: the outbox holds every unacked batch), and the subscriptions are made
-  // by the connect handler on each session (`resubscribe: false`, one owner), before anything is sent.
+  // by the connect handler on each session (`resubscribe: false`, one owner), before the window is
+  // resent. mqtt.js replays the publishes the old broker never PUBACKed before it emits `connect`:
+  // duplicates of outbox batches, which the cloud drops and acks like any resend.
   const client = new MqttClient(
     () => {
       dialled = (dialled + 1) % brokers.length;
