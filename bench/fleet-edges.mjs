@@ -3,8 +3,9 @@
 // batch every `periodMs`, keeps at most `window` batches in flight (the rest wait at the edge, as
 // in the real outbox) and resends an unacked batch after `ackTimeoutMs` with the same seq and bytes
 // (with `resendBackoff`, the real edge's policy, imported from its built dist: each resend of a
-// batch doubles its timeout, with jitter, up to `ackTimeoutMaxMs`, and a reconnect starts over;
-// without it, the fixed timeout of edges before that policy, for comparison).
+// batch doubles its timeout, with jitter, up to `ackTimeoutMaxMs`, a reconnect starts over, and the
+// first timeout follows the edge's ack round trip; without it, the fixed timeout of edges before
+// that policy, for comparison).
 // The clients run in worker threads so they can use the second core (bench/fleet.mjs and the
 // e2e fleet test share this module).
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
@@ -151,11 +152,19 @@ async function runWorker({
   const { default: mqtt } = await import('mqtt');
   const { decodeAck, encodeBatch, topics } = await import('@village/protocol');
   // One source for the policy: the edge-agent's own (build it first: npx turbo run build).
-  const { firstResendTimer, nextResendTimer } = await import('../edge-agent/dist/resend-backoff.js');
+  const policy = await import('../edge-agent/dist/resend-backoff.js');
   // Without the backoff: the fixed timeout the edge had before.
   const fixed = { baseMs: ackTimeoutMs, waitMs: ackTimeoutMs };
-  const firstTimer = () => (resendBackoff ? firstResendTimer(ackTimeoutMs) : fixed);
-  const nextTimer = (t) => (resendBackoff ? nextResendTimer(t, ackTimeoutMaxMs) : fixed);
+  // With the policy, each edge's first timeout follows its ack round trip, as the edge's uplink does.
+  const firstTimer = (edge) =>
+    resendBackoff
+      ? policy.firstResendTimer(policy.firstTimeoutMs(edge.rtt, ackTimeoutMs, ackTimeoutMaxMs))
+      : fixed;
+  const nextTimer = (edge, t) => {
+    if (!resendBackoff) return fixed;
+    edge.rtt = policy.backOffAckRtt(edge.rtt, ackTimeoutMs, ackTimeoutMaxMs);
+    return policy.nextResendTimer(t, ackTimeoutMaxMs);
+  };
   let counters = emptyCounters();
   const fleet = [];
 
@@ -183,11 +192,12 @@ async function runWorker({
       readings: rs,
       events: [],
     });
-    return { seq, bytes: Buffer.from(bytes), resend: firstTimer() };
+    return { seq, bytes: Buffer.from(bytes), resend: undefined, resent: false };
   };
 
   const send = (edge, b) => {
     b.sentAt = performance.now();
+    b.resend = firstTimer(edge);
     edge.inflight.set(b.seq, b);
     edge.client.publish(edge.topic, b.bytes, { qos: 1 });
   };
@@ -246,10 +256,12 @@ async function runWorker({
         releaseOnce();
         if (err) return;
         edge.ready = true;
+        edge.rtt = { ...edge.rtt, backoff: 1 };
         // A fresh session: what was in flight goes again, same seq and bytes, with a fresh timer.
         for (const b of edge.inflight.values()) {
           b.sentAt = performance.now();
-          b.resend = firstTimer();
+          b.resent = true; // its ack is no clean round-trip sample (Karn)
+          b.resend = firstTimer(edge);
           client.publish(edge.topic, b.bytes, { qos: 1 });
         }
         pump(edge);
@@ -276,6 +288,7 @@ async function runWorker({
         edge.inflight.delete(seq);
         counters.acked++;
         counters.latencies.push(now - b.sentAt);
+        if (resendBackoff && !b.resent) edge.rtt = policy.observeAckRtt(edge.rtt, now - b.sentAt);
       }
       pump(edge);
     });
@@ -290,6 +303,7 @@ async function runWorker({
       seq: 0,
       pending: [],
       inflight: new Map(),
+      rtt: policy.freshAckRtt(),
       ready: false,
       client: undefined,
     };
@@ -317,7 +331,8 @@ async function runWorker({
       for (const b of edge.inflight.values()) {
         if (now - b.sentAt < b.resend.waitMs) continue;
         b.sentAt = now;
-        b.resend = nextTimer(b.resend);
+        b.resent = true;
+        b.resend = nextTimer(edge, b.resend);
         edge.client.publish(edge.topic, b.bytes, { qos: 1 });
         counters.resent++;
       }

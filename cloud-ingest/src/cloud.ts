@@ -116,6 +116,8 @@ export async function startCloud(
       registryFile,
       config.edges.map((e) => e.id),
     );
+    // Closers run last to first: this one before the database closes.
+    closers.push(async () => registry.flushLastSeen());
     const edgeCredentials = openEdgeCredentialStore(db);
     // The store holds the registry (registry.yaml is imported when it changed): rules read it there.
     const storedRegistry = exportRegistry(db);

@@ -43,7 +43,7 @@ const edgeSchema = z.strictObject({
       password: z.string().min(1),
       /** Unacked batches in flight at once. */
       window: z.number().int().min(1).max(256).default(8),
-      /** A batch not acked within this many ms is resent with the same seq and bytes. */
+      /** A batch not acked within this many ms (or the ack round trip seen lately, when longer) is resent with the same seq and bytes. */
       ackTimeoutMs: z.number().int().min(100).default(15_000),
       /** Each resend of a batch doubles its timeout (with jitter), up to this many ms; a reconnect starts over. */
       ackTimeoutMaxMs: z.number().int().min(100).default(120_000),

@@ -15,7 +15,15 @@ import { reportRefusals } from './ack-refusals.js';
 import type { ClockOffsetMonitor } from './clock-offset.js';
 import type { EdgeMetrics } from './metrics.js';
 import type { Outbox } from './outbox.js';
-import { type ResendTimer, firstResendTimer, nextResendTimer } from './resend-backoff.js';
+import {
+  type ResendTimer,
+  backOffAckRtt,
+  firstResendTimer,
+  firstTimeoutMs,
+  freshAckRtt,
+  nextResendTimer,
+  observeAckRtt,
+} from './resend-backoff.js';
 import { type Broker, openBrokerStream, parseBroker } from './uplink-brokers.js';
 import type { UplinkTlsOptions } from './uplink-tls.js';
 
@@ -93,6 +101,8 @@ export function startUplink(o: UplinkOptions): Uplink {
   const now = o.now ?? Date.now;
   const inflight = new Map<number, { sentAt: number; firstSentAt: number; resend: ResendTimer }>();
   let backoff = o.reconnectMinMs;
+  // The ack round trip, for the first resend timeout of each batch (resend-backoff.ts).
+  let ackRtt = freshAckRtt();
   let closing = false;
   let state: UplinkState = 'connecting';
   let lastIgnoredLog = Number.NEGATIVE_INFINITY;
@@ -152,6 +162,8 @@ export function startUplink(o: UplinkOptions): Uplink {
     setState('connected');
     backoff = o.reconnectMinMs;
     client.options.reconnectPeriod = backoff;
+    // The window is resent once on the new session, each batch from the first timeout again.
+    ackRtt = { ...ackRtt, backoff: 1 };
     o.metrics.uplinkConnected.set(1);
     o.metrics.uplinkConnects.inc();
     const broker = brokers[dialled]!;
@@ -260,6 +272,7 @@ export function startUplink(o: UplinkOptions): Uplink {
       }
       acked.push(seq);
       o.metrics.ackLatency.observe((t - f.firstSentAt) / 1000);
+      if (f.sentAt === f.firstSentAt) ackRtt = observeAckRtt(ackRtt, t - f.sentAt);
       if (t - f.sentAt < bestRtt) {
         bestRtt = t - f.sentAt;
         bestSentAt = f.sentAt;
@@ -320,7 +333,8 @@ export function startUplink(o: UplinkOptions): Uplink {
     const t = now();
     for (const b of o.outbox.next(room, new Set(inflight.keys()))) {
       // A fresh timer also after a reconnect: the window is resent once, and backs off again from there.
-      inflight.set(b.seq, { sentAt: t, firstSentAt: t, resend: firstResendTimer(o.ackTimeoutMs) });
+      const firstMs = firstTimeoutMs(ackRtt, o.ackTimeoutMs, o.ackTimeoutMaxMs);
+      inflight.set(b.seq, { sentAt: t, firstSentAt: t, resend: firstResendTimer(firstMs) });
       o.metrics.batchesSent.inc();
       o.metrics.bytesSent.inc(b.bytes.length);
       o.metrics.readingsSent.inc(b.readings);
@@ -330,8 +344,9 @@ export function startUplink(o: UplinkOptions): Uplink {
   }
 
   // Resend what the cloud has not acked in time: same seq, same bytes (the cloud drops duplicates).
-  // Each resend of a batch doubles its timeout (resend-backoff.ts): an overloaded cloud is not
-  // buried in duplicates, and the batch is still resent for as long as it is not acked.
+  // Each resend of a batch doubles its timeout, and the first timeout follows the ack round trip
+  // (resend-backoff.ts): an overloaded cloud is not buried in duplicates, and the batch is still
+  // resent for as long as it is not acked.
   const retry = setInterval(
     () => {
       if (!client.connected) return;
@@ -347,6 +362,7 @@ export function startUplink(o: UplinkOptions): Uplink {
         const f = inflight.get(seq)!;
         f.sentAt = t;
         f.resend = nextResendTimer(f.resend, o.ackTimeoutMaxMs);
+        ackRtt = backOffAckRtt(ackRtt, o.ackTimeoutMs, o.ackTimeoutMaxMs);
         o.metrics.batchesRetried.inc();
         publish(seq, b.bytes);
       }

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { RESEND_JITTER, firstResendTimer, nextResendTimer } from '../src/resend-backoff.js';
+import {
+  RESEND_JITTER,
+  backOffAckRtt,
+  firstResendTimer,
+  firstTimeoutMs,
+  freshAckRtt,
+  nextResendTimer,
+  observeAckRtt,
+} from '../src/resend-backoff.js';
 
 describe('resend backoff', () => {
   it('doubles the wait at each resend up to the cap, and never stops resending', () => {
@@ -25,5 +33,31 @@ describe('resend backoff', () => {
     expect(capped.waitMs).toBeGreaterThanOrEqual(120_000 * (1 - RESEND_JITTER));
     // The jitter does not compound: the base doubles from the base, not from the jittered wait.
     expect(nextResendTimer({ baseMs: 1_000, waitMs: 800 }, 120_000, () => 0).waitMs).toBe(2_000);
+  });
+});
+
+describe('the first timeout follows the ack round trip (RFC 6298)', () => {
+  it('stays at ackTimeoutMs while the cloud acks fast, and grows past the latency of a slow cloud', () => {
+    let rtt = freshAckRtt();
+    expect(firstTimeoutMs(rtt, 15_000, 120_000)).toBe(15_000);
+    for (let i = 0; i < 20; i++) rtt = observeAckRtt(rtt, 20);
+    expect(firstTimeoutMs(rtt, 15_000, 120_000)).toBe(15_000);
+    // The queue grows: acks come 1 s later each second, up to 30 s; the timeout stays ahead of them.
+    for (let s = 1; s <= 30; s++) {
+      rtt = observeAckRtt(rtt, s * 1_000);
+      if (s >= 20) expect(firstTimeoutMs(rtt, 15_000, 120_000)).toBeGreaterThan(s * 1_000);
+    }
+    expect(firstTimeoutMs(rtt, 15_000, 120_000)).toBeLessThanOrEqual(120_000);
+  });
+
+  it('doubles after a resend until a clean sample, up to the cap', () => {
+    let rtt = freshAckRtt();
+    rtt = backOffAckRtt(rtt, 15_000, 120_000);
+    expect(firstTimeoutMs(rtt, 15_000, 120_000)).toBe(30_000);
+    for (let i = 0; i < 10; i++) rtt = backOffAckRtt(rtt, 15_000, 120_000);
+    expect(firstTimeoutMs(rtt, 15_000, 120_000)).toBe(120_000);
+    rtt = observeAckRtt(rtt, 100);
+    expect(rtt.backoff).toBe(1);
+    expect(firstTimeoutMs(rtt, 15_000, 120_000)).toBe(15_000);
   });
 });

@@ -43,6 +43,9 @@ export interface BatchIngestDeps {
   onCommitted?(batch: SinkBatch): void;
 }
 
+/** The duplicates' log line comes at most this often, ms. */
+const DUPLICATE_LOG_MS = 10_000;
+
 export type BatchOutcome = 'committed' | 'duplicate' | 'malformed' | 'rejected' | 'failed';
 
 /** A decoded batch that passed the checks, not yet committed. */
@@ -248,9 +251,23 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
     }
   };
 
+  // Counted always (cloud_batches_total{result="duplicate"}); logged at most once per
+  // DUPLICATE_LOG_MS with the count since the last line: past capacity the edges resend by the
+  // thousand, and a line for each cost the cloud CPU it needed for the commits.
+  let duplicatesUnlogged = 0;
+  let lastDuplicateLog = Number.NEGATIVE_INFINITY;
   const duplicate = (p: PreparedBatch): Promise<BatchOutcome> => {
     metrics.batches.inc({ result: 'duplicate' });
-    log.info({ edge: p.edgeId, seq: p.seq, epoch: p.epoch }, 'duplicate batch acked again, not written');
+    duplicatesUnlogged++;
+    const t = deps.now();
+    if (t - lastDuplicateLog >= DUPLICATE_LOG_MS) {
+      log.info(
+        { edge: p.edgeId, seq: p.seq, epoch: p.epoch, count: duplicatesUnlogged },
+        'duplicate batches acked again, not written (logged once per 10 s: count since the last line, and the latest)',
+      );
+      duplicatesUnlogged = 0;
+      lastDuplicateLog = t;
+    }
     return ack(p).then(() => 'duplicate');
   };
 

@@ -68,7 +68,20 @@ export interface RegistryStore {
   devices(): DeviceRow[];
   /** Reads the places of edges again, after an admin changed the registry. */
   refresh(): void;
+  /** Writes the last-seen times held in memory (see LAST_SEEN_FLUSH_MS); call before closing the database. */
+  flushLastSeen(): void;
 }
+
+/**
+ * Last-seen times of devices and edges already in the registry are kept in memory and written at
+ * most this often, ms, in one transaction, instead of one upsert per device and one per edge in
+ * every batch's transaction: on a fleet of small batches those upserts were most of the per-batch
+ * SQL. Reads (`edges`, `devices`) write them first, so the API is exact; a crash loses at most
+ * this much of last-seen, never a reading and never a claim (a device or edge not yet in the
+ * registry is still written inside the batch's transaction: who owns a device must commit with
+ * the batch that claimed it).
+ */
+export const LAST_SEEN_FLUSH_MS = 5_000;
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS counties (id TEXT PRIMARY KEY, name TEXT NOT NULL);
@@ -114,9 +127,20 @@ export function openRegistryStore(
   // so the ingest's ownership check costs a map lookup per device, not a query per batch. A device
   // with no owner yet is asked again each time (another worker sharing cloud.db may claim it).
   const owners = new Map<string, string>();
+  // Edges known to have a committed row (read at start and after admin changes, or read back by
+  // the flush): their last-seen may wait in memory; another gets its row in its batch's transaction.
+  const edgeIds = db.prepare<[], { id: string }>('SELECT id FROM edges');
+  const edgeRows = new Set<string>();
+  const unconfirmedEdges = new Set<string>();
+  const loadEdgeRows = () => {
+    edgeRows.clear();
+    for (const r of edgeIds.all()) edgeRows.add(r.id);
+  };
   const refresh = () => {
     owners.clear();
     places.clear();
+    // An admin may have removed an edge: only rows still there may wait in memory.
+    loadEdgeRows();
     for (const r of placeRows.all())
       places.set(r.edge, { county: r.county, town: r.town, village: r.village, station: r.station });
   };
@@ -185,6 +209,32 @@ export function openRegistryStore(
       ORDER BY d.id`,
   );
 
+  const devicesSeenLater = new Map<string, { edge: string; ts: number }>();
+  const edgesSeenLater = new Map<string, number>();
+  let flushTimer: NodeJS.Timeout | undefined;
+  const writeLastSeen = db.transaction(() => {
+    for (const [id, { edge, ts }] of devicesSeenLater) deviceSeen.run({ id, edge, ts });
+    for (const [id, now] of edgesSeenLater)
+      edgeSeen.run({ id, station: places.get(id)?.station ?? null, now });
+  });
+  // Never inside a batch's transaction (a timer, or an API read), so what it reads is committed.
+  function flushLastSeen(): void {
+    clearTimeout(flushTimer);
+    flushTimer = undefined;
+    for (const id of unconfirmedEdges) if (selectEdge.get(id) !== undefined) edgeRows.add(id);
+    unconfirmedEdges.clear();
+    if (devicesSeenLater.size === 0 && edgesSeenLater.size === 0) return;
+    writeLastSeen();
+    devicesSeenLater.clear();
+    edgesSeenLater.clear();
+  }
+  function armFlush(): void {
+    const idle = devicesSeenLater.size === 0 && edgesSeenLater.size === 0 && unconfirmedEdges.size === 0;
+    if (flushTimer !== undefined || idle) return;
+    flushTimer = setTimeout(flushLastSeen, LAST_SEEN_FLUSH_MS);
+    flushTimer.unref();
+  }
+
   const applyBirth = db.transaction(
     (edgeId: string, boot: number, ts: number, version: string, devices: InventoryEntry[], now: number) => {
       birth.run({ id: edgeId, station: places.get(edgeId)?.station ?? null, boot, ts, version, now });
@@ -217,7 +267,14 @@ export function openRegistryStore(
       return 'applied';
     },
     noteDevicesSeen(edgeId, seen) {
-      for (const [id, ts] of seen) deviceSeen.run({ id, edge: edgeId, ts });
+      for (const [id, ts] of seen) {
+        // Owned by this edge as committed (owners holds only rows read back): memory is enough.
+        if (owners.get(id) === edgeId) {
+          const held = devicesSeenLater.get(id);
+          if (held === undefined || held.ts < ts) devicesSeenLater.set(id, { edge: edgeId, ts });
+        } else deviceSeen.run({ id, edge: edgeId, ts });
+      }
+      armFlush();
     },
     foreignDevices(edgeId, devices) {
       const foreign = new Map<string, string>();
@@ -232,10 +289,18 @@ export function openRegistryStore(
       return foreign;
     },
     noteEdgeSeen(edgeId, now) {
-      edgeSeen.run({ id: edgeId, station: places.get(edgeId)?.station ?? null, now });
+      if (edgeRows.has(edgeId)) {
+        edgesSeenLater.set(edgeId, Math.max(edgesSeenLater.get(edgeId) ?? 0, now));
+      } else {
+        edgeSeen.run({ id: edgeId, station: places.get(edgeId)?.station ?? null, now });
+        unconfirmedEdges.add(edgeId);
+      }
+      armFlush();
     },
-    edges: () =>
-      selectEdges.all().map((r) => ({
+    flushLastSeen,
+    edges: () => {
+      flushLastSeen();
+      return selectEdges.all().map((r) => ({
         id: r.id,
         station: r.station,
         online: r.online === 1,
@@ -243,9 +308,11 @@ export function openRegistryStore(
         lastBirthTs: r.last_birth_ts,
         lastSeen: r.last_seen,
         version: r.version,
-      })),
-    devices: () =>
-      selectDevices.all().map((r) => ({
+      }));
+    },
+    devices: () => {
+      flushLastSeen();
+      return selectDevices.all().map((r) => ({
         id: r.id,
         kind: r.kind,
         driver: r.driver,
@@ -256,6 +323,7 @@ export function openRegistryStore(
         county: r.county,
         metrics: JSON.parse(r.metrics) as DeviceRow['metrics'],
         lastSeen: r.last_seen,
-      })),
+      }));
+    },
   };
 }
