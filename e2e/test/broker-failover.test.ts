@@ -1,5 +1,5 @@
 import { decodeBatch, encodeAck, parseTopic, topics } from '@village/protocol';
-import { type Mosquitto, startMosquitto, waitFor } from '@village/test-kit';
+import { type Mosquitto, freePort, startMosquitto, waitFor } from '@village/test-kit';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Village, createVillage } from './harness/village.js';
@@ -204,4 +204,49 @@ describe('an edge with two brokers fails over between them', () => {
     expect(m.get(`edge_uplink_broker{url="${brokerA.url}"}`)).toBe(1);
     expect(m.get(`edge_uplink_broker{url="${brokerB.url}"}`)).toBe(0);
   }, 240_000);
+});
+
+describe('an edge whose first broker is down when it starts', () => {
+  let broker: Mosquitto;
+  let acker: Acker;
+  let v: Village;
+  beforeAll(async () => {
+    broker = await startMosquitto(PASSWORDS);
+    acker = await startAcker(broker, 'only');
+    v = await createVillage('broker-first-down', { edgePassword: PASSWORDS['edge-1'] });
+  });
+  afterAll(async () => {
+    await v?.cleanup();
+    await acker?.client.endAsync(true);
+    await broker?.dispose();
+  });
+
+  it('goes on to the next broker and delivers everything there', async () => {
+    // Nothing listens on this port: every connect to it is refused.
+    const dead = `mqtt://127.0.0.1:${await freePort()}`;
+    const limit = 2_000;
+    await v.startEdge(
+      { devices: 10, intervalMs: 20, limit },
+      { batchMaxReadings: 200 },
+      { url: undefined, urls: [dead, broker.url] },
+    );
+    await waitFor(
+      'every reading acked through the second broker',
+      async () => {
+        const m = await v.edgeMetrics();
+        return m.get('edge_readings_accepted_total') === limit && m.get('edge_outbox_batches') === 0;
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
+    const seqs = [...acker.acked].sort((x, y) => x - y);
+    expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
+    expect([...acker.received.values()].reduce((a, n) => a + n, 0)).toBe(limit);
+    // It did try the first one.
+    await v.edge!.line((l) => l.msg === 'uplink error' && l.url === dead);
+    const m = await v.edgeMetrics();
+    expect(m.get(`edge_uplink_broker{url="${broker.url}"}`)).toBe(1);
+    expect(m.get(`edge_uplink_broker{url="${dead}"}`)).toBe(0);
+    // A first session is no failover.
+    expect(m.get('edge_uplink_failovers_total')).toBe(0);
+  }, 120_000);
 });
