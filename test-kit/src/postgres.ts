@@ -134,6 +134,7 @@ export async function startPostgres({
     }
   };
 
+  let restarting: Promise<unknown> = Promise.resolve();
   const pg: Postgres = {
     url: `postgres://${SUPERUSER}@127.0.0.1:${port}/${database}`,
     port,
@@ -141,12 +142,15 @@ export async function startPostgres({
     log: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''),
     async restart() {
       // After kill() there is only a stale pid file; pg_ctl restart then starts the server anyway.
-      await ctl('-o', opts, '-l', logFile, '-m', 'fast', '-w', '-t', '60', 'restart');
+      restarting = ctl('-o', opts, '-l', logFile, '-m', 'fast', '-w', '-t', '60', 'restart');
+      await restarting;
     },
     kill: killAll,
     pause: async () => void signalAll('SIGSTOP'),
     resume: async () => void signalAll('SIGCONT'),
     async stop() {
+      // A restart still under way (its test timed out) would start the server again after the stop.
+      await restarting.catch(() => {});
       try {
         signalAll('SIGCONT'); // a paused server would not stop
       } catch {}
