@@ -91,6 +91,44 @@ describe('PostgreSQL shared store: the server and its url', () => {
     }
   }, 60_000);
 
+  it('a host frozen while firing: its claimed deadline fires on another host once the server ends the frozen session', async () => {
+    const [frozen, live] = await Promise.all(
+      [1, 2].map(() => openPostgresSharedStore({ url, idleInTransactionMs: 500 })),
+    );
+    try {
+      await live.scheduleDeadline({ key: 'frz-1', partition: 'frz', dueAt: 1000, payload: { n: 1 } });
+      let thaw!: () => void;
+      let claimed!: () => void;
+      const isClaimed = new Promise<void>((r) => {
+        claimed = r;
+      });
+      // A fire that does not settle until thawed: the host froze with the row claimed.
+      const stuck = frozen.fireDue(2000, 10, () => {
+        claimed();
+        return new Promise<void>((r) => {
+          thaw = r;
+        });
+      });
+      await isClaimed;
+      const firedLive: string[] = [];
+      expect(await live.fireDue(2000, 10, async (d) => void firedLive.push(d.key))).toBe(0); // locked: skipped
+      await waitFor(
+        'the live host to fire the frozen host’s deadline',
+        async () => (await live.fireDue(2000, 10, async (d) => void firedLive.push(d.key))) === 1,
+        { timeoutMs: 20_000 },
+      );
+      expect(firedLive).toEqual(['frz-1']);
+      thaw();
+      const err = await failure(stuck);
+      expect(err).toBeInstanceOf(SharedStoreError);
+      expect(err.code).toBe('unreachable');
+      expect(await live.fireDue(2000, 10, async () => {})).toBe(0); // fired once, gone
+    } finally {
+      await frozen.close();
+      await live.close();
+    }
+  }, 60_000);
+
   it('(e) PostgreSQL restarts mid-run: calls fail with a typed error while it is down, then work again, nothing lost', async () => {
     const logs: string[] = [];
     const log = pino({ level: 'debug' }, { write: (line: string) => logs.push(line) });

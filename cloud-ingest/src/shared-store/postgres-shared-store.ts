@@ -23,6 +23,13 @@ export interface PostgresSharedStoreOptions {
    * server that does not answer at all fails the call this plus 2 s after it was sent.
    */
   queryTimeoutMs?: number;
+  /**
+   * A host frozen inside a transaction (SIGSTOP, a fire that never settles) holds its row locks
+   * this long before the server ends its session (default 10 s): other hosts' commits of the same
+   * edges wait at most that, and its claimed deadlines fire elsewhere then. `fire` must finish
+   * well within it.
+   */
+  idleInTransactionMs?: number;
   log?: Logger;
 }
 
@@ -93,6 +100,7 @@ export async function openPostgresSharedStore({
   url,
   poolSize = 10,
   queryTimeoutMs = 30_000,
+  idleInTransactionMs = 10_000,
   log,
 }: PostgresSharedStoreOptions): Promise<SharedStore> {
   const shown = redactUrl(url);
@@ -123,9 +131,7 @@ export async function openPostgresSharedStore({
     statement_timeout: queryTimeoutMs,
     query_timeout: queryTimeoutMs + 2_000,
     keepAlive: true,
-    // A host that hangs inside a transaction (a fire that never settles) holds its row locks only
-    // this long; the server then ends its session.
-    idle_in_transaction_session_timeout: 60_000,
+    idle_in_transaction_session_timeout: idleInTransactionMs,
     application_name: 'village-cloud',
   });
   // An idle connection the server dropped (restart, failover): without a listener pg would crash the process.
