@@ -179,6 +179,11 @@ describe('an edge with two brokers fails over between them', () => {
     );
     const received = new Map([...ackerA.received, ...ackerB.received]);
     const acked = new Set([...ackerA.acked, ...ackerB.acked]);
+    // The broker's PUBACK of the last ack may reach the test a moment after the edge took the ack.
+    await waitFor('the test ingest to see its acks taken', () =>
+      [...received.keys()].every((seq) => ackerA.acked.has(seq) || ackerB.acked.has(seq)),
+    );
+    for (const seq of [...ackerA.acked, ...ackerB.acked]) acked.add(seq);
     const seqs = [...received.keys()].sort((x, y) => x - y);
     const m = await v.edgeMetrics();
     console.log(
@@ -234,10 +239,16 @@ describe('an edge whose first broker is down when it starts', () => {
       'every reading acked through the second broker',
       async () => {
         const m = await v.edgeMetrics();
-        return m.get('edge_readings_accepted_total') === limit && m.get('edge_outbox_batches') === 0;
+        return (
+          m.get('edge_readings_accepted_total') === limit &&
+          m.get('edge_outbox_depth_readings') === 0 &&
+          m.get('edge_outbox_batches') === 0
+        );
       },
       { timeoutMs: 60_000, intervalMs: 250 },
     );
+    // The broker's PUBACK of the last ack may reach the test a moment after the edge took the ack.
+    await waitFor('the test ingest to see its acks taken', () => acker.acked.size === acker.received.size);
     const seqs = [...acker.acked].sort((x, y) => x - y);
     expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
     expect([...acker.received.values()].reduce((a, n) => a + n, 0)).toBe(limit);
