@@ -60,7 +60,7 @@ type Kind =
   | 'codec-examples'
   | 'foreign';
 // Another program's file shown for integration (Prometheus scrape config): checked as YAML only.
-const FOREIGN_HINT = /^#\s*(prometheus|mosquitto|grafana[\w-]*)\.ya?ml\b/;
+const FOREIGN_HINT = /^#\s*(prometheus|mosquitto|patroni|grafana[\w-]*)\.ya?ml\b/;
 function kindOf(yaml: string, doc: unknown): Kind | undefined {
   const hint = /^#\s*(edge|cloud|registry)\.yaml/.exec(yaml)?.[1];
   if (hint) return hint as Kind;
