@@ -22,6 +22,11 @@ export const TEST_DEPENDENCIES = [
   { binary: 'curl', package: 'curl', for: 'HTTP peer' },
   { binary: 'openssl', package: 'openssl', for: 'test CAs and certificates' },
   {
+    file: '/usr/lib/postgresql/15/bin/initdb',
+    package: 'postgresql',
+    for: 'PostgreSQL shared store (test-kit startPostgres)',
+  },
+  {
     file: '/usr/share/fonts/truetype/wqy/wqy-microhei.ttc',
     package: 'fonts-wqy-microhei',
     for: 'CJK text in dashboard screenshots',

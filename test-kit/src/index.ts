@@ -7,6 +7,7 @@ export { type ToolResult, runTool } from './run-tool.js';
 export { type Influxd, type InfluxResult, startInfluxd } from './influxd.js';
 export { influxReadings } from './influx-readings.js';
 export { type Mosquitto, startMosquitto } from './mosquitto.js';
+export { PG_BIN, type Postgres, type PostgresOptions, startPostgres } from './postgres.js';
 export { type IssuedCert, type TestCa, makeTestCa } from './test-ca.js';
 export { type WebhookReceiver, type WebhookRequest, startWebhookReceiver } from './webhook-receiver.js';
 export {
