@@ -150,6 +150,12 @@ export async function openPostgresSharedStore({
         throw typed(err);
       }
       let broken: Error | undefined;
+      // A checked-out client whose connection drops emits 'error' (the pool listens only to idle
+      // ones): unheard, that would crash the process; the failing query rejects as well.
+      const onError = (err: Error) => {
+        broken = err;
+      };
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const result = await work(client);
@@ -171,6 +177,8 @@ export async function openPostgresSharedStore({
           log?.warn({ err: (err as Error).message, store: shown }, 'shared store unreachable');
         throw typed(err);
       } finally {
+        client.off('error', onError);
+        if (broken) client.on('error', () => {}); // a dropped connection may report again while it closes
         client.release(broken);
       }
     }
