@@ -18,6 +18,8 @@ import { type Village, createVillage } from './harness/village.js';
 // 10 devices × 2 metrics every 50 ms, small batches: about a minute of data, so the faults below
 // fall while the edge is still generating.
 const LIMIT = 24_000;
+/** The edge's first resend of an unacked batch, ms. */
+const ACK_TIMEOUT_MS = 5_000;
 const log = (what: string, data: Record<string, unknown> = {}) =>
   console.log(JSON.stringify({ postgresHosts: what, at: new Date().toISOString(), ...data }));
 
@@ -62,7 +64,11 @@ describe(
         hosts.push(await startHost(v, name, { mosquitto, influxd, storeUrl, influx }));
       }
       const [h1, h2, h3] = hosts as [Host, Host, Host];
-      await v.startEdge({ devices: 10, intervalMs: 50, limit: LIMIT }, { batchMaxReadings: 100 });
+      await v.startEdge(
+        { devices: 10, intervalMs: 50, limit: LIMIT },
+        { batchMaxReadings: 100 },
+        { ackTimeoutMs: ACK_TIMEOUT_MS },
+      );
       const committedOn = async (h: Host) => batchesOf(await h.metrics(), 'committed');
 
       await waitFor(
@@ -79,10 +85,11 @@ describe(
       const retried = async () => (await v.edgeMetrics()).get('edge_batches_retried_total') ?? 0;
       const retriedBefore = await retried();
       h2.proc.child.kill('SIGSTOP');
+      const stoppedAt = Date.now();
       log('host-2 stopped');
       await waitFor(
-        'the edge to resend past its ack timeout',
-        async () => (await retried()) > retriedBefore,
+        'the ack timeout to pass with host-2 stopped, and the edge to resend',
+        async () => Date.now() - stoppedAt > ACK_TIMEOUT_MS && (await retried()) > retriedBefore,
         {
           timeoutMs: 60_000,
           intervalMs: 250,
@@ -151,14 +158,11 @@ describe(
         edgeRetries: edge.get('edge_batches_retried_total'),
         duplicatesPerHost: perHost,
       });
-      expect(diff).toEqual({
-        sent: LIMIT,
-        stored: LIMIT,
-        influxCount: LIMIT,
-        missing: [],
-        extra: [],
-        different: [],
-      });
+      // Exactly the points sent, by key and value. Not InfluxDB's count(): 1.6.7 counts a point
+      // overwritten before a compaction twice, and a host killed or a PostgreSQL call failed between
+      // a batch's write and its record does rewrite it (by design: the resend overwrites itself).
+      const { influxCount: _, ...points } = diff;
+      expect(points).toEqual({ sent: LIMIT, stored: LIMIT, missing: [], extra: [], different: [] });
       expect(new Set(journaled).size).toBe(journaled.length);
       expect(new Set(journaled)).toEqual(new Set(tap.batches.keys()));
       expect(journaledReadings).toBe(LIMIT);
