@@ -81,8 +81,8 @@ try {
             username: 'ingest',
             password: '${VILLAGE_INGEST_PASSWORD}',
             // A group per run: the last run's sessions stay subscribed for sessionExpiryS and would take a share.
-          group: `bench${hosts}`,
-          clientId: `bench-${hosts}-host-${h}`,
+            group: `bench${hosts}`,
+            clientId: `bench-${hosts}-host-${h}`,
             sessionExpiryS: 60,
           },
         }),
