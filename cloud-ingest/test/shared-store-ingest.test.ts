@@ -132,6 +132,26 @@ describe('batch ingest through the PostgreSQL SharedStore, InfluxDB sink', { tim
     expect((await influxReadings(influxd, 'village')).count).toBe(15);
   });
 
+  it('a new outbox epoch seen by another host carries one epoch_changed event, and its seq 1 is new', async () => {
+    const a = host('a3');
+    const b = host('b3');
+    const epochBatch = (epoch: string, seq: number) =>
+      encodeBatch(makeBatch('edge-1', seq, 2, { epoch }, T0 + 86_400_000 + seq * 60_000));
+    expect(await a.ingest.ingest(topics.batch('edge-1'), epochBatch('outbox-1', 1))).toBe('committed');
+    expect(await b.ingest.ingest(topics.batch('edge-1'), epochBatch('outbox-1', 2))).toBe('committed');
+    // The outbox was wiped: a new epoch starts at seq 1 again, and host b takes it.
+    expect(await b.ingest.ingest(topics.batch('edge-1'), epochBatch('outbox-2', 1))).toBe('committed');
+    expect(await a.ingest.ingest(topics.batch('edge-1'), epochBatch('outbox-2', 2))).toBe('committed');
+    const [r] = await influxd.query(`SELECT * FROM events WHERE "type" = 'epoch_changed'`, 'village');
+    const s = r?.series?.[0];
+    const data = (s?.values ?? []).map((v) => JSON.parse(v[s!.columns.indexOf('data')] as string));
+    // The earlier tests' batches were of the legacy epoch (none sent), H = 3: outbox-1 is a change too.
+    expect(data).toEqual([
+      { oldEpoch: LEGACY_EPOCH, newEpoch: 'outbox-1', oldHighWater: 3, seq: 1 },
+      { oldEpoch: 'outbox-1', newEpoch: 'outbox-2', oldHighWater: 2, seq: 1 },
+    ]);
+  });
+
   it('the SQLite sink refuses an async recordState (it could not commit with the points) and writes nothing', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'shared-ingest-sqlite-'));
     dirs.push(dir);
