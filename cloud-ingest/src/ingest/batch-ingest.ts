@@ -314,14 +314,17 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
   ): Promise<Promise<BatchOutcome>[]> {
     const outcomes: Promise<BatchOutcome>[] = [];
     for (const p of group) {
+      // An epoch this host saw committed for the edge already has its stream: not new, no query.
+      const knownEpoch = sharedEpochs.get(p.edgeId) === p.epoch;
       let newly = false;
       let result: SinkWriteResult;
       try {
         if (await store.isCommitted(p.edgeId, p.epoch, p.seq)) {
+          sharedEpochs.set(p.edgeId, p.epoch);
           outcomes.push(duplicate(p));
           continue;
         }
-        if (!epochEventAdded.has(p)) {
+        if (!knownEpoch && !epochEventAdded.has(p)) {
           const change = await store.epochChange(p.edgeId, p.epoch);
           if (change !== undefined) addEpochEvent(p, change);
         }
@@ -346,10 +349,13 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
         outcomes.push(failed(p, err as Error));
         continue;
       }
+      sharedEpochs.set(p.edgeId, p.epoch);
       outcomes.push(newly ? committed(p, result) : duplicate(p));
     }
     return outcomes;
   }
+  /** Edge → the epoch this host last saw committed for it (store.kind postgres). */
+  const sharedEpochs = new Map<string, string>();
 
   // A one-element array: its outcome settles after the ack, the array itself after the commit.
   async function commitOne(seqState: SeqState, p: PreparedBatch): Promise<Promise<BatchOutcome>[]> {
