@@ -1,0 +1,121 @@
+import { type Postgres, freePort, startPostgres, waitFor } from '@village/test-kit';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openPostgresSharedStore } from '../src/shared-store/postgres-shared-store.js';
+import { SharedStoreError } from '../src/shared-store/shared-store-error.js';
+import type { SharedStore } from '../src/shared-store/shared-store.js';
+import { runSharedStoreSuite } from './shared-store-suite.js';
+
+// A real PostgreSQL 15; each store has its own Pool, as each ingest host has.
+runSharedStoreSuite('postgres', async () => {
+  const pg: Postgres = await startPostgres();
+  return {
+    open: () => openPostgresSharedStore({ url: pg.url, poolSize: 4 }),
+    dispose: () => pg.stop(),
+  };
+});
+
+describe('PostgreSQL shared store: the server and its url', () => {
+  const PASSWORD = 's3cret-pw';
+  let pg: Postgres;
+  /** The url with a password (trust auth accepts any), to check it never shows. */
+  let url: string;
+  beforeAll(async () => {
+    pg = await startPostgres();
+    url = pg.url.replace('postgres://village@', `postgres://village:${PASSWORD}@`);
+  }, 60_000);
+  afterAll(() => pg?.stop());
+
+  const failure = (p: Promise<unknown>) =>
+    p.then(
+      () => {
+        throw new Error('expected a failure');
+      },
+      (e: unknown) => e as SharedStoreError,
+    );
+
+  it('a bad url, an unreachable server, a refused database: typed errors naming the url without its password', async () => {
+    const notUrl = await failure(openPostgresSharedStore({ url: 'db.internal:5432' }));
+    expect(notUrl).toBeInstanceOf(SharedStoreError);
+    expect(notUrl.code).toBe('bad_url');
+    const scheme = await failure(openPostgresSharedStore({ url: `mysql://village:${PASSWORD}@db/village` }));
+    expect(scheme.code).toBe('bad_url');
+    expect(scheme.message).toContain('mysql:');
+    const noDb = await failure(
+      openPostgresSharedStore({ url: `postgres://village:${PASSWORD}@db.internal` }),
+    );
+    expect(noDb.code).toBe('bad_url');
+    const port = await freePort(); // nothing listens there
+    const down = await failure(
+      openPostgresSharedStore({ url: `postgres://village:${PASSWORD}@127.0.0.1:${port}/village` }),
+    );
+    expect(down).toBeInstanceOf(SharedStoreError);
+    expect(down.code).toBe('unreachable');
+    expect(down.message).toContain(`postgres://village:***@127.0.0.1:${port}/village`);
+    const refused = await failure(openPostgresSharedStore({ url: url.replace(/\/village$/, '/nosuch') }));
+    expect(refused.code).toBe('refused');
+    expect(refused.message).toMatch(/database "nosuch" does not exist/);
+    for (const e of [notUrl, scheme, noDb, down, refused]) expect(e.message).not.toContain(PASSWORD);
+  });
+
+  it('(e) PostgreSQL restarts mid-run: calls fail with a typed error while it is down, then work again, nothing lost', async () => {
+    const logs: string[] = [];
+    const log = pino({ level: 'debug' }, { write: (line: string) => logs.push(line) });
+    const stores: SharedStore[] = await Promise.all(
+      [1, 2, 3].map(() => openPostgresSharedStore({ url, log })),
+    );
+    const errors: unknown[] = [];
+    let groups = 0;
+    const N = 240;
+    try {
+      const writers = stores.map(async (store, w) => {
+        // Each writer commits all N seqs of its edge and of the next writer's edge (overlap).
+        for (let q = 1; q <= N; q += 4) {
+          const group = [w, (w + 1) % 3].flatMap((e) =>
+            [q, q + 1, q + 2, q + 3].map((seq) => ({
+              edge: `rst-${e}`,
+              epoch: 'e1',
+              seq,
+              receivedAt: seq,
+              partition: 'rst',
+              batch: new Uint8Array([e, seq & 0xff]),
+            })),
+          );
+          // As the ingest does (the edge resends until acked): retry the group until it commits.
+          await waitFor(
+            `writer ${w} to commit seqs ${q}..${q + 3}`,
+            async () => {
+              try {
+                return await store.recordCommits(group);
+              } catch (err) {
+                errors.push(err);
+                throw err;
+              }
+            },
+            { timeoutMs: 60_000 },
+          );
+          groups++;
+        }
+      });
+      await waitFor('a few groups committed before the restart', () => groups >= 10);
+      await pg.restart();
+      await Promise.all(writers);
+
+      expect(errors.length).toBeGreaterThan(0);
+      for (const e of errors) {
+        expect(e).toBeInstanceOf(SharedStoreError);
+        expect((e as SharedStoreError).code).toBe('unreachable');
+      }
+      for (const e of [0, 1, 2]) {
+        expect(await stores[0]!.snapshot(`rst-${e}`, 'e1')).toEqual({ highWater: N, above: [] });
+      }
+      const rows = await stores[1]!.readJournal('rst', 0, 10_000);
+      expect(rows.map((r) => r.position)).toEqual(Array.from({ length: 3 * N }, (_, i) => i + 1));
+      expect(new Set(rows.map((r) => `${r.edge}/${r.seq}`)).size).toBe(3 * N);
+      expect(logs.join('')).toMatch(/shared store unreachable/);
+      expect(logs.join('')).not.toContain(PASSWORD);
+    } finally {
+      for (const s of stores) await s.close();
+    }
+  }, 120_000);
+});
