@@ -1,0 +1,447 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type DeviceEvent, encodeBatch } from '@village/protocol';
+import { type Incident, createState } from '@village/rules';
+import {
+  type Postgres,
+  type WebhookReceiver,
+  startPostgres,
+  startWebhookReceiver,
+  waitFor,
+} from '@village/test-kit';
+import pgClient from 'pg';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { parseConfig } from '../src/config.js';
+import { createNotificationDispatcher } from '../src/notify/notification-dispatcher.js';
+import { createWebhookNotifier } from '../src/notify/webhook-notifier.js';
+import { parseRegistry } from '../src/registry-file.js';
+import { startDeadlineFirer } from '../src/rules-runtime/deadline-firer.js';
+import { escalationKey } from '../src/rules-runtime/escalation-deadline.js';
+import { encodeState } from '../src/rules-runtime/partition-state.js';
+import { type PartitionedRules, startPartitionedRules } from '../src/rules-runtime/partitioned-rules.js';
+import { compileRulesSetup } from '../src/rules-runtime/rules-from-registry.js';
+import { openPostgresSharedStore } from '../src/shared-store/postgres-shared-store.js';
+import type { CommitItem, SharedStore } from '../src/shared-store/shared-store.js';
+import { openSqliteSharedStore } from '../src/shared-store/sqlite-shared-store.js';
+import { type Db, openDatabase } from '../src/store/open-database.js';
+import { REGISTRY } from './cloud-fixture.js';
+
+/**
+ * Rules across hosts (docs/scaling.md "Rules across hosts"): two hosts, each with its own
+ * cloud.db, share one store (the SQLite one on one file, and a real PostgreSQL 15), a real
+ * webhook receiver stands for the officers' alerting endpoint. A "host" here is one
+ * startPartitionedRules in this process with its own data folder; a dead or frozen owner is one
+ * closed without giving its leases up (it neither renews nor ticks nor fires, as after SIGKILL
+ * or SIGSTOP). The ingest of each host is its `recordCommits` of the batches it received.
+ */
+const SECRET = 'hook-secret';
+const ACK_MS = 1_500;
+const PLACE = { county: 'c1', town: 't1', village: 'v1', station: 's1' };
+
+interface Backend {
+  name: string;
+  /** A new empty shared store; `connect` opens one more connection (pool) to it, as another host does. */
+  create(): Promise<() => Promise<SharedStore>>;
+  setup?(): Promise<void>;
+  teardown?(): Promise<void>;
+}
+
+let pg: Postgres | undefined;
+let pgDb = 0;
+const backends: Backend[] = [
+  {
+    name: 'sqlite',
+    async create() {
+      const dir = mkdtempSync(join(tmpdir(), 'shared-sqlite-'));
+      dirs.push(dir);
+      return async () => {
+        // Its own connection to the one file, as each worker of one host has.
+        const db = openDatabase(join(dir, 'shared.db'));
+        const store = openSqliteSharedStore(db);
+        return {
+          ...store,
+          async close() {
+            await store.close();
+            db.close();
+          },
+        };
+      };
+    },
+  },
+  {
+    name: 'postgres',
+    async setup() {
+      pg = await startPostgres();
+    },
+    async teardown() {
+      await pg?.stop();
+    },
+    async create() {
+      // A fresh database per test: no state leaks from one test into the next.
+      const name = `rules_${++pgDb}`;
+      const admin = new pgClient.Client({ connectionString: pg!.url });
+      await admin.connect();
+      await admin.query(`CREATE DATABASE ${name}`);
+      await admin.end();
+      const url = new URL(pg!.url);
+      url.pathname = `/${name}`;
+      return () => openPostgresSharedStore({ url: url.toString() });
+    },
+  },
+];
+
+const dirs: string[] = [];
+const closers: (() => Promise<void>)[] = [];
+
+interface Host {
+  name: string;
+  rules: PartitionedRules;
+  db: Db;
+  store: SharedStore;
+}
+
+function fall(k: number, t0: number): DeviceEvent {
+  return { device: 'wb-1', type: 'fall', severity: 'critical', ts: t0 + k * 100, data: {} };
+}
+
+function item(seq: number, events: DeviceEvent[], receivedAt: number): CommitItem {
+  return {
+    edge: 'edge-1',
+    epoch: 'ep-1',
+    seq,
+    receivedAt,
+    partition: 'v1',
+    batch: encodeBatch({
+      edgeId: 'edge-1',
+      seq,
+      boot: 1,
+      epoch: 'ep-1',
+      createdAt: receivedAt,
+      historical: false,
+      readings: [],
+      events,
+    }),
+  };
+}
+
+describe.each(backends)('rules across hosts on the $name store', { timeout: 30_000 }, (backend) => {
+  let hook: WebhookReceiver;
+  let dir: string;
+  let connect: () => Promise<SharedStore>;
+
+  beforeAll(async () => {
+    await backend.setup?.();
+  }, 60_000);
+  afterAll(async () => {
+    // A fast shutdown still checkpoints every database the tests made: several seconds here.
+    await backend.teardown?.();
+  }, 60_000);
+  afterEach(async () => {
+    for (const c of closers.splice(0).reverse()) await c();
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  async function setup(): Promise<SharedStore> {
+    hook = await startWebhookReceiver(SECRET);
+    closers.push(() => hook.close());
+    dir = mkdtempSync(join(tmpdir(), 'pgrules-'));
+    dirs.push(dir);
+    writeFileSync(join(dir, 'registry.yaml'), stringify(REGISTRY));
+    connect = await backend.create();
+    return open();
+  }
+
+  /** One more connection to the test's shared store, closed after the test. */
+  async function open(): Promise<SharedStore> {
+    const store = await connect();
+    closers.push(() => store.close());
+    return store;
+  }
+
+  function config() {
+    return parseConfig(
+      {
+        dataDir: './data',
+        registry: './registry.yaml',
+        rules: { incidents: { ackDeadlineMs: ACK_MS } },
+        notify: {
+          mqtt: { enabled: false },
+          webhooks: [{ id: 'ops', url: hook.url, secret: SECRET, backoffMs: 50, maxBackoffMs: 200 }],
+        },
+      },
+      dir,
+    );
+  }
+
+  /** One host: its own cloud.db and its own connection to the shared store. */
+  async function host(
+    name: string,
+    options: Parameters<typeof startPartitionedRules>[0]['options'] = {},
+  ): Promise<Host> {
+    const store = await open();
+    const db = openDatabase(join(dir, `${name}.db`));
+    const rules = startPartitionedRules({
+      config: config(),
+      registryFile: parseRegistry(REGISTRY),
+      db,
+      store,
+      placeOf: () => PLACE,
+      publish: async () => undefined,
+      log: pino({ level: 'silent' }),
+      registry: new Registry(),
+      now: Date.now,
+      name,
+      options: { leaseMs: 10_000, pollMs: 50, deadlineIntervalMs: 200, ...options },
+    })!;
+    const h = { name, rules, db, store };
+    let closed = false;
+    const close = rules.close;
+    rules.close = async (o) => {
+      closed = true;
+      await close(o);
+    };
+    closers.push(async () => {
+      if (!closed) await rules.close();
+      db.close();
+    });
+    await rules.checkLeases();
+    return h;
+  }
+
+  const notices = (reason: string, level?: string) =>
+    hook.got.filter((r) => r.body.reason === reason && (level === undefined || r.body.level === level));
+
+  const alertsOf = (h: Host) =>
+    h.db.prepare("SELECT key, count, village FROM alerts WHERE village = 'v1'").all() as {
+      key: string;
+      count: number;
+    }[];
+
+  it('a storm of triggers for one village spread over both hosts is one alert, one incident, one notice', async () => {
+    const store = await setup();
+    const a = await host('host-a');
+    const b = await host('host-b');
+    expect(a.rules.held()).toEqual(['v1']);
+    expect(b.rules.held()).toEqual([]);
+    const t0 = Date.now();
+    // The edge's batches reach both hosts (it failed over, or resent): 20 seqs, each ingested by both.
+    const items = Array.from({ length: 20 }, (_, k) => item(k + 1, [fall(k, t0)], t0 + k));
+    const [ra, rb] = await Promise.all([
+      store.recordCommits(items.slice(0, 14)),
+      store.recordCommits(items.slice(6)),
+    ]);
+    expect([...ra, ...rb].filter(Boolean)).toHaveLength(20);
+    const alert = await waitFor('the fall alert counts all 20 triggers', () => {
+      const l = alertsOf(a);
+      return l.length === 1 && l[0]!.count === 20 ? l[0] : undefined;
+    });
+    expect(alert.key).toContain('elder.fall');
+    expect(alertsOf(b)).toEqual([]);
+    await waitFor('the opened notice', () => notices('opened').length === 1);
+    const incidents = [a, b].flatMap((h) => h.db.prepare('SELECT id FROM incidents').all());
+    expect(incidents).toEqual([{ id: 'inc-v1-1' }]);
+    // A later trigger is still judged by the one owner (its next poll), never a second alert.
+    await store.recordCommits([item(21, [fall(21, t0)], Date.now())]);
+    await waitFor('the 21st trigger counted', () => alertsOf(a)[0]?.count === 21);
+    expect(notices('opened')).toHaveLength(1);
+    expect(alertsOf(b)).toEqual([]);
+  });
+
+  it('an escalation fires within 1 s of its deadline from the other host while the owner is dead', async () => {
+    const store = await setup();
+    const a = await host('host-a');
+    const b = await host('host-b');
+    const t0 = Date.now();
+    await store.recordCommits([item(1, [fall(0, t0)], t0)]);
+    const incident = await waitFor('the incident on the owner', () => a.rules.runtime.incident('inc-v1-1'));
+    const dueAt = incident.deadline!;
+    expect(dueAt).toBe(t0 + ACK_MS);
+    await waitFor('the opened notice', () => notices('opened').length === 1);
+    // The owner dies: no renewal, no tick, no firing; its lease (10 s) outlives both deadlines.
+    await a.rules.close({ release: false });
+    const town = await waitFor('the town escalation', () => notices('escalated', 'town')[0], {
+      timeoutMs: 10_000,
+    });
+    expect(town.at - dueAt).toBeLessThan(1_000);
+    expect(town.at).toBeGreaterThanOrEqual(dueAt);
+    // The firer chains the next level, still with nobody owning the village.
+    const county = await waitFor('the county escalation', () => notices('escalated', 'county')[0], {
+      timeoutMs: 10_000,
+    });
+    expect(county.at - (dueAt + ACK_MS)).toBeLessThan(1_000);
+    expect(b.rules.held()).toEqual([]);
+    expect(notices('escalated', 'town')).toHaveLength(1);
+    expect((town.body.incident as { id: string }).id).toBe('inc-v1-1');
+  });
+
+  it('the owner alive and both hosts firing: each escalation is one notice, and the owner catches up', async () => {
+    const store = await setup();
+    const a = await host('host-a');
+    const b = await host('host-b');
+    const t0 = Date.now();
+    await store.recordCommits([item(1, [fall(0, t0)], t0)]);
+    await waitFor('the incident', () => a.rules.runtime.incident('inc-v1-1'));
+    await waitFor('the county escalation', () => notices('escalated', 'county').length === 1, {
+      timeoutMs: 10_000,
+    });
+    // The owner's own tick escalated its state too, and sent nothing itself.
+    await waitFor('the owner at county', () => a.rules.runtime.incident('inc-v1-1')?.level === 'county');
+    expect(notices('escalated', 'town')).toHaveLength(1);
+    expect(b.rules.held()).toEqual([]);
+    // Acknowledged: the next row (the county repeat) is cancelled, so no host will send it.
+    const acked = await a.rules.runtime.acknowledge('inc-v1-1', 'officer-1');
+    expect(acked.state).toBe('acknowledged');
+    expect(await pendingRows(store)).toEqual([]);
+    expect(notices('escalated', 'county')).toHaveLength(1);
+  });
+
+  it("a stale owner's state write is refused: it drops the village, writes and sends nothing", async () => {
+    const store = await setup();
+    // host-a's lease rounds stall (as when its process is frozen), while its HTTP side still answers.
+    const a = await host('host-a', { leaseMs: 400, renewEveryMs: 600_000 });
+    expect(a.rules.held()).toEqual(['v1']);
+    const t0 = Date.now();
+    await store.recordCommits([item(1, [fall(0, t0)], t0)]);
+    await waitFor('the opened notice', () => notices('opened').length === 1);
+    expect(a.rules.runtime.incident('inc-v1-1')?.state).toBe('open');
+    const b = await host('host-b', { leaseMs: 400 });
+    await waitFor('host-b takes the expired lease', async () => {
+      await b.rules.checkLeases();
+      return b.rules.held().includes('v1');
+    });
+    // host-a has not noticed: it still believes it owns v1, and an officer acknowledges through it.
+    expect(a.rules.held()).toEqual(['v1']);
+    await expect(a.rules.runtime.acknowledge('inc-v1-1', 'officer-1')).rejects.toMatchObject({
+      status: 503,
+      code: 'rules_standby',
+    });
+    expect(a.rules.held()).toEqual([]);
+    expect(() => a.rules.runtime.incident('inc-v1-1')).toThrow(/does not run the rules/);
+    // Nothing of the refused write landed: not in the shared state, not in host-a's tables or queue.
+    const saved = await store.loadRulesState('v1');
+    const shared = JSON.parse(new TextDecoder().decode(saved!.state)) as {
+      incidents: { open: Record<string, { status: string }> };
+    };
+    expect(shared.incidents.open['inc-v1-1']?.status).toBe('open');
+    expect(a.db.prepare("SELECT state FROM incidents WHERE id = 'inc-v1-1'").get()).toEqual({
+      state: 'open',
+    });
+    expect(a.db.prepare('SELECT reason FROM notifications').all()).toEqual([{ reason: 'opened' }]);
+    // The new owner serves it, still open, and acknowledges it.
+    expect(b.rules.runtime.incident('inc-v1-1')?.state).toBe('open');
+    const acked = await b.rules.runtime.acknowledge('inc-v1-1', 'officer-1');
+    expect(acked.state).toBe('acknowledged');
+    await waitFor('the acknowledged notice', () => notices('acknowledged').length === 1);
+  });
+
+  it('two firers at once fire each due deadline once (SKIP LOCKED)', async () => {
+    const store = await setup();
+    // The saved state of a partition with 24 open incidents all past their deadline.
+    const setupV = compileRulesSetup(config().rules, parseRegistry(REGISTRY));
+    const state = createState(setupV.rules, 0);
+    const now = Date.now();
+    const keys: string[] = [];
+    for (let n = 1; n <= 24; n++) {
+      const id = `inc-v1-${n}`;
+      state.incidents.open[id] = { ...openIncident(id, now - ACK_MS - 10) };
+      keys.push(escalationKey(id, 'town', now - 10));
+    }
+    const lease = await store.acquireLease('v1', 'writer', 60_000, now);
+    await store.saveRulesState('v1', lease!.epoch, { cursor: 0, state: encodeState(state) });
+    for (let n = 1; n <= 24; n++)
+      await store.scheduleDeadline({
+        key: keys[n - 1]!,
+        partition: 'v1',
+        dueAt: now - 10,
+        payload: { incidentId: `inc-v1-${n}`, village: 'v1', level: 'town' },
+      });
+    const firers = ['x', 'y'].map((n) => {
+      const db = openDatabase(join(dir, `${n}.db`));
+      const log = pino({ level: 'silent' });
+      const registry = new Registry();
+      const dispatcher = createNotificationDispatcher({
+        db,
+        notifiers: config().notify.webhooks.map(createWebhookNotifier),
+        log,
+        now: Date.now,
+        registry,
+      });
+      const f = startDeadlineFirer({
+        store,
+        rules: setupV.rules,
+        setup: setupV,
+        dispatcher,
+        log,
+        registry,
+        now: Date.now,
+        intervalMs: 60_000,
+      });
+      closers.push(async () => {
+        await f.close();
+        await dispatcher.close();
+        db.close();
+      });
+      return f;
+    });
+    await Promise.all(firers.map((f) => f.fireOnce()));
+    await Promise.all(firers.map((f) => f.fireOnce()));
+    await waitFor('24 town notices', () => notices('escalated', 'town').length >= 24);
+    const ids = notices('escalated', 'town').map((r) => r.body.incidentId);
+    expect(new Set(ids).size).toBe(24);
+    expect(ids).toHaveLength(24);
+  });
+});
+
+/** The deadline rows still stored, seen by claiming them all and failing each (so every one stays). */
+async function pendingRows(store: SharedStore): Promise<string[]> {
+  const keys: string[] = [];
+  await store.fireDue(Number.MAX_SAFE_INTEGER, 1_000, async (d) => {
+    keys.push(d.key);
+    throw new Error('only looking');
+  });
+  return keys;
+}
+
+function openIncident(id: string, openedAt: number): Incident {
+  return {
+    id,
+    village: 'v1',
+    station: 's1',
+    subject: `person:p1-${id}`,
+    kind: 'elder.fall',
+    situation: id,
+    status: 'open' as const,
+    severity: 'critical' as const,
+    priority: 1,
+    alerts: [],
+    people: ['p1'],
+    devices: ['wb-1'],
+    openedAt,
+    eventAt: openedAt,
+    lastEventAt: openedAt,
+    lastRearmEventAt: openedAt,
+    late: false,
+    delayMs: 0,
+    lastAlertAt: openedAt,
+    level: 0,
+    levelName: 'village',
+    deadline: openedAt + ACK_MS,
+    acknowledgedAt: null,
+    acknowledgedBy: null,
+    firstResponseMs: null,
+    responses: [],
+    arrivedAt: null,
+    arrivedBy: null,
+    arrivalMs: null,
+    arrivalDeadline: null,
+    resolvedAt: null,
+    resolvedBy: null,
+    outcome: null,
+    note: null,
+    audit: [],
+  };
+}
