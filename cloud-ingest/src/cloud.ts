@@ -7,6 +7,7 @@ import type { Aedes } from 'aedes';
 import type { Logger } from 'pino';
 import { createAuth } from './auth/create-auth.js';
 import { chooseBrokerMode } from './broker/broker-mode.js';
+import type { JournalWriter } from './broker/external-journal.js';
 import { registerBuildInfo } from './build-info.js';
 import { checkCloudConfig } from './config-check.js';
 import type { CloudConfig } from './config.js';
@@ -24,7 +25,7 @@ import { refuseMalformedPath } from './http/malformed-path.js';
 import { createPeopleRoutes } from './http/people-routes.js';
 import { createPlaceRoutes } from './http/place-routes.js';
 import { createBatchGroupQueue } from './ingest/batch-group-queue.js';
-import { createBatchIngest } from './ingest/batch-ingest.js';
+import { type DedupeState, createBatchIngest } from './ingest/batch-ingest.js';
 import { createCommandResend } from './ingest/command-resend.js';
 import { createCommandResultIngest } from './ingest/command-result-ingest.js';
 import { type CommittedFeed, createCommittedFeed } from './ingest/committed-feed.js';
@@ -37,6 +38,7 @@ import { applyRegistryToRules } from './rules-runtime/registry-live-rules.js';
 import { compileRulesSetup } from './rules-runtime/rules-from-registry.js';
 import type { RulesRuntime } from './rules-runtime/rules-runtime.js';
 import { startRules } from './rules-runtime/start-rules.js';
+import { openPostgresSharedStore } from './shared-store/postgres-shared-store.js';
 import { createInfluxSink } from './sink/influx-sink.js';
 import { prepareInflux } from './sink/influx-startup.js';
 import { believableOnly, timeWindowOf } from './sink/reading-time-window.js';
@@ -122,7 +124,20 @@ export async function startCloud(
     // Embedded or external broker, chosen once (broker/broker-mode.ts): in external mode several
     // workers share cloud.db (seq state not cached per process) and each journals what it commits.
     const brokerMode = chooseBrokerMode(config, edgeCredentialLookup(edgeCredentials, config.edges, now));
-    const { seqState, journal } = brokerMode.openState(db, now);
+    // store.kind postgres (several hosts, docs/scaling.md "Several hosts"): the dedupe and the
+    // journal live in the SharedStore; this host's cloud.db keeps only what is its own.
+    let dedupe: DedupeState;
+    let journal: JournalWriter | undefined;
+    if (config.store.kind === 'postgres') {
+      const sharedStore = await openPostgresSharedStore({ url: config.store.url, log });
+      closers.push(() => sharedStore.close());
+      dedupe = { sharedStore };
+      log.info({ store: 'postgres' }, 'shared store ready');
+    } else {
+      const state = brokerMode.openState(db, now);
+      dedupe = { seqState: state.seqState };
+      journal = state.journal;
+    }
     const metrics = createCloudMetrics();
     registerBuildInfo(metrics.registry);
     const deadLetters = openDeadLetterStore(db, metrics.registry);
@@ -148,7 +163,7 @@ export async function startCloud(
     const batches = createBatchIngest({
       db,
       sink,
-      seqState,
+      ...dedupe,
       registry,
       metrics,
       log,

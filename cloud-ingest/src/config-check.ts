@@ -5,6 +5,7 @@ import { loadHttpTls } from './http/http-tls.js';
 import { checkLabModeAddress } from './http/lab-mode-check.js';
 import { EMPTY_REGISTRY, type RegistryFile, loadRegistry } from './registry-file.js';
 import { compileRulesSetup } from './rules-runtime/rules-from-registry.js';
+import { checkStoreCombination } from './store/store-config.js';
 
 /**
  * Everything about a parsed cloud config that needs more than its own schema: the registry file
@@ -15,6 +16,7 @@ import { compileRulesSetup } from './rules-runtime/rules-from-registry.js';
 export function checkCloudConfig(config: CloudConfig): RegistryFile {
   const file = config.configFile;
   checkLabModeAddress(config, file);
+  checkStoreCombination(config, file);
   loadHttpTls(config);
   const registry = config.registry === undefined ? EMPTY_REGISTRY : loadRegistry(config.registry);
   const registryName = config.registry === undefined ? 'the registry' : basename(config.registry);

@@ -17,6 +17,7 @@ import {
 import { notifySectionSchema } from './notify/notify-config.js';
 import { rulesSectionSchema } from './rules-runtime/rules-config.js';
 import { sinkSchema } from './sink/influx-config.js';
+import { storeSectionSchema } from './store/store-config.js';
 
 const port = z.number().int().min(0).max(65535);
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -57,6 +58,8 @@ const configSchema = z.strictObject({
     .prefault({}),
   /** Where readings and events are stored: `kind: sqlite` (default) or `kind: influx` (sink/influx-config.ts). */
   sink: sinkSchema,
+  /** Shared state: `kind: sqlite` (default, in cloud.db) or `kind: postgres` for several hosts (store/store-config.ts). */
+  store: storeSectionSchema,
   ingest: z
     .strictObject({
       /**

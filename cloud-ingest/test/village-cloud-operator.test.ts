@@ -151,7 +151,7 @@ describe('village-cloud for an operator', { timeout: 60_000 }, () => {
     ]);
     expect(await good.exit).toBe(0);
     expect(good.stdout.join('')).toMatch(
-      /good\.yaml: ok \(registry: 1 counties, 1 people; 0 edges; 0 users; sink: sqlite\)/,
+      /good\.yaml: ok \(registry: 1 counties, 1 people; 0 edges; 0 users; sink: sqlite; store: sqlite\)/,
     );
 
     const user = {

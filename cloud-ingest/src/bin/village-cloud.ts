@@ -60,6 +60,7 @@ async function check(config: CloudConfig, opts: RunOptions): Promise<void> {
     `${config.edges.length} edges`,
     `${config.users?.length ?? 0} users`,
     `sink: ${config.sink.kind}`,
+    `store: ${config.store.kind}`,
   ];
   if (opts.connect && config.sink.kind === 'influx') {
     const influx = await prepareInflux({ ...config.sink, createDatabase: false }, config.configFile);

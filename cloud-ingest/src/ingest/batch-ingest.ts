@@ -11,6 +11,8 @@ import {
 import type { Logger } from 'pino';
 import { Counter } from 'prom-client';
 import type { CloudMetrics } from '../metrics.js';
+import { partitionOf } from '../shared-store/partition.js';
+import type { SharedStore } from '../shared-store/shared-store.js';
 import {
   DEFAULT_TIME_WINDOW,
   type TimeWindow,
@@ -21,13 +23,22 @@ import type { Sink, SinkBatch, SinkWriteResult } from '../sink/sink.js';
 import type { DeadLetterStore } from '../store/dead-letter-store.js';
 import type { Db } from '../store/open-database.js';
 import type { RegistryStore } from '../store/registry-store.js';
-import type { SeqState } from '../store/seq-state.js';
+import type { EpochChange, SeqState } from '../store/seq-state.js';
 import { type Refusal, keepOwnPoints } from './device-ownership.js';
 
-export interface BatchIngestDeps {
+/**
+ * Where the dedupe state lives: this cloud's SQLite (`seqState`, synchronous, written in the
+ * sink's transaction), or, with `store.kind: postgres` (several hosts), the SharedStore
+ * (`sharedStore`, async: asked before the write, recorded with the journal row after InfluxDB
+ * accepted the points).
+ */
+export type DedupeState =
+  | { seqState: SeqState; sharedStore?: undefined }
+  | { sharedStore: SharedStore; seqState?: undefined };
+
+export type BatchIngestDeps = DedupeState & {
   db: Db;
   sink: Sink;
-  seqState: SeqState;
   registry: RegistryStore;
   metrics: CloudMetrics;
   log: Logger;
@@ -41,7 +52,7 @@ export interface BatchIngestDeps {
   now(): number;
   /** Called once per newly committed batch, after its ack (rules runtime, live stream). */
   onCommitted?(batch: SinkBatch): void;
-}
+};
 
 export type BatchOutcome = 'committed' | 'duplicate' | 'malformed' | 'rejected' | 'failed';
 
@@ -58,6 +69,8 @@ export interface PreparedBatch {
   seen: Map<string, number>;
   /** Points left out because their device belongs to another edge (device-ownership.ts); named in the ack. */
   refused: Refusal[];
+  /** The message's CBOR bytes as received: the SharedStore's journal row holds them for the rules. */
+  payload: Uint8Array;
 }
 
 export interface BatchIngest {
@@ -93,7 +106,7 @@ export interface BatchIngest {
  * own stays unacked (the edge resends), and one bad batch costs a few transactions, not one per batch.
  */
 export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
-  const { db, sink, seqState, registry, metrics, log } = deps;
+  const { db, sink, registry, metrics, log } = deps;
   const suspectTimes = new Counter({
     name: 'cloud_readings_suspect_time_total',
     help: 'Readings dated past now + ingest.maxClockSkewMs or before ingest.minTimestamp: stored as suspect, never latest',
@@ -211,6 +224,7 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
       createdAt: batch.createdAt,
       seen: devicesSeen({ ...batch, readings, events }),
       refused,
+      payload,
       sinkBatch: {
         edgeId,
         historical: batch.historical,
@@ -225,7 +239,7 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
 
   // Runs inside the sink's transaction for SQLite (a nested transaction is a savepoint); its own one otherwise.
   // Returns the seq state's memory change, to apply once that transaction committed.
-  const recordState = (p: PreparedBatch) =>
+  const recordState = (seqState: SeqState, p: PreparedBatch) =>
     db.transaction(() => {
       const apply = seqState.record(p.edgeId, p.seq, p.epoch);
       registry.noteDevicesSeen(p.edgeId, p.seen);
@@ -277,23 +291,77 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
     );
   };
 
+  const failed = (p: PreparedBatch, e: Error): Promise<BatchOutcome> => {
+    metrics.batches.inc({ result: 'failed', code: e.name });
+    log.error(
+      { edge: p.edgeId, seq: p.seq, err: e.message, stack: e.stack },
+      'batch commit failed, not acked (the edge resends)',
+    );
+    return Promise.resolve('failed');
+  };
+
+  /**
+   * `store.kind: postgres`: several hosts share the dedupe, so each batch is checked against the
+   * SharedStore, written to the sink, and only after the sink made the points durable (InfluxDB
+   * accepted them) recorded there, with its journal row, in one SharedStore transaction. A batch
+   * another host recorded in between (both got a copy) was written twice with the same keys, so
+   * it is one set of points; it is acked as a duplicate and not fed on. External mode hands one
+   * message at a time, so batches go one by one.
+   */
+  async function commitShared(
+    store: SharedStore,
+    group: readonly PreparedBatch[],
+  ): Promise<Promise<BatchOutcome>[]> {
+    const outcomes: Promise<BatchOutcome>[] = [];
+    for (const p of group) {
+      let newly = false;
+      let result: SinkWriteResult;
+      try {
+        if (await store.isCommitted(p.edgeId, p.epoch, p.seq)) {
+          outcomes.push(duplicate(p));
+          continue;
+        }
+        if (!epochEventAdded.has(p)) {
+          const change = await store.epochChange(p.edgeId, p.epoch);
+          if (change !== undefined) addEpochEvent(p, change);
+        }
+        result = await sink.commitBatch(p.sinkBatch, async () => {
+          const [isNew] = await store.recordCommits([
+            {
+              edge: p.edgeId,
+              epoch: p.epoch,
+              seq: p.seq,
+              receivedAt: p.sinkBatch.receivedAt,
+              partition: partitionOf(p.sinkBatch.place),
+              batch: p.payload,
+            },
+          ]);
+          newly = isNew === true;
+          db.transaction(() => {
+            registry.noteDevicesSeen(p.edgeId, p.seen);
+            registry.noteEdgeSeen(p.edgeId, p.sinkBatch.receivedAt);
+          })();
+        });
+      } catch (err) {
+        outcomes.push(failed(p, err as Error));
+        continue;
+      }
+      outcomes.push(newly ? committed(p, result) : duplicate(p));
+    }
+    return outcomes;
+  }
+
   // A one-element array: its outcome settles after the ack, the array itself after the commit.
-  async function commitOne(p: PreparedBatch): Promise<Promise<BatchOutcome>[]> {
+  async function commitOne(seqState: SeqState, p: PreparedBatch): Promise<Promise<BatchOutcome>[]> {
     if (seqState.isCommitted(p.edgeId, p.seq, p.epoch)) return [duplicate(p)];
     let apply: (() => void) | undefined;
     let result: SinkWriteResult;
     try {
       result = await sink.commitBatch(p.sinkBatch, () => {
-        apply = recordState(p);
+        apply = recordState(seqState, p);
       });
     } catch (err) {
-      const e = err as Error;
-      metrics.batches.inc({ result: 'failed', code: e.name });
-      log.error(
-        { edge: p.edgeId, seq: p.seq, err: e.message, stack: e.stack },
-        'batch commit failed, not acked (the edge resends)',
-      );
-      return [Promise.resolve('failed')];
+      return [failed(p, err as Error)];
     }
     apply?.();
     metrics.commitGroupBatches.observe(1);
@@ -306,12 +374,15 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
    * Once per (edge, epoch) in a group; added once per batch (a rolled-back group retries the same batch).
    */
   const epochEventAdded = new WeakSet<PreparedBatch>();
-  function noteEpochChange(p: PreparedBatch, newEpochs: Set<string>): void {
+  function noteEpochChange(seqState: SeqState, p: PreparedBatch, newEpochs: Set<string>): void {
     const key = `${p.edgeId}\u0000${p.epoch}`;
     if (newEpochs.has(key) || epochEventAdded.has(p)) return;
     const change = seqState.epochChange(p.edgeId, p.epoch);
     if (change === undefined) return;
     newEpochs.add(key);
+    addEpochEvent(p, change);
+  }
+  function addEpochEvent(p: PreparedBatch, change: EpochChange): void {
     epochEventAdded.add(p);
     const event: DeviceEvent = {
       device: p.edgeId,
@@ -328,6 +399,15 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
   }
 
   async function commitGroup(group: readonly PreparedBatch[]): Promise<Promise<BatchOutcome>[]> {
+    return deps.sharedStore !== undefined
+      ? commitShared(deps.sharedStore, group)
+      : commitLocal(deps.seqState, group);
+  }
+
+  async function commitLocal(
+    seqState: SeqState,
+    group: readonly PreparedBatch[],
+  ): Promise<Promise<BatchOutcome>[]> {
     // The batches to write: not committed before, and not a repeat of an earlier one of this group
     // (seq memory follows only after the commit, so the group keeps its own set).
     const fresh: PreparedBatch[] = [];
@@ -338,14 +418,19 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
       if (inGroup.has(key) || seqState.isCommitted(p.edgeId, p.seq, p.epoch)) continue;
       inGroup.add(key);
       fresh.push(p);
-      noteEpochChange(p, newEpochs);
+      noteEpochChange(seqState, p, newEpochs);
     }
     const results = new Map<PreparedBatch, SinkWriteResult>();
     if (sink.commitGroup !== undefined && fresh.length > 1) {
       const applies: (() => void)[] = [];
       try {
         const written = await sink.commitGroup(
-          fresh.map((p) => ({ batch: p.sinkBatch, recordState: () => applies.push(recordState(p)) })),
+          fresh.map((p) => ({
+            batch: p.sinkBatch,
+            recordState: () => {
+              applies.push(recordState(seqState, p));
+            },
+          })),
         );
         fresh.forEach((p, i) => results.set(p, written[i]!));
       } catch (err) {
@@ -354,7 +439,10 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
           'group commit rolled back; committing its halves apart',
         );
         const mid = Math.ceil(group.length / 2);
-        return [...(await commitGroup(group.slice(0, mid))), ...(await commitGroup(group.slice(mid)))];
+        return [
+          ...(await commitLocal(seqState, group.slice(0, mid))),
+          ...(await commitLocal(seqState, group.slice(mid))),
+        ];
       }
       if (results.size > 0) {
         for (const a of applies) a();
@@ -368,7 +456,7 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
     // group order, without waiting for any ack. Without a group result (a group of one): one at a time.
     if (results.size === 0) {
       const outcomes: Promise<BatchOutcome>[] = [];
-      for (const p of group) outcomes.push(...(await commitOne(p)));
+      for (const p of group) outcomes.push(...(await commitOne(seqState, p)));
       return outcomes;
     }
     const outcomes = group.map((p): Promise<BatchOutcome> => {

@@ -24,10 +24,24 @@ export interface SinkBatch {
   believable?: { from: number; to: number };
 }
 
+/**
+ * The seq-state write to run right after a batch's points. Synchronous for the cloud's own SQLite
+ * state (it runs inside the sink's transaction); a Promise with `store.kind: postgres`, where the
+ * seq goes to the SharedStore: only a sink that is not atomic with the state (InfluxDB) may be
+ * given one, and it awaits it before the batch counts as committed.
+ */
+export type RecordState = () => void | Promise<void>;
+
+/** A sink atomic with the state was given an async `recordState`: a wiring error, the batch is not committed. */
+export class AsyncStateError extends Error {
+  override readonly name = 'AsyncStateError';
+  readonly code = 'async_state';
+}
+
 /** One batch of a group commit and the seq-state write to run right after its points. */
 export interface GroupItem {
   batch: SinkBatch;
-  recordState: () => void;
+  recordState: RecordState;
 }
 
 export interface SinkWriteResult {
@@ -112,7 +126,7 @@ export interface Sink {
    * rewrites to the crash-between-write-and-record case); the suite checks the count only here.
    */
   readonly countsRewrites: boolean;
-  commitBatch(batch: SinkBatch, recordState: () => void): Promise<SinkWriteResult>;
+  commitBatch(batch: SinkBatch, recordState: RecordState): Promise<SinkWriteResult>;
   /**
    * Group commit (optional; sinks without it get their batches one `commitBatch` at a time):
    * several batches, each written then its `recordState` called, in ONE transaction with the state,

@@ -1,17 +1,19 @@
 import type { DeviceEvent, Quality, Severity, Value } from '@village/protocol';
 import type { Db } from '../store/open-database.js';
 import { type TimeWindow, latestRange } from './reading-time-window.js';
-import type {
-  EventQuery,
-  FlagWrite,
-  GroupItem,
-  LatestValue,
-  SeriesBucket,
-  SeriesQuery,
-  Sink,
-  SinkBatch,
-  SinkWriteResult,
-  StoredEvent,
+import {
+  AsyncStateError,
+  type EventQuery,
+  type FlagWrite,
+  type GroupItem,
+  type LatestValue,
+  type RecordState,
+  type SeriesBucket,
+  type SeriesQuery,
+  type Sink,
+  type SinkBatch,
+  type SinkWriteResult,
+  type StoredEvent,
 } from './sink.js';
 
 /**
@@ -124,7 +126,7 @@ export function createSqliteSink(db: Db, options: SqliteSinkOptions = {}): Sink 
   );
   const cache = new Map<string, CachedSeries>();
 
-  const writePoints = (batch: SinkBatch, recordState: () => void): SinkWriteResult => {
+  const writePoints = (batch: SinkBatch, recordState: RecordState): SinkWriteResult => {
     const { place } = batch;
     const historical = batch.historical ? 1 : 0;
     let rewrites = 0;
@@ -179,7 +181,13 @@ export function createSqliteSink(db: Db, options: SqliteSinkOptions = {}): Sink 
         rewrites++;
       }
     }
-    recordState();
+    // Atomic with the state only if the state is written here, in this transaction: an async one
+    // (the SharedStore) would commit apart, so it is refused (config-check refuses the combination).
+    const recorded = recordState();
+    if (recorded instanceof Promise) {
+      recorded.catch(() => {});
+      throw new AsyncStateError('the SQLite sink was given an async seq state (store.kind postgres)');
+    }
     return { readings: readings.length, events: batch.events.length, rewrites };
   };
   const writeBatch = db.transaction(writePoints);
