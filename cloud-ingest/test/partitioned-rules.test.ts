@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,13 +41,18 @@ import { REGISTRY } from './cloud-fixture.js';
  * or SIGSTOP). The ingest of each host is its `recordCommits` of the batches it received.
  */
 const SECRET = 'hook-secret';
+/** The child-process host (runs the built dist/: build first). */
+const HOST_SCRIPT = join(import.meta.dirname, 'partitioned-rules-host.mjs');
 const ACK_MS = 1_500;
 const PLACE = { county: 'c1', town: 't1', village: 'v1', station: 's1' };
 
 interface Backend {
   name: string;
-  /** A new empty shared store; `connect` opens one more connection (pool) to it, as another host does. */
-  create(): Promise<() => Promise<SharedStore>>;
+  /**
+   * A new empty shared store: `connect` opens one more connection (pool) to it, as another host
+   * does; `where` tells a child process how to connect.
+   */
+  create(): Promise<{ connect: () => Promise<SharedStore>; where: { path: string } | { url: string } }>;
   setup?(): Promise<void>;
   teardown?(): Promise<void>;
 }
@@ -58,9 +65,10 @@ const backends: Backend[] = [
     async create() {
       const dir = mkdtempSync(join(tmpdir(), 'shared-sqlite-'));
       dirs.push(dir);
-      return async () => {
+      const path = join(dir, 'shared.db');
+      const connect = async () => {
         // Its own connection to the one file, as each worker of one host has.
-        const db = openDatabase(join(dir, 'shared.db'));
+        const db = openDatabase(path);
         const store = openSqliteSharedStore(db);
         return {
           ...store,
@@ -70,6 +78,7 @@ const backends: Backend[] = [
           },
         };
       };
+      return { connect, where: { path } };
     },
   },
   {
@@ -89,7 +98,10 @@ const backends: Backend[] = [
       await admin.end();
       const url = new URL(pg!.url);
       url.pathname = `/${name}`;
-      return () => openPostgresSharedStore({ url: url.toString() });
+      return {
+        connect: () => openPostgresSharedStore({ url: url.toString() }),
+        where: { url: url.toString() },
+      };
     },
   },
 ];
@@ -132,6 +144,7 @@ describe.each(backends)('rules across hosts on the $name store', { timeout: 30_0
   let hook: WebhookReceiver;
   let dir: string;
   let connect: () => Promise<SharedStore>;
+  let where: { path: string } | { url: string };
 
   beforeAll(async () => {
     await backend.setup?.();
@@ -151,7 +164,7 @@ describe.each(backends)('rules across hosts on the $name store', { timeout: 30_0
     dir = mkdtempSync(join(tmpdir(), 'pgrules-'));
     dirs.push(dir);
     writeFileSync(join(dir, 'registry.yaml'), stringify(REGISTRY));
-    connect = await backend.create();
+    ({ connect, where } = await backend.create());
     return open();
   }
 
@@ -162,19 +175,18 @@ describe.each(backends)('rules across hosts on the $name store', { timeout: 30_0
     return store;
   }
 
+  const rawConfig = () => ({
+    dataDir: './data',
+    registry: './registry.yaml',
+    rules: { incidents: { ackDeadlineMs: ACK_MS } },
+    notify: {
+      mqtt: { enabled: false },
+      webhooks: [{ id: 'ops', url: hook.url, secret: SECRET, backoffMs: 50, maxBackoffMs: 200 }],
+    },
+  });
+
   function config() {
-    return parseConfig(
-      {
-        dataDir: './data',
-        registry: './registry.yaml',
-        rules: { incidents: { ackDeadlineMs: ACK_MS } },
-        notify: {
-          mqtt: { enabled: false },
-          webhooks: [{ id: 'ops', url: hook.url, secret: SECRET, backoffMs: 50, maxBackoffMs: 200 }],
-        },
-      },
-      dir,
-    );
+    return parseConfig(rawConfig(), dir);
   }
 
   /** One host: its own cloud.db and its own connection to the shared store. */
@@ -330,12 +342,87 @@ describe.each(backends)('rules across hosts on the $name store', { timeout: 30_0
     expect(a.db.prepare("SELECT state FROM incidents WHERE id = 'inc-v1-1'").get()).toEqual({
       state: 'open',
     });
-    expect(a.db.prepare('SELECT reason FROM notifications').all()).toEqual([{ reason: 'opened' }]);
+    expect(a.db.prepare("SELECT reason FROM notifications WHERE reason != 'escalated'").all()).toEqual([
+      { reason: 'opened' },
+    ]);
     // The new owner serves it, still open, and acknowledges it.
     expect(b.rules.runtime.incident('inc-v1-1')?.state).toBe('open');
     const acked = await b.rules.runtime.acknowledge('inc-v1-1', 'officer-1');
     expect(acked.state).toBe('acknowledged');
-    await waitFor('the acknowledged notice', () => notices('acknowledged').length === 1);
+    // One per level reached (village, and town and county once escalated).
+    await waitFor('the acknowledged notice', () => notices('acknowledged').length >= 1);
+  });
+
+  it('a real SIGSTOP of the owner process: every escalation fires within 1 s, then a standby takes over and the woken owner drops out', async () => {
+    const store = await setup();
+    const child = spawn(
+      process.execPath,
+      [
+        HOST_SCRIPT,
+        JSON.stringify({
+          store: where,
+          config: rawConfig(),
+          dir,
+          registry: REGISTRY,
+          db: join(dir, 'host-a.db'),
+          place: PLACE,
+          name: 'host-a',
+          options: { leaseMs: 3_000, pollMs: 50, deadlineIntervalMs: 200 },
+        }),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const logs: Record<string, unknown>[] = [];
+    let rest = '';
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      const parts = (rest + chunk).split('\n');
+      rest = parts.pop()!;
+      for (const l of parts) if (l.startsWith('{')) logs.push(JSON.parse(l));
+    });
+    closers.push(async () => {
+      child.kill('SIGCONT');
+      child.kill('SIGKILL');
+      await once(child, 'exit').catch(() => undefined);
+    });
+    const logged = (msg: string) => logs.find((l) => l.msg === msg);
+    await waitFor('host-a owns v1', () => logged('rules: this host runs the partition'), {
+      timeoutMs: 10_000,
+    });
+    const b = await host('host-b', { leaseMs: 3_000 });
+    expect(b.rules.held()).toEqual([]);
+    const t0 = Date.now();
+    await store.recordCommits([item(1, [fall(0, t0)], t0)]);
+    const scheduled = await waitFor(
+      'host-a scheduled the town row',
+      () => logged('rules: escalation deadline scheduled'),
+      { timeoutMs: 5_000 },
+    );
+    const dueAt = scheduled.dueAt as number;
+    expect(dueAt).toBe(t0 + ACK_MS);
+    child.kill('SIGSTOP');
+    const town = await waitFor('the town escalation', () => notices('escalated', 'town')[0], {
+      timeoutMs: 10_000,
+    });
+    expect(town.at - dueAt).toBeLessThan(1_000);
+    const county = await waitFor('the county escalation', () => notices('escalated', 'county')[0], {
+      timeoutMs: 10_000,
+    });
+    expect(county.at - (dueAt + ACK_MS)).toBeLessThan(1_000);
+    // Still frozen past its lease: host-b takes v1 over, with the saved state (incident still open).
+    await waitFor('host-b takes v1 over', () => b.rules.held().includes('v1'), { timeoutMs: 10_000 });
+    expect(b.rules.runtime.incident('inc-v1-1')?.state).toBe('open');
+    child.kill('SIGCONT');
+    await waitFor('the woken owner dropped v1', () => logged('rules: partition dropped on this host'), {
+      timeoutMs: 10_000,
+    });
+    await b.rules.runtime.acknowledge('inc-v1-1', 'officer-1');
+    // One per level reached (village, and town and county once escalated).
+    await waitFor('the acknowledged notice', () => notices('acknowledged').length >= 1);
+    // One notice per deadline, whoever sent it: no delivery key twice.
+    const keys = hook.got.map((r) => r.delivery);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(notices('escalated', 'town')).toHaveLength(1);
+    expect(notices('opened')).toHaveLength(1);
   });
 
   it('two firers at once fire each due deadline once (SKIP LOCKED)', async () => {

@@ -254,7 +254,13 @@ export function startPartitionedRules(deps: {
     for (const [id, d] of want) {
       if (h.scheduled.get(id)?.key === d.key) continue;
       // A past-due row was scheduled before (and may be fired and gone): scheduling it again would notify twice.
-      if (d.dueAt > now) await store.scheduleDeadline(d);
+      if (d.dueAt > now) {
+        await store.scheduleDeadline(d);
+        log.debug(
+          { partition: h.name, deadline: d.key, dueAt: d.dueAt },
+          'rules: escalation deadline scheduled',
+        );
+      }
       h.scheduled.set(id, d);
     }
   }
