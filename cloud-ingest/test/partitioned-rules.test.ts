@@ -12,12 +12,14 @@ import {
   startWebhookReceiver,
   waitFor,
 } from '@village/test-kit';
+import { Hono } from 'hono';
 import pgClient from 'pg';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { parseConfig } from '../src/config.js';
+import { ApiError } from '../src/http/api-error.js';
 import { createNotificationDispatcher } from '../src/notify/notification-dispatcher.js';
 import { createWebhookNotifier } from '../src/notify/webhook-notifier.js';
 import { parseRegistry } from '../src/registry-file.js';
@@ -261,6 +263,45 @@ describe.each(backends)('rules across hosts on the $name store', { timeout: 30_0
     await waitFor('the 21st trigger counted', () => alertsOf(a)[0]?.count === 21);
     expect(notices('opened')).toHaveLength(1);
     expect(alertsOf(b)).toEqual([]);
+  });
+
+  it("the village's holder serves its alerts and incidents; the other host answers 503 rules_standby", async () => {
+    const store = await setup();
+    const a = await host('host-a');
+    const b = await host('host-b');
+    const t0 = Date.now();
+    await store.recordCommits([item(1, [fall(0, t0)], t0)]);
+    await waitFor('the incident on the owner', () => a.rules.runtime.incident('inc-v1-1'));
+    // The routes as the API mounts them, with its error mapping (http/api-routes.ts onError).
+    const api = (h: Host) => {
+      const app = new Hono();
+      app.onError((err, c) =>
+        err instanceof ApiError
+          ? c.json({ error: { code: err.code, message: err.message } }, err.status)
+          : c.json({ error: { code: 'internal', message: err.message } }, 500),
+      );
+      for (const r of h.rules.routes) app.route('/', r);
+      return app;
+    };
+    const [ra, rb] = [api(a), api(b)];
+    const one = await ra.request('/api/v1/incidents/inc-v1-1');
+    expect(one.status).toBe(200);
+    expect(((await one.json()) as { incident: { village: string } }).incident.village).toBe('v1');
+    const alerts = await ra.request('/api/v1/alerts?village=v1');
+    expect(((await alerts.json()) as { alerts: unknown[] }).alerts).toHaveLength(1);
+    for (const [method, path] of [
+      ['GET', '/api/v1/incidents/inc-v1-1'],
+      ['GET', '/api/v1/alerts?village=v1'],
+      ['GET', '/api/v1/incidents'],
+      ['POST', '/api/v1/incidents/inc-v1-1/ack'],
+    ] as const) {
+      const r = await rb.request(path, { method });
+      expect(r.status, `${method} ${path}`).toBe(503);
+      expect(((await r.json()) as { error: { code: string } }).error.code).toBe('rules_standby');
+    }
+    const ack = await ra.request('/api/v1/incidents/inc-v1-1/ack', { method: 'POST' });
+    expect(ack.status).toBe(200);
+    expect(((await ack.json()) as { incident: { state: string } }).incident.state).toBe('acknowledged');
   });
 
   it('an escalation fires within 1 s of its deadline from the other host while the owner is dead', async () => {
