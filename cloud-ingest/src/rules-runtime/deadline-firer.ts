@@ -1,4 +1,4 @@
-import type { CompiledRules } from '@village/rules';
+import type { CompiledRules, EngineState } from '@village/rules';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import type { NotificationDispatcher } from '../notify/notification-dispatcher.js';
@@ -51,7 +51,18 @@ export function startDeadlineFirer(deps: {
   let running: Promise<number> | undefined;
   let closed = false;
 
-  async function fire(d: Deadline, next: Deadline[]): Promise<void> {
+  /** One round's view of the partitions' saved states: read once per partition, not once per row. */
+  type States = Map<string, Promise<EngineState | undefined>>;
+  const stateOf = (states: States, partition: string) => {
+    let s = states.get(partition);
+    if (!s) {
+      s = store.loadRulesState(partition).then((saved) => saved && decodeState(saved.state));
+      states.set(partition, s);
+    }
+    return s;
+  };
+
+  async function fire(d: Deadline, next: Deadline[], states: States): Promise<void> {
     const p = escalationPayloadOf(d.payload);
     if (!p) {
       // Not a row this code wrote: dropping it (with the claim's commit) is deliberate and counted.
@@ -59,8 +70,7 @@ export function startDeadlineFirer(deps: {
       log.error({ deadline: d.key, partition: d.partition }, 'deadline row with an unknown payload dropped');
       return;
     }
-    const saved = await store.loadRulesState(d.partition);
-    const state = saved && decodeState(saved.state);
+    const state = await stateOf(states, d.partition);
     const i = state?.incidents.open[p.incidentId];
     if (!i || i.status !== 'open') {
       // Acknowledged or resolved (the owner saves that before it cancels the row): nothing to tell.
@@ -95,11 +105,12 @@ export function startDeadlineFirer(deps: {
     let total = 0;
     for (;;) {
       const next: Deadline[] = [];
-      const n = await store.fireDue(deps.now(), ROUND, (d) => fire(d, next));
+      const states: States = new Map();
+      const n = await store.fireDue(deps.now(), ROUND, (d) => fire(d, next, states));
       total += n;
       if (n > 0) deps.dispatcher.kick();
       // After the claim's commit, not inside it: the store may hold its one connection for the claim.
-      for (const d of next) await store.scheduleDeadline(d);
+      await Promise.all(next.map((d) => store.scheduleDeadline(d)));
       if (n < ROUND || closed) return total;
     }
   }
