@@ -58,6 +58,77 @@ describe('PostgreSQL shared store: the server and its url', () => {
     for (const e of [notUrl, scheme, noDb, down, refused]) expect(e.message).not.toContain(PASSWORD);
   });
 
+  it('a server that stops answering: calls fail unreachable within the bound, and work again once it answers', async () => {
+    const store = await openPostgresSharedStore({ url, queryTimeoutMs: 1000 });
+    try {
+      expect(await store.isCommitted('hang', 'e1', 1)).toBe(false); // a pooled connection
+      await pg.pause();
+      const t0 = Date.now();
+      const err = await failure(store.isCommitted('hang', 'e1', 1));
+      const took = Date.now() - t0;
+      await pg.resume();
+      expect(err).toBeInstanceOf(SharedStoreError);
+      expect(err.code).toBe('unreachable');
+      expect(err.message).not.toContain(PASSWORD);
+      expect(took).toBeLessThan(10_000); // the bound is 1 s + 2 s; without it the call never returns
+      expect(
+        await waitFor('the store to answer again', () =>
+          store.recordCommits([
+            {
+              edge: 'hang',
+              epoch: 'e1',
+              seq: 1,
+              receivedAt: 1,
+              partition: 'hang',
+              batch: new Uint8Array([1]),
+            },
+          ]),
+        ),
+      ).toEqual([true]);
+    } finally {
+      await pg.resume().catch(() => {});
+      await store.close();
+    }
+  }, 60_000);
+
+  it('a host frozen while firing: its claimed deadline fires on another host once the server ends the frozen session', async () => {
+    const [frozen, live] = await Promise.all(
+      [1, 2].map(() => openPostgresSharedStore({ url, idleInTransactionMs: 500 })),
+    );
+    try {
+      await live.scheduleDeadline({ key: 'frz-1', partition: 'frz', dueAt: 1000, payload: { n: 1 } });
+      let thaw!: () => void;
+      let claimed!: () => void;
+      const isClaimed = new Promise<void>((r) => {
+        claimed = r;
+      });
+      // A fire that does not settle until thawed: the host froze with the row claimed.
+      const stuck = frozen.fireDue(2000, 10, () => {
+        claimed();
+        return new Promise<void>((r) => {
+          thaw = r;
+        });
+      });
+      await isClaimed;
+      const firedLive: string[] = [];
+      expect(await live.fireDue(2000, 10, async (d) => void firedLive.push(d.key))).toBe(0); // locked: skipped
+      await waitFor(
+        'the live host to fire the frozen host’s deadline',
+        async () => (await live.fireDue(2000, 10, async (d) => void firedLive.push(d.key))) === 1,
+        { timeoutMs: 20_000 },
+      );
+      expect(firedLive).toEqual(['frz-1']);
+      thaw();
+      const err = await failure(stuck);
+      expect(err).toBeInstanceOf(SharedStoreError);
+      expect(err.code).toBe('unreachable');
+      expect(await live.fireDue(2000, 10, async () => {})).toBe(0); // fired once, gone
+    } finally {
+      await frozen.close();
+      await live.close();
+    }
+  }, 60_000);
+
   it('(e) PostgreSQL restarts mid-run: calls fail with a typed error while it is down, then work again, nothing lost', async () => {
     const logs: string[] = [];
     const log = pino({ level: 'debug' }, { write: (line: string) => logs.push(line) });

@@ -7,6 +7,7 @@ import { openSqliteSharedStore } from '../src/shared-store/sqlite-shared-store.j
 import { openDatabase } from '../src/store/open-database.js';
 import { createSeqState } from '../src/store/seq-state.js';
 import { runSharedStoreSuite } from './shared-store-suite.js';
+import { openSqliteStoreInThread } from './sqlite-store-thread.js';
 
 // Each store has its own connection to one cloud.db file, as each worker of one host has.
 runSharedStoreSuite('sqlite', async () => {
@@ -20,6 +21,18 @@ runSharedStoreSuite('sqlite', async () => {
     },
     async dispose() {
       for (const db of dbs) db.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+// The same, each store in a thread of its own, so commits and claims truly overlap (as the workers
+// of one host, separate processes, do); runs the built store (dist).
+runSharedStoreSuite('sqlite, a thread per store', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sqlite-shared-store-threads-'));
+  return {
+    open: async () => openSqliteStoreInThread(dir),
+    async dispose() {
       rmSync(dir, { recursive: true, force: true });
     },
   };

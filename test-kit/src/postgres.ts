@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -20,6 +20,10 @@ export interface Postgres {
   restart(): Promise<void>;
   /** SIGKILL to the server and its backends (a crash); `restart()` brings it back through recovery. */
   kill(): Promise<void>;
+  /** SIGSTOP to the server and its backends: connections stay open and nothing answers (a hung host). */
+  pause(): Promise<void>;
+  /** SIGCONT after pause(). */
+  resume(): Promise<void>;
   /** Stops the server and removes the temp folder. */
   stop(): Promise<void>;
 }
@@ -89,22 +93,48 @@ export async function startPostgres({
       return false;
     }
   };
+  /** The postmaster's children (backends, checkpointer, ...): each calls setsid, so no group holds them all. */
+  const children = (pid: number): number[] =>
+    readdirSync('/proc')
+      .filter((n) => /^\d+$/.test(n))
+      .filter((n) => {
+        try {
+          // /proc/N/stat: "N (comm) S PPID ..."; comm may hold spaces, so read after the last ')'.
+          const stat = readFileSync(`/proc/${n}/stat`, 'utf8');
+          return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+        } catch {
+          return false; // gone meanwhile
+        }
+      })
+      .map(Number);
+  const signal = (pid: number, sig: NodeJS.Signals) => {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      // gone meanwhile
+    }
+  };
+  /** The postmaster first (it forks no new backend then, nor restarts a killed one), then its children. */
+  const signalAll = (sig: NodeJS.Signals) => {
+    const pid = postmasterPid();
+    if (pid === undefined || !alive(pid)) throw new Error('postgres is not running');
+    const kids = children(pid);
+    signal(pid, sig);
+    for (const k of kids) signal(k, sig);
+    return { pid, kids };
+  };
   const killAll = async () => {
     const pid = postmasterPid();
     if (pid === undefined || !alive(pid)) return;
-    // pg_ctl starts the postmaster in its own session: its group holds every backend.
-    try {
-      process.kill(-pid, 'SIGKILL');
-    } catch {
-      process.kill(pid, 'SIGKILL');
-    }
+    const { kids } = signalAll('SIGKILL');
     const deadline = Date.now() + 10_000;
-    while (alive(pid)) {
+    while ([pid, ...kids].some(alive)) {
       if (Date.now() > deadline) throw new Error(`postgres ${pid} survived SIGKILL for 10 s`);
       await new Promise((r) => setTimeout(r, 20));
     }
   };
 
+  let restarting: Promise<unknown> = Promise.resolve();
   const pg: Postgres = {
     url: `postgres://${SUPERUSER}@127.0.0.1:${port}/${database}`,
     port,
@@ -112,10 +142,18 @@ export async function startPostgres({
     log: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''),
     async restart() {
       // After kill() there is only a stale pid file; pg_ctl restart then starts the server anyway.
-      await ctl('-o', opts, '-l', logFile, '-m', 'fast', '-w', '-t', '60', 'restart');
+      restarting = ctl('-o', opts, '-l', logFile, '-m', 'fast', '-w', '-t', '60', 'restart');
+      await restarting;
     },
     kill: killAll,
+    pause: async () => void signalAll('SIGSTOP'),
+    resume: async () => void signalAll('SIGCONT'),
     async stop() {
+      // A restart still under way (its test timed out) would start the server again after the stop.
+      await restarting.catch(() => {});
+      try {
+        signalAll('SIGCONT'); // a paused server would not stop
+      } catch {}
       try {
         await ctl('-m', 'fast', '-w', '-t', '30', 'stop');
       } catch {

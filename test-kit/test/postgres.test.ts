@@ -14,7 +14,7 @@ describe('startPostgres', () => {
   let pg: Postgres;
   beforeAll(async () => {
     pg = await startPostgres({ database: 'kit', settings: { work_mem: '5MB' } });
-  });
+  }, 60_000);
   afterAll(() => pg?.stop());
 
   it('serves the created database on 127.0.0.1 with the settings given, durable as shipped', async () => {
@@ -35,12 +35,21 @@ describe('startPostgres', () => {
     await expect(psql(pg, 'SELECT 1')).rejects.toThrow(/connection|refused/i);
     await pg.restart();
     expect(await psql(pg, "SELECT string_agg(v::text, ',' ORDER BY v) FROM t")).toBe('1,2');
-  });
+  }, 60_000);
+
+  it('pause() leaves connections unanswered until resume()', async () => {
+    await pg.pause();
+    const r = await runTool('psql', [`${pg.url}?connect_timeout=2`, '-X', '-c', 'SELECT 1']);
+    await pg.resume();
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/timeout expired/);
+    expect(await psql(pg, 'SELECT 41 + 1')).toBe('42');
+  }, 60_000);
 
   it('stop() removes the folder', async () => {
     const other = await startPostgres();
     expect(existsSync(other.dataDir)).toBe(true);
     await other.stop();
     expect(existsSync(other.dataDir)).toBe(false);
-  });
+  }, 60_000);
 });

@@ -18,6 +18,18 @@ export interface PostgresSharedStoreOptions {
   url: string;
   /** Connections of the one Pool (default 10). */
   poolSize?: number;
+  /**
+   * Longest a statement may run, lock waits included (the server cancels it; default 30 s). A
+   * server that does not answer at all fails the call this plus 2 s after it was sent.
+   */
+  queryTimeoutMs?: number;
+  /**
+   * A host frozen inside a transaction (SIGSTOP, a fire that never settles) holds its row locks
+   * this long before the server ends its session (default 10 s): other hosts' commits of the same
+   * edges wait at most that, and its claimed deadlines fire elsewhere then. `fire` must finish
+   * well within it.
+   */
+  idleInTransactionMs?: number;
   log?: Logger;
 }
 
@@ -72,7 +84,7 @@ function isConnectionError(err: unknown): boolean {
   if (code.startsWith('08') || ['57P01', '57P02', '57P03'].includes(code)) return true;
   return (
     typeof e.message === 'string' &&
-    /Connection terminated|not queryable|timeout exceeded when trying to connect|connection timeout/i.test(
+    /Connection terminated|not queryable|timeout exceeded when trying to connect|connection timeout|Query read timeout/i.test(
       e.message,
     )
   );
@@ -87,6 +99,8 @@ const streamKey = (edge: string, epoch: string) => `${edge}\u0000${epoch}`;
 export async function openPostgresSharedStore({
   url,
   poolSize = 10,
+  queryTimeoutMs = 30_000,
+  idleInTransactionMs = 10_000,
   log,
 }: PostgresSharedStoreOptions): Promise<SharedStore> {
   const shown = redactUrl(url);
@@ -112,8 +126,12 @@ export async function openPostgresSharedStore({
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,
-    // While the server is down a call fails within this, rather than waiting for it.
-    connectionTimeoutMillis: 5_000,
+    // While the server is down or hung a call fails within these bounds, rather than waiting.
+    connectionTimeoutMillis: Math.min(5_000, queryTimeoutMs),
+    statement_timeout: queryTimeoutMs,
+    query_timeout: queryTimeoutMs + 2_000,
+    keepAlive: true,
+    idle_in_transaction_session_timeout: idleInTransactionMs,
     application_name: 'village-cloud',
   });
   // An idle connection the server dropped (restart, failover): without a listener pg would crash the process.
@@ -162,12 +180,15 @@ export async function openPostgresSharedStore({
         await client.query('COMMIT');
         return result;
       } catch (err) {
-        try {
-          await client.query('ROLLBACK');
-        } catch (rollbackErr) {
-          broken = rollbackErr as Error;
+        if (isConnectionError(err)) {
+          broken = err as Error; // no ROLLBACK on a connection that failed: it would wait too
+        } else {
+          try {
+            await client.query('ROLLBACK');
+          } catch (rollbackErr) {
+            broken = rollbackErr as Error;
+          }
         }
-        if (isConnectionError(err)) broken = err as Error;
         const code = String((err as { code?: unknown }).code ?? '');
         if (RETRYABLE.has(code) && attempt < ATTEMPTS) {
           log?.info({ code, attempt, store: shown }, 'shared store: transaction retried');

@@ -1,0 +1,72 @@
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { type Deadline, LeaseLostError, type SharedStore } from '../src/shared-store/shared-store.js';
+
+type Reply =
+  | { id: number; result?: unknown; error?: { name: string; message: string; code?: string } }
+  | { fire: Deadline; fireId: number };
+
+/**
+ * A SharedStore whose SQLite store runs in a worker thread of its own (sqlite-store-thread-worker.mjs)
+ * on `dir`'s cloud.db, so several of them commit at once. Calls and results cross as messages;
+ * fireDue's `fire` runs here, in the test's thread.
+ */
+export function openSqliteStoreInThread(dir: string): SharedStore {
+  const worker = new Worker(join(import.meta.dirname, 'sqlite-store-thread-worker.mjs'), {
+    workerData: { dir },
+  });
+  const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  let fire: ((d: Deadline) => Promise<void>) | undefined;
+  let nextId = 0;
+  worker.on('message', (m: Reply) => {
+    if ('fireId' in m) {
+      fire!(m.fire).then(
+        () => worker.postMessage({ fireId: m.fireId }),
+        (err: Error) => worker.postMessage({ fireId: m.fireId, error: err.message }),
+      );
+      return;
+    }
+    const p = pending.get(m.id)!;
+    pending.delete(m.id);
+    if (m.error === undefined) p.resolve(m.result);
+    else if (m.error.name === 'LeaseLostError') p.reject(new LeaseLostError(m.error.message));
+    else p.reject(Object.assign(new Error(m.error.message), { code: m.error.code }));
+  });
+  worker.on('error', (err) => {
+    for (const p of pending.values()) p.reject(err);
+    pending.clear();
+  });
+  const call = <T>(method: string, ...args: unknown[]): Promise<T> =>
+    new Promise((resolve, reject) => {
+      const id = nextId++;
+      pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      worker.postMessage({ id, method, args });
+    });
+  return {
+    kind: 'sqlite',
+    isCommitted: (...a) => call('isCommitted', ...a),
+    snapshot: (...a) => call('snapshot', ...a),
+    epochChange: (...a) => call('epochChange', ...a),
+    recordCommits: (...a) => call('recordCommits', ...a),
+    readJournal: (...a) => call('readJournal', ...a),
+    partitions: () => call('partitions'),
+    acquireLease: (...a) => call('acquireLease', ...a),
+    releaseLease: (...a) => call('releaseLease', ...a),
+    saveRulesState: (...a) => call('saveRulesState', ...a),
+    loadRulesState: (...a) => call('loadRulesState', ...a),
+    scheduleDeadline: (...a) => call('scheduleDeadline', ...a),
+    cancelDeadline: (...a) => call('cancelDeadline', ...a),
+    async fireDue(now, limit, f) {
+      fire = f; // one fireDue at a time per store, as a host runs it
+      try {
+        return await call<number>('fireDue', now, limit);
+      } finally {
+        fire = undefined;
+      }
+    },
+    async close() {
+      await call('close');
+      await worker.terminate();
+    },
+  };
+}
