@@ -18,6 +18,8 @@ import { type Village, createVillage } from './harness/village.js';
 // 10 devices × 2 metrics every 50 ms, small batches: about a minute of data, so the faults below
 // fall while the edge is still generating.
 const LIMIT = 24_000;
+/** The edge's first resend of an unacked batch, ms. */
+const ACK_TIMEOUT_MS = 5_000;
 const log = (what: string, data: Record<string, unknown> = {}) =>
   console.log(JSON.stringify({ postgresHosts: what, at: new Date().toISOString(), ...data }));
 
@@ -62,7 +64,11 @@ describe(
         hosts.push(await startHost(v, name, { mosquitto, influxd, storeUrl, influx }));
       }
       const [h1, h2, h3] = hosts as [Host, Host, Host];
-      await v.startEdge({ devices: 10, intervalMs: 50, limit: LIMIT }, { batchMaxReadings: 100 });
+      await v.startEdge(
+        { devices: 10, intervalMs: 50, limit: LIMIT },
+        { batchMaxReadings: 100 },
+        { ackTimeoutMs: ACK_TIMEOUT_MS },
+      );
       const committedOn = async (h: Host) => batchesOf(await h.metrics(), 'committed');
 
       await waitFor(
@@ -79,10 +85,11 @@ describe(
       const retried = async () => (await v.edgeMetrics()).get('edge_batches_retried_total') ?? 0;
       const retriedBefore = await retried();
       h2.proc.child.kill('SIGSTOP');
+      const stoppedAt = Date.now();
       log('host-2 stopped');
       await waitFor(
-        'the edge to resend past its ack timeout',
-        async () => (await retried()) > retriedBefore,
+        'the ack timeout to pass with host-2 stopped, and the edge to resend',
+        async () => Date.now() - stoppedAt > ACK_TIMEOUT_MS && (await retried()) > retriedBefore,
         {
           timeoutMs: 60_000,
           intervalMs: 250,
@@ -144,8 +151,11 @@ describe(
       const journaled = rows.map((r) => `${r.edge}|${r.seq}`);
       const journaledReadings = rows.reduce((n, r) => n + decodeBatch(r.batch).readings.length, 0);
       const perHost = await Promise.all(hosts.map(async (h) => batchesOf(await h.metrics(), 'duplicate')));
+      const [shown] = await influxd.query('SHOW MEASUREMENTS', 'village');
+      const measurements = (shown?.series?.[0]?.values ?? []).map((m) => m[0]);
       log('done', {
         ...diff,
+        measurements,
         journalRows: rows.length,
         tapBatches: tap.batches.size,
         edgeRetries: edge.get('edge_batches_retried_total'),
@@ -159,6 +169,10 @@ describe(
         extra: [],
         different: [],
       });
+      // Every host wrote the devices under the kind the edge's birth names: each host has its own
+      // registry, so each must get every birth (a host without it wrote 'unknown', and a batch
+      // rewritten by two hosts became two points).
+      expect(measurements).toEqual(['fake']);
       expect(new Set(journaled).size).toBe(journaled.length);
       expect(new Set(journaled)).toEqual(new Set(tap.batches.keys()));
       expect(journaledReadings).toBe(LIMIT);

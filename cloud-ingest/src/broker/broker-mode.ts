@@ -65,6 +65,7 @@ export function chooseBrokerMode(config: CloudConfig, credentials: EdgeCredentia
     ? externalBrokerMode(mqtt, {
         journal: config.ingest.journal?.enabled ?? true,
         testDelay: config.ingest,
+        statusToEveryWorker: config.store.kind === 'postgres',
       })
     : embeddedBrokerMode(mqtt, credentials);
 }

@@ -18,7 +18,12 @@ export const workerName = (mqtt: { clientId?: string | undefined }): string =>
  */
 export function externalBrokerMode(
   mqtt: ExternalMqttConfig,
-  o: { journal: boolean; testDelay: { testDelayMs: number; testDelayForMs: number } },
+  o: {
+    journal: boolean;
+    testDelay: { testDelayMs: number; testDelayForMs: number };
+    /** store.kind postgres: every host its own registry, so every host gets every birth. */
+    statusToEveryWorker?: boolean;
+  },
 ): BrokerMode {
   let consumer: ExternalConsumer | undefined;
   return {
@@ -34,6 +39,7 @@ export function externalBrokerMode(
         log: w.log,
         serially: w.serially,
         testDelay: o.testDelay,
+        statusToEveryWorker: o.statusToEveryWorker,
         ingest: w.ingest,
         onConsumer: (c) => {
           consumer = c;

@@ -11,6 +11,12 @@ export interface ExternalConsumerOptions {
   log: Logger;
   /** Handles one message; resolves when it is done (committed and acked, or refused). Never rejects. */
   handle(topic: string, payload: Buffer): Promise<void>;
+  /**
+   * Several hosts, each with its own cloud.db (store.kind postgres): `up/status` without `$share`,
+   * so every host gets every (retained) birth and learns each edge's devices and their kinds (the
+   * InfluxDB measurement) itself, and resends its own pending commands at a birth.
+   */
+  statusToEveryWorker?: boolean;
 }
 
 export interface ExternalConsumer {
@@ -62,7 +68,9 @@ export async function startExternalConsumer(o: ExternalConsumerOptions): Promise
   };
 
   const subscribe = async () => {
-    const filters = INGEST_CHANNELS.map((c) => sharedFilter(config.group, c));
+    const filters = INGEST_CHANNELS.map((c) =>
+      c === 'status' && o.statusToEveryWorker ? 'v1/e/+/up/status' : sharedFilter(config.group, c),
+    );
     try {
       await client.subscribeAsync(filters, { qos: 1 });
       log.info({ filters }, 'subscribed to the external broker');

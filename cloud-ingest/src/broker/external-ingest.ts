@@ -16,6 +16,8 @@ export interface ExternalIngestOptions {
   testDelay: { testDelayMs: number; testDelayForMs: number };
   /** Receives the consumer once connected, before any message is handled (acks publish through it). */
   onConsumer(consumer: ExternalConsumer): void;
+  /** Every worker gets every `up/status` (external-consumer.ts). */
+  statusToEveryWorker?: boolean;
 }
 
 /**
@@ -33,6 +35,7 @@ export async function startExternalIngest(o: ExternalIngestOptions) {
   const consumer = await startExternalConsumer({
     config: o.config,
     log: o.log,
+    statusToEveryWorker: o.statusToEveryWorker,
     async handle(topic, payload) {
       await connected;
       const channel = channelOf(topic);

@@ -1,0 +1,154 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Ack, LEGACY_EPOCH, encodeBatch, topics } from '@village/protocol';
+import { type Influxd, type Postgres, influxReadings, startInfluxd, startPostgres } from '@village/test-kit';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBatchIngest } from '../src/ingest/batch-ingest.js';
+import { createCloudMetrics } from '../src/metrics.js';
+import { parseRegistry } from '../src/registry-file.js';
+import { openPostgresSharedStore } from '../src/shared-store/postgres-shared-store.js';
+import type { SharedStore } from '../src/shared-store/shared-store.js';
+import { influxSinkSchema } from '../src/sink/influx-config.js';
+import { createInfluxSink } from '../src/sink/influx-sink.js';
+import { AsyncStateError } from '../src/sink/sink.js';
+import { createSqliteSink } from '../src/sink/sqlite-sink.js';
+import { openDeadLetterStore } from '../src/store/dead-letter-store.js';
+import { openDatabase } from '../src/store/open-database.js';
+import { openRegistryStore } from '../src/store/registry-store.js';
+import { REGISTRY, T0, makeBatch } from './cloud-fixture.js';
+
+/**
+ * The ingest with `store.kind: postgres` in process (no broker): each "host" its own cloud.db and
+ * InfluxDB sink, all sharing one real PostgreSQL SharedStore, writing to one real influxd.
+ */
+describe('batch ingest through the PostgreSQL SharedStore, InfluxDB sink', { timeout: 120_000 }, () => {
+  let pg: Postgres;
+  let influxd: Influxd;
+  let store: SharedStore;
+  const dirs: string[] = [];
+  const closers: (() => Promise<void> | void)[] = [];
+  beforeAll(async () => {
+    pg = await startPostgres();
+    influxd = await startInfluxd(['village']);
+    store = await openPostgresSharedStore({ url: pg.url });
+  });
+  afterAll(async () => {
+    for (const c of closers.reverse()) await c();
+    await store?.close();
+    await influxd?.dispose();
+    await pg?.stop();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  function host(name: string) {
+    const dir = mkdtempSync(join(tmpdir(), `shared-ingest-${name}-`));
+    dirs.push(dir);
+    const db = openDatabase(dir);
+    const metrics = createCloudMetrics();
+    const registry = openRegistryStore(db, parseRegistry(REGISTRY), ['edge-1']);
+    const deadLetters = openDeadLetterStore(db, metrics.registry);
+    const sink = createInfluxSink(
+      influxSinkSchema.parse({
+        kind: 'influx',
+        url: influxd.url,
+        api: 'v1',
+        database: 'village',
+        maxRetries: 1,
+        maxRetryTimeMs: 1_000,
+        minRetryDelayMs: 100,
+        timeoutMs: 1_000,
+      }),
+      { db, registry, log: pino({ level: 'silent' }), metricsRegistry: metrics.registry, deadLetters },
+    );
+    closers.push(async () => {
+      await sink.close();
+      db.close();
+    });
+    const acks: Ack[] = [];
+    const ingest = createBatchIngest({
+      db,
+      sink,
+      sharedStore: store,
+      registry,
+      metrics,
+      log: pino({ level: 'silent' }),
+      deadLetters,
+      async publishAck(_edge, ack) {
+        acks.push(ack);
+      },
+      now: () => Date.now(),
+    });
+    return { ingest, acks };
+  }
+
+  const journal = async () => store.readJournal('v1', 0, 1_000);
+  const payloadOf = (seq: number) => encodeBatch(makeBatch('edge-1', seq, 5, {}, T0 + seq * 60_000));
+
+  it('records the seq and its journal row only after InfluxDB accepted the points', async () => {
+    const a = host('a');
+    await influxd.stop();
+    try {
+      // InfluxDB away past maxRetryTimeMs: the commit fails, nothing is recorded, nothing acked.
+      expect(await a.ingest.ingest(topics.batch('edge-1'), payloadOf(1))).toBe('failed');
+    } finally {
+      await influxd.start();
+    }
+    expect(await store.isCommitted('edge-1', LEGACY_EPOCH, 1)).toBe(false);
+    expect(await journal()).toEqual([]);
+    expect(a.acks).toEqual([]);
+    // The edge's resend, with InfluxDB back: written, then recorded with its journal row, then acked.
+    const bytes = payloadOf(1);
+    expect(await a.ingest.ingest(topics.batch('edge-1'), bytes)).toBe('committed');
+    expect(await store.isCommitted('edge-1', LEGACY_EPOCH, 1)).toBe(true);
+    const rows = await journal();
+    expect(rows.map((r) => [r.partition, r.position, r.edge, r.seq])).toEqual([['v1', 1, 'edge-1', 1]]);
+    expect(Buffer.from(rows[0]!.batch).equals(Buffer.from(bytes))).toBe(true);
+    expect(a.acks.map((k) => k.acked)).toEqual([[1]]);
+    expect((await influxReadings(influxd, 'village')).count).toBe(5);
+  });
+
+  it('two hosts: a batch both got is stored and journaled once, and both ack it', async () => {
+    const a = host('a2');
+    const b = host('b2');
+    // One after the other: the second host finds it committed and does not write it.
+    expect(await a.ingest.ingest(topics.batch('edge-1'), payloadOf(2))).toBe('committed');
+    expect(await b.ingest.ingest(topics.batch('edge-1'), payloadOf(2))).toBe('duplicate');
+    // At once: both may write the same points (same keys), exactly one records it new.
+    const both = await Promise.all([
+      a.ingest.ingest(topics.batch('edge-1'), payloadOf(3)),
+      b.ingest.ingest(topics.batch('edge-1'), payloadOf(3)),
+    ]);
+    expect(both.sort()).toEqual(['committed', 'duplicate']);
+    const rows = await journal();
+    expect(rows.map((r) => [r.position, r.seq])).toEqual([
+      [1, 1],
+      [2, 2],
+      [3, 3],
+    ]);
+    expect([...a.acks, ...b.acks].flatMap((k) => k.acked).sort()).toEqual([2, 2, 3, 3]);
+    expect(await store.snapshot('edge-1', LEGACY_EPOCH)).toEqual({ highWater: 3, above: [] });
+    expect((await influxReadings(influxd, 'village')).count).toBe(15);
+  });
+
+  it('the SQLite sink refuses an async recordState (it could not commit with the points) and writes nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shared-ingest-sqlite-'));
+    dirs.push(dir);
+    const db = openDatabase(dir);
+    closers.push(() => {
+      db.close();
+    });
+    const sink = createSqliteSink(db);
+    const batch = {
+      edgeId: 'edge-1',
+      historical: false,
+      receivedAt: T0,
+      place: { county: 'c1', town: 't1', village: 'v1', station: 's1' },
+      readings: makeBatch('edge-1', 1, 3).readings,
+      events: [],
+    };
+    await expect(sink.commitBatch(batch, async () => {})).rejects.toBeInstanceOf(AsyncStateError);
+    expect(db.prepare('SELECT COUNT(*) AS n FROM readings').get()).toEqual({ n: 0 });
+  });
+});
