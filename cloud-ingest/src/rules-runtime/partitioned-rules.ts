@@ -205,12 +205,23 @@ export function startPartitionedRules(deps: {
    */
   async function commit(h: Held, outs: RulesOutput[]): Promise<void> {
     try {
-      await store.saveRulesState(h.name, h.epoch, { cursor: h.cursor, state: encodeState(h.state) });
+      await commitOnce(h, outs);
     } catch (err) {
-      if (!(err instanceof LeaseLostError)) throw err;
-      drop(h, 'lease lost: another host took the partition over (fenced write refused)');
-      throw new ApiError(503, 'rules_standby', `partition ${h.name} moved to another host`);
+      if (err instanceof LeaseLostError) {
+        drop(h, 'lease lost: another host took the partition over (fenced write refused)');
+        throw new ApiError(503, 'rules_standby', `partition ${h.name} moved to another host`);
+      }
+      // The engine in memory is now ahead of what was saved or shown (the store unreachable, a
+      // local write failed): start the partition again from its saved state and cursor, whose
+      // journal rows are still there, so the same outputs come again and nothing is lost.
+      drop(h, `state write failed (${(err as Error).message}): restarting from the saved state`);
+      void checkLeases();
+      throw err;
     }
+  }
+
+  async function commitOnce(h: Held, outs: RulesOutput[]): Promise<void> {
+    await store.saveRulesState(h.name, h.epoch, { cursor: h.cursor, state: encodeState(h.state) });
     metrics.persists.inc();
     const visible: RulesOutput[] = [];
     for (const o of outs) {
