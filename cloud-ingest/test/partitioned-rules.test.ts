@@ -466,6 +466,39 @@ describe.each(backends)('rules across hosts on the $name store', { timeout: 30_0
     expect(notices('opened')).toHaveLength(1);
   });
 
+  if (backend.name === 'postgres')
+    it('a state write that fails (its connection killed mid-write) restarts the village from its saved state: the alert still comes, once', async () => {
+      const store = await setup();
+      const a = await host('host-a', { leaseMs: 3_000 });
+      expect(a.rules.held()).toEqual(['v1']);
+      // A real failure at the right moment: an admin session locks the state table, host-a's save
+      // of the fall's step waits on it, and the admin kills that backend (as a failover would).
+      const admin = new pgClient.Client({ connectionString: (where as { url: string }).url });
+      await admin.connect();
+      closers.push(() => admin.end());
+      await admin.query('BEGIN');
+      await admin.query('LOCK TABLE shared_rules_state IN ACCESS EXCLUSIVE MODE');
+      const t0 = Date.now();
+      await store.recordCommits([item(1, [fall(0, t0)], t0)]);
+      const blocked = await waitFor('host-a waits on the lock', async () => {
+        // Waiting on the table's lock: only a write of the state does (its query text may lag).
+        const r = await admin.query<{ pid: number }>(
+          "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'relation' AND pid <> pg_backend_pid()",
+        );
+        return r.rows[0];
+      });
+      await admin.query('SELECT pg_terminate_backend($1)', [blocked.pid]);
+      await admin.query('COMMIT');
+      // Its engine had stepped the fall but nothing was saved or shown: it starts over from the saved state.
+      const alert = await waitFor('the fall alert, after the restart', () => alertsOf(a)[0], {
+        timeoutMs: 10_000,
+      });
+      expect(alert.count).toBe(1);
+      await waitFor('the opened notice', () => notices('opened').length === 1);
+      expect(a.rules.held()).toEqual(['v1']);
+      expect(alertsOf(a)).toHaveLength(1);
+    });
+
   it('two firers at once fire each due deadline once (SKIP LOCKED)', async () => {
     const store = await setup();
     // The saved state of a partition with 24 open incidents all past their deadline.
