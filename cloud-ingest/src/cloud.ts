@@ -7,6 +7,7 @@ import type { Aedes } from 'aedes';
 import type { Logger } from 'pino';
 import { createAuth } from './auth/create-auth.js';
 import { chooseBrokerMode } from './broker/broker-mode.js';
+import { JOURNAL_DEFAULTS } from './broker/external-journal-config.js';
 import type { JournalWriter } from './broker/external-journal.js';
 import { registerBuildInfo } from './build-info.js';
 import { checkCloudConfig } from './config-check.js';
@@ -34,11 +35,13 @@ import { createEdgeReportIngest } from './ingest/edge-report-ingest.js';
 import { createStatusIngest } from './ingest/status-ingest.js';
 import { type CloudMetrics, createCloudMetrics } from './metrics.js';
 import { startJournalRules } from './rules-runtime/journal-rules.js';
+import { startPartitionedRules } from './rules-runtime/partitioned-rules.js';
 import { applyRegistryToRules } from './rules-runtime/registry-live-rules.js';
 import { compileRulesSetup } from './rules-runtime/rules-from-registry.js';
 import type { RulesRuntime } from './rules-runtime/rules-runtime.js';
 import { startRules } from './rules-runtime/start-rules.js';
 import { openPostgresSharedStore } from './shared-store/postgres-shared-store.js';
+import type { SharedStore } from './shared-store/shared-store.js';
 import { createInfluxSink } from './sink/influx-sink.js';
 import { prepareInflux } from './sink/influx-startup.js';
 import { believableOnly, timeWindowOf } from './sink/reading-time-window.js';
@@ -130,10 +133,12 @@ export async function startCloud(
     // journal live in the SharedStore; this host's cloud.db keeps only what is its own.
     let dedupe: DedupeState;
     let journal: JournalWriter | undefined;
+    let sharedStore: SharedStore | undefined;
     if (config.store.kind === 'postgres') {
-      const sharedStore = await openPostgresSharedStore({ url: config.store.url, log });
-      closers.push(() => sharedStore.close());
-      dedupe = { sharedStore };
+      const pg = await openPostgresSharedStore({ url: config.store.url, log });
+      sharedStore = pg;
+      closers.push(() => pg.close());
+      dedupe = { sharedStore: pg };
       log.info({ store: 'postgres' }, 'shared store ready');
     } else {
       const state = brokerMode.openState(db, now);
@@ -267,20 +272,39 @@ export async function startCloud(
         now,
         name: brokerMode.workerName,
       });
+    const { pollMs, rowsPerPoll, leaseMs } = config.ingest.journal ?? JOURNAL_DEFAULTS;
+    // Several hosts (store.kind postgres): the rules run as village partitions leased through the store.
+    const partitionedRules =
+      sharedStore &&
+      startPartitionedRules({
+        config,
+        registryFile: storedRegistry,
+        db,
+        store: sharedStore,
+        placeOf: (edge) => registry.placeOf(edge),
+        publish,
+        log,
+        registry: metrics.registry,
+        now,
+        name: brokerMode.workerName,
+        options: { pollMs, rowsPerPoll, leaseMs },
+      });
     const rules = journal
       ? journalRules
-      : startRules({
-          config,
-          registryFile: storedRegistry,
-          db,
-          committed,
-          placeOf: (edge) => registry.placeOf(edge),
-          publish,
-          log,
-          registry: metrics.registry,
-          now,
-          sink,
-        });
+      : sharedStore
+        ? partitionedRules
+        : startRules({
+            config,
+            registryFile: storedRegistry,
+            db,
+            committed,
+            placeOf: (edge) => registry.placeOf(edge),
+            publish,
+            log,
+            registry: metrics.registry,
+            now,
+            sink,
+          });
     if (rules) {
       edgeStatusToRules = (edge, online) => rules.runtime.edgeStatus(edge, online);
       closers.push(() => rules.runtime.close());

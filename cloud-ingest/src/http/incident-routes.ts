@@ -72,9 +72,9 @@ export function createIncidentRoutes(runtime: RulesRuntime): Hono {
   const readOutcome = async (body: Promise<unknown>): Promise<IncidentOutcome> =>
     ((await body.catch(() => null)) as { outcome?: IncidentOutcome } | null)?.outcome as IncidentOutcome;
 
-  const run = <T>(fn: () => T): T => {
+  const run = async <T>(fn: () => T | Promise<T>): Promise<T> => {
     try {
-      return fn();
+      return await fn();
     } catch (err) {
       if (err instanceof IncidentCommandError) throw new ApiError(commandStatus(err), err.code, err.message);
       throw err;
@@ -111,15 +111,15 @@ export function createIncidentRoutes(runtime: RulesRuntime): Hono {
     const i = visible(scope, c.req.param('id'));
     const note = await readNote(c.req.json(), false);
     return c.json({
-      incident: run(() => runtime.acknowledge(i.id, actorOf(scope, c.req.header('x-actor')), note)),
+      incident: await run(() => runtime.acknowledge(i.id, actorOf(scope, c.req.header('x-actor')), note)),
     } satisfies IncidentResponseBody);
   });
 
-  app.post('/api/v1/incidents/:id/arrive', (c) => {
+  app.post('/api/v1/incidents/:id/arrive', async (c) => {
     const scope = scopeOf(c);
     const i = visible(scope, c.req.param('id'));
     return c.json({
-      incident: run(() => runtime.arrive(i.id, actorOf(scope, c.req.header('x-actor')))),
+      incident: await run(() => runtime.arrive(i.id, actorOf(scope, c.req.header('x-actor')))),
     } satisfies IncidentResponseBody);
   });
 
@@ -130,7 +130,9 @@ export function createIncidentRoutes(runtime: RulesRuntime): Hono {
     const note = (await readNote(body, true))!;
     const outcome = await readOutcome(body);
     return c.json({
-      incident: run(() => runtime.resolve(i.id, actorOf(scope, c.req.header('x-actor')), { outcome, note })),
+      incident: await run(() =>
+        runtime.resolve(i.id, actorOf(scope, c.req.header('x-actor')), { outcome, note }),
+      ),
     } satisfies IncidentResponseBody);
   });
 

@@ -55,10 +55,11 @@ export interface RulesRuntime {
   alerts(q: AlertQuery): AlertView[];
   incidents(q: IncidentQuery): IncidentView[];
   incident(id: string): IncidentView | undefined;
-  acknowledge(id: string, actor: string, note?: string): IncidentView;
-  resolve(id: string, actor: string, closing: IncidentClosing): IncidentView;
+  /** A command answers once its state is written (a promise where that write is across the network). */
+  acknowledge(id: string, actor: string, note?: string): IncidentView | Promise<IncidentView>;
+  resolve(id: string, actor: string, closing: IncidentClosing): IncidentView | Promise<IncidentView>;
   /** The optional "arrived on scene" step of an acknowledged incident. */
-  arrive(id: string, actor: string): IncidentView;
+  arrive(id: string, actor: string): IncidentView | Promise<IncidentView>;
   /** The incidents of the range and the caller's villages, for the SLA figures (http/sla-figures.ts). */
   slaInput(q: { from?: number; to?: number; villages: VillageFilter }): SlaInput;
   /**

@@ -27,9 +27,8 @@ export type StoreSection = z.infer<typeof storeSectionSchema>;
 /**
  * `kind: postgres` only where nothing else is shared on disk: the readings in InfluxDB
  * (`sink.kind: influx`; the SQLite sink lives in one host's file) and an external broker
- * (`mqtt.mode: external`; the embedded broker is one process). The rules across hosts (partitions
- * with leases over the SharedStore) are not wired to this store yet: `rules.enabled: true` would
- * judge each host's share of the readings alone, so it is refused rather than silently wrong.
+ * (`mqtt.mode: external`; the embedded broker is one process). Rules run across the hosts as
+ * partitions leased through the SharedStore (rules-runtime/partitioned-rules.ts).
  * Throws ConfigError naming the key.
  */
 export function checkStoreCombination(
@@ -37,7 +36,6 @@ export function checkStoreCombination(
     store: StoreSection;
     mqtt: { mode: string };
     sink: { kind: string };
-    rules: { enabled: boolean };
   },
   file: string,
 ): void {
@@ -50,11 +48,6 @@ export function checkStoreCombination(
   if (config.sink.kind !== 'influx') {
     throw new ConfigError(
       `${file}: store.kind: postgres needs sink.kind: influx (the readings must not live in one host's SQLite file), not ${config.sink.kind}`,
-    );
-  }
-  if (config.rules.enabled) {
-    throw new ConfigError(
-      `${file}: rules.enabled: with store.kind: postgres the rules across hosts are not wired yet; set rules.enabled: false on every host`,
     );
   }
 }

@@ -1,0 +1,500 @@
+import { ProtocolError } from '@village/protocol';
+import {
+  type CompiledRules,
+  type EngineState,
+  RulesError,
+  type RulesOutput,
+  acknowledge,
+  arrive,
+  createState,
+  nextDeadline,
+  resolve,
+  step,
+  tick,
+} from '@village/rules';
+import type { Hono } from 'hono';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { CloudConfig } from '../config.js';
+import { createAlertRoutes } from '../http/alert-routes.js';
+import { ApiError } from '../http/api-error.js';
+import { createIncidentRoutes } from '../http/incident-routes.js';
+import { createMqttNotifier } from '../notify/mqtt-notifier.js';
+import { createNotificationDispatcher } from '../notify/notification-dispatcher.js';
+import type { Notifier } from '../notify/notifier.js';
+import { createWebhookNotifier } from '../notify/webhook-notifier.js';
+import type { RegistryFile } from '../registry-file.js';
+import { type Deadline, LeaseLostError, type SharedStore } from '../shared-store/shared-store.js';
+import { type TimeWindow, timeWindowOf } from '../sink/reading-time-window.js';
+import type { PlaceTags } from '../sink/sink.js';
+import type { Db } from '../store/open-database.js';
+import { type DeadlineFirer, startDeadlineFirer } from './deadline-firer.js';
+import { learnDevices } from './device-places.js';
+import { escalationsOf } from './escalation-deadline.js';
+import { IncidentCommandError } from './incident-command-error.js';
+import { type IncidentView, incidentOfView, toIncidentView } from './incident-view.js';
+import { sinkBatchOfJournalRow } from './journal-row-batch.js';
+import { extrasOf, projectOutputs } from './output-projector.js';
+import { decodeState, encodeState } from './partition-state.js';
+import type { RulesSection } from './rules-config.js';
+import { type RulesSetup, compileRulesSetup as compileSetup } from './rules-from-registry.js';
+import { createRulesMetrics } from './rules-metrics.js';
+import type { RulesChange, RulesRuntime } from './rules-runtime.js';
+import { type AlertQuery, type IncidentQuery, type VillageFilter, openRulesStore } from './rules-store.js';
+
+export interface PartitionedRulesOptions {
+  /** A partition lease lasts this long without renewal. */
+  leaseMs: number;
+  /** Lease rounds (take free partitions, renew held ones) this often, ms; default leaseMs / 3. */
+  renewEveryMs?: number;
+  /** Wait between journal reads of a held partition that found nothing new (also its tick), ms. */
+  pollMs: number;
+  rowsPerPoll: number;
+  /** The deadline firer's round, ms. */
+  deadlineIntervalMs: number;
+}
+
+export const PARTITIONED_DEFAULTS: PartitionedRulesOptions = {
+  leaseMs: 5_000,
+  pollMs: 100,
+  rowsPerPoll: 500,
+  deadlineIntervalMs: 200,
+};
+
+export interface PartitionedRules {
+  /** Serves the partitions this host holds; 503 `rules_standby` for the others. */
+  runtime: RulesRuntime;
+  routes: Hono[];
+  /** The partitions this host holds now. */
+  held(): string[];
+  /** One lease round now (the timer runs one every leaseMs / 3). */
+  checkLeases(): Promise<void>;
+  /**
+   * Stops everything. `release: false` gives no lease up: what a host that died leaves behind
+   * (the tests use it to stand for a dead or frozen owner).
+   */
+  close(opts?: { release?: boolean }): Promise<void>;
+}
+
+/** One partition this host holds: its engine, the lease epoch that fences its writes, its cursor. */
+interface Held {
+  name: string;
+  epoch: number;
+  rules: CompiledRules;
+  setup: RulesSetup;
+  state: EngineState;
+  cursor: number;
+  /** The escalation rows this host scheduled, by incident id. */
+  scheduled: Map<string, Deadline>;
+  dirtyAlerts: Set<string>;
+  /** Every read, tick and command of the partition runs one after another on this chain. */
+  chain: Promise<unknown>;
+  timer?: NodeJS.Timeout;
+  stopped: boolean;
+}
+
+/** Incident ids carry their partition (`inc-<partition>-<n>`), so any host can say who serves one. */
+const incidentPrefix = (partition: string) => `inc-${partition}-`;
+const partitionOfIncident = (id: string): string | undefined => /^inc-(.+)-\d+$/.exec(id)?.[1];
+
+/**
+ * The rules across several hosts sharing one SharedStore (docs/scaling.md "Rules across hosts").
+ * Partitions are villages. Every lease round this host takes or renews the lease of each partition
+ * it can (free or expired: a new epoch), and runs one engine per held partition, fed from that
+ * partition's journal after the saved cursor. Each change is written in this order:
+ * 1. the engine state and cursor, fenced by the lease epoch (`saveRulesState`); a LeaseLostError
+ *    means another host took the partition over: this host drops it, unsent and unwritten;
+ * 2. then what officers see, in this host's cloud.db (alerts, incidents, the notification queue),
+ *    and the partition's escalation rows in the shared store.
+ * Escalation notices are never sent by the owner: its engine's 'escalated' intents are dropped,
+ * since the deadline row carries them and the deadline firer of any host sends each one once
+ * (deadline-firer.ts). A host that takes a partition over projects its open incidents and active
+ * alerts into its own cloud.db and schedules their escalation rows again (the same keys).
+ * Undefined when rules are disabled. Throws ConfigError for bad rules at start.
+ */
+export function startPartitionedRules(deps: {
+  config: CloudConfig;
+  registryFile: RegistryFile;
+  /** This host's own cloud.db: alerts, incidents and the notification queue it serves and sends. */
+  db: Db;
+  store: SharedStore;
+  placeOf(edgeId: string): PlaceTags;
+  publish(topic: string, payload: Uint8Array): Promise<void>;
+  log: Logger;
+  registry: Registry;
+  now(): number;
+  /** This host's name in the leases (stable across its restarts, unique among hosts). */
+  name: string;
+  options?: Partial<PartitionedRulesOptions>;
+  /** Test hook: extra notifiers (beside cloud.yaml's webhooks and MQTT). */
+  notifiers?: Notifier[];
+}): PartitionedRules | undefined {
+  const { config, store, name } = deps;
+  if (!config.rules.enabled) return undefined;
+  const opts = { ...PARTITIONED_DEFAULTS, ...deps.options };
+  const log = deps.log.child({ component: 'rules-partitions', host: name });
+  const base = compileSetup(config.rules, deps.registryFile);
+  const timeWindow: TimeWindow = timeWindowOf(config.ingest);
+  const notifiers: Notifier[] = config.notify.webhooks.map(createWebhookNotifier);
+  if (config.notify.mqtt.enabled)
+    notifiers.push(createMqttNotifier(deps.publish, config.notify.mqtt.topicPrefix));
+  notifiers.push(...(deps.notifiers ?? []));
+  const dispatcher = createNotificationDispatcher({
+    db: deps.db,
+    notifiers,
+    log,
+    now: deps.now,
+    registry: deps.registry,
+  });
+  const local = openRulesStore(deps.db);
+  const metrics = createRulesMetrics(deps.registry);
+  const firer: DeadlineFirer = startDeadlineFirer({
+    store,
+    rules: base.rules,
+    setup: base,
+    dispatcher,
+    log,
+    registry: deps.registry,
+    now: deps.now,
+    intervalMs: opts.deadlineIntervalMs,
+  });
+  const held = new Map<string, Held>();
+  const listeners = new Set<(c: RulesChange) => void>();
+  let closed = false;
+
+  /** The partition's own compiled rules: same config, incident ids that name the partition. */
+  function setupOf(partition: string): RulesSetup {
+    const section = {
+      ...config.rules,
+      incidents: { ...config.rules.incidents, idPrefix: incidentPrefix(partition) },
+    } as RulesSection;
+    return compileSetup(section, deps.registryFile);
+  }
+
+  function emit(change: RulesChange): void {
+    for (const l of listeners) {
+      try {
+        l(change);
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'a rules change listener failed');
+      }
+    }
+  }
+
+  /** Queues `fn` on the partition's chain; its failure is the caller's, the chain goes on. */
+  function onChain<T>(h: Held, fn: () => Promise<T>): Promise<T> {
+    const run = h.chain.then(() => {
+      if (h.stopped) throw new ApiError(503, 'rules_standby', `this host no longer runs partition ${h.name}`);
+      return fn();
+    });
+    h.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  function drop(h: Held, why: string): void {
+    if (h.stopped) return;
+    h.stopped = true;
+    clearTimeout(h.timer);
+    if (held.get(h.name) === h) held.delete(h.name);
+    log.error({ partition: h.name, epoch: h.epoch, why }, 'rules: partition dropped on this host');
+  }
+
+  /**
+   * Writes the state (fenced), then the outputs officers see, then the escalation rows. Throws
+   * ApiError 503 after dropping the partition when the lease was taken over.
+   */
+  async function commit(h: Held, outs: RulesOutput[]): Promise<void> {
+    try {
+      await commitOnce(h, outs);
+    } catch (err) {
+      if (err instanceof LeaseLostError) {
+        drop(h, 'lease lost: another host took the partition over (fenced write refused)');
+        throw new ApiError(503, 'rules_standby', `partition ${h.name} moved to another host`);
+      }
+      // The engine in memory is now ahead of what was saved or shown (the store unreachable, a
+      // local write failed): start the partition again from its saved state and cursor, whose
+      // journal rows are still there, so the same outputs come again and nothing is lost.
+      drop(h, `state write failed (${(err as Error).message}): restarting from the saved state`);
+      void checkLeases();
+      throw err;
+    }
+  }
+
+  async function commitOnce(h: Held, outs: RulesOutput[]): Promise<void> {
+    await store.saveRulesState(h.name, h.epoch, { cursor: h.cursor, state: encodeState(h.state) });
+    metrics.persists.inc();
+    const visible: RulesOutput[] = [];
+    for (const o of outs) {
+      if (o.type === 'input-rejected') metrics.rejected.inc({ reason: o.reason });
+      else if (o.type === 'alert-repeated') h.dirtyAlerts.add(o.key);
+      // The deadline row carries every escalation notice (deadline-firer.ts): one per deadline.
+      else if (!(o.type === 'notify' && o.reason === 'escalated')) visible.push(o);
+      else metrics.outputs.inc({ type: 'notify_by_deadline' });
+    }
+    const now = deps.now();
+    const projection = local.transaction(() =>
+      projectOutputs(
+        { store: local, setup: h.setup, dispatcher, metrics },
+        h.state,
+        visible,
+        h.dirtyAlerts,
+        now,
+      ),
+    );
+    if (projection.sendSoon) dispatcher.kick();
+    await syncDeadlines(h, now);
+    for (const id of projection.changedAlerts) {
+      const alert = local.alert(id);
+      if (alert) emit({ type: 'alert', alert });
+    }
+    for (const incident of projection.changedIncidents.values()) emit({ type: 'incident', incident });
+  }
+
+  /**
+   * Schedules each open incident's next escalation row and cancels the ones no longer wanted
+   * (acknowledged, resolved, moved by a re-arm). A row already due is left to the firers: it may
+   * not have fired yet, and the firer skips it if the incident was acknowledged meanwhile.
+   */
+  async function syncDeadlines(h: Held, now: number): Promise<void> {
+    const want = escalationsOf(h.name, h.state, h.rules.incidents);
+    for (const [id, had] of h.scheduled) {
+      if (want.get(id)?.key === had.key) continue;
+      if (had.dueAt > now) await store.cancelDeadline(had.key);
+      h.scheduled.delete(id);
+    }
+    for (const [id, d] of want) {
+      if (h.scheduled.get(id)?.key === d.key) continue;
+      // A past-due row was scheduled before (and may be fired and gone): scheduling it again would notify twice.
+      if (d.dueAt > now) {
+        await store.scheduleDeadline(d);
+        log.debug(
+          { partition: h.name, deadline: d.key, dueAt: d.dueAt },
+          'rules: escalation deadline scheduled',
+        );
+      }
+      h.scheduled.set(id, d);
+    }
+  }
+
+  /** Reads the partition's journal after the cursor, ticks the engine, commits what changed. */
+  async function poll(h: Held): Promise<boolean> {
+    const rows = await store.readJournal(h.name, h.cursor, opts.rowsPerPoll);
+    const outs: RulesOutput[] = [];
+    for (const r of rows) {
+      h.cursor = r.position;
+      let batch: ReturnType<typeof sinkBatchOfJournalRow>;
+      try {
+        batch = sinkBatchOfJournalRow(r, deps.placeOf(r.edge), timeWindow);
+      } catch (err) {
+        if (!(err instanceof ProtocolError)) throw err;
+        // The ingest decoded these bytes before committing them: only a damaged row gets here.
+        metrics.rejected.inc({ reason: 'undecodable_journal_row' });
+        log.error(
+          { partition: h.name, position: r.position, edge: r.edge, err: err.message },
+          'journal row skipped',
+        );
+        continue;
+      }
+      learnDevices(h.rules, batch.place, batch.readings);
+      learnDevices(h.rules, batch.place, batch.events);
+      for (const reading of batch.readings)
+        outs.push(...step(h.rules, h.state, { kind: 'reading', reading }, batch.receivedAt).outputs);
+      for (const event of batch.events)
+        outs.push(...step(h.rules, h.state, { kind: 'event', event }, batch.receivedAt).outputs);
+      metrics.inputs.inc({ kind: 'reading' }, batch.readings.length);
+      metrics.inputs.inc({ kind: 'event' }, batch.events.length);
+    }
+    const now = deps.now();
+    const due = nextDeadline(h.rules, h.state, now);
+    if (due !== null && due <= now) outs.push(...tick(h.rules, h.state, now).outputs);
+    if (rows.length > 0 || outs.length > 0) await commit(h, outs);
+    return rows.length === opts.rowsPerPoll;
+  }
+
+  function schedulePoll(h: Held, ms: number): void {
+    if (h.stopped || closed) return;
+    h.timer = setTimeout(() => {
+      onChain(h, () => poll(h)).then(
+        (full) => schedulePoll(h, full ? 0 : opts.pollMs),
+        (err: Error) => {
+          if (!h.stopped) log.error({ partition: h.name, err: err.message }, 'rules: partition round failed');
+          schedulePoll(h, opts.pollMs);
+        },
+      );
+    }, ms);
+  }
+
+  /** Takes a partition over: its saved state, its open incidents and alerts into this host's tables. */
+  async function activate(partition: string, epoch: number): Promise<void> {
+    const setup = setupOf(partition);
+    const saved = await store.loadRulesState(partition);
+    const h: Held = {
+      name: partition,
+      epoch,
+      rules: setup.rules,
+      setup,
+      state: saved ? decodeState(saved.state) : createState(setup.rules, deps.now()),
+      cursor: saved?.cursor ?? 0,
+      scheduled: new Map(),
+      dirtyAlerts: new Set(),
+      chain: Promise.resolve(),
+      stopped: false,
+    };
+    local.transaction(() => {
+      for (const a of Object.values(h.state.alerts)) {
+        const id = local.alertId(a.key);
+        if (id === undefined || local.alert(id)?.state !== 'active') local.insertAlert(a);
+      }
+      for (const i of Object.values(h.state.incidents.open))
+        local.putIncident(toIncidentView(i, extrasOf(local, h.state, i)));
+    });
+    held.set(partition, h);
+    await onChain(h, () => syncDeadlines(h, deps.now()));
+    log.info({ partition, epoch, cursor: h.cursor }, 'rules: this host runs the partition');
+    schedulePoll(h, 0);
+  }
+
+  let leaseRound: Promise<void> | undefined;
+  function checkLeases(): Promise<void> {
+    leaseRound ??= (async () => {
+      const names = new Set([...(await store.partitions()), ...base.places.keys()]);
+      for (const p of names) {
+        if (closed) return;
+        const lease = await store.acquireLease(p, name, opts.leaseMs, deps.now());
+        const h = held.get(p);
+        if (h && lease?.epoch !== h.epoch) drop(h, 'lease lost: another host holds it now');
+        if (lease && held.get(p) === undefined) await activate(p, lease.epoch);
+      }
+    })()
+      .catch((err: Error) => log.error({ err: err.message }, 'rules: lease round failed'))
+      .finally(() => {
+        leaseRound = undefined;
+      });
+    return leaseRound;
+  }
+  void checkLeases();
+  const leaseTimer = setInterval(
+    () => void checkLeases(),
+    opts.renewEveryMs ?? Math.max(50, Math.floor(opts.leaseMs / 3)),
+  );
+
+  // --- the HTTP side: this host answers for the partitions it holds ---
+  const standby = (what: string): never => {
+    throw new ApiError(503, 'rules_standby', `this host does not run the rules of ${what} now`);
+  };
+  /** The caller's villages narrowed to the partitions held here; 503 when it asks for one held elsewhere. */
+  function servedVillages(village: string | undefined, villages: VillageFilter): VillageFilter {
+    if (village !== undefined && !held.has(village)) return standby(`village ${village}`);
+    const mine = [...held.keys()].filter((v) => villages === 'all' || villages.has(v));
+    if (mine.length === 0 && held.size === 0) return standby('any village');
+    return new Set(mine);
+  }
+  const heldFor = (id: string): Held => {
+    const p = partitionOfIncident(id);
+    const h = p === undefined ? undefined : held.get(p);
+    if (!h) return standby(`incident ${id}`);
+    return h;
+  };
+
+  async function command(id: string, run: (h: Held) => RulesOutput[]): Promise<IncidentView> {
+    const h = heldFor(id);
+    return onChain(h, async () => {
+      let outs: RulesOutput[];
+      try {
+        outs = run(h);
+      } catch (err) {
+        if (!(err instanceof RulesError)) throw err;
+        const stored = local.incident(id);
+        if (err.code === 'unknown_incident') {
+          if (stored) throw new IncidentCommandError('bad_transition', `incident ${id} is ${stored.state}`);
+          throw new IncidentCommandError('unknown_incident', `no incident ${id}`);
+        }
+        throw new IncidentCommandError(err.code, err.message);
+      }
+      await commit(h, outs);
+      return local.incident(id)!;
+    });
+  }
+
+  const runtime: RulesRuntime = {
+    alerts: (q: AlertQuery) => local.alerts({ ...q, villages: servedVillages(q.village, q.villages) }),
+    incidents: (q: IncidentQuery) =>
+      local.incidents({ ...q, villages: servedVillages(q.village, q.villages) }),
+    incident(id) {
+      heldFor(id);
+      return local.incident(id);
+    },
+    acknowledge: (id, actor, note) =>
+      command(id, (h) => {
+        const outs = acknowledge(h.rules, h.state, id, actor, deps.now()).outputs;
+        const i = h.state.incidents.open[id];
+        const last = i?.audit[i.audit.length - 1];
+        if (note && last?.action === 'acknowledged') last.detail = note;
+        return outs;
+      }),
+    arrive: (id, actor) => command(id, (h) => arrive(h.rules, h.state, id, actor, deps.now()).outputs),
+    resolve: (id, actor, closing) =>
+      command(id, (h) => resolve(h.rules, h.state, id, actor, closing, deps.now()).outputs),
+    slaInput: ({ from, to, villages }) => ({
+      incidents: local
+        .incidents({ from, to, villages: servedVillages(undefined, villages), limit: 1_000_000 })
+        .map(incidentOfView),
+      now: deps.now(),
+      targetMs: base.ackDeadlineMs,
+      placeOf: (v) => base.places.get(v),
+    }),
+    edgeStatus(edge, online) {
+      const at = base.edgeStations.get(edge);
+      const h = at && held.get(at.village);
+      // A birth or death ingested by a host that does not hold its village is not fed (docs/scaling.md).
+      if (!at || !h) return;
+      onChain(h, () =>
+        commit(
+          h,
+          step(h.rules, h.state, { kind: 'station', status: { ...at, edge, online } }, deps.now()).outputs,
+        ),
+      ).catch((err: Error) =>
+        log.error({ partition: h.name, err: err.message }, 'rules: edge status failed'),
+      );
+    },
+    deliveries: (id) => {
+      heldFor(id);
+      return dispatcher.deliveries(id);
+    },
+    onChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    close: () => close(),
+  };
+
+  async function close(o: { release?: boolean } = {}): Promise<void> {
+    if (closed) return;
+    closed = true;
+    clearInterval(leaseTimer);
+    await leaseRound;
+    await firer.close();
+    for (const h of [...held.values()]) {
+      clearTimeout(h.timer);
+      await h.chain;
+      h.stopped = true;
+      // After the last state write: another host takes over from exactly here, without waiting.
+      if (o.release !== false)
+        await store
+          .releaseLease(h.name, name, h.epoch)
+          .catch((err: Error) =>
+            log.error({ partition: h.name, err: err.message }, 'rules: lease release failed'),
+          );
+    }
+    held.clear();
+    await dispatcher.close();
+  }
+
+  return {
+    runtime,
+    routes: [createAlertRoutes(runtime), createIncidentRoutes(runtime)],
+    held: () => [...held.keys()],
+    checkLeases,
+    close,
+  };
+}

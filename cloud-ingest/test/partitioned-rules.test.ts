@@ -1,0 +1,608 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type DeviceEvent, encodeBatch } from '@village/protocol';
+import { type Incident, createState } from '@village/rules';
+import {
+  type Postgres,
+  type WebhookReceiver,
+  startPostgres,
+  startWebhookReceiver,
+  waitFor,
+} from '@village/test-kit';
+import { Hono } from 'hono';
+import pgClient from 'pg';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { parseConfig } from '../src/config.js';
+import { ApiError } from '../src/http/api-error.js';
+import { createNotificationDispatcher } from '../src/notify/notification-dispatcher.js';
+import { createWebhookNotifier } from '../src/notify/webhook-notifier.js';
+import { parseRegistry } from '../src/registry-file.js';
+import { startDeadlineFirer } from '../src/rules-runtime/deadline-firer.js';
+import { escalationKey } from '../src/rules-runtime/escalation-deadline.js';
+import { encodeState } from '../src/rules-runtime/partition-state.js';
+import { type PartitionedRules, startPartitionedRules } from '../src/rules-runtime/partitioned-rules.js';
+import { compileRulesSetup } from '../src/rules-runtime/rules-from-registry.js';
+import { openPostgresSharedStore } from '../src/shared-store/postgres-shared-store.js';
+import type { CommitItem, SharedStore } from '../src/shared-store/shared-store.js';
+import { openSqliteSharedStore } from '../src/shared-store/sqlite-shared-store.js';
+import { type Db, openDatabase } from '../src/store/open-database.js';
+import { REGISTRY } from './cloud-fixture.js';
+
+/**
+ * Rules across hosts (docs/scaling.md "Rules across hosts"): two hosts, each with its own
+ * cloud.db, share one store (the SQLite one on one file, and a real PostgreSQL 15), a real
+ * webhook receiver stands for the officers' alerting endpoint. A "host" here is one
+ * startPartitionedRules in this process with its own data folder; a dead or frozen owner is one
+ * closed without giving its leases up (it neither renews nor ticks nor fires, as after SIGKILL
+ * or SIGSTOP). The ingest of each host is its `recordCommits` of the batches it received.
+ */
+const SECRET = 'hook-secret';
+/** The child-process host (runs the built dist/: build first). */
+const HOST_SCRIPT = join(import.meta.dirname, 'partitioned-rules-host.mjs');
+const ACK_MS = 1_500;
+const PLACE = { county: 'c1', town: 't1', village: 'v1', station: 's1' };
+
+interface Backend {
+  name: string;
+  /**
+   * A new empty shared store: `connect` opens one more connection (pool) to it, as another host
+   * does; `where` tells a child process how to connect.
+   */
+  create(): Promise<{ connect: () => Promise<SharedStore>; where: { path: string } | { url: string } }>;
+  setup?(): Promise<void>;
+  teardown?(): Promise<void>;
+}
+
+let pg: Postgres | undefined;
+let pgDb = 0;
+const backends: Backend[] = [
+  {
+    name: 'sqlite',
+    async create() {
+      const dir = mkdtempSync(join(tmpdir(), 'shared-sqlite-'));
+      dirs.push(dir);
+      const path = join(dir, 'shared.db');
+      const connect = async () => {
+        // Its own connection to the one file, as each worker of one host has.
+        const db = openDatabase(path);
+        const store = openSqliteSharedStore(db);
+        return {
+          ...store,
+          async close() {
+            await store.close();
+            db.close();
+          },
+        };
+      };
+      return { connect, where: { path } };
+    },
+  },
+  {
+    name: 'postgres',
+    async setup() {
+      pg = await startPostgres();
+    },
+    async teardown() {
+      await pg?.stop();
+    },
+    async create() {
+      // A fresh database per test: no state leaks from one test into the next.
+      const name = `rules_${++pgDb}`;
+      const admin = new pgClient.Client({ connectionString: pg!.url });
+      await admin.connect();
+      await admin.query(`CREATE DATABASE ${name}`);
+      await admin.end();
+      const url = new URL(pg!.url);
+      url.pathname = `/${name}`;
+      return {
+        connect: () => openPostgresSharedStore({ url: url.toString() }),
+        where: { url: url.toString() },
+      };
+    },
+  },
+];
+
+const dirs: string[] = [];
+const closers: (() => Promise<void>)[] = [];
+
+interface Host {
+  name: string;
+  rules: PartitionedRules;
+  db: Db;
+  store: SharedStore;
+}
+
+function fall(k: number, t0: number): DeviceEvent {
+  return { device: 'wb-1', type: 'fall', severity: 'critical', ts: t0 + k * 100, data: {} };
+}
+
+function item(seq: number, events: DeviceEvent[], receivedAt: number): CommitItem {
+  return {
+    edge: 'edge-1',
+    epoch: 'ep-1',
+    seq,
+    receivedAt,
+    partition: 'v1',
+    batch: encodeBatch({
+      edgeId: 'edge-1',
+      seq,
+      boot: 1,
+      epoch: 'ep-1',
+      createdAt: receivedAt,
+      historical: false,
+      readings: [],
+      events,
+    }),
+  };
+}
+
+describe.each(backends)('rules across hosts on the $name store', { timeout: 30_000 }, (backend) => {
+  let hook: WebhookReceiver;
+  let dir: string;
+  let connect: () => Promise<SharedStore>;
+  let where: { path: string } | { url: string };
+
+  beforeAll(async () => {
+    await backend.setup?.();
+  }, 60_000);
+  afterAll(async () => {
+    // A fast shutdown still checkpoints every database the tests made: several seconds here.
+    await backend.teardown?.();
+  }, 60_000);
+  afterEach(async () => {
+    for (const c of closers.splice(0).reverse()) await c();
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  async function setup(): Promise<SharedStore> {
+    hook = await startWebhookReceiver(SECRET);
+    closers.push(() => hook.close());
+    dir = mkdtempSync(join(tmpdir(), 'pgrules-'));
+    dirs.push(dir);
+    writeFileSync(join(dir, 'registry.yaml'), stringify(REGISTRY));
+    ({ connect, where } = await backend.create());
+    return open();
+  }
+
+  /** One more connection to the test's shared store, closed after the test. */
+  async function open(): Promise<SharedStore> {
+    const store = await connect();
+    closers.push(() => store.close());
+    return store;
+  }
+
+  const rawConfig = () => ({
+    dataDir: './data',
+    registry: './registry.yaml',
+    rules: { incidents: { ackDeadlineMs: ACK_MS } },
+    notify: {
+      mqtt: { enabled: false },
+      webhooks: [{ id: 'ops', url: hook.url, secret: SECRET, backoffMs: 50, maxBackoffMs: 200 }],
+    },
+  });
+
+  function config() {
+    return parseConfig(rawConfig(), dir);
+  }
+
+  /** One host: its own cloud.db and its own connection to the shared store. */
+  async function host(
+    name: string,
+    options: Parameters<typeof startPartitionedRules>[0]['options'] = {},
+  ): Promise<Host> {
+    const store = await open();
+    const db = openDatabase(join(dir, `${name}.db`));
+    const rules = startPartitionedRules({
+      config: config(),
+      registryFile: parseRegistry(REGISTRY),
+      db,
+      store,
+      placeOf: () => PLACE,
+      publish: async () => undefined,
+      log: pino({ level: 'silent' }),
+      registry: new Registry(),
+      now: Date.now,
+      name,
+      options: { leaseMs: 10_000, pollMs: 50, deadlineIntervalMs: 200, ...options },
+    })!;
+    const h = { name, rules, db, store };
+    let closed = false;
+    const close = rules.close;
+    rules.close = async (o) => {
+      closed = true;
+      await close(o);
+    };
+    closers.push(async () => {
+      if (!closed) await rules.close();
+      db.close();
+    });
+    await rules.checkLeases();
+    return h;
+  }
+
+  const notices = (reason: string, level?: string) =>
+    hook.got.filter((r) => r.body.reason === reason && (level === undefined || r.body.level === level));
+
+  const alertsOf = (h: Host) =>
+    h.db.prepare("SELECT key, count, village FROM alerts WHERE village = 'v1'").all() as {
+      key: string;
+      count: number;
+    }[];
+
+  it('a storm of triggers for one village spread over both hosts is one alert, one incident, one notice', async () => {
+    const store = await setup();
+    const a = await host('host-a');
+    const b = await host('host-b');
+    expect(a.rules.held()).toEqual(['v1']);
+    expect(b.rules.held()).toEqual([]);
+    const t0 = Date.now();
+    // The edge's batches reach both hosts (it failed over, or resent): 20 seqs, each ingested by both.
+    const items = Array.from({ length: 20 }, (_, k) => item(k + 1, [fall(k, t0)], t0 + k));
+    const [ra, rb] = await Promise.all([
+      store.recordCommits(items.slice(0, 14)),
+      store.recordCommits(items.slice(6)),
+    ]);
+    expect([...ra, ...rb].filter(Boolean)).toHaveLength(20);
+    const alert = await waitFor('the fall alert counts all 20 triggers', () => {
+      const l = alertsOf(a);
+      return l.length === 1 && l[0]!.count === 20 ? l[0] : undefined;
+    });
+    expect(alert.key).toContain('elder.fall');
+    expect(alertsOf(b)).toEqual([]);
+    await waitFor('the opened notice', () => notices('opened').length === 1);
+    const incidents = [a, b].flatMap((h) => h.db.prepare('SELECT id FROM incidents').all());
+    expect(incidents).toEqual([{ id: 'inc-v1-1' }]);
+    // A later trigger is still judged by the one owner (its next poll), never a second alert.
+    await store.recordCommits([item(21, [fall(21, t0)], Date.now())]);
+    await waitFor('the 21st trigger counted', () => alertsOf(a)[0]?.count === 21);
+    expect(notices('opened')).toHaveLength(1);
+    expect(alertsOf(b)).toEqual([]);
+  });
+
+  it("the village's holder serves its alerts and incidents; the other host answers 503 rules_standby", async () => {
+    const store = await setup();
+    const a = await host('host-a');
+    const b = await host('host-b');
+    const t0 = Date.now();
+    await store.recordCommits([item(1, [fall(0, t0)], t0)]);
+    await waitFor('the incident on the owner', () => a.rules.runtime.incident('inc-v1-1'));
+    // The routes as the API mounts them, with its error mapping (http/api-routes.ts onError).
+    const api = (h: Host) => {
+      const app = new Hono();
+      app.onError((err, c) =>
+        err instanceof ApiError
+          ? c.json({ error: { code: err.code, message: err.message } }, err.status)
+          : c.json({ error: { code: 'internal', message: err.message } }, 500),
+      );
+      for (const r of h.rules.routes) app.route('/', r);
+      return app;
+    };
+    const [ra, rb] = [api(a), api(b)];
+    const one = await ra.request('/api/v1/incidents/inc-v1-1');
+    expect(one.status).toBe(200);
+    expect(((await one.json()) as { incident: { village: string } }).incident.village).toBe('v1');
+    const alerts = await ra.request('/api/v1/alerts?village=v1');
+    expect(((await alerts.json()) as { alerts: unknown[] }).alerts).toHaveLength(1);
+    for (const [method, path] of [
+      ['GET', '/api/v1/incidents/inc-v1-1'],
+      ['GET', '/api/v1/alerts?village=v1'],
+      ['GET', '/api/v1/incidents'],
+      ['POST', '/api/v1/incidents/inc-v1-1/ack'],
+    ] as const) {
+      const r = await rb.request(path, { method });
+      expect(r.status, `${method} ${path}`).toBe(503);
+      expect(((await r.json()) as { error: { code: string } }).error.code).toBe('rules_standby');
+    }
+    const ack = await ra.request('/api/v1/incidents/inc-v1-1/ack', { method: 'POST' });
+    expect(ack.status).toBe(200);
+    expect(((await ack.json()) as { incident: { state: string } }).incident.state).toBe('acknowledged');
+  });
+
+  it('an escalation fires within 1 s of its deadline from the other host while the owner is dead', async () => {
+    const store = await setup();
+    const a = await host('host-a');
+    const b = await host('host-b');
+    const t0 = Date.now();
+    await store.recordCommits([item(1, [fall(0, t0)], t0)]);
+    const incident = await waitFor('the incident on the owner', () => a.rules.runtime.incident('inc-v1-1'));
+    const dueAt = incident.deadline!;
+    expect(dueAt).toBe(t0 + ACK_MS);
+    await waitFor('the opened notice', () => notices('opened').length === 1);
+    // The owner dies: no renewal, no tick, no firing; its lease (10 s) outlives both deadlines.
+    await a.rules.close({ release: false });
+    const town = await waitFor('the town escalation', () => notices('escalated', 'town')[0], {
+      timeoutMs: 10_000,
+    });
+    expect(town.at - dueAt).toBeLessThan(1_000);
+    expect(town.at).toBeGreaterThanOrEqual(dueAt);
+    // The firer chains the next level, still with nobody owning the village.
+    const county = await waitFor('the county escalation', () => notices('escalated', 'county')[0], {
+      timeoutMs: 10_000,
+    });
+    expect(county.at - (dueAt + ACK_MS)).toBeLessThan(1_000);
+    expect(b.rules.held()).toEqual([]);
+    expect(notices('escalated', 'town')).toHaveLength(1);
+    expect((town.body.incident as { id: string }).id).toBe('inc-v1-1');
+  });
+
+  it('the owner alive and both hosts firing: each escalation is one notice, and the owner catches up', async () => {
+    const store = await setup();
+    const a = await host('host-a');
+    const b = await host('host-b');
+    const t0 = Date.now();
+    await store.recordCommits([item(1, [fall(0, t0)], t0)]);
+    await waitFor('the incident', () => a.rules.runtime.incident('inc-v1-1'));
+    await waitFor('the county escalation', () => notices('escalated', 'county').length === 1, {
+      timeoutMs: 10_000,
+    });
+    // The owner's own tick escalated its state too, and sent nothing itself.
+    await waitFor('the owner at county', () => a.rules.runtime.incident('inc-v1-1')?.level === 'county');
+    expect(notices('escalated', 'town')).toHaveLength(1);
+    expect(b.rules.held()).toEqual([]);
+    // Acknowledged: the next row (the county repeat) is cancelled, so no host will send it.
+    const acked = await a.rules.runtime.acknowledge('inc-v1-1', 'officer-1');
+    expect(acked.state).toBe('acknowledged');
+    expect(await pendingRows(store)).toEqual([]);
+    expect(notices('escalated', 'county')).toHaveLength(1);
+  });
+
+  it("a stale owner's state write is refused: it drops the village, writes and sends nothing", async () => {
+    const store = await setup();
+    // host-a's lease rounds stall (as when its process is frozen), while its HTTP side still answers.
+    const a = await host('host-a', { leaseMs: 400, renewEveryMs: 600_000 });
+    expect(a.rules.held()).toEqual(['v1']);
+    const t0 = Date.now();
+    await store.recordCommits([item(1, [fall(0, t0)], t0)]);
+    await waitFor('the opened notice', () => notices('opened').length === 1);
+    expect(a.rules.runtime.incident('inc-v1-1')?.state).toBe('open');
+    const b = await host('host-b', { leaseMs: 400 });
+    await waitFor('host-b takes the expired lease', async () => {
+      await b.rules.checkLeases();
+      return b.rules.held().includes('v1');
+    });
+    // host-a has not noticed: it still believes it owns v1, and an officer acknowledges through it.
+    expect(a.rules.held()).toEqual(['v1']);
+    await expect(a.rules.runtime.acknowledge('inc-v1-1', 'officer-1')).rejects.toMatchObject({
+      status: 503,
+      code: 'rules_standby',
+    });
+    expect(a.rules.held()).toEqual([]);
+    expect(() => a.rules.runtime.incident('inc-v1-1')).toThrow(/does not run the rules/);
+    // Nothing of the refused write landed: not in the shared state, not in host-a's tables or queue.
+    const saved = await store.loadRulesState('v1');
+    const shared = JSON.parse(new TextDecoder().decode(saved!.state)) as {
+      incidents: { open: Record<string, { status: string }> };
+    };
+    expect(shared.incidents.open['inc-v1-1']?.status).toBe('open');
+    expect(a.db.prepare("SELECT state FROM incidents WHERE id = 'inc-v1-1'").get()).toEqual({
+      state: 'open',
+    });
+    expect(a.db.prepare("SELECT reason FROM notifications WHERE reason != 'escalated'").all()).toEqual([
+      { reason: 'opened' },
+    ]);
+    // The new owner serves it, still open, and acknowledges it.
+    expect(b.rules.runtime.incident('inc-v1-1')?.state).toBe('open');
+    const acked = await b.rules.runtime.acknowledge('inc-v1-1', 'officer-1');
+    expect(acked.state).toBe('acknowledged');
+    // One per level reached (village, and town and county once escalated).
+    await waitFor('the acknowledged notice', () => notices('acknowledged').length >= 1);
+  });
+
+  it('a real SIGSTOP of the owner process: every escalation fires within 1 s, then a standby takes over and the woken owner drops out', async () => {
+    const store = await setup();
+    const child = spawn(
+      process.execPath,
+      [
+        HOST_SCRIPT,
+        JSON.stringify({
+          store: where,
+          config: rawConfig(),
+          dir,
+          registry: REGISTRY,
+          db: join(dir, 'host-a.db'),
+          place: PLACE,
+          name: 'host-a',
+          options: { leaseMs: 3_000, pollMs: 50, deadlineIntervalMs: 200 },
+        }),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const logs: Record<string, unknown>[] = [];
+    let rest = '';
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      const parts = (rest + chunk).split('\n');
+      rest = parts.pop()!;
+      for (const l of parts) if (l.startsWith('{')) logs.push(JSON.parse(l));
+    });
+    closers.push(async () => {
+      child.kill('SIGCONT');
+      child.kill('SIGKILL');
+      await once(child, 'exit').catch(() => undefined);
+    });
+    const logged = (msg: string) => logs.find((l) => l.msg === msg);
+    await waitFor('host-a owns v1', () => logged('rules: this host runs the partition'), {
+      timeoutMs: 10_000,
+    });
+    const b = await host('host-b', { leaseMs: 3_000 });
+    expect(b.rules.held()).toEqual([]);
+    const t0 = Date.now();
+    await store.recordCommits([item(1, [fall(0, t0)], t0)]);
+    const scheduled = await waitFor(
+      'host-a scheduled the town row',
+      () => logged('rules: escalation deadline scheduled'),
+      { timeoutMs: 5_000 },
+    );
+    const dueAt = scheduled.dueAt as number;
+    expect(dueAt).toBe(t0 + ACK_MS);
+    child.kill('SIGSTOP');
+    const town = await waitFor('the town escalation', () => notices('escalated', 'town')[0], {
+      timeoutMs: 10_000,
+    });
+    expect(town.at - dueAt).toBeLessThan(1_000);
+    const county = await waitFor('the county escalation', () => notices('escalated', 'county')[0], {
+      timeoutMs: 10_000,
+    });
+    expect(county.at - (dueAt + ACK_MS)).toBeLessThan(1_000);
+    // Still frozen past its lease: host-b takes v1 over, with the saved state (incident still open).
+    await waitFor('host-b takes v1 over', () => b.rules.held().includes('v1'), { timeoutMs: 10_000 });
+    expect(b.rules.runtime.incident('inc-v1-1')?.state).toBe('open');
+    child.kill('SIGCONT');
+    await waitFor('the woken owner dropped v1', () => logged('rules: partition dropped on this host'), {
+      timeoutMs: 10_000,
+    });
+    await b.rules.runtime.acknowledge('inc-v1-1', 'officer-1');
+    // One per level reached (village, and town and county once escalated).
+    await waitFor('the acknowledged notice', () => notices('acknowledged').length >= 1);
+    // One notice per deadline, whoever sent it: no delivery key twice.
+    const keys = hook.got.map((r) => r.delivery);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(notices('escalated', 'town')).toHaveLength(1);
+    expect(notices('opened')).toHaveLength(1);
+  });
+
+  if (backend.name === 'postgres')
+    it('a state write that fails (its connection killed mid-write) restarts the village from its saved state: the alert still comes, once', async () => {
+      const store = await setup();
+      const a = await host('host-a', { leaseMs: 3_000 });
+      expect(a.rules.held()).toEqual(['v1']);
+      // A real failure at the right moment: an admin session locks the state table, host-a's save
+      // of the fall's step waits on it, and the admin kills that backend (as a failover would).
+      const admin = new pgClient.Client({ connectionString: (where as { url: string }).url });
+      await admin.connect();
+      closers.push(() => admin.end());
+      await admin.query('BEGIN');
+      await admin.query('LOCK TABLE shared_rules_state IN ACCESS EXCLUSIVE MODE');
+      const t0 = Date.now();
+      await store.recordCommits([item(1, [fall(0, t0)], t0)]);
+      const blocked = await waitFor('host-a waits on the lock', async () => {
+        // Waiting on the table's lock: only a write of the state does (its query text may lag).
+        const r = await admin.query<{ pid: number }>(
+          "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'relation' AND pid <> pg_backend_pid()",
+        );
+        return r.rows[0];
+      });
+      await admin.query('SELECT pg_terminate_backend($1)', [blocked.pid]);
+      await admin.query('COMMIT');
+      // Its engine had stepped the fall but nothing was saved or shown: it starts over from the saved state.
+      const alert = await waitFor('the fall alert, after the restart', () => alertsOf(a)[0], {
+        timeoutMs: 10_000,
+      });
+      expect(alert.count).toBe(1);
+      await waitFor('the opened notice', () => notices('opened').length === 1);
+      expect(a.rules.held()).toEqual(['v1']);
+      expect(alertsOf(a)).toHaveLength(1);
+    });
+
+  it('two firers at once fire each due deadline once (SKIP LOCKED)', async () => {
+    const store = await setup();
+    // The saved state of a partition with 24 open incidents all past their deadline.
+    const setupV = compileRulesSetup(config().rules, parseRegistry(REGISTRY));
+    const state = createState(setupV.rules, 0);
+    const now = Date.now();
+    const keys: string[] = [];
+    for (let n = 1; n <= 24; n++) {
+      const id = `inc-v1-${n}`;
+      state.incidents.open[id] = { ...openIncident(id, now - ACK_MS - 10) };
+      keys.push(escalationKey(id, 'town', now - 10));
+    }
+    const lease = await store.acquireLease('v1', 'writer', 60_000, now);
+    await store.saveRulesState('v1', lease!.epoch, { cursor: 0, state: encodeState(state) });
+    for (let n = 1; n <= 24; n++)
+      await store.scheduleDeadline({
+        key: keys[n - 1]!,
+        partition: 'v1',
+        dueAt: now - 10,
+        payload: { incidentId: `inc-v1-${n}`, village: 'v1', level: 'town' },
+      });
+    const firers = ['x', 'y'].map((n) => {
+      const db = openDatabase(join(dir, `${n}.db`));
+      const log = pino({ level: 'silent' });
+      const registry = new Registry();
+      const dispatcher = createNotificationDispatcher({
+        db,
+        notifiers: config().notify.webhooks.map(createWebhookNotifier),
+        log,
+        now: Date.now,
+        registry,
+      });
+      const f = startDeadlineFirer({
+        store,
+        rules: setupV.rules,
+        setup: setupV,
+        dispatcher,
+        log,
+        registry,
+        now: Date.now,
+        intervalMs: 60_000,
+      });
+      closers.push(async () => {
+        await f.close();
+        await dispatcher.close();
+        db.close();
+      });
+      return f;
+    });
+    await Promise.all(firers.map((f) => f.fireOnce()));
+    await Promise.all(firers.map((f) => f.fireOnce()));
+    await waitFor('24 town notices', () => notices('escalated', 'town').length >= 24);
+    const ids = notices('escalated', 'town').map((r) => r.body.incidentId);
+    expect(new Set(ids).size).toBe(24);
+    expect(ids).toHaveLength(24);
+  });
+});
+
+/** The deadline rows still stored, seen by claiming them all and failing each (so every one stays). */
+async function pendingRows(store: SharedStore): Promise<string[]> {
+  const keys: string[] = [];
+  await store.fireDue(Number.MAX_SAFE_INTEGER, 1_000, async (d) => {
+    keys.push(d.key);
+    throw new Error('only looking');
+  });
+  return keys;
+}
+
+function openIncident(id: string, openedAt: number): Incident {
+  return {
+    id,
+    village: 'v1',
+    station: 's1',
+    subject: `person:p1-${id}`,
+    kind: 'elder.fall',
+    situation: id,
+    status: 'open' as const,
+    severity: 'critical' as const,
+    priority: 1,
+    alerts: [],
+    people: ['p1'],
+    devices: ['wb-1'],
+    openedAt,
+    eventAt: openedAt,
+    lastEventAt: openedAt,
+    lastRearmEventAt: openedAt,
+    late: false,
+    delayMs: 0,
+    lastAlertAt: openedAt,
+    level: 0,
+    levelName: 'village',
+    deadline: openedAt + ACK_MS,
+    acknowledgedAt: null,
+    acknowledgedBy: null,
+    firstResponseMs: null,
+    responses: [],
+    arrivedAt: null,
+    arrivedBy: null,
+    arrivalMs: null,
+    arrivalDeadline: null,
+    resolvedAt: null,
+    resolvedBy: null,
+    outcome: null,
+    note: null,
+    audit: [],
+  };
+}
