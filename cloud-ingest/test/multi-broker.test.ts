@@ -204,6 +204,11 @@ describe('one ingest worker on two Mosquitto brokers (mqtt.url a list)', () => {
       () => `every seq acked on its own broker (edge-1 ${edge1.acked().size}, edge-2 ${edge2.acked().size})`,
       () => edge1.acked().size === 20 && edge2.acked().size === 20,
     );
+    // A rejection ack answers its batch the same way: seq 0 is refused (bad_seq) on A only.
+    await edge1.send([0]);
+    await waitFor('the rejection of seq 0 on A', () =>
+      edge1.acks.some((x) => x.rejected.some((r) => r.seq === 0)),
+    );
     expect((await health(worker)).brokers).toEqual([
       { broker: a.ingestUrl, up: true },
       { broker: b.ingestUrl, up: true },

@@ -93,6 +93,11 @@ export function startExternalConsumer(o: ExternalConsumerOptions): ExternalConsu
       o.onUp?.(true);
       markConnected();
     } catch (err) {
+      // A connection lost before its SUBACK is retried with the next CONNACK; a refusal is the ACL's.
+      if (!client.connected) {
+        log.warn({ broker }, 'external broker connection lost before the subscriptions were granted');
+        return;
+      }
       log.error(
         { err: (err as Error).message, filters, broker },
         'external broker refused the ingest subscriptions',
