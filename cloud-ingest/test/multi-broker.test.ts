@@ -18,6 +18,7 @@ import { stringify } from 'yaml';
 import { type RunningCloud, startCloud } from '../src/cloud.js';
 import { parseConfig } from '../src/config.js';
 import { REGISTRY, counterValue } from './cloud-fixture.js';
+import { runBin } from './run-cloud-bin.js';
 
 // Issue 20: one ingest worker consumes several brokers (mqtt.url a list) and acks each batch on
 // the broker it came from. Real Mosquitto brokers (the shipped examples/mosquitto.conf and .acl),
@@ -332,4 +333,16 @@ describe('a broker unreachable at start', () => {
     await waitFor('edge-1 acked on C', () => onC.acked().has(1) && onC.acked().has(2));
     expect(onD.acks.flatMap((x) => x.acked)).toEqual([1]);
   }, 90_000);
+});
+
+describe('village-cloud with a bad broker list', () => {
+  it('exits 2 naming the file, the entry and the value', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'multi-broker-bin-'));
+    dirs.push(dir);
+    const file = join(dir, 'cloud.yaml');
+    writeFileSync(file, stringify({ mqtt: { mode: 'external', url: ['mqtt://a:1884', 'http://b:1884'] } }));
+    const r = runBin(['--config', file]);
+    expect(await r.exit).toBe(2);
+    expect(r.stderr.join('')).toContain('cloud.yaml: mqtt.url.1: "http://b:1884" is not an MQTT URL');
+  });
 });
