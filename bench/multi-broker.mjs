@@ -137,6 +137,8 @@ print({
   loadAverage: Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]),
   resent: run.resent,
   backlogAtEnd: last?.backlog,
+  // What the worker logged most over the run (start-up and connects included): reconnects show here.
+  cloudLogTop: [...cloud.logged].sort((x, y) => y[1] - x[1]).slice(0, Number(process.env.BENCH_LOG_TOP ?? 6)),
 });
 await Promise.all(fleets.map((f) => f.stop()));
 await stopAll();

@@ -92,7 +92,10 @@ export async function startExternalBrokers(o: ExternalBrokersOptions): Promise<E
   }
   const down = consumers.filter((c) => !c.isUp()).map((c) => c.broker);
   if (down.length > 0)
-    log.warn({ brokers: down }, 'external brokers unreachable at start; the worker retries them');
+    log.warn(
+      { brokers: down },
+      'external brokers not up yet at start (unreachable, or not subscribed yet); the worker keeps trying them',
+    );
 
   const publish = async (topic: string, payload: Uint8Array) => {
     const up = consumers.filter((c) => c.isUp());
