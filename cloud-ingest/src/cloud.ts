@@ -163,7 +163,8 @@ export async function startCloud(
         : createSqliteSink(db, { repairLatest: { window: timeWindow, now: now() } });
     closers.push(() => sink.close());
     const publish = (topic: string, payload: Uint8Array): Promise<void> => brokerMode.publish(topic, payload);
-    const publishAck = (edgeId: string, ack: Ack) => publish(topics.ack(edgeId), encodeAck(ack));
+    // An ack answers the batch being handled: on the broker it came from (several external brokers).
+    const publishAck = (edgeId: string, ack: Ack) => brokerMode.reply(topics.ack(edgeId), encodeAck(ack));
     const committed = createCommittedFeed((err) =>
       log.error({ err: err.message, stack: err.stack }, 'a committed-batch listener failed'),
     );
@@ -371,6 +372,7 @@ export async function startCloud(
         createBodyLimits(),
       ],
       metricsAccess: auth.metricsAccess,
+      brokers: broker.brokers,
     });
     const http = await new Promise<ServerType>((resolve, reject) => {
       const server = serve(

@@ -1,3 +1,4 @@
+import type { BrokerLink } from '@village/protocol/api';
 import type { Aedes } from 'aedes';
 import type { Logger } from 'pino';
 import type { CloudConfig } from '../config.js';
@@ -33,6 +34,8 @@ export interface StartedBroker {
    * external mode the broker holds the sessions and its own ACL: 0 (docs/operations.md).
    */
   disconnectEdge(edge: string): number;
+  /** External mode: each broker of `mqtt.url` and whether it is connected now (/health); undefined when embedded. */
+  brokers?(): BrokerLink[];
   close(): Promise<void>;
 }
 
@@ -50,8 +53,13 @@ export interface BrokerMode {
   /** This worker's name in the rules lease. */
   readonly workerName: string;
   start(wiring: BrokerWiring): Promise<StartedBroker>;
-  /** Publishes QoS 1 to an edge (acks, commands); usable once `start` delivers messages. */
+  /** Publishes QoS 1 to an edge (commands, notifications); usable once `start` delivers messages. */
   publish(topic: string, payload: Uint8Array): Promise<void>;
+  /**
+   * Publishes QoS 1 the reply to the message being handled (a batch's ack or rejection): with
+   * several external brokers, on the one that delivered the message; otherwise like `publish`.
+   */
+  reply(topic: string, payload: Uint8Array): Promise<void>;
 }
 
 /** Each edge's accepted secret hashes, read at every CONNECT (the store's issued secrets, then cloud.yaml). */

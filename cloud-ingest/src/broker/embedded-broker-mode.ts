@@ -22,6 +22,13 @@ export function embeddedBrokerMode(
   credentials: EdgeCredentials,
 ): BrokerMode {
   let aedesRef: Aedes | undefined;
+  const publish = (topic: string, payload: Uint8Array) =>
+    new Promise<void>((resolve, reject) => {
+      aedesRef!.publish(
+        { cmd: 'publish', topic, payload: Buffer.from(payload), qos: 1, retain: false, dup: false },
+        (err) => (err ? reject(err) : resolve()),
+      );
+    });
   return {
     mode: 'embedded',
     workerName: 'embedded',
@@ -55,12 +62,8 @@ export function embeddedBrokerMode(
       }).catch((err: unknown) => {
         throw portError(err, 'mqtt.port', mqtt.host, mqtt.port);
       }),
-    publish: (topic, payload) =>
-      new Promise<void>((resolve, reject) => {
-        aedesRef!.publish(
-          { cmd: 'publish', topic, payload: Buffer.from(payload), qos: 1, retain: false, dup: false },
-          (err) => (err ? reject(err) : resolve()),
-        );
-      }),
+    publish,
+    // One broker: a reply goes where every downlink goes.
+    reply: publish,
   };
 }

@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
 import { createSharedSeqState } from '../store/shared-seq-state.js';
 import type { BrokerMode } from './broker-mode.js';
+import type { ExternalBrokers } from './external-brokers.js';
 import type { ExternalMqttConfig } from './external-config.js';
-import type { ExternalConsumer } from './external-consumer.js';
 import { startExternalIngest } from './external-ingest.js';
 import { createJournalWriter } from './external-journal.js';
 
@@ -14,7 +14,7 @@ export const workerName = (mqtt: { clientId?: string | undefined }): string =>
  * `mqtt.mode: external`: several workers consume an external broker and share cloud.db, so the
  * seq state is not cached per process, and each journals what it commits for the one rules
  * worker (unless ingest.journal.enabled is false). One message at a time: the broker redelivers
- * what was never PUBACKed.
+ * what was never PUBACKed. Every broker of `mqtt.url` is consumed, each on its own connection.
  */
 export function externalBrokerMode(
   mqtt: ExternalMqttConfig,
@@ -25,7 +25,7 @@ export function externalBrokerMode(
     statusToEveryWorker?: boolean;
   },
 ): BrokerMode {
-  let consumer: ExternalConsumer | undefined;
+  let brokers: ExternalBrokers | undefined;
   return {
     mode: 'external',
     workerName: workerName(mqtt),
@@ -36,17 +36,22 @@ export function externalBrokerMode(
     async start(w) {
       const broker = await startExternalIngest({
         config: mqtt,
+        clientId: workerName(mqtt),
         log: w.log,
+        metricsRegistry: w.metrics.registry,
         serially: w.serially,
         testDelay: o.testDelay,
         statusToEveryWorker: o.statusToEveryWorker,
         ingest: w.ingest,
-        onConsumer: (c) => {
-          consumer = c;
+        onBrokers: (b) => {
+          brokers = b;
         },
       });
       return { ...broker, tlsPort: undefined, disconnectEdge: () => 0 };
     },
-    publish: (topic, payload) => consumer!.publish(topic, payload),
+    // Several brokers (mqtt.url a list): a batch's ack goes back on the broker the batch came
+    // from, any other downlink to every connected broker (external-brokers.ts).
+    publish: (topic, payload) => brokers!.publish(topic, payload),
+    reply: (topic, payload) => brokers!.reply(topic, payload),
   };
 }

@@ -1,13 +1,15 @@
-import { hostname } from 'node:os';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import type { ExternalMqttConfig } from './external-config.js';
+import { type ExternalMqttConfig, brokerLabel } from './external-config.js';
 
 /** The up/ channels the ingest consumes; each gets a shared subscription of the worker group. */
 export const INGEST_CHANNELS = ['batch', 'status', 'cmd-result'] as const;
 
 export interface ExternalConsumerOptions {
   config: ExternalMqttConfig;
+  /** This connection's broker (one of config.url) and its client id (external-config.ts brokerClientIds). */
+  url: string;
+  clientId: string;
   log: Logger;
   /** Handles one message; resolves when it is done (committed and acked, or refused). Never rejects. */
   handle(topic: string, payload: Buffer): Promise<void>;
@@ -17,9 +19,17 @@ export interface ExternalConsumerOptions {
    * InfluxDB measurement) itself, and resends its own pending commands at a birth.
    */
   statusToEveryWorker?: boolean;
+  /** Called with true once connected and subscribed, with false when that connection is lost. */
+  onUp?(up: boolean): void;
 }
 
 export interface ExternalConsumer {
+  /** The broker's name in logs, /health and metrics (external-config.ts brokerLabel). */
+  readonly broker: string;
+  /** Resolves when first connected and subscribed; never rejects (the client keeps retrying until closed). */
+  readonly connected: Promise<void>;
+  /** Whether the connection is up now. */
+  isUp(): boolean;
   /** Publishes QoS 1 (acks, commands); resolves once queued in the client (see below). */
   publish(topic: string, payload: Uint8Array): Promise<void>;
   /** Disconnects; the session (and any unacked message) stays on the broker for sessionExpiryS. */
@@ -30,17 +40,19 @@ export interface ExternalConsumer {
 export const sharedFilter = (group: string, channel: string) => `$share/${group}/v1/e/+/up/${channel}`;
 
 /**
- * An ingest worker's connection to an external MQTT 5 broker. Messages are handled one at a time
+ * An ingest worker's connection to one external MQTT 5 broker. Messages are handled one at a time
  * and PUBACKed only when handled (mqtt.js calls `handleMessage` serially; the persistent session,
  * clean start off, makes the broker redeliver what this worker took but never PUBACKed when it
  * reconnects). Receive Maximum bounds what the broker pushes ahead, so memory stays flat and
  * queued messages stay with the broker for the other workers of the group.
  * A message that fails is still PUBACKed: the edge's own resend (no cloud ack came) is the retry.
+ * Returns at once: a broker that does not answer is retried every second until `close`, and
+ * `connected` resolves when it first answers (external-brokers.ts waits for the first of several).
  */
-export async function startExternalConsumer(o: ExternalConsumerOptions): Promise<ExternalConsumer> {
-  const { config, log } = o;
-  const clientId = config.clientId ?? `village-ingest-${hostname()}-${process.pid}`;
-  const client: MqttClient = mqtt.connect(config.url, {
+export function startExternalConsumer(o: ExternalConsumerOptions): ExternalConsumer {
+  const { config, log, url, clientId } = o;
+  const broker = brokerLabel(url);
+  const client: MqttClient = mqtt.connect(url, {
     protocolVersion: 5,
     clientId,
     username: config.username,
@@ -61,48 +73,71 @@ export async function startExternalConsumer(o: ExternalConsumerOptions): Promise
     o.handle(packet.topic, payload).then(
       () => done(),
       (err: Error) => {
-        log.error({ err: err.message, topic: packet.topic }, 'external broker message handler failed');
+        log.error(
+          { err: err.message, topic: packet.topic, broker },
+          'external broker message handler failed',
+        );
         done();
       },
     );
   };
 
+  let up = false;
+  let markConnected!: () => void;
+  const connected = new Promise<void>((resolve) => {
+    markConnected = resolve;
+  });
+  // Up once the group's subscriptions are granted: a broker whose SUBACK has not come yet would
+  // drop what its edges publish (no subscriber), so it is not counted as consumed before that.
   const subscribe = async () => {
     const filters = INGEST_CHANNELS.map((c) =>
       c === 'status' && o.statusToEveryWorker ? 'v1/e/+/up/status' : sharedFilter(config.group, c),
     );
     try {
       await client.subscribeAsync(filters, { qos: 1 });
-      log.info({ filters }, 'subscribed to the external broker');
+      log.info({ filters, broker }, 'subscribed to the external broker');
+      if (!client.connected || up) return;
+      up = true;
+      o.onUp?.(true);
+      markConnected();
     } catch (err) {
-      log.error({ err: (err as Error).message, filters }, 'external broker refused the ingest subscriptions');
+      // A connection lost before its SUBACK is retried with the next CONNACK; a refusal is the ACL's.
+      if (!client.connected) {
+        log.warn({ broker }, 'external broker connection lost before the subscriptions were granted');
+        return;
+      }
+      log.error(
+        { err: (err as Error).message, filters, broker },
+        'external broker refused the ingest subscriptions',
+      );
     }
   };
+  // A broker that is down is retried every second: its failures are logged once per outage
+  // (warn), the repeats at debug, so a dead broker does not flood the log.
+  let failuresLogged = 0;
   client.on('connect', (connack) => {
+    failuresLogged = 0;
     log.info(
-      { url: config.url, clientId, sessionPresent: connack.sessionPresent },
+      { broker, clientId, sessionPresent: connack.sessionPresent },
       'connected to the external broker',
     );
     void subscribe();
   });
-  client.on('close', () => log.warn({ url: config.url }, 'external broker connection closed; reconnecting'));
-  client.on('error', (err) => log.warn({ err: err.message }, 'external broker error'));
-
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(
-      () => reject(new Error(`no connection to the external broker ${config.url} within 30 s`)),
-      30_000,
-    );
-    client.once('connect', () => {
-      clearTimeout(t);
-      resolve();
-    });
-  }).catch(async (err: Error) => {
-    await client.endAsync(true);
-    throw err;
+  client.on('close', () => {
+    if (!up) return;
+    up = false;
+    log.warn({ broker }, 'external broker connection closed; reconnecting');
+    o.onUp?.(false);
+  });
+  client.on('error', (err) => {
+    const level = failuresLogged++ === 0 ? 'warn' : 'debug';
+    log[level]({ err: err.message, broker }, 'external broker error');
   });
 
   return {
+    broker,
+    connected,
+    isUp: () => up,
     async publish(topic, payload) {
       // Not waiting for the broker's PUBACK: mqtt.js reads no packet while a handleMessage is
       // pending, so the PUBACK of an ack published from inside the handler would never be read
@@ -113,12 +148,13 @@ export async function startExternalConsumer(o: ExternalConsumerOptions): Promise
         Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength),
         { qos: 1 },
         (err) => {
-          if (err) log.warn({ err: err.message, topic }, 'publish to the external broker failed');
+          if (err) log.warn({ err: err.message, topic, broker }, 'publish to the external broker failed');
         },
       );
     },
     async close() {
-      await client.endAsync();
+      // A broker that is down would never answer a graceful DISCONNECT's outgoing queue.
+      await client.endAsync(!client.connected);
     },
   };
 }

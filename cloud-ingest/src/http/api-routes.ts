@@ -1,5 +1,6 @@
 import type {
   ApiErrorBody,
+  BrokerLink,
   DevicesResponse,
   EventsResponse,
   HealthResponse,
@@ -32,6 +33,8 @@ export interface ApiDeps {
   guards?: MiddlewareHandler[];
   /** Decides who may read /metrics (auth/metrics-access.ts); absent = open. */
   metricsAccess?: MiddlewareHandler;
+  /** External-broker mode: each broker and whether this worker is connected to it (in /health). */
+  brokers?: (() => BrokerLink[]) | undefined;
 }
 
 /** Most buckets one series query may return (a wider range needs a coarser step). */
@@ -87,6 +90,7 @@ export function createApi(deps: ApiDeps): Hono {
         .edges()
         .filter((e) => canSeeVillage(scopeOf(c), registry.placeOf(e.id).village))
         .map((e) => ({ id: e.id, online: e.online, boot: e.boot, lastSeen: e.lastSeen })),
+      ...(deps.brokers ? { brokers: deps.brokers() } : {}),
     } satisfies HealthResponse),
   );
 

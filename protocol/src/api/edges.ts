@@ -10,10 +10,19 @@ export const edgeLinkSchema = z.object({
 });
 export type EdgeLink = z.infer<typeof edgeLinkSchema>;
 
+/** External-broker mode: one MQTT broker the ingest consumes (`broker` is its URL without credentials). */
+export const brokerLinkSchema = z.object({
+  broker: z.string(),
+  up: z.boolean(),
+});
+export type BrokerLink = z.infer<typeof brokerLinkSchema>;
+
 export const healthResponseSchema = z.object({
   status: z.literal('ok'),
   uptimeS: z.number(),
   edges: z.array(edgeLinkSchema),
+  /** External-broker mode only: each broker of `mqtt.url` and whether this worker is connected to it. */
+  brokers: z.optional(z.array(brokerLinkSchema)),
 });
 export type HealthResponse = z.infer<typeof healthResponseSchema>;
 
