@@ -56,7 +56,8 @@ describe('scenario files', () => {
     execFileSync(process.execPath, [SIM, 'plan', DEMO, '--out', c, '--seed', '6']);
     expect(sha(a)).toBe(sha(b));
     expect(sha(a)).not.toBe(sha(c));
-  });
+    // Three CLI starts: about 1 s each on an idle box, past vitest's default 5 s on a loaded one.
+  }, 30_000);
 
   it('puts the timeline into the traffic: the fall at 09:12, the episode 08:00–11:00, the outage', () => {
     const s = loadScenario(DEMO);
