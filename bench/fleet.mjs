@@ -25,6 +25,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startMosquitto, startPostgres, startInfluxd as startTestInfluxd } from '@village/test-kit';
+import mqtt from 'mqtt';
 import { percentile, startFleet } from './fleet-edges.mjs';
 import { startInfluxd } from './influxd.mjs';
 import { startPostgresHosts } from './postgres-hosts.mjs';
@@ -69,7 +70,8 @@ if (fdLimit < n + 1000) {
 
 const edges = await credentials(n, a.hash);
 const dir = mkdtempSync(join(tmpdir(), 'bench-fleet-'));
-const { url, clouds, brokerPid, stopServers } = hosts > 0 ? await startSeveralHosts() : await startEmbedded();
+const { url, clouds, brokerPid, brokerDropped, stopServers } =
+  hosts > 0 ? await startSeveralHosts() : await startEmbedded();
 const pids = clouds.map((c) => c.child.pid);
 
 const fleet = startFleet({
@@ -194,6 +196,7 @@ if (a.reconnect) {
   // the CONNECTs go to Mosquitto, so this is the hosts' share only).
   summary.reconnectCloudCpuMsPerEdge = round(((sum(pids.map(cpuTicks)) - before) * 10) / n, 2);
 }
+if (brokerDropped) summary.brokerDropped = await brokerDropped();
 // What the cloud logged most over the whole run (start-up and connects included).
 summary.cloudLogTop = [...clouds[0].logged].sort((x, y) => y[1] - x[1]).slice(0, 5);
 print(summary);
@@ -230,7 +233,13 @@ async function startSeveralHosts() {
   const pg = await startPostgres();
   const influxd = await startTestInfluxd(['village']);
   const mosquitto = await startMosquitto(
-    Object.fromEntries([['ingest', ingestPassword], ...edges.map((e) => [e.id, e.secret])]),
+    Object.fromEntries([
+      ['ingest', ingestPassword],
+      ['bench-sys', ingestPassword],
+      ...edges.map((e) => [e.id, e.secret]),
+    ]),
+    // The bench reads the broker's drop counter ($SYS, every 2 s instead of 10).
+    { extraConf: 'sys_interval 2', extraAcl: 'user bench-sys\ntopic read $SYS/#\n' },
   );
   process.env.VILLAGE_INGEST_PASSWORD = ingestPassword;
   const clouds = await startPostgresHosts({
@@ -258,6 +267,19 @@ async function startSeveralHosts() {
     url: mosquitto.url,
     clouds,
     brokerPid,
+    /** Messages Mosquitto dropped (a session's queue full: max_queued_messages, 1,000 by default). */
+    async brokerDropped() {
+      const client = await mqtt.connectAsync(mosquitto.url, {
+        username: 'bench-sys',
+        password: ingestPassword,
+      });
+      const topic = '$SYS/broker/publish/messages/dropped';
+      const value = new Promise((resolve) => client.on('message', (_t, p) => resolve(Number(String(p)))));
+      await client.subscribeAsync(topic);
+      const dropped = await Promise.race([value, new Promise((r) => setTimeout(() => r(null), 10_000))]);
+      await client.endAsync();
+      return dropped;
+    },
     async stopServers() {
       await mosquitto.dispose();
       await influxd.dispose();
