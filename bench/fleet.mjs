@@ -251,6 +251,7 @@ async function startSeveralHosts() {
     database: 'village',
     mosquitto,
     group: 'fleet',
+    flags: a['cloud-flag'],
   });
   // The broker's pid, found by its config file (the Mosquitto handle does not give it).
   const conf = join(mosquitto.dir, 'mosquitto.conf');

@@ -11,9 +11,19 @@ import { CLOUD, startBin } from './village-processes.mjs';
  * Starts `hosts` ingest hosts under `dir` serving one station of `edges` (ids) and resolves with
  * `[{ child, logged, httpPort }]` once each logs "cloud ready". The ingest password is read from
  * VILLAGE_INGEST_PASSWORD. `group`: the shared-subscription group (one per run: a last run's
- * sessions stay subscribed for sessionExpiryS and would take a share).
+ * sessions stay subscribed for sessionExpiryS and would take a share). `flags`: node's, e.g. --cpu-prof.
  */
-export async function startPostgresHosts({ dir, hosts, edges, pg, influxUrl, database, mosquitto, group }) {
+export async function startPostgresHosts({
+  dir,
+  hosts,
+  edges,
+  pg,
+  influxUrl,
+  database,
+  mosquitto,
+  group,
+  flags = [],
+}) {
   const village = { id: 'v1', name: 'V', stations: [{ id: 's1', name: 'S', edges }] };
   const registry = stringify({
     counties: [{ id: 'c1', name: 'C', towns: [{ id: 't1', name: 'T', villages: [village] }] }],
@@ -44,7 +54,7 @@ export async function startPostgresHosts({ dir, hosts, edges, pg, influxUrl, dat
         },
       }),
     );
-    const b = startBin(CLOUD, join(hostDir, 'cloud.yaml'), 'cloud ready');
+    const b = startBin(CLOUD, join(hostDir, 'cloud.yaml'), 'cloud ready', flags);
     cloud.push({ ...b, httpPort: (await b.ready).httpPort });
   }
   return cloud;
