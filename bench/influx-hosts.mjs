@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startInfluxd, startMosquitto, startPostgres } from '@village/test-kit';
 import { stringify } from 'yaml';
-import { CLOUD, EDGE, peakRssMb, startBin, stopAll } from './village-processes.mjs';
+import { startPostgresHosts } from './postgres-hosts.mjs';
+import { EDGE, peakRssMb, startBin, stopAll } from './village-processes.mjs';
 
 const { values: a } = parseArgs({
   options: {
@@ -56,40 +57,16 @@ try {
   for (const hosts of HOSTS) {
     const run = join(dir, `hosts-${hosts}`);
     const edges = edgeIds.filter((id) => id.startsWith(`edge-h${hosts}-`));
-    const village = { id: 'v1', name: 'V', stations: [{ id: 's1', name: 'S', edges }] };
-    const registry = stringify({
-      counties: [{ id: 'c1', name: 'C', towns: [{ id: 't1', name: 'T', villages: [village] }] }],
+    const cloud = await startPostgresHosts({
+      dir: run,
+      hosts,
+      edges,
+      pg,
+      influxUrl: influxd.url,
+      database: `hosts${hosts}`,
+      mosquitto,
+      group: `bench${hosts}`,
     });
-    const cloud = [];
-    for (let h = 1; h <= hosts; h++) {
-      const hostDir = join(run, `host-${h}`);
-      mkdirSync(hostDir, { recursive: true });
-      writeFileSync(join(hostDir, 'registry.yaml'), registry);
-      writeFileSync(
-        join(hostDir, 'cloud.yaml'),
-        stringify({
-          dataDir: './data',
-          registry: './registry.yaml',
-          http: { host: '127.0.0.1', port: 0 },
-          log: { level: 'info' },
-          sink: { kind: 'influx', url: influxd.url, api: 'v1', database: `hosts${hosts}` },
-          store: { kind: 'postgres', url: pg.url },
-          rules: { enabled: false },
-          mqtt: {
-            mode: 'external',
-            url: mosquitto.ingestUrl,
-            username: 'ingest',
-            password: '${VILLAGE_INGEST_PASSWORD}',
-            // A group per run: the last run's sessions stay subscribed for sessionExpiryS and would take a share.
-            group: `bench${hosts}`,
-            clientId: `bench-${hosts}-host-${h}`,
-            sessionExpiryS: 60,
-          },
-        }),
-      );
-      const b = startBin(CLOUD, join(hostDir, 'cloud.yaml'), 'cloud ready');
-      cloud.push({ ...b, httpPort: (await b.ready).httpPort });
-    }
     const edgePorts = [];
     for (const id of edges) {
       const edgeDir = join(run, id);

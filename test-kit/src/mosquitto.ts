@@ -51,8 +51,8 @@ async function waitForListening(
 
 /**
  * A real Mosquitto 2.x on a free 127.0.0.1 port, configured from cloud-ingest/examples/mosquitto.conf
- * and mosquitto.acl (the files shipped to operators), with a password file made by
- * `mosquitto_passwd -b` and persistence in the temp folder. `users`: name → password.
+ * and mosquitto.acl (the files shipped to operators), with a password file hashed by
+ * `mosquitto_passwd -U` and persistence in the temp folder. `users`: name → password.
  * Started as root, mosquitto drops to the `mosquitto` user, so the folder is handed to it.
  */
 export async function startMosquitto(
@@ -67,10 +67,16 @@ export async function startMosquitto(
   const port = await freePort();
   const ingestPort = await freePort();
   const passwd = join(dir, 'village.passwd');
-  writeFileSync(passwd, '');
-  for (const [user, password] of Object.entries(users)) {
-    execFileSync('mosquitto_passwd', ['-b', passwd, user, password], { stdio: 'ignore' });
-  }
+  // Plain `user:password` lines hashed in one `mosquitto_passwd -U` (sha512-pbkdf2, as `-b` does):
+  // `-b` rewrites the whole file per user, 2 s for 200 users and quadratic; `-U` takes 0.3 s for 1,000.
+  writeFileSync(
+    passwd,
+    Object.entries(users)
+      .map(([user, password]) => `${user}:${password}\n`)
+      .join(''),
+  );
+  // -U fails on an empty file.
+  if (Object.keys(users).length > 0) execFileSync('mosquitto_passwd', ['-U', passwd], { stdio: 'ignore' });
   const acl = join(dir, 'village.acl');
   // A `user` section before the shipped file's, so the shipped one stays as it is.
   writeFileSync(acl, `${extraAcl}\n${readFileSync(join(examples, 'mosquitto.acl'), 'utf8')}`);
