@@ -25,7 +25,7 @@ const ACK_TIMEOUT_MS = 5_000;
 /** The incident's ack deadline: the town escalation is due this long after it opened. */
 const ACK_MS = 2_500;
 /** The rules lease of each village partition (ingest.journal.leaseMs). */
-const LEASE_MS = 3_000;
+const LEASE_MS = 5_000;
 const EVENT_MS = 300;
 const SECRET = 'hook-secret-e2e';
 const PASSWORDS = { ingest: 'pw-ingest-e2e', 'edge-1': 'pw-edge-1-e2e', tap: 'pw-tap-e2e' };
