@@ -144,12 +144,11 @@ describe(
       expect(town.at - dueAt).toBeLessThan(1_000);
       expect(county.at - (dueAt + ACK_MS)).toBeGreaterThanOrEqual(0);
       expect(county.at - (dueAt + ACK_MS)).toBeLessThan(1_000);
-      // Frozen past its lease: another host takes v1 over from the saved state.
+      // Frozen past its lease (last renewed up to a third of it before the stop): another host takes v1 over.
       const standby = await waitFor('a standby to take v1 over', () => others.find(ownerOf), {
         timeoutMs: 30_000,
         intervalMs: 200,
       });
-      expect(Date.now() - stoppedAt).toBeGreaterThan(LEASE_MS);
       owner.proc.child.kill('SIGCONT');
       log('owner continued', { standby: standby.name });
       await owner.proc.line((l) => l.msg === 'rules: partition dropped on this host', 30_000);
