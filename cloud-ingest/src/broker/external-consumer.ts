@@ -89,6 +89,12 @@ export function startExternalConsumer(o: ExternalConsumerOptions): ExternalConsu
   });
   // Up once the group's subscriptions are granted: a broker whose SUBACK has not come yet would
   // drop what its edges publish (no subscriber), so it is not counted as consumed before that.
+  const markUp = () => {
+    if (!client.connected || up) return;
+    up = true;
+    o.onUp?.(true);
+    markConnected();
+  };
   const subscribe = async () => {
     const filters = INGEST_CHANNELS.map((c) =>
       c === 'status' && o.statusToEveryWorker ? 'v1/e/+/up/status' : sharedFilter(config.group, c),
@@ -96,10 +102,7 @@ export function startExternalConsumer(o: ExternalConsumerOptions): ExternalConsu
     try {
       await client.subscribeAsync(filters, { qos: 1 });
       log.info({ filters, broker }, 'subscribed to the external broker');
-      if (!client.connected || up) return;
-      up = true;
-      o.onUp?.(true);
-      markConnected();
+      markUp();
     } catch (err) {
       // A connection lost before its SUBACK is retried with the next CONNACK; a refusal is the ACL's.
       if (!client.connected) {
@@ -121,6 +124,11 @@ export function startExternalConsumer(o: ExternalConsumerOptions): ExternalConsu
       { broker, clientId, sessionPresent: connack.sessionPresent },
       'connected to the external broker',
     );
+    // A resumed session already holds the group's subscriptions, and its queued messages come
+    // before the SUBACK: mqtt.js reads no SUBACK while a handleMessage is pending, and the ingest
+    // handles nothing before a broker is up, so waiting for the SUBACK here was a deadlock (a
+    // restarted host hung until its keepalive ran out).
+    if (connack.sessionPresent) markUp();
     void subscribe();
   });
   client.on('close', () => {

@@ -25,15 +25,22 @@ export const batchesOf = (m: Map<string, number>, result: string) =>
     .reduce((a, [, n]) => a + n, 0);
 
 /**
- * Starts `village-cloud` host `name` consuming `mosquitto` (external mode, client id = name) into
- * `influxd`, with the seq dedupe and the journal in PostgreSQL at `storeUrl` (a `${ENV}` reference
- * may stand for the password). Rules are off: the rules across hosts are not this host's part.
+ * Starts `village-cloud` host `name` consuming `mosquitto` (external mode, client id = name; a list:
+ * every one of those brokers) into `influxd`, with the seq dedupe and the journal in PostgreSQL at
+ * `storeUrl` (a `${ENV}` reference may stand for the password). Rules are off unless `cloud` (extra
+ * top-level keys of cloud.yaml: `rules`, `notify`, `ingest`) turns them on.
  * `influx`: extra sink keys (retry bounds).
  */
 export async function startHost(
   v: Village,
   name: string,
-  o: { mosquitto: Mosquitto; influxd: Influxd; storeUrl: string; influx?: Record<string, unknown> },
+  o: {
+    mosquitto: Mosquitto | Mosquitto[];
+    influxd: Influxd;
+    storeUrl: string;
+    influx?: Record<string, unknown>;
+    cloud?: Record<string, unknown>;
+  },
 ): Promise<Host> {
   const dir = join(v.dir, name);
   mkdirSync(dir, { recursive: true });
@@ -51,12 +58,13 @@ export async function startHost(
       rules: { enabled: false },
       mqtt: {
         mode: 'external',
-        url: o.mosquitto.ingestUrl,
+        url: Array.isArray(o.mosquitto) ? o.mosquitto.map((m) => m.ingestUrl) : o.mosquitto.ingestUrl,
         username: 'ingest',
         password: '${VILLAGE_INGEST_PASSWORD}',
         clientId: name,
         sessionExpiryS: 60,
       },
+      ...o.cloud,
     }),
   );
   let proc!: Proc;
