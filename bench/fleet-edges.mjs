@@ -160,11 +160,7 @@ async function runWorker({
     resendBackoff
       ? policy.firstResendTimer(policy.firstTimeoutMs(edge.rtt, ackTimeoutMs, ackTimeoutMaxMs))
       : fixed;
-  const nextTimer = (edge, t) => {
-    if (!resendBackoff) return fixed;
-    edge.rtt = policy.backOffAckRtt(edge.rtt, ackTimeoutMs, ackTimeoutMaxMs);
-    return policy.nextResendTimer(t, ackTimeoutMaxMs);
-  };
+  const nextTimer = (t) => (resendBackoff ? policy.nextResendTimer(t, ackTimeoutMaxMs) : fixed);
   let counters = emptyCounters();
   const fleet = [];
 
@@ -256,7 +252,6 @@ async function runWorker({
         releaseOnce();
         if (err) return;
         edge.ready = true;
-        edge.rtt = { ...edge.rtt, backoff: 1 };
         // A fresh session: what was in flight goes again, same seq and bytes, with a fresh timer.
         for (const b of edge.inflight.values()) {
           b.sentAt = performance.now();
@@ -332,7 +327,7 @@ async function runWorker({
         if (now - b.sentAt < b.resend.waitMs) continue;
         b.sentAt = now;
         b.resent = true;
-        b.resend = nextTimer(edge, b.resend);
+        b.resend = nextTimer(b.resend);
         edge.client.publish(edge.topic, b.bytes, { qos: 1 });
         counters.resent++;
       }

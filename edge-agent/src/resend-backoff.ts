@@ -29,44 +29,42 @@ export function firstResendTimer(ackTimeoutMs: number, random: () => number = Ma
 }
 
 /**
- * The ack round trip as the edge sees it (RFC 6298's SRTT and RTTVAR, and its timer backoff), so
- * the first resend of a batch waits for longer than the cloud takes to ack now: past the cloud's
- * capacity the ack latency grows with the queue (docs/scaling.md, the fleet section), and a fixed
- * first timeout below it makes every edge resend its whole window, the cloud then spends its CPU
- * acking duplicates and its throughput falls below capacity. Samples come only from batches acked
- * after their first send (Karn: the ack of a resent batch does not say which send it answers).
- * Each resend doubles `backoff` for the batches sent after it, until a clean sample comes.
+ * The ack round trip as the edge sees it (RFC 6298's SRTT and RTTVAR), so the first resend of a
+ * batch waits for longer than the cloud takes to ack now: past the cloud's capacity the ack latency
+ * grows with the queue (docs/scaling.md, the fleet section), and a fixed first timeout below it
+ * makes every edge resend its whole window, the cloud then spends its CPU acking duplicates and its
+ * throughput falls below capacity. Samples come only from batches acked after their first send
+ * (Karn: the ack of a resent batch does not say which send it answers).
+ * There is no session-wide backoff (RFC 6298 §5.5): a resend here more often means a lost copy (a
+ * dead ingest worker's share, a dropped connection) than a slow cloud, and doubling the first
+ * timeout of every later batch for it slowed the recovery of the lost ones past minutes (e2e
+ * mosquitto-workers). The cost: a sudden jump of latency past the current timeout is not learned
+ * (no clean sample comes); each such batch is resent, with its own doubling wait, until the
+ * latency rises gradually, as a growing queue's does.
  */
 export interface AckRtt {
   /** Smoothed round trip, ms (undefined before the first sample). */
   srttMs: number | undefined;
   /** Its mean deviation, ms. */
   rttvarMs: number;
-  /** 1, doubled by each resend and reset by a clean sample (RFC 6298 §5.5). */
-  backoff: number;
 }
 
-export const freshAckRtt = (): AckRtt => ({ srttMs: undefined, rttvarMs: 0, backoff: 1 });
+export const freshAckRtt = (): AckRtt => ({ srttMs: undefined, rttvarMs: 0 });
 
 /** RFC 6298 §2.2–2.3 with its α = 1/8 and β = 1/4: the state after a clean sample (ms). */
 export function observeAckRtt(prev: AckRtt, sampleMs: number): AckRtt {
-  if (prev.srttMs === undefined) return { srttMs: sampleMs, rttvarMs: sampleMs / 2, backoff: 1 };
+  if (prev.srttMs === undefined) return { srttMs: sampleMs, rttvarMs: sampleMs / 2 };
   const rttvarMs = 0.75 * prev.rttvarMs + 0.25 * Math.abs(prev.srttMs - sampleMs);
-  return { srttMs: 0.875 * prev.srttMs + 0.125 * sampleMs, rttvarMs, backoff: 1 };
-}
-
-/** After a resend: the next batches' first timeout doubles, up to `maxMs`. */
-export function backOffAckRtt(prev: AckRtt, ackTimeoutMs: number, maxMs: number): AckRtt {
-  return { ...prev, backoff: Math.min(prev.backoff * 2, Math.max(1, maxMs / ackTimeoutMs)) };
+  return { srttMs: 0.875 * prev.srttMs + 0.125 * sampleMs, rttvarMs };
 }
 
 /**
- * The base of a fresh batch's first resend timer: SRTT + 4·RTTVAR, times the backoff, never below
- * `ackTimeoutMs` (a cloud that acks fast still gets that long) nor above `maxMs`.
+ * The base of a fresh batch's first resend timer: SRTT + 4·RTTVAR, never below `ackTimeoutMs` (a
+ * cloud that acks fast still gets that long) nor above `maxMs`.
  */
 export function firstTimeoutMs(rtt: AckRtt, ackTimeoutMs: number, maxMs: number): number {
   const estimate = rtt.srttMs === undefined ? ackTimeoutMs : rtt.srttMs + 4 * rtt.rttvarMs;
-  return Math.round(Math.min(Math.max(estimate, ackTimeoutMs) * rtt.backoff, maxMs));
+  return Math.round(Math.min(Math.max(estimate, ackTimeoutMs), maxMs));
 }
 
 /** The timer after a resend: the base doubles, up to `maxMs`. */

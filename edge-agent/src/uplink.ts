@@ -17,7 +17,6 @@ import type { EdgeMetrics } from './metrics.js';
 import type { Outbox } from './outbox.js';
 import {
   type ResendTimer,
-  backOffAckRtt,
   firstResendTimer,
   firstTimeoutMs,
   freshAckRtt,
@@ -162,8 +161,6 @@ export function startUplink(o: UplinkOptions): Uplink {
     setState('connected');
     backoff = o.reconnectMinMs;
     client.options.reconnectPeriod = backoff;
-    // The window is resent once on the new session, each batch from the first timeout again.
-    ackRtt = { ...ackRtt, backoff: 1 };
     o.metrics.uplinkConnected.set(1);
     o.metrics.uplinkConnects.inc();
     const broker = brokers[dialled]!;
@@ -362,7 +359,6 @@ export function startUplink(o: UplinkOptions): Uplink {
         const f = inflight.get(seq)!;
         f.sentAt = t;
         f.resend = nextResendTimer(f.resend, o.ackTimeoutMaxMs);
-        ackRtt = backOffAckRtt(ackRtt, o.ackTimeoutMs, o.ackTimeoutMaxMs);
         o.metrics.batchesRetried.inc();
         publish(seq, b.bytes);
       }
