@@ -31,7 +31,7 @@ import type { Db } from '../store/open-database.js';
 import { type DeadlineFirer, startDeadlineFirer } from './deadline-firer.js';
 import { learnDevices } from './device-places.js';
 import { escalationsOf } from './escalation-deadline.js';
-import { IncidentCommandError } from './incident-command-error.js';
+import { IncidentCommandError, incidentCommandError } from './incident-command-error.js';
 import { type IncidentView, incidentOfView, toIncidentView } from './incident-view.js';
 import { sinkBatchOfJournalRow } from './journal-row-batch.js';
 import { extrasOf, projectOutputs } from './output-projector.js';
@@ -403,13 +403,7 @@ export function startPartitionedRules(deps: {
       try {
         outs = run(h);
       } catch (err) {
-        if (!(err instanceof RulesError)) throw err;
-        const stored = local.incident(id);
-        if (err.code === 'unknown_incident') {
-          if (stored) throw new IncidentCommandError('bad_transition', `incident ${id} is ${stored.state}`);
-          throw new IncidentCommandError('unknown_incident', `no incident ${id}`);
-        }
-        throw new IncidentCommandError(err.code, err.message);
+        incidentCommandError(err, id, local.incident(id));
       }
       await commit(h, outs);
       return local.incident(id)!;

@@ -23,7 +23,7 @@ import type { NotificationDispatcher } from '../notify/notification-dispatcher.j
 import type { PlaceTags, SinkBatch } from '../sink/sink.js';
 import type { Db } from '../store/open-database.js';
 import { learnDevices } from './device-places.js';
-import { IncidentCommandError } from './incident-command-error.js';
+import { IncidentCommandError, incidentCommandError } from './incident-command-error.js';
 import { type IncidentView, incidentOfView } from './incident-view.js';
 import { projectOutputs } from './output-projector.js';
 import type { RulesSetup } from './rules-from-registry.js';
@@ -303,13 +303,7 @@ export function startRulesRuntime(deps: RulesRuntimeDeps): RulesRuntime {
     try {
       outs = run();
     } catch (err) {
-      if (!(err instanceof RulesError)) throw err;
-      const stored = store.incident(id);
-      if (err.code === 'unknown_incident') {
-        if (stored) throw new IncidentCommandError('bad_transition', `incident ${id} is ${stored.state}`);
-        throw new IncidentCommandError('unknown_incident', `no incident ${id}`);
-      }
-      throw new IncidentCommandError(err.code, err.message);
+      incidentCommandError(err, id, store.incident(id));
     }
     take(outs);
     arm();
