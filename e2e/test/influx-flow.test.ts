@@ -28,14 +28,7 @@ describe('edge → Mosquitto → cloud → real InfluxDB 1.6.7', () => {
     await v.startCloud();
     // 25 devices × 2 metrics every 25 ms = 2,000 readings/s, stopping at LIMIT.
     await v.startEdge({ devices: 25, intervalMs: 25, limit: LIMIT });
-    await waitFor(
-      'every reading accepted and acked',
-      async () => {
-        const m = await v.edgeMetrics();
-        return m.get('edge_readings_accepted_total') === LIMIT && m.get('edge_outbox_depth_readings') === 0;
-      },
-      { timeoutMs: 90_000, intervalMs: 250 },
-    );
+    await v.allAcked(LIMIT, 90_000);
     const sent = tap.readings();
     expect(sent.size).toBe(LIMIT);
     const diff = await compareWithInflux(influxd, sent);

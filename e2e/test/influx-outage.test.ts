@@ -52,14 +52,7 @@ describe('InfluxDB stopped for 30 s mid-flow (embedded broker)', () => {
     expect(depthMax).toBeGreaterThan(10_000);
 
     await influxd.start();
-    await waitFor(
-      'every reading accepted and acked',
-      async () => {
-        const m = await v.edgeMetrics();
-        return m.get('edge_readings_accepted_total') === LIMIT && m.get('edge_outbox_depth_readings') === 0;
-      },
-      { timeoutMs: 120_000, intervalMs: 500 },
-    );
+    await v.allAcked(LIMIT, 120_000);
     const stored = await influxReadings(influxd, 'village');
     const rssMiB = Math.round(rssMax / 2 ** 20);
     console.log(

@@ -38,14 +38,7 @@ describe("Mosquitto's default max_queued_messages (1000) with a slowed-down inge
       { batchMaxReadings: 20, batchMaxAgeMs: 50 },
       { window: 256, ackTimeoutMs: 2_000, ackTimeoutMaxMs: 2_000 },
     );
-    await waitFor(
-      'every reading accepted and acked',
-      async () => {
-        const m = await v.edgeMetrics();
-        return m.get('edge_readings_accepted_total') === LIMIT && m.get('edge_outbox_depth_readings') === 0;
-      },
-      { timeoutMs: 150_000, intervalMs: 500 },
-    );
+    await v.allAcked(LIMIT, 150_000);
     const edge = await v.edgeMetrics();
     const retries = edge.get('edge_batches_retried_total') ?? 0;
     const drops =

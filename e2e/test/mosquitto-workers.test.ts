@@ -48,14 +48,7 @@ describe('two ingest workers on Mosquitto, one killed with SIGKILL mid-flow', ()
     });
     await workerB.kill9();
     const aMetrics = () => fetchMetrics(`http://127.0.0.1:${v.httpPort}/metrics`);
-    await waitFor(
-      'every reading accepted and acked',
-      async () => {
-        const m = await v.edgeMetrics();
-        return m.get('edge_readings_accepted_total') === LIMIT && m.get('edge_outbox_depth_readings') === 0;
-      },
-      { timeoutMs: 120_000, intervalMs: 500 },
-    );
+    await v.allAcked(LIMIT, 120_000);
     const aShare = committed(await aMetrics());
     const edge = await v.edgeMetrics();
     const diff = await compareWithInflux(influxd, tap.readings());

@@ -167,14 +167,7 @@ describe(
       await a.restart();
       log('broker A restarted');
 
-      await waitFor(
-        'every reading accepted and acked',
-        async () => {
-          const m = await v.edgeMetrics();
-          return m.get('edge_readings_accepted_total') === LIMIT && m.get('edge_outbox_depth_readings') === 0;
-        },
-        { timeoutMs: 180_000, intervalMs: 500 },
-      );
+      await v.allAcked(LIMIT, 180_000);
       const diff = await compareWithInflux(influxd, sent());
       const perHost = await committed();
       const edge = await v.edgeMetrics();

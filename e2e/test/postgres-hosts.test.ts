@@ -128,14 +128,7 @@ describe(
       await h1.restart();
       log('host-1 restarted');
 
-      await waitFor(
-        'every reading accepted and acked',
-        async () => {
-          const m = await v.edgeMetrics();
-          return m.get('edge_readings_accepted_total') === LIMIT && m.get('edge_outbox_depth_readings') === 0;
-        },
-        { timeoutMs: 240_000, intervalMs: 500 },
-      );
+      await v.allAcked(LIMIT, 240_000);
 
       const edge = await v.edgeMetrics();
       const diff = await compareWithInflux(influxd, tap.readings());

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fetchMetrics, freePort } from '@village/test-kit';
+import { fetchMetrics, freePort, waitFor } from '@village/test-kit';
 import Database from 'better-sqlite3';
 import { stringify } from 'yaml';
 import { CLOUD_BIN, EDGE_BIN, type Proc, startProc } from './processes.js';
@@ -151,6 +151,20 @@ export async function createVillage(
       });
       healthPort = (await edge.line((l) => l.msg === 'edge ready')).healthPort as number;
       return edge;
+    },
+
+    /** Waits until the edge accepted `readings` in all and its outbox is empty (every one acked). */
+    async allAcked(readings: number, timeoutMs: number): Promise<void> {
+      await waitFor(
+        'every reading accepted and acked',
+        async () => {
+          const m = await v.edgeMetrics();
+          return (
+            m.get('edge_readings_accepted_total') === readings && m.get('edge_outbox_depth_readings') === 0
+          );
+        },
+        { timeoutMs, intervalMs: 500 },
+      );
     },
 
     /** Prometheus text of the edge, as name{labels} → value. */
