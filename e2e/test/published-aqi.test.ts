@@ -179,8 +179,11 @@ describe('published hourly AQI on the dashboard', () => {
       timeout: 30_000,
     });
     await page.waitForSelector('[data-testid=quality-audit] tr[data-action=window_set]', { timeout: 30_000 });
+    // Readings of this hour: in the first minutes of an hour, `minute - 5 min` would fall in the
+    // fresh hour invalidated above, and the newer invalidation (I) would win over the window (M).
+    const t0 = Math.max(thisHour + 2_000, Date.now());
     await send(
-      [minute - 5 * 60_000, minute - 4 * 60_000].map((ts) => ({
+      [t0 - 2_000, t0 - 1_000].map((ts) => ({
         device: 'aq-1',
         metric: 'pm25',
         value: 40,
@@ -191,7 +194,7 @@ describe('published hourly AQI on the dashboard', () => {
     );
     const inWindow = await waitFor('the readings in the window flagged', async () => {
       const r = await v.api<{ flags: { ts: number; flag: string }[] }>(
-        `/api/v1/quality/flags?device=aq-1&from=${minute - 5 * 60_000}&to=${minute}`,
+        `/api/v1/quality/flags?device=aq-1&from=${t0 - 2_000}&to=${t0}`,
       );
       return r.body.flags.length === 2 ? r.body.flags : undefined;
     });
