@@ -141,7 +141,7 @@ export async function startCloud(
       dedupe = { sharedStore: pg };
       log.info({ store: 'postgres' }, 'shared store ready');
     } else {
-      const state = brokerMode.openState(db, now);
+      const state = brokerMode.openState(db);
       dedupe = { seqState: state.seqState };
       journal = state.journal;
     }
@@ -164,7 +164,8 @@ export async function startCloud(
     closers.push(() => sink.close());
     const publish = (topic: string, payload: Uint8Array): Promise<void> => brokerMode.publish(topic, payload);
     // An ack answers the batch being handled: on the broker it came from (several external brokers).
-    const publishAck = (edgeId: string, ack: Ack) => brokerMode.reply(topics.ack(edgeId), encodeAck(ack));
+    const publishAck = (edgeId: string, ack: Ack, via: string | undefined) =>
+      brokerMode.reply(topics.ack(edgeId), encodeAck(ack), via);
     const committed = createCommittedFeed((err) =>
       log.error({ err: err.message, stack: err.stack }, 'a committed-batch listener failed'),
     );
@@ -178,13 +179,10 @@ export async function startCloud(
       deadLetters,
       timeWindow,
       publishAck,
+      journal,
       now,
       onCommitted: (batch) => committed.publish(believableOnly(batch)),
     });
-    const ingestBatch = (topic: string, payload: Uint8Array) =>
-      journal
-        ? journal.during(payload, () => batches.ingest(topic, payload))
-        : batches.ingest(topic, payload);
     const commands = openCommandStore(db);
     const ingestCommandResult = createCommandResultIngest({ commands, metrics, log, now });
     const resendCommands = createCommandResend({ commands, metrics, log, now, publish });
@@ -231,8 +229,7 @@ export async function startCloud(
         )
         .finally(done);
     };
-    // Embedded broker: batches queued while a commit runs are committed together (group commit);
-    // external mode keeps one message at a time, its broker redelivering what was never PUBACKed.
+    // Either broker: batches queued while a commit runs are committed together (group commit).
     const batchGroups = createBatchGroupQueue({
       ingest: batches,
       serially,
@@ -243,7 +240,7 @@ export async function startCloud(
       metrics,
       serially,
       batchGroups,
-      ingest: { batch: ingestBatch, status: ingestStatus, 'cmd-result': ingestCommandResult },
+      ingest: { status: ingestStatus, 'cmd-result': ingestCommandResult },
     });
     closers.push(async () => {
       await broker.close();
@@ -350,7 +347,14 @@ export async function startCloud(
         now,
       }),
     );
-    const redrive = createDeadLetterRedrive({ deadLetters, ingestBatch, sink, serially, log, now });
+    const redrive = createDeadLetterRedrive({
+      deadLetters,
+      ingestBatch: batches.ingest,
+      sink,
+      serially,
+      log,
+      now,
+    });
     routes.push(createDeadLetterRoutes({ deadLetters, redrive }));
     routes.push(createDashboardRoutes(config.http.dashboardDir ?? DEFAULT_DASHBOARD_DIR, log));
     const app = createApi({

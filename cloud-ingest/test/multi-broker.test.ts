@@ -205,6 +205,13 @@ describe('one ingest worker on two Mosquitto brokers (mqtt.url a list)', () => {
       () => `every seq acked on its own broker (edge-1 ${edge1.acked().size}, edge-2 ${edge2.acked().size})`,
       () => edge1.acked().size === 20 && edge2.acked().size === 20,
     );
+    // Sent at once, the 40 batches were committed in groups (so groups held batches of both
+    // brokers): each ack still went back on its own batch's broker (checked on the spies below).
+    const { values } = await worker.metrics.commitGroupBatches.get();
+    const of = (suffix: string) =>
+      values.find((v) => v.metricName === `cloud_commit_group_batches${suffix}`)!.value;
+    expect(of('_sum')).toBe(40);
+    expect(of('_count')).toBeLessThan(40);
     // A rejection ack answers its batch the same way: seq 0 is refused (bad_seq) on A only.
     await edge1.send([0]);
     await waitFor('the rejection of seq 0 on A', () =>

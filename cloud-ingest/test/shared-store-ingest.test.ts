@@ -12,8 +12,6 @@ import { openPostgresSharedStore } from '../src/shared-store/postgres-shared-sto
 import type { SharedStore } from '../src/shared-store/shared-store.js';
 import { influxSinkSchema } from '../src/sink/influx-config.js';
 import { createInfluxSink } from '../src/sink/influx-sink.js';
-import { AsyncStateError } from '../src/sink/sink.js';
-import { createSqliteSink } from '../src/sink/sqlite-sink.js';
 import { openDeadLetterStore } from '../src/store/dead-letter-store.js';
 import { openDatabase } from '../src/store/open-database.js';
 import { openRegistryStore } from '../src/store/registry-store.js';
@@ -80,7 +78,7 @@ describe('batch ingest through the PostgreSQL SharedStore, InfluxDB sink', { tim
       },
       now: () => Date.now(),
     });
-    return { ingest, acks };
+    return { ingest, acks, metrics };
   }
 
   const journal = async () => store.readJournal('v1', 0, 1_000);
@@ -132,6 +130,30 @@ describe('batch ingest through the PostgreSQL SharedStore, InfluxDB sink', { tim
     expect((await influxReadings(influxd, 'village')).count).toBe(15);
   });
 
+  it('a group: the new batches written together and recorded in one transaction; repeats and committed ones are duplicates', async () => {
+    const a = host('a4');
+    const T = T0 + 10 * 86_400_000;
+    const bytesOf = (seq: number) => encodeBatch(makeBatch('edge-1', seq, 4, {}, T + seq * 60_000));
+    const prepared = [10, 11, 10, 2, 12].map((seq) => {
+      const p = a.ingest.prepare(topics.batch('edge-1'), bytesOf(seq));
+      if (p instanceof Promise) throw new Error(`seq ${seq} did not prepare`);
+      return p;
+    });
+    const before = (await store.readJournal('v1', 0, 1_000)).length;
+    const storedBefore = (await influxReadings(influxd, 'village')).count;
+    const outcomes = await Promise.all(await a.ingest.commitGroup(prepared));
+    expect(outcomes).toEqual(['committed', 'committed', 'duplicate', 'duplicate', 'committed']);
+    const rows = (await store.readJournal('v1', 0, 1_000)).slice(before);
+    expect(rows.map((r) => r.seq)).toEqual([10, 11, 12]);
+    // One group of three new batches (the code before committed them one at a time and did not count groups).
+    const { values } = await a.metrics.commitGroupBatches.get();
+    const of = (suffix: string) =>
+      values.find((v) => v.metricName === `cloud_commit_group_batches${suffix}`)!.value;
+    expect([of('_count'), of('_sum')]).toEqual([1, 3]);
+    expect(a.acks.map((k) => k.acked[0]).sort((x, y) => x! - y!)).toEqual([2, 10, 10, 11, 12]);
+    expect((await influxReadings(influxd, 'village')).count - storedBefore).toBe(12);
+  });
+
   it('a new outbox epoch seen by another host carries one epoch_changed event, and its seq 1 is new', async () => {
     const a = host('a3');
     const b = host('b3');
@@ -150,25 +172,5 @@ describe('batch ingest through the PostgreSQL SharedStore, InfluxDB sink', { tim
       { oldEpoch: LEGACY_EPOCH, newEpoch: 'outbox-1', oldHighWater: 3, seq: 1 },
       { oldEpoch: 'outbox-1', newEpoch: 'outbox-2', oldHighWater: 2, seq: 1 },
     ]);
-  });
-
-  it('the SQLite sink refuses an async recordState (it could not commit with the points) and writes nothing', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'shared-ingest-sqlite-'));
-    dirs.push(dir);
-    const db = openDatabase(dir);
-    closers.push(() => {
-      db.close();
-    });
-    const sink = createSqliteSink(db);
-    const batch = {
-      edgeId: 'edge-1',
-      historical: false,
-      receivedAt: T0,
-      place: { county: 'c1', town: 't1', village: 'v1', station: 's1' },
-      readings: makeBatch('edge-1', 1, 3).readings,
-      events: [],
-    };
-    await expect(sink.commitBatch(batch, async () => {})).rejects.toBeInstanceOf(AsyncStateError);
-    expect(db.prepare('SELECT COUNT(*) AS n FROM readings').get()).toEqual({ n: 0 });
   });
 });

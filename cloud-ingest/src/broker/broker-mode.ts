@@ -16,8 +16,8 @@ type Ingest = (topic: string, payload: Uint8Array) => Promise<unknown> | unknown
 export interface BrokerWiring {
   log: Logger;
   metrics: CloudMetrics;
-  ingest: { batch: Ingest; status: Ingest; 'cmd-result': Ingest };
-  /** Embedded mode: batches queued while a commit runs are committed together (group commit). */
+  ingest: { status: Ingest; 'cmd-result': Ingest };
+  /** `up/batch`, either mode: batches queued while a commit runs are committed together (group commit). */
   batchGroups: BatchGroupQueue;
   /** The cloud's one-message-at-a-time runner: `done` runs when the work settled. */
   serially(work: () => Promise<unknown> | unknown, done: () => void): void;
@@ -49,17 +49,18 @@ export interface BrokerMode {
    * The dedupe state and, when several workers share cloud.db, the journal each appends what it
    * commits to, for the one rules worker (docs/scaling.md).
    */
-  openState(db: Db, now: () => number): { seqState: SeqState; journal: JournalWriter | undefined };
+  openState(db: Db): { seqState: SeqState; journal: JournalWriter | undefined };
   /** This worker's name in the rules lease. */
   readonly workerName: string;
   start(wiring: BrokerWiring): Promise<StartedBroker>;
   /** Publishes QoS 1 to an edge (commands, notifications); usable once `start` delivers messages. */
   publish(topic: string, payload: Uint8Array): Promise<void>;
   /**
-   * Publishes QoS 1 the reply to the message being handled (a batch's ack or rejection): with
-   * several external brokers, on the one that delivered the message; otherwise like `publish`.
+   * Publishes QoS 1 the reply to a message (a batch's ack or rejection): with several external
+   * brokers, on `via`, the one that delivered the message (batch-ingest.ts PreparedBatch.via);
+   * otherwise, or without `via`, like `publish`.
    */
-  reply(topic: string, payload: Uint8Array): Promise<void>;
+  reply(topic: string, payload: Uint8Array, via: string | undefined): Promise<void>;
 }
 
 /** Each edge's accepted secret hashes, read at every CONNECT (the store's issued secrets, then cloud.yaml). */

@@ -13,8 +13,9 @@ export const workerName = (mqtt: { clientId?: string | undefined }): string =>
 /**
  * `mqtt.mode: external`: several workers consume an external broker and share cloud.db, so the
  * seq state is not cached per process, and each journals what it commits for the one rules
- * worker (unless ingest.journal.enabled is false). One message at a time: the broker redelivers
- * what was never PUBACKed. Every broker of `mqtt.url` is consumed, each on its own connection.
+ * worker (unless ingest.journal.enabled is false). Batches are committed in groups, as with the
+ * embedded broker (external-ingest.ts). Every broker of `mqtt.url` is consumed, each on its own
+ * connection.
  */
 export function externalBrokerMode(
   mqtt: ExternalMqttConfig,
@@ -29,8 +30,8 @@ export function externalBrokerMode(
   return {
     mode: 'external',
     workerName: workerName(mqtt),
-    openState(db, now) {
-      const journal = o.journal ? createJournalWriter(db, now) : undefined;
+    openState(db) {
+      const journal = o.journal ? createJournalWriter(db) : undefined;
       return { seqState: createSharedSeqState(db, journal?.append), journal };
     },
     async start(w) {
@@ -43,6 +44,7 @@ export function externalBrokerMode(
         testDelay: o.testDelay,
         statusToEveryWorker: o.statusToEveryWorker,
         ingest: w.ingest,
+        batchGroups: w.batchGroups,
         onBrokers: (b) => {
           brokers = b;
         },
@@ -52,6 +54,6 @@ export function externalBrokerMode(
     // Several brokers (mqtt.url a list): a batch's ack goes back on the broker the batch came
     // from, any other downlink to every connected broker (external-brokers.ts).
     publish: (topic, payload) => brokers!.publish(topic, payload),
-    reply: (topic, payload) => brokers!.reply(topic, payload),
+    reply: (topic, payload, via) => brokers!.reply(topic, payload, via),
   };
 }

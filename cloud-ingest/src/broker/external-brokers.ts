@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { BrokerLink } from '@village/protocol/api';
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
@@ -12,8 +11,11 @@ export interface ExternalBrokersOptions {
   log: Logger;
   /** The cloud's metrics registry: `cloud_external_broker_up{broker}` is registered there. */
   metricsRegistry: Registry;
-  /** Handles one message from any broker; resolves when it is done. Never rejects. */
-  handle(topic: string, payload: Buffer): Promise<void>;
+  /**
+   * Handles one message from any broker; `from` is that broker's label (the `via` of its reply).
+   * Resolves when the message may be PUBACKed. Never rejects.
+   */
+  handle(topic: string, payload: Buffer, from: string): Promise<void>;
   /** How long to wait for the first broker to answer before the start fails, ms. */
   firstConnectTimeoutMs?: number;
   /** Every worker gets every `up/status` (external-consumer.ts). */
@@ -30,10 +32,11 @@ export interface ExternalBrokers {
    */
   publish(topic: string, payload: Uint8Array): Promise<void>;
   /**
-   * The reply to the message being handled (a batch's ack or rejection): on the broker that
-   * delivered that message, where its edge is. Outside a message's handling, like `publish`.
+   * The reply to a message (a batch's ack or rejection): on the broker `via` (the label `handle`
+   * was given with the message), where its edge is. Without `via` (a dead letter re-driven by an
+   * officer), or for a label no longer configured, like `publish`.
    */
-  reply(topic: string, payload: Uint8Array): Promise<void>;
+  reply(topic: string, payload: Uint8Array, via: string | undefined): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -41,12 +44,12 @@ export interface ExternalBrokers {
  * One consumer per broker of `mqtt.url`, all in the same shared-subscription group. The start
  * waits only for the first broker to answer: the others are logged as unreachable and retried
  * until they answer, and `cloud_external_broker_up{broker}` (1 or 0) and /health say which are
- * up. The broker a message came from rides along its handling in an AsyncLocalStorage, so the
- * ack published deep inside the ingest (batch-ingest.ts) goes back on that broker.
+ * up. Each message is handled with the label of the broker it came from, which rides with the
+ * decoded batch (batch-ingest.ts PreparedBatch.via) to its ack, so the ack goes back on that
+ * broker even when the batch is committed in a group with batches of other brokers.
  */
 export async function startExternalBrokers(o: ExternalBrokersOptions): Promise<ExternalBrokers> {
   const { config, log } = o;
-  const origin = new AsyncLocalStorage<ExternalConsumer>();
   const upGauge = new Gauge({
     name: 'cloud_external_broker_up',
     help: 'External-broker mode: 1 while this worker is connected to the broker, 0 otherwise',
@@ -62,7 +65,7 @@ export async function startExternalBrokers(o: ExternalBrokersOptions): Promise<E
       clientId: clientIds[i]!,
       log,
       statusToEveryWorker: o.statusToEveryWorker,
-      handle: (topic, payload) => origin.run(consumer, () => o.handle(topic, payload)),
+      handle: (topic, payload) => o.handle(topic, payload, consumer.broker),
       onUp: (up) => upGauge.set({ broker: consumer.broker }, up ? 1 : 0),
     });
     upGauge.set({ broker: consumer.broker }, 0);
@@ -107,8 +110,8 @@ export async function startExternalBrokers(o: ExternalBrokersOptions): Promise<E
   return {
     links: () => consumers.map((c) => ({ broker: c.broker, up: c.isUp() })),
     publish,
-    reply(topic, payload) {
-      const from = origin.getStore();
+    reply(topic, payload, via) {
+      const from = via === undefined ? undefined : consumers.find((c) => c.broker === via);
       return from ? from.publish(topic, payload) : publish(topic, payload);
     },
     close: closeAll,

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import type { BatchGroupQueue } from '../ingest/batch-group-queue.js';
 import { type ExternalBrokers, startExternalBrokers } from './external-brokers.js';
 import type { ExternalMqttConfig } from './external-config.js';
 import { INGEST_CHANNELS } from './external-consumer.js';
@@ -13,8 +14,13 @@ export interface ExternalIngestOptions {
   clientId: string;
   log: Logger;
   metricsRegistry: Registry;
-  /** The cloud's ingest of each up/ channel. */
-  ingest: Record<Channel, (topic: string, payload: Uint8Array) => Promise<unknown> | unknown>;
+  /** The cloud's ingest of `up/status` and `up/cmd-result` (run one at a time through `serially`). */
+  ingest: Record<
+    Exclude<Channel, 'batch'>,
+    (topic: string, payload: Uint8Array) => Promise<unknown> | unknown
+  >;
+  /** `up/batch`: group commit, as with the embedded broker (batch-group-queue.ts). */
+  batchGroups: BatchGroupQueue;
   /** The cloud's one-message-at-a-time runner (cloud.ts): `done` runs when the work settled. */
   serially(work: () => Promise<unknown> | unknown, done: () => void): void;
   /** TEST KNOB (cloud.yaml ingest.testDelayMs / testDelayForMs): wait before each batch, ms, during the first ...ForMs (0 = always). */
@@ -27,9 +33,13 @@ export interface ExternalIngestOptions {
 
 /**
  * External-broker mode wired to the cloud's ingest, shaped like the embedded broker handle
- * (`aedes` undefined, no port of its own) so cloud.ts treats both alike. Messages of every broker
- * go through the one `serially` runner, so a seq resent on another broker is checked after the
- * first copy's commit.
+ * (`aedes` undefined, no port of its own) so cloud.ts treats both alike. Batches of every broker
+ * go to the one group-commit queue, whose commits run one at a time on the `serially` runner, so
+ * a seq resent on another broker is checked after the first copy's commit. mqtt.js hands a
+ * client's messages over one at a time (PUBACK when `handle` resolves): the queue resolves a
+ * bounded number ahead of their commit (its maxAhead) so a group can form, as aedes does for the
+ * embedded broker. An early PUBACK is safe for the same reason: the edge resends a batch until
+ * the cloud's own ack, sent only after the commit.
  */
 export async function startExternalIngest(o: ExternalIngestOptions) {
   const startedAt = Date.now();
@@ -45,7 +55,7 @@ export async function startExternalIngest(o: ExternalIngestOptions) {
     log: o.log,
     statusToEveryWorker: o.statusToEveryWorker,
     metricsRegistry: o.metricsRegistry,
-    async handle(topic, payload) {
+    async handle(topic, payload, from) {
       await connected;
       const channel = channelOf(topic);
       if (channel === undefined) {
@@ -60,7 +70,12 @@ export async function startExternalIngest(o: ExternalIngestOptions) {
       ) {
         await sleep(testDelayMs);
       }
-      await new Promise<void>((resolve) => o.serially(() => o.ingest[channel](topic, payload), resolve));
+      if (channel === 'batch') {
+        await new Promise<void>((resolve) => o.batchGroups.push(topic, payload, resolve, from));
+        return;
+      }
+      const ingest = o.ingest[channel];
+      await new Promise<void>((resolve) => o.serially(() => ingest(topic, payload), resolve));
     },
   });
   o.onBrokers(brokers);

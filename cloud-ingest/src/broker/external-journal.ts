@@ -23,30 +23,30 @@ export class JournalContextError extends Error {
   override readonly name = 'JournalContextError';
 }
 
-interface Message {
+/** The batch being recorded: its bytes as received, and when (its SinkBatch.receivedAt). */
+export interface JournalMessage {
   payload: Uint8Array;
   receivedAt: number;
 }
 
 export interface JournalWriter {
   /**
-   * Runs the ingest of one `up/batch` message with its bytes at hand for `append`. `receivedAt` is
-   * taken here, right before the ingest takes its own (the same instant within a millisecond).
+   * Runs the recording of one batch's seq (batch-ingest.ts, inside the sink's transaction) with
+   * its bytes at hand for `append`; each batch of a group commit is recorded in its own `during`.
    */
-  during<T>(payload: Uint8Array, work: () => T): T;
+  during<T>(message: JournalMessage, work: () => T): T;
   /** Appends the message being ingested (call inside the transaction recording `seq` as newly committed). */
   append(edge: string, seq: number): void;
 }
 
-export function createJournalWriter(db: Db, now: () => number): JournalWriter {
+export function createJournalWriter(db: Db): JournalWriter {
   db.exec(JOURNAL_SCHEMA);
   const insert = db.prepare<[string, number, number, Buffer]>(
     'INSERT INTO committed_journal (edge, seq, received_at, batch) VALUES (?, ?, ?, ?)',
   );
-  // Carries the message through the sink's awaits (the InfluxDB sink records the seq after its write).
-  const current = new AsyncLocalStorage<Message>();
+  const current = new AsyncLocalStorage<JournalMessage>();
   return {
-    during: (payload, work) => current.run({ payload, receivedAt: now() }, work),
+    during: (message, work) => current.run(message, work),
     append(edge, seq) {
       const m = current.getStore();
       if (m === undefined) {

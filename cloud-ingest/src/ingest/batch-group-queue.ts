@@ -39,8 +39,11 @@ export interface BatchGroupQueueOptions {
 }
 
 export interface BatchGroupQueue {
-  /** One `up/batch` message from the broker; `done` is the broker's delivery callback. */
-  push(topic: string, payload: Uint8Array, done: () => void): void;
+  /**
+   * One `up/batch` message from the broker; `done` is the broker's delivery callback; `via` the
+   * external broker it came from, where its ack goes (undefined with the embedded broker).
+   */
+  push(topic: string, payload: Uint8Array, done: () => void, via?: string): void;
   /** Resolves once every message pushed so far is settled: committed and its ack out, or refused. */
   idle(): Promise<void>;
 }
@@ -49,6 +52,7 @@ interface Waiting {
   topic: string;
   payload: Uint8Array;
   done: () => void;
+  via: string | undefined;
 }
 
 interface Queued {
@@ -60,12 +64,14 @@ interface Queued {
 }
 
 /**
- * Group commit for the embedded broker: messages are decoded as they arrive and queue up while a
- * commit runs; the next commit takes up to `maxBatches` of them in one transaction (one WAL
- * fsync instead of one per batch). Each batch is acked only after that commit (batch-ingest.ts).
+ * Group commit, for the embedded and the external brokers: messages are decoded as they arrive
+ * and queue up while a commit runs; the next commit takes up to `maxBatches` of them in one
+ * transaction (one WAL fsync, or one InfluxDB write, instead of one per batch). Each batch is
+ * acked only after that commit (batch-ingest.ts).
  *
  * Releasing the broker's callback early is what lets a group form (aedes reads no further from a
- * connection while a callback of its last read is pending, and one batch can span several reads);
+ * connection while a callback of its last read is pending, and one batch can span several reads;
+ * mqtt.js hands an external broker's messages over one at a time, each after the last's callback);
  * `maxAhead` bounds how many messages are queued that way. An early callback only PUBACKs the
  * MQTT packet: the edge's delivery guarantee is the cloud's ack, so a crash before the commit
  * costs a resend, never a loss.
@@ -116,10 +122,10 @@ export function createBatchGroupQueue(o: BatchGroupQueueOptions): BatchGroupQueu
   };
 
   // Decodes one message; queues it for a commit, or settles it here (malformed, rejected).
-  const admitOne = ({ topic, payload, done }: Waiting) => {
+  const admitOne = ({ topic, payload, done, via }: Waiting) => {
     let prepared: ReturnType<typeof o.ingest.prepare>;
     try {
-      prepared = o.ingest.prepare(topic, payload);
+      prepared = o.ingest.prepare(topic, payload, via);
     } catch (err) {
       o.onError(err as Error);
       done();
@@ -196,9 +202,9 @@ export function createBatchGroupQueue(o: BatchGroupQueueOptions): BatchGroupQueu
   };
 
   return {
-    push(topic, payload, done) {
+    push(topic, payload, done, via) {
       outstanding++;
-      waiting.push({ topic, payload, done });
+      waiting.push({ topic, payload, done, via });
       admit();
     },
     idle: () =>

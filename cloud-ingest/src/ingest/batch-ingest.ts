@@ -10,6 +10,7 @@ import {
 } from '@village/protocol';
 import type { Logger } from 'pino';
 import { Counter } from 'prom-client';
+import type { JournalWriter } from '../broker/external-journal.js';
 import type { CloudMetrics } from '../metrics.js';
 import { partitionOf } from '../shared-store/partition.js';
 import type { SharedStore } from '../shared-store/shared-store.js';
@@ -46,8 +47,16 @@ export type BatchIngestDeps = DedupeState & {
   timeWindow?: TimeWindow;
   /** Where a batch that does not decode is kept (and then rejected in an ack, when its seq can be read). */
   deadLetters: DeadLetterStore;
-  /** Publishes an ack QoS 1 on `v1/e/{edgeId}/down/ack`; resolves once the broker took it. */
-  publishAck(edgeId: string, ack: Ack): Promise<void>;
+  /**
+   * Publishes an ack QoS 1 on `v1/e/{edgeId}/down/ack`, on the broker `via` when given (the one
+   * the batch came from); resolves once the broker took it.
+   */
+  publishAck(edgeId: string, ack: Ack, via: string | undefined): Promise<void>;
+  /**
+   * External mode with SQLite (several workers, one cloud.db): each newly committed batch is
+   * appended to the journal for the one rules worker, inside the transaction recording its seq.
+   */
+  journal?: JournalWriter | undefined;
   /** ms epoch clock. */
   now(): number;
   /** Called once per newly committed batch, after its ack (rules runtime, live stream). */
@@ -72,8 +81,10 @@ export interface PreparedBatch {
   seen: Map<string, number>;
   /** Points left out because their device belongs to another edge (device-ownership.ts); named in the ack. */
   refused: Refusal[];
-  /** The message's CBOR bytes as received: the SharedStore's journal row holds them for the rules. */
+  /** The message's CBOR bytes as received: the journal row (either store) holds them for the rules. */
   payload: Uint8Array;
+  /** The external broker the message came from, where its ack goes; undefined otherwise. */
+  via: string | undefined;
 }
 
 export interface BatchIngest {
@@ -84,7 +95,7 @@ export interface BatchIngest {
    * here (malformed: counted, dead-lettered and, with a readable seq, rejected; rejected: counted
    * and its rejection acked), a promise of that outcome.
    */
-  prepare(topic: string, payload: Uint8Array): PreparedBatch | Promise<BatchOutcome>;
+  prepare(topic: string, payload: Uint8Array, via?: string): PreparedBatch | Promise<BatchOutcome>;
   /**
    * Commits prepared batches of one or several edges (one runner at a time), starts each one's
    * ack and feeds the committed ones to `onCommitted`, in order. Resolves once the commits are
@@ -139,6 +150,7 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
     edgeId: string,
     payload: Uint8Array,
     at: number,
+    via: string | undefined,
   ): Promise<BatchOutcome> => {
     const header = readBatchHeader(payload);
     const seq = header?.edgeId === edgeId ? header.seq : null;
@@ -153,12 +165,16 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
     });
     malformed(err, edgeId, payload.length, { deadLetter: letter.id, seq, bytesKept: letter.bytesKept });
     if (seq !== null) {
-      await deps.publishAck(edgeId, {
-        acked: [],
-        rejected: [{ seq, reason: `undecodable (${err.code}), dead letter ${letter.id}: ${err.message}` }],
-        ...ackEpoch(header?.epoch ?? LEGACY_EPOCH),
-        cloudTime: deps.now(),
-      });
+      await deps.publishAck(
+        edgeId,
+        {
+          acked: [],
+          rejected: [{ seq, reason: `undecodable (${err.code}), dead letter ${letter.id}: ${err.message}` }],
+          ...ackEpoch(header?.epoch ?? LEGACY_EPOCH),
+          cloudTime: deps.now(),
+        },
+        via,
+      );
     }
     return 'malformed';
   };
@@ -169,19 +185,19 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
     epoch: string,
     code: string,
     reason: string,
+    via: string | undefined,
   ): Promise<BatchOutcome> => {
     metrics.batches.inc({ result: 'rejected', code });
     log.warn({ edge: edgeId, seq, code, reason }, 'batch rejected');
-    await deps.publishAck(edgeId, {
-      acked: [],
-      rejected: [{ seq, reason }],
-      ...ackEpoch(epoch),
-      cloudTime: deps.now(),
-    });
+    await deps.publishAck(
+      edgeId,
+      { acked: [], rejected: [{ seq, reason }], ...ackEpoch(epoch), cloudTime: deps.now() },
+      via,
+    );
     return 'rejected';
   };
 
-  function prepare(topic: string, payload: Uint8Array): PreparedBatch | Promise<BatchOutcome> {
+  function prepare(topic: string, payload: Uint8Array, via?: string): PreparedBatch | Promise<BatchOutcome> {
     const receivedAt = deps.now();
     let edgeId: string;
     let batch: Batch;
@@ -194,7 +210,7 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
     try {
       batch = decodeBatch(payload);
     } catch (err) {
-      if (err instanceof ProtocolError) return undecodable(err, edgeId, payload, receivedAt);
+      if (err instanceof ProtocolError) return undecodable(err, edgeId, payload, receivedAt, via);
       throw err;
     }
     const { seq } = batch;
@@ -206,10 +222,11 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
         epoch,
         'edge_mismatch',
         `batch edge id ${batch.edgeId} does not match topic edge ${edgeId}`,
+        via,
       );
     }
     // Edge seqs start at 1 (H starts at 0): a seq 0 would be taken for committed and silently lost.
-    if (seq < 1) return reject(edgeId, seq, epoch, 'bad_seq', 'seq must be at least 1');
+    if (seq < 1) return reject(edgeId, seq, epoch, 'bad_seq', 'seq must be at least 1', via);
     const { readings, events, refused } = keepOwnPoints(registry, metrics, log, batch);
     const believable = latestRange(deps.timeWindow ?? DEFAULT_TIME_WINDOW, receivedAt);
     const timed = markSuspectTimes(readings, believable);
@@ -228,6 +245,7 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
       seen: devicesSeen({ ...batch, readings, events }),
       refused,
       payload,
+      via,
       sinkBatch: {
         edgeId,
         historical: batch.historical,
@@ -241,24 +259,27 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
   }
 
   // Runs inside the sink's transaction for SQLite (a nested transaction is a savepoint); its own one otherwise.
-  // Returns the seq state's memory change, to apply once that transaction committed.
-  const recordState = (seqState: SeqState, p: PreparedBatch) =>
+  // Returns the seq state's memory change, to apply once that transaction committed. With a
+  // journal, the seq state appends this batch's row when it records the seq as new.
+  const recordTx = (seqState: SeqState, p: PreparedBatch) =>
     db.transaction(() => {
       const apply = seqState.record(p.edgeId, p.seq, p.epoch);
       registry.noteDevicesSeen(p.edgeId, p.seen);
       registry.noteEdgeSeen(p.edgeId, p.sinkBatch.receivedAt);
       return apply;
-    })();
+    });
+  const recordState = (seqState: SeqState, p: PreparedBatch) =>
+    deps.journal
+      ? deps.journal.during({ payload: p.payload, receivedAt: p.sinkBatch.receivedAt }, recordTx(seqState, p))
+      : recordTx(seqState, p)();
 
   const ack = async (p: PreparedBatch) => {
     try {
-      await deps.publishAck(p.edgeId, {
-        acked: [p.seq],
-        rejected: [],
-        refused: p.refused,
-        ...ackEpoch(p.epoch),
-        cloudTime: deps.now(),
-      });
+      await deps.publishAck(
+        p.edgeId,
+        { acked: [p.seq], rejected: [], refused: p.refused, ...ackEpoch(p.epoch), cloudTime: deps.now() },
+        p.via,
+      );
     } catch (err) {
       // Committed all the same: the edge resends and gets a duplicate's ack.
       log.error({ edge: p.edgeId, seq: p.seq, err: (err as Error).message }, 'ack publish failed');
@@ -318,57 +339,87 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
   };
 
   /**
-   * `store.kind: postgres`: several hosts share the dedupe, so each batch is checked against the
-   * SharedStore, written to the sink, and only after the sink made the points durable (InfluxDB
-   * accepted them) recorded there, with its journal row, in one SharedStore transaction. A batch
-   * another host recorded in between (both got a copy) was written twice with the same keys, so
-   * it is one set of points; it is acked as a duplicate and not fed on. External mode hands one
-   * message at a time, so batches go one by one.
+   * `store.kind: postgres`: several hosts share the dedupe. The group's batches are checked
+   * against the SharedStore (one query each, all at once), the new ones written to the sink in one
+   * group write, and only after the sink made them durable (InfluxDB accepted the points) recorded
+   * there, with their journal rows, in ONE SharedStore transaction. A batch another host recorded
+   * in between (both got a copy) was written twice with the same keys, so it is one set of
+   * points; it is acked as a duplicate and not fed on. If anything fails, no batch of the group is
+   * acked (the edges resend; the points written are keyed, so rewritten with themselves).
    */
   async function commitShared(
     store: SharedStore,
     group: readonly PreparedBatch[],
   ): Promise<Promise<BatchOutcome>[]> {
-    const outcomes: Promise<BatchOutcome>[] = [];
-    for (const p of group) {
-      // An epoch this host saw committed for the edge already has its stream: not new, no query.
-      const knownEpoch = sharedEpochs.get(p.edgeId) === p.epoch;
-      let newly = false;
-      let result: SinkWriteResult;
-      try {
-        if (await store.isCommitted(p.edgeId, p.epoch, p.seq)) {
-          sharedEpochs.set(p.edgeId, p.epoch);
-          outcomes.push(duplicate(p));
-          continue;
-        }
-        if (!knownEpoch && !epochEventAdded.has(p)) {
-          const change = await store.epochChange(p.edgeId, p.epoch);
-          if (change !== undefined) addEpochEvent(p, change);
-        }
-        result = await sink.commitBatch(p.sinkBatch, async () => {
-          const [isNew] = await store.recordCommits([
-            {
-              edge: p.edgeId,
-              epoch: p.epoch,
-              seq: p.seq,
-              receivedAt: p.sinkBatch.receivedAt,
-              partition: partitionOf(p.sinkBatch.place),
-              batch: p.payload,
-            },
-          ]);
-          newly = isNew === true;
-          db.transaction(() => {
+    const fresh: PreparedBatch[] = [];
+    let newly: boolean[];
+    let results: SinkWriteResult[];
+    try {
+      const known = await Promise.all(group.map((p) => store.isCommitted(p.edgeId, p.epoch, p.seq)));
+      const inGroup = new Set<string>();
+      const asked = new Map<string, Promise<EpochChange | undefined>>();
+      for (const [i, p] of group.entries()) {
+        const key = `${p.edgeId}\u0000${p.epoch}\u0000${p.seq}`;
+        if (known[i]) sharedEpochs.set(p.edgeId, p.epoch);
+        if (known[i] || inGroup.has(key)) continue;
+        inGroup.add(key);
+        fresh.push(p);
+        // An epoch this host saw committed for the edge already has its stream: not new, no query.
+        const stream = `${p.edgeId}\u0000${p.epoch}`;
+        if (sharedEpochs.get(p.edgeId) === p.epoch || asked.has(stream) || epochEventAdded.has(p)) continue;
+        asked.set(
+          stream,
+          store.epochChange(p.edgeId, p.epoch).then((change) => {
+            if (change !== undefined) addEpochEvent(p, change);
+            return change;
+          }),
+        );
+      }
+      await Promise.all(asked.values());
+      if (fresh.length === 0) {
+        newly = [];
+        results = [];
+      } else {
+        // Each item's recordState runs once its points are durable (inside the sink's SQLite
+        // transaction: this host's registry); the SharedStore then records the whole group, in
+        // one transaction, before any batch is acked.
+        const items = fresh.map((p) => ({
+          batch: p.sinkBatch,
+          recordState: () => {
             registry.noteDevicesSeen(p.edgeId, p.seen);
             registry.noteEdgeSeen(p.edgeId, p.sinkBatch.receivedAt);
-          })();
-        });
-      } catch (err) {
-        outcomes.push(failed(p, err as Error));
-        continue;
+          },
+        }));
+        results = [];
+        if (sink.commitGroup) results = await sink.commitGroup(items);
+        else for (const it of items) results.push(await sink.commitBatch(it.batch, it.recordState));
+        newly = await store.recordCommits(
+          fresh.map((p) => ({
+            edge: p.edgeId,
+            epoch: p.epoch,
+            seq: p.seq,
+            receivedAt: p.sinkBatch.receivedAt,
+            partition: partitionOf(p.sinkBatch.place),
+            batch: p.payload,
+          })),
+        );
       }
-      sharedEpochs.set(p.edgeId, p.epoch);
-      outcomes.push(newly ? committed(p, result) : duplicate(p));
+    } catch (err) {
+      return group.map((p) => failed(p, err as Error));
     }
+    const committedNow = new Map<PreparedBatch, SinkWriteResult>();
+    fresh.forEach((p, i) => {
+      sharedEpochs.set(p.edgeId, p.epoch);
+      if (newly[i]) committedNow.set(p, results[i]!);
+    });
+    if (committedNow.size > 0) metrics.commitGroupBatches.observe(committedNow.size);
+    const outcomes = group.map((p): Promise<BatchOutcome> => {
+      const result = committedNow.get(p);
+      if (result === undefined) return duplicate(p);
+      count(p, result);
+      return ack(p).then(() => 'committed');
+    });
+    for (const p of group) if (committedNow.has(p)) deps.onCommitted?.(p.sinkBatch);
     return outcomes;
   }
   /** Edge → the epoch this host last saw committed for it (store.kind postgres). */

@@ -260,10 +260,10 @@ export function createInfluxSink(config: InfluxSinkConfig, deps: InfluxSinkDeps)
       const deadLettered = items.map(({ batch }, i) =>
         bad.size > 0 ? deadLetterRefused(batch, pointsOf[i]!, bad) : 0,
       );
-      // The local state in one SQLite transaction; with store.kind postgres each recordState is the
-      // SharedStore's transaction instead (async), awaited so the batch is acked only once it committed.
-      const recorded = deps.db.transaction(() => items.map((item) => item.recordState()))();
-      if (recorded.some((r) => r instanceof Promise)) await Promise.all(recorded);
+      // The local state in one SQLite transaction, after InfluxDB accepted every point.
+      deps.db.transaction(() => {
+        for (const item of items) item.recordState();
+      })();
       // Rewrites overwrite silently in InfluxDB (same measurement, tags and time); dedupe by seq
       // keeps them to the crash-between-write-and-record case, so they are not counted here.
       return items.map(

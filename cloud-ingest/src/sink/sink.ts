@@ -25,18 +25,11 @@ export interface SinkBatch {
 }
 
 /**
- * The seq-state write to run right after a batch's points. Synchronous for the cloud's own SQLite
- * state (it runs inside the sink's transaction); a Promise with `store.kind: postgres`, where the
- * seq goes to the SharedStore: only a sink that is not atomic with the state (InfluxDB) may be
- * given one, and it awaits it before the batch counts as committed.
+ * The state write to run right after a batch's points, inside the sink's transaction on the
+ * cloud's SQLite (the seq state; with `store.kind: postgres` only this host's registry, the
+ * SharedStore recording the group after the sink resolved: batch-ingest.ts commitShared).
  */
-export type RecordState = () => void | Promise<void>;
-
-/** A sink atomic with the state was given an async `recordState`: a wiring error, the batch is not committed. */
-export class AsyncStateError extends Error {
-  override readonly name = 'AsyncStateError';
-  readonly code = 'async_state';
-}
+export type RecordState = () => void;
 
 /** One batch of a group commit and the seq-state write to run right after its points. */
 export interface GroupItem {

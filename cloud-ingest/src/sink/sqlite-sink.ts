@@ -1,19 +1,18 @@
 import type { DeviceEvent, Quality, Severity, Value } from '@village/protocol';
 import type { Db } from '../store/open-database.js';
 import { type TimeWindow, latestRange } from './reading-time-window.js';
-import {
-  AsyncStateError,
-  type EventQuery,
-  type FlagWrite,
-  type GroupItem,
-  type LatestValue,
-  type RecordState,
-  type SeriesBucket,
-  type SeriesQuery,
-  type Sink,
-  type SinkBatch,
-  type SinkWriteResult,
-  type StoredEvent,
+import type {
+  EventQuery,
+  FlagWrite,
+  GroupItem,
+  LatestValue,
+  RecordState,
+  SeriesBucket,
+  SeriesQuery,
+  Sink,
+  SinkBatch,
+  SinkWriteResult,
+  StoredEvent,
 } from './sink.js';
 
 /**
@@ -181,13 +180,7 @@ export function createSqliteSink(db: Db, options: SqliteSinkOptions = {}): Sink 
         rewrites++;
       }
     }
-    // Atomic with the state only if the state is written here, in this transaction: an async one
-    // (the SharedStore) would commit apart, so it is refused (config-check refuses the combination).
-    const recorded = recordState();
-    if (recorded instanceof Promise) {
-      recorded.catch(() => {});
-      throw new AsyncStateError('the SQLite sink was given an async seq state (store.kind postgres)');
-    }
+    recordState();
     return { readings: readings.length, events: batch.events.length, rewrites };
   };
   const writeBatch = db.transaction(writePoints);
