@@ -82,6 +82,11 @@ export function runSharedStoreSuite(
       // Another edge, and another epoch of this edge, are streams of their own.
       expect(await s.isCommitted('rc-other', 'e1', 1)).toBe(false);
       expect(await s.isCommitted('rc', 'e2', 1)).toBe(false);
+      // The group question answers each key as isCommitted does, in order.
+      const keys = [9, 8, 1, 7, 6].map((seq) => ({ edge: 'rc', epoch: 'e1', seq }));
+      keys.push({ edge: 'rc-other', epoch: 'e1', seq: 1 }, { edge: 'rc', epoch: 'e2', seq: 1 });
+      expect(await stores[2]!.committedAmong(keys)).toEqual([true, false, true, false, true, false, false]);
+      expect(await s.committedAmong([])).toEqual([]);
     });
 
     it('epochs: a new epoch of a known edge reports the old one and its H; known epochs report nothing', async () => {

@@ -45,6 +45,7 @@ export function openSqliteStoreInThread(dir: string): SharedStore {
   return {
     kind: 'sqlite',
     isCommitted: (...a) => call('isCommitted', ...a),
+    committedAmong: (...a) => call('committedAmong', ...a),
     snapshot: (...a) => call('snapshot', ...a),
     epochChange: (...a) => call('epochChange', ...a),
     recordCommits: (...a) => call('recordCommits', ...a),

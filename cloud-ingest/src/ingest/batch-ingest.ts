@@ -340,7 +340,7 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
 
   /**
    * `store.kind: postgres`: several hosts share the dedupe. The group's batches are checked
-   * against the SharedStore (one query each, all at once), the new ones written to the sink in one
+   * against the SharedStore (one query for the group), the new ones written to the sink in one
    * group write, and only after the sink made them durable (InfluxDB accepted the points) recorded
    * there, with their journal rows, in ONE SharedStore transaction. A batch another host recorded
    * in between (both got a copy) was written twice with the same keys, so it is one set of
@@ -355,7 +355,9 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
     let newly: boolean[];
     let results: SinkWriteResult[];
     try {
-      const known = await Promise.all(group.map((p) => store.isCommitted(p.edgeId, p.epoch, p.seq)));
+      const known = await store.committedAmong(
+        group.map((p) => ({ edge: p.edgeId, epoch: p.epoch, seq: p.seq })),
+      );
       const inGroup = new Set<string>();
       const asked = new Map<string, Promise<EpochChange | undefined>>();
       for (const [i, p] of group.entries()) {

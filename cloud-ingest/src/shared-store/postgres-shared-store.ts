@@ -247,6 +247,18 @@ export async function openPostgresSharedStore({
       return rows[0]!.committed;
     },
 
+    async committedAmong(keys) {
+      if (keys.length === 0) return [];
+      const rows = await q<{ committed: boolean }>(
+        `SELECT EXISTS (SELECT 1 FROM edge_seq_state s WHERE s.edge = u.edge AND s.epoch = u.epoch AND s.high_water >= u.seq)
+             OR EXISTS (SELECT 1 FROM edge_seq_above a WHERE a.edge = u.edge AND a.epoch = u.epoch AND a.seq = u.seq) AS committed
+           FROM unnest($1::text[], $2::text[], $3::bigint[]) WITH ORDINALITY AS u(edge, epoch, seq, i)
+          ORDER BY u.i`,
+        [keys.map((k) => k.edge), keys.map((k) => k.epoch), keys.map((k) => k.seq)],
+      );
+      return rows.map((r) => r.committed);
+    },
+
     async snapshot(edge, epoch): Promise<SeqSnapshot> {
       // One statement, one snapshot: H and the seqs above it agree.
       const rows = await q<{ high_water: string | null; above: string[] | null }>(

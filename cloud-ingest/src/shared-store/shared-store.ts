@@ -11,6 +11,14 @@ import type { EpochChange } from '../store/seq-state.js';
  * one transaction, and is safe under concurrent callers in other processes.
  */
 
+/** One batch's place in its edge's seq stream. */
+export interface SeqKey {
+  edge: string;
+  /** The outbox epoch (LEGACY_EPOCH for an edge that sends none). */
+  epoch: string;
+  seq: number;
+}
+
 /** One batch the sink made durable, to record as committed (and journal, when new). */
 export interface CommitItem {
   edge: string;
@@ -82,6 +90,8 @@ export interface SharedStore {
 
   // Seq and epoch dedupe (DESIGN.md "Delivery, precisely"), same meaning as store/seq-state.ts.
   isCommitted(edge: string, epoch: string, seq: number): Promise<boolean>;
+  /** `isCommitted` of each key, in order, in one round trip (a group commit's dedupe). */
+  committedAmong(keys: readonly SeqKey[]): Promise<boolean[]>;
   snapshot(edge: string, epoch: string): Promise<SeqSnapshot>;
   epochChange(edge: string, epoch: string): Promise<EpochChange | undefined>;
   /**

@@ -154,6 +154,8 @@ export function openSqliteSharedStore(db: Db): SharedStore {
   return {
     kind: 'sqlite',
     isCommitted: async (edge, epoch, seq) => seqs.isCommitted(edge, seq, epoch),
+    committedAmong: async (keys) =>
+      db.transaction(() => keys.map((k) => seqs.isCommitted(k.edge, k.seq, k.epoch)))(),
     snapshot: async (edge, epoch) => db.transaction(() => seqs.snapshot(edge, epoch))(),
     epochChange: async (edge, epoch) => epochChangeIn(st, edge, epoch),
     // IMMEDIATE: the write lock first, so two workers' groups apply one after the other.
