@@ -25,7 +25,7 @@ import { createLiveRoutes, rulesChanges } from './http/live-routes.js';
 import { refuseMalformedPath } from './http/malformed-path.js';
 import { createPeopleRoutes } from './http/people-routes.js';
 import { createPlaceRoutes } from './http/place-routes.js';
-import { createBatchGroupQueue } from './ingest/batch-group-queue.js';
+import { EXTERNAL_GROUP_LIMITS, createBatchGroupQueue } from './ingest/batch-group-queue.js';
 import { type DedupeState, createBatchIngest } from './ingest/batch-ingest.js';
 import { createCommandResend } from './ingest/command-resend.js';
 import { createCommandResultIngest } from './ingest/command-result-ingest.js';
@@ -183,7 +183,8 @@ export async function startCloud(
       now,
       onCommitted: (batch) => committed.publish(believableOnly(batch)),
     });
-    const commands = openCommandStore(db);
+    // Several hosts: commands in PostgreSQL, so the host a result reaches completes what another sent.
+    const commands = sharedStore?.commands ?? openCommandStore(db);
     const ingestCommandResult = createCommandResultIngest({ commands, metrics, log, now });
     const resendCommands = createCommandResend({ commands, metrics, log, now, publish });
     // The rules runtime starts later; births and deaths reach it once it runs (an offline edge is
@@ -203,7 +204,10 @@ export async function startCloud(
       log,
       now,
       onBirth: (edge) => {
-        resendCommands(edge);
+        // Several hosts all get the birth, so each resends: the edge runs a command id once.
+        resendCommands(edge).catch((err: Error) =>
+          log.warn({ edge, err: err.message }, 'pending commands not resent (the command store failed)'),
+        );
         edgeStatusToRules?.(edge, true);
       },
       onDeath: (edge) => edgeStatusToRules?.(edge, false),
@@ -234,6 +238,9 @@ export async function startCloud(
       ingest: batches,
       serially,
       onError: (err) => log.error({ err: err.message, stack: err.stack }, 'batch could not be decoded'),
+      // An external broker is one connection, whose next message comes only after the last one's
+      // callback: two groups' worth released ahead, or a group holds no more than maxAhead.
+      ...(config.mqtt.mode === 'external' ? { limits: EXTERNAL_GROUP_LIMITS } : {}),
     });
     const broker = await brokerMode.start({
       log,

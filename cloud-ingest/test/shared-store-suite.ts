@@ -233,6 +233,62 @@ export function runSharedStoreSuite(
       expect(await s.fireDue(T + 3000, 10, async (x) => void keys.push(x.key))).toBe(3);
     });
 
+    it('commands: sent through one store, completed through another, once; pending oldest first until expiry', async () => {
+      const cmd = (id: string, expiresAt = T + 60_000) => ({
+        id,
+        device: 'siren-1',
+        action: 'on',
+        params: { seconds: 30, note: '喇叭' },
+        expiresAt,
+      });
+      const sent = await stores[0]!.commands.insert('cmd-edge', cmd('c-1'), 'officer-a', T);
+      expect(sent).toMatchObject({
+        id: 'c-1',
+        edge: 'cmd-edge',
+        state: 'sent',
+        actor: 'officer-a',
+        createdAt: T,
+      });
+      await stores[0]!.commands.insert('cmd-edge', cmd('c-2'), 'officer-a', T + 1);
+      await stores[0]!.commands.insert('cmd-edge', cmd('c-old', T + 5), 'officer-a', T + 2);
+      await stores[0]!.commands.insert('cmd-other', cmd('c-3'), 'officer-b', T + 3);
+      // Another host, the one the edge's answer reached: only that edge's command, and only once.
+      const other = stores[1]!.commands;
+      expect(await other.complete('cmd-other', { ts: T, id: 'c-1', ok: true }, T + 10)).toBe(false);
+      expect(
+        await other.complete('cmd-edge', { ts: T, id: 'c-1', ok: true, data: { level: 3 } }, T + 10),
+      ).toBe(true);
+      expect(await other.complete('cmd-edge', { ts: T, id: 'c-1', ok: false, error: 'late' }, T + 11)).toBe(
+        false,
+      );
+      expect(await stores[2]!.commands.get('c-1')).toMatchObject({
+        state: 'ok',
+        data: { level: 3 },
+        completedAt: T + 10,
+        params: { seconds: 30, note: '喇叭' },
+      });
+      expect(
+        await other.complete(
+          'cmd-edge',
+          { ts: T, id: 'c-2', ok: false, error: 'relay stuck', code: 'command_rejected' },
+          T + 12,
+        ),
+      ).toBe(true);
+      expect(await stores[3]!.commands.get('c-2')).toMatchObject({
+        state: 'error',
+        errorCode: 'command_rejected',
+      });
+      // Waiting and not expired, oldest first; a failed one stops waiting.
+      await stores[0]!.commands.insert('cmd-edge', cmd('c-4'), 'officer-a', T + 20);
+      await stores[0]!.commands.insert('cmd-edge', cmd('c-5'), 'officer-a', T + 21);
+      expect((await other.pending('cmd-edge', T + 30)).map((c) => c.id)).toEqual(['c-4', 'c-5']);
+      expect((await other.pending('cmd-edge', T + 3)).map((c) => c.id)).toEqual(['c-old', 'c-4', 'c-5']);
+      expect(await stores[2]!.commands.fail('c-4', 'too_large', T + 31)).toBe(true);
+      expect(await stores[2]!.commands.fail('c-4', 'again', T + 32)).toBe(false);
+      expect((await other.pending('cmd-edge', T + 30)).map((c) => c.id)).toEqual(['c-5']);
+      expect(await other.get('no-such')).toBeUndefined();
+    });
+
     it('(a) many concurrent recordCommits of overlapping seqs: each seq new exactly once, H right', async () => {
       const N = 120;
       const edges = ['ca-1', 'ca-2', 'ca-3'];

@@ -36,7 +36,11 @@ parentPort.on('message', async (m) => {
       db.close();
       result = undefined;
     } else {
-      result = await store[m.method](...m.args);
+      // `commands.insert` and the like: a method of the store's command store.
+      const [owner, method] = m.method.startsWith('commands.')
+        ? [store.commands, m.method.slice('commands.'.length)]
+        : [store, m.method];
+      result = await owner[method](...m.args);
     }
     parentPort.postMessage({ id: m.id, result });
   } catch (err) {

@@ -44,6 +44,13 @@ export function openSqliteStoreInThread(dir: string): SharedStore {
     });
   return {
     kind: 'sqlite',
+    commands: {
+      insert: (...a) => call('commands.insert', ...a),
+      complete: (...a) => call('commands.complete', ...a),
+      get: (...a) => call('commands.get', ...a),
+      pending: (...a) => call('commands.pending', ...a),
+      fail: (...a) => call('commands.fail', ...a),
+    },
     isCommitted: (...a) => call('isCommitted', ...a),
     committedAmong: (...a) => call('committedAmong', ...a),
     snapshot: (...a) => call('snapshot', ...a),

@@ -173,5 +173,49 @@ describe(
       expect(rows.map((r) => r.partition)).toEqual(rows.map(() => 'v1'));
       expect(rows.map((r) => r.position)).toEqual(rows.map((_, i) => i + 1));
     });
+
+    it("a command sent through one host is completed by the edge's result, whichever host the result reaches", async () => {
+      const [h1, h2] = hosts as [Host, Host];
+      const url = (h: Host, path: string) => `http://127.0.0.1:${h.httpPort}${path}`;
+      const resultsOn = async (h: Host) =>
+        [...(await h.metrics())]
+          .filter(([k]) => k.startsWith('cloud_command_results_total{'))
+          .reduce((n, [k, x]) => (k.includes('result="unknown"') ? n : n + x), 0);
+      const before = await Promise.all(hosts.map(resultsOn));
+      // Six commands through host-1's API; the fake driver takes none, so each result is an error.
+      const ids: string[] = [];
+      for (let i = 1; i <= 6; i++) {
+        const res = await fetch(url(h1, '/api/v1/commands'), {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ device: `dev-${i}`, action: 'on', params: {} }),
+        });
+        expect(res.status).toBe(202);
+        ids.push(((await res.json()) as { command: { id: string } }).command.id);
+      }
+      type Row = { id: string; state: string; errorCode: string | null };
+      const seen = await waitFor(
+        'every command completed, as host-1 and host-2 show it',
+        async () => {
+          const rows = await Promise.all(
+            ids.flatMap((id) =>
+              [h1, h2].map(
+                async (h) =>
+                  ((await (await fetch(url(h, `/api/v1/commands/${id}`))).json()) as { command: Row })
+                    .command,
+              ),
+            ),
+          );
+          return rows.every((r) => r.state !== 'sent') ? rows : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 250 },
+      );
+      expect(seen.map((r) => [r.state, r.errorCode])).toEqual(seen.map(() => ['error', 'no_commands']));
+      // The shared subscription spread the results over the hosts (per host each result counted once).
+      const applied = (await Promise.all(hosts.map(resultsOn))).map((n, i) => n - before[i]!);
+      log('command results per host', { applied });
+      expect(applied.reduce((a, b) => a + b, 0)).toBe(6);
+      expect(applied.filter((n) => n > 0).length).toBeGreaterThan(1);
+    });
   },
 );

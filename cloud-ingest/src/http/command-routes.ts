@@ -102,7 +102,7 @@ export function createCommandRoutes(deps: CommandRouteDeps): Hono {
       }
       throw new ApiError(400, 'bad_command', `the edge would refuse this command: ${err.message}`);
     }
-    const stored = deps.commands.insert(row.edge, cmd, scope.actor, now);
+    const stored = await deps.commands.insert(row.edge, cmd, scope.actor, now);
     deps.log.info(
       { actor: scope.actor, id: cmd.id, edge: row.edge, device, action: cmd.action, village: row.village },
       'command sent',
@@ -111,8 +111,8 @@ export function createCommandRoutes(deps: CommandRouteDeps): Hono {
     return c.json({ command: stored } satisfies CommandResponse, 202);
   });
 
-  app.get('/api/v1/commands/:id', (c) => {
-    const row = deps.commands.get(c.req.param('id'));
+  app.get('/api/v1/commands/:id', async (c) => {
+    const row = await deps.commands.get(c.req.param('id'));
     // The village of the edge it went to: that is where it acted.
     const village = row && deps.registry.placeOf(row.edge).village;
     if (!row || !canSeeVillage(scopeOf(c), village))

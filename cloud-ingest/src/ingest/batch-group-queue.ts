@@ -20,13 +20,22 @@ export interface GroupLimits {
   maxQueued: number;
 }
 
-/** 8 batches or 50,000 points a transaction; up to two groups' worth of messages read ahead. */
+/** 64 batches or 50,000 points a transaction; 16 messages released ahead of their commit, 256 decoded and queued. */
 export const DEFAULT_GROUP_LIMITS: GroupLimits = {
   maxBatches: 64,
   maxPoints: 50_000,
   maxAhead: 16,
   maxAheadPoints: 100_000,
   maxQueued: 256,
+};
+
+/**
+ * External-broker mode: mqtt.js hands over one connection's messages one at a time, each after the
+ * last one's callback, so a group can hold only what was released ahead. Two groups' worth, so the
+ * next group fills while one commits (the points bound, maxAheadPoints, still holds the memory).
+ */
+export const EXTERNAL_GROUP_LIMITS: Partial<GroupLimits> = {
+  maxAhead: 2 * DEFAULT_GROUP_LIMITS.maxBatches,
 };
 
 export interface BatchGroupQueueOptions {

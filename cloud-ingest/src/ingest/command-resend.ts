@@ -16,10 +16,10 @@ export interface CommandResendDeps {
  * so a command sent while it was away is gone: resend what has no result yet. The edge runs a
  * command id once and answers repeats from memory.
  */
-export function createCommandResend(deps: CommandResendDeps): (edge: string) => void {
+export function createCommandResend(deps: CommandResendDeps): (edge: string) => Promise<void> {
   const { commands, metrics, log, now, publish } = deps;
-  return (edge) => {
-    for (const c of commands.pending(edge, now())) {
+  return async (edge) => {
+    for (const c of await commands.pending(edge, now())) {
       const cmd = {
         id: c.id,
         device: c.device,
@@ -32,7 +32,7 @@ export function createCommandResend(deps: CommandResendDeps): (edge: string) => 
       // the command would be resent at every birth until it expires: it fails here, once, instead.
       if (bytes.length > LIMITS.maxControlBytes) {
         const error = `too_large: the command is ${bytes.length} bytes, an edge takes at most ${LIMITS.maxControlBytes}`;
-        commands.fail(c.id, error, now());
+        await commands.fail(c.id, error, now());
         metrics.commandResults.inc({ result: 'too_large' });
         log.warn(
           { edge, id: c.id, bytes: bytes.length },

@@ -9,12 +9,12 @@ export function createCommandResultIngest(deps: {
   metrics: CloudMetrics;
   log: Logger;
   now(): number;
-}): (topic: string, payload: Uint8Array) => void {
-  return (topic, payload) => {
+}): (topic: string, payload: Uint8Array) => Promise<void> {
+  return async (topic, payload) => {
     try {
       const { edgeId } = parseTopic(topic);
       const result = decodeCommandResult(payload);
-      const applied = deps.commands.complete(edgeId, result, deps.now());
+      const applied = await deps.commands.complete(edgeId, result, deps.now());
       deps.metrics.commandResults.inc({ result: applied ? (result.ok ? 'ok' : 'error') : 'unknown' });
       deps.log.info(
         { edge: edgeId, id: result.id, ok: result.ok, error: result.error, applied },

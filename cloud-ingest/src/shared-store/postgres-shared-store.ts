@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { EpochChange } from '../store/seq-state.js';
+import { COMMANDS_SCHEMA, postgresCommands } from './postgres-commands.js';
 import { SharedStoreError, redactUrl } from './shared-store-error.js';
 import {
   type CommitItem,
@@ -220,6 +221,7 @@ export async function openPostgresSharedStore({
     await tx(async (c) => {
       await c.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
       await c.query(SCHEMA);
+      await c.query(COMMANDS_SCHEMA);
     });
   } catch (err) {
     await pool.end().catch(() => {});
@@ -237,6 +239,7 @@ export async function openPostgresSharedStore({
 
   return {
     kind: 'postgres',
+    commands: postgresCommands(q),
 
     async isCommitted(edge, epoch, seq) {
       const rows = await q<{ committed: boolean }>(

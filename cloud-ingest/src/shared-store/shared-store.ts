@@ -1,8 +1,9 @@
+import type { CommandStore } from '../store/command-store.js';
 import type { EpochChange } from '../store/seq-state.js';
 
 /**
  * The state several ingest hosts share (docs/scaling.md "Several hosts"): the per-edge seq and
- * epoch dedupe, the committed-batch journal the rules read, the rules partitions' leases with
+ * epoch dedupe, the committed-batch journal the rules read, the commands sent to edges, the rules partitions' leases with
  * their fenced state, and the incident deadlines any live host may fire. Two implementations pass
  * one suite (test/shared-store-suite.ts): SQLite (one host, several workers on one file) and
  * PostgreSQL (`store: { kind: postgres, url }`, several hosts).
@@ -87,6 +88,9 @@ export class LeaseLostError extends Error {
 
 export interface SharedStore {
   readonly kind: 'sqlite' | 'postgres';
+
+  /** Commands and their results: sent through one host's API, completed by whichever host the result reaches. */
+  readonly commands: CommandStore;
 
   // Seq and epoch dedupe (DESIGN.md "Delivery, precisely"), same meaning as store/seq-state.ts.
   isCommitted(edge: string, epoch: string, seq: number): Promise<boolean>;

@@ -20,16 +20,65 @@ export interface CommandRow {
   completedAt: number | null;
 }
 
+/**
+ * Where commands and their results are kept: this cloud's SQLite (`openCommandStore`), or, with
+ * `store.kind: postgres`, PostgreSQL (shared-store/postgres-commands.ts), so a result that reaches
+ * any host completes the command another host sent. Async for the second; both pass
+ * test/command-store-suite.ts.
+ */
 export interface CommandStore {
-  insert(edge: string, cmd: Command & { expiresAt: number }, actor: string, now: number): CommandRow;
-  /** Applies a result from `up/cmd-result`; false when no command of that edge has this id. */
-  complete(edge: string, result: CommandResult, now: number): boolean;
-  get(id: string): CommandRow | undefined;
+  insert(edge: string, cmd: Command & { expiresAt: number }, actor: string, now: number): Promise<CommandRow>;
+  /** Applies a result from `up/cmd-result`; false when no command of that edge has this id, or it has a result. */
+  complete(edge: string, result: CommandResult, now: number): Promise<boolean>;
+  get(id: string): Promise<CommandRow | undefined>;
   /** Commands of an edge still waiting for a result and not yet expired, oldest first. */
-  pending(edge: string, now: number): CommandRow[];
+  pending(edge: string, now: number): Promise<CommandRow[]>;
   /** Ends a command the cloud will not send (again) with an error; false when it was not waiting. */
-  fail(id: string, error: string, now: number): boolean;
+  fail(id: string, error: string, now: number): Promise<boolean>;
 }
+
+/** A stored command's columns, as both stores keep them (snake_case, params and data as JSON text). */
+export interface CommandColumns {
+  id: string;
+  edge: string;
+  device: string;
+  action: string;
+  params: string;
+  actor: string;
+  created_at: number | string;
+  expires_at: number | string;
+  state: CommandRow['state'];
+  error: string | null;
+  error_code: string | null;
+  data: string | null;
+  completed_at: number | string | null;
+}
+
+/** A row of either store as the API shows it (PostgreSQL's BIGINTs come as strings). */
+export const commandRowOf = (r: CommandColumns): CommandRow => ({
+  id: r.id,
+  edge: r.edge,
+  device: r.device,
+  action: r.action,
+  params: JSON.parse(r.params),
+  actor: r.actor,
+  createdAt: Number(r.created_at),
+  expiresAt: Number(r.expires_at),
+  state: r.state,
+  error: r.error,
+  errorCode: r.error_code ?? null,
+  data: r.data === null ? null : JSON.parse(r.data),
+  completedAt: r.completed_at === null ? null : Number(r.completed_at),
+});
+
+/** The columns `complete` writes for a result: state, error, error code, data. */
+export const resultColumns = (result: CommandResult) =>
+  [
+    result.ok ? 'ok' : 'error',
+    result.error ?? null,
+    result.ok ? null : (result.code ?? null),
+    result.data === undefined ? null : JSON.stringify(result.data),
+  ] as const;
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS commands (
@@ -38,22 +87,6 @@ const SCHEMA = `
     state TEXT NOT NULL, error TEXT, data TEXT, completed_at INTEGER, actor TEXT NOT NULL DEFAULT ''
   );
 `;
-
-interface Raw {
-  id: string;
-  edge: string;
-  device: string;
-  action: string;
-  params: string;
-  actor: string;
-  created_at: number;
-  expires_at: number;
-  state: CommandRow['state'];
-  error: string | null;
-  error_code: string | null;
-  data: string | null;
-  completed_at: number | null;
-}
 
 export function openCommandStore(db: Db): CommandStore {
   db.exec(SCHEMA);
@@ -70,52 +103,26 @@ export function openCommandStore(db: Db): CommandStore {
   const complete = db.prepare(
     "UPDATE commands SET state = ?, error = ?, error_code = ?, data = ?, completed_at = ? WHERE id = ? AND edge = ? AND state = 'sent'",
   );
-  const get = db.prepare<[string], Raw>('SELECT * FROM commands WHERE id = ?');
-  const pending = db.prepare<[string, number], Raw>(
+  const get = db.prepare<[string], CommandColumns>('SELECT * FROM commands WHERE id = ?');
+  const pending = db.prepare<[string, number], CommandColumns>(
     "SELECT * FROM commands WHERE edge = ? AND state = 'sent' AND expires_at > ? ORDER BY created_at",
   );
   const fail = db.prepare(
     "UPDATE commands SET state = 'error', error = ?, completed_at = ? WHERE id = ? AND state = 'sent'",
   );
-  const toRow = (r: Raw): CommandRow => ({
-    id: r.id,
-    edge: r.edge,
-    device: r.device,
-    action: r.action,
-    params: JSON.parse(r.params),
-    actor: r.actor,
-    createdAt: r.created_at,
-    expiresAt: r.expires_at,
-    state: r.state,
-    error: r.error,
-    errorCode: r.error_code ?? null,
-    data: r.data === null ? null : JSON.parse(r.data),
-    completedAt: r.completed_at,
-  });
   return {
-    insert(edge, cmd, actor, now) {
+    async insert(edge, cmd, actor, now) {
       insert.run(cmd.id, edge, cmd.device, cmd.action, JSON.stringify(cmd.params), actor, now, cmd.expiresAt);
-      return toRow(get.get(cmd.id)!);
+      return commandRowOf(get.get(cmd.id)!);
     },
-    complete(edge, result, now) {
-      const data = result.data === undefined ? null : JSON.stringify(result.data);
-      return (
-        complete.run(
-          result.ok ? 'ok' : 'error',
-          result.error ?? null,
-          result.ok ? null : (result.code ?? null),
-          data,
-          now,
-          result.id,
-          edge,
-        ).changes === 1
-      );
+    async complete(edge, result, now) {
+      return complete.run(...resultColumns(result), now, result.id, edge).changes === 1;
     },
-    get(id) {
+    async get(id) {
       const r = get.get(id);
-      return r && toRow(r);
+      return r && commandRowOf(r);
     },
-    pending: (edge, now) => pending.all(edge, now).map(toRow),
-    fail: (id, error, now) => fail.run(error, now, id).changes === 1,
+    pending: async (edge, now) => pending.all(edge, now).map(commandRowOf),
+    fail: async (id, error, now) => fail.run(error, now, id).changes === 1,
   };
 }
