@@ -37,11 +37,18 @@ describe('two ingest workers on Mosquitto, one killed with SIGKILL mid-flow', ()
 
   it('both workers take a share, the survivor takes over, and InfluxDB holds exactly what the edge sent', async () => {
     await v.startCloud();
-    workerB = await startSecondWorker(v, mosquitto, influxSink(influxd));
+    // Its session outlives the kill by 10 s: until then Mosquitto hands it a share of the batches,
+    // which come back only as the edge's resends (the shipped 3600 s would make that an hour).
+    workerB = await startSecondWorker(v, mosquitto, influxSink(influxd), 10);
     const bReady = await workerB.line((l) => l.msg === 'cloud ready');
     const bMetrics = () => fetchMetrics(`http://127.0.0.1:${bReady.httpPort as number}/metrics`);
     // Small batches, so both workers see many: 20 devices × 2 metrics every 25 ms.
-    await v.startEdge({ devices: 20, intervalMs: 25, limit: LIMIT }, { batchMaxReadings: 200 });
+    // A 5 s first resend, so those come back soon.
+    await v.startEdge(
+      { devices: 20, intervalMs: 25, limit: LIMIT },
+      { batchMaxReadings: 200 },
+      { ackTimeoutMs: 5_000 },
+    );
     const bShare = await waitFor('worker b to commit batches', async () => {
       const n = committed(await bMetrics());
       return n >= 5 ? n : 0;

@@ -92,11 +92,15 @@ export async function startBrokerInfluxVillage(
   return { ...(up as Omit<BrokerInfluxVillage, 'stop'>), stop };
 }
 
-/** A second worker process on the same cloud folder (so the same cloud.db), its own client id. */
+/**
+ * A second worker process on the same cloud folder (so the same cloud.db), its own client id.
+ * `sessionExpiryS`: how long Mosquitto keeps its session (and hands it a share) once it is gone.
+ */
 export async function startSecondWorker(
   v: Village,
   mosquitto: Mosquitto,
   sink: Record<string, unknown>,
+  sessionExpiryS = 60,
 ): Promise<Proc> {
   const dir = join(v.dir, 'cloud');
   const config = join(dir, 'cloud-b.yaml');
@@ -114,7 +118,7 @@ export async function startSecondWorker(
         username: 'ingest',
         password: '${VILLAGE_INGEST_PASSWORD}',
         clientId: 'worker-b',
-        sessionExpiryS: 60,
+        sessionExpiryS,
       },
     }),
   );
