@@ -268,14 +268,19 @@ export function createAqiPublisher(deps: {
       const station = place.station;
       if (station === null) return;
       db.transaction(() => {
+        // One `due` per hour and day the batch's new samples fall in, not one per sample: a batch
+        // of 500 readings of one hour made 500 times the same four statements (a profile of the
+        // cloud into InfluxDB: 18 % of its CPU).
+        const hours = new Map<string, number>();
         for (const { reading: r, flag } of results) {
           const p = POLLUTANT_OF[r.metric];
           if (!p || typeof r.value !== 'number' || !Number.isFinite(r.value)) continue;
           // A reading in another unit was already flagged by quality control; never read as this one.
           const f = p.units.includes(r.unit) ? flag : flag === 'N' ? 'Q' : flag;
           if (insertSample.run(r.device, r.metric, r.ts, station, p.pollutant, r.value, f).changes > 0)
-            due(station, r.ts);
+            hours.set(`${Math.floor(r.ts / HOUR_MS)}|${dayStart(r.ts)}`, r.ts);
         }
+        for (const ts of hours.values()) due(station, ts);
       })();
     },
     flagChanged(change) {
