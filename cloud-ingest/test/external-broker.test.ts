@@ -152,6 +152,8 @@ describe('external broker mode: two ingest workers on a real Mosquitto', () => {
       }
       return n;
     };
+    // The first test's 60 batches reach the rules worker by its journal poll, after their acks.
+    await waitFor('the first test fed to the rules', async () => (await fed()) >= 60);
     const before = await groups();
     const fedBefore = await fed();
     // 200 batches published at once (of a new outbox epoch, seqs from 1): they queue at the broker
@@ -173,7 +175,9 @@ describe('external broker mode: two ingest workers on a real Mosquitto', () => {
     const after = await groups();
     const transactions = after.reduce((n, g, i) => n + g.transactions - before[i]!.transactions, 0);
     const batches = after.reduce((n, g, i) => n + g.batches - before[i]!.batches, 0);
-    expect(batches).toBe(N);
+    // At least every batch once: a copy both workers took is written by both (same keys, so
+    // stored once, and recorded new by one: the exact checks are the readings, H and the journal).
+    expect(batches).toBeGreaterThanOrEqual(N);
     // One message at a time (the code before) is one transaction per batch.
     expect(transactions).toBeLessThan(N / 2);
     const db = workers[0]!.db;

@@ -119,6 +119,9 @@ export function startExternalConsumer(o: ExternalConsumerOptions): ExternalConsu
   // (warn), the repeats at debug, so a dead broker does not flood the log.
   let failuresLogged = 0;
   client.on('connect', (connack) => {
+    // mqtt.js writes a PUBLISH (an ack) and a PUBACK in small writes: with Nagle's algorithm the
+    // later ones wait for the broker's delayed ACK of the first, about 40 ms on Linux.
+    (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
     failuresLogged = 0;
     log.info(
       { broker, clientId, sessionPresent: connack.sessionPresent },
