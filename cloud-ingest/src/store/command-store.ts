@@ -84,19 +84,27 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS commands (
     id TEXT PRIMARY KEY, edge TEXT NOT NULL, device TEXT NOT NULL, action TEXT NOT NULL,
     params TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
-    state TEXT NOT NULL, error TEXT, data TEXT, completed_at INTEGER, actor TEXT NOT NULL DEFAULT ''
+    state TEXT NOT NULL, error TEXT, data TEXT, completed_at INTEGER, actor TEXT NOT NULL DEFAULT '',
+    error_code TEXT
   );
 `;
 
 export function openCommandStore(db: Db): CommandStore {
   db.exec(SCHEMA);
-  // cloud.db files made before commands had an actor: add the column (old rows read as '').
+  // cloud.db files made before commands had an actor (old rows read as ''), or before results
+  // carried the driver's error code: add the column. Several workers opening one cloud.db at once
+  // may all see it missing; the ones that lose the race find it added.
   const columns = db.prepare<[], { name: string }>('PRAGMA table_info(commands)').all();
-  if (!columns.some((c) => c.name === 'actor'))
-    db.exec("ALTER TABLE commands ADD COLUMN actor TEXT NOT NULL DEFAULT ''");
-  // ... and before results carried the driver's error code.
-  if (!columns.some((c) => c.name === 'error_code'))
-    db.exec('ALTER TABLE commands ADD COLUMN error_code TEXT');
+  const addColumn = (name: string, ddl: string) => {
+    if (columns.some((c) => c.name === name)) return;
+    try {
+      db.exec(`ALTER TABLE commands ADD COLUMN ${ddl}`);
+    } catch (err) {
+      if (!/duplicate column name/i.test((err as Error).message)) throw err;
+    }
+  };
+  addColumn('actor', "actor TEXT NOT NULL DEFAULT ''");
+  addColumn('error_code', 'error_code TEXT');
   const insert = db.prepare(
     "INSERT INTO commands (id, edge, device, action, params, actor, created_at, expires_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'sent')",
   );
