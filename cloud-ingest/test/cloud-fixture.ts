@@ -5,7 +5,7 @@ import { type Ack, type Batch, type Reading, decodeAck, encodeBatch, topics } fr
 import { waitFor } from '@village/test-kit';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { pino } from 'pino';
-import type { Counter } from 'prom-client';
+import type { Counter, Histogram } from 'prom-client';
 import { stringify } from 'yaml';
 import { type RunningCloud, startCloud } from '../src/cloud.js';
 import { parseConfig } from '../src/config.js';
@@ -167,4 +167,12 @@ export async function counterValue(
   return values
     .filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))
     .reduce((sum, v) => sum + v.value, 0);
+}
+
+/** cloud_commit_group_batches so far: sink transactions, and the batches they held. */
+export async function commitGroups(h: Histogram): Promise<{ transactions: number; batches: number }> {
+  const { values } = await h.get();
+  const of = (suffix: string) =>
+    values.find((v) => v.metricName === `cloud_commit_group_batches${suffix}`)!.value;
+  return { transactions: of('_count'), batches: of('_sum') };
 }

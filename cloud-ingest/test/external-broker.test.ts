@@ -12,7 +12,7 @@ import { type RunningCloud, startCloud } from '../src/cloud.js';
 import { parseConfig } from '../src/config.js';
 import { openDatabase } from '../src/store/open-database.js';
 import { createSharedSeqState } from '../src/store/shared-seq-state.js';
-import { REGISTRY, counterValue, makeBatch } from './cloud-fixture.js';
+import { REGISTRY, commitGroups, counterValue, makeBatch } from './cloud-fixture.js';
 
 const USERS = { ingest: 'pw-ingest', 'edge-1': 'pw-edge-1', 'edge-2': 'pw-edge-2' };
 
@@ -135,15 +135,7 @@ describe('external broker mode: two ingest workers on a real Mosquitto', () => {
       if (topic === topics.ack('edge-1')) acks.push(decodeAck(payload));
     });
     await edge.subscribeAsync(topics.ack('edge-1'), { qos: 1 });
-    const groups = () =>
-      Promise.all(
-        workers.map(async (w) => {
-          const { values } = await w.metrics.commitGroupBatches.get();
-          const of = (suffix: string) =>
-            values.find((v) => v.metricName === `cloud_commit_group_batches${suffix}`)!.value;
-          return { transactions: of('_count'), batches: of('_sum') };
-        }),
-      );
+    const groups = () => Promise.all(workers.map((w) => commitGroups(w.metrics.commitGroupBatches)));
     const fed = async () => {
       let n = 0;
       for (const w of workers) {

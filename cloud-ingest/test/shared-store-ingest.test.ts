@@ -15,7 +15,7 @@ import { createInfluxSink } from '../src/sink/influx-sink.js';
 import { openDeadLetterStore } from '../src/store/dead-letter-store.js';
 import { openDatabase } from '../src/store/open-database.js';
 import { openRegistryStore } from '../src/store/registry-store.js';
-import { REGISTRY, T0, makeBatch } from './cloud-fixture.js';
+import { REGISTRY, T0, commitGroups, makeBatch } from './cloud-fixture.js';
 
 /**
  * The ingest with `store.kind: postgres` in process (no broker): each "host" its own cloud.db and
@@ -146,10 +146,8 @@ describe('batch ingest through the PostgreSQL SharedStore, InfluxDB sink', { tim
     const rows = (await store.readJournal('v1', 0, 1_000)).slice(before);
     expect(rows.map((r) => r.seq)).toEqual([10, 11, 12]);
     // One group of three new batches (the code before committed them one at a time and did not count groups).
-    const { values } = await a.metrics.commitGroupBatches.get();
-    const of = (suffix: string) =>
-      values.find((v) => v.metricName === `cloud_commit_group_batches${suffix}`)!.value;
-    expect([of('_count'), of('_sum')]).toEqual([1, 3]);
+    const { transactions, batches } = await commitGroups(a.metrics.commitGroupBatches);
+    expect([transactions, batches]).toEqual([1, 3]);
     expect(a.acks.map((k) => k.acked[0]).sort((x, y) => x! - y!)).toEqual([2, 10, 10, 11, 12]);
     expect((await influxReadings(influxd, 'village')).count - storedBefore).toBe(12);
   });
