@@ -66,6 +66,33 @@ describe('edge birth and death', { timeout: 60_000 }, () => {
     await c.endAsync();
   });
 
+  it('ignores the will and the birth of an older session of the same boot (bdSeq): the edge moved to another broker', async () => {
+    const c = await t.connectEdge('edge-1');
+    const status = (s: object) =>
+      c.publishAsync(topics.status('edge-1'), Buffer.from(encodeJson(s as Status)), { qos: 1 });
+    const will = (bdSeq: number) => ({ state: 'offline', edgeId: 'edge-1', boot: 7, bdSeq });
+    await status({ ...birth(7), bdSeq: 2 });
+    await waitFor('edge online', () => edge1().online);
+    // Session 1's broker noticed late that the edge left it: its will arrives after session 2's birth.
+    await status(will(1));
+    await waitFor('stale will', async () => (await statusCount({ state: 'offline', result: 'stale' })) === 1);
+    expect(edge1().online).toBe(true);
+    expect(t.logs.some((l) => l.msg === 'stale edge death ignored' && l.bdSeq === 1)).toBe(true);
+    // Session 1's retained birth, read again from that broker, does not take the edge back either.
+    await status({ ...birth(7), bdSeq: 1 });
+    await waitFor('stale birth', async () => (await statusCount({ state: 'online', result: 'stale' })) === 1);
+    // Session 3's will (this host never saw its birth) ends it; then session 2's birth is stale.
+    await status(will(3));
+    await waitFor('edge offline', () => !edge1().online);
+    await status({ ...birth(7), bdSeq: 2 });
+    await waitFor('stale birth', async () => (await statusCount({ state: 'online', result: 'stale' })) === 2);
+    expect(edge1().online).toBe(false);
+    // A new boot starts its sessions again from 1.
+    await status({ ...birth(8), bdSeq: 1 });
+    await waitFor('edge online, new boot', () => edge1().online && edge1().boot === 8);
+    await c.endAsync();
+  });
+
   it('the last will (offline, same boot) marks the edge offline when the connection drops', async () => {
     const c = await t.connectEdge('edge-1', {
       will: {

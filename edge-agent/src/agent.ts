@@ -162,7 +162,7 @@ export async function startEdgeAgent(
     metrics,
   });
 
-  const birth = (): Status => ({
+  const birth = (): Extract<Status, { state: 'online' }> => ({
     state: 'online',
     edgeId: cfg.edgeId,
     boot: outbox.boot,

@@ -65,7 +65,7 @@ export interface UplinkOptions {
   boot: number;
   /** The outbox's epoch: acks naming another epoch are ignored. */
   epoch: string;
-  birth: () => Status;
+  birth: () => Extract<Status, { state: 'online' }>;
   /** The edge's state report (Status `report`), sent right after each birth; absent = none. */
   stateReport?: () => Status;
   outbox: Outbox;
@@ -122,7 +122,17 @@ export function startUplink(o: UplinkOptions): Uplink {
   };
   setBroker(undefined);
 
-  const death: Status = { state: 'offline', edgeId: o.edgeId, boot: o.boot, ...epochField(o.epoch) };
+  // BD_SEQ (protocol types.ts): every connection attempt is a new session number of this boot, and
+  // the session's will (set on the client before its CONNECT is built) and birth both name it, so
+  // the will a broker publishes late, after the edge moved to another broker, is seen as stale.
+  let bdSeq = 0;
+  const death = (): Status => ({
+    state: 'offline',
+    edgeId: o.edgeId,
+    boot: o.boot,
+    ...epochField(o.epoch),
+    bdSeq,
+  });
   // Failover: one mqtt.js client whose stream builder dials the next broker of the list on every
   // attempt (the first, and each reconnect after a failed attempt or a lost session), so the
   // backoff below spans the whole list and a lost broker costs one reconnect period. Not mqtt.js's
@@ -133,8 +143,10 @@ export function startUplink(o: UplinkOptions): Uplink {
   // resent. mqtt.js replays the publishes the old broker never PUBACKed before it emits `connect`:
   // duplicates of outbox batches, which the cloud drops and acks like any resend.
   const client = new MqttClient(
-    () => {
+    (c) => {
       dialled = (dialled + 1) % brokers.length;
+      bdSeq += 1;
+      c.options.will = { ...c.options.will!, payload: Buffer.from(encodeJson(death())) };
       return openBrokerStream(brokers[dialled]!, o.tls);
     },
     {
@@ -150,7 +162,12 @@ export function startUplink(o: UplinkOptions): Uplink {
       // failure: fixing the cloud must be enough, with no restart of the edge.
       reconnectOnConnackError: true,
       resubscribe: false,
-      will: { topic: topics.status(o.edgeId), payload: Buffer.from(encodeJson(death)), qos: 1, retain: true },
+      will: {
+        topic: topics.status(o.edgeId),
+        payload: Buffer.from(encodeJson(death())),
+        qos: 1,
+        retain: true,
+      },
     },
   );
 
@@ -174,7 +191,10 @@ export function startUplink(o: UplinkOptions): Uplink {
     }
     lastConnected = broker;
     o.log.info({ url: broker.label, boot: o.boot }, 'uplink connected');
-    client.publish(topics.status(o.edgeId), Buffer.from(encodeJson(o.birth())), { qos: 1, retain: true });
+    client.publish(topics.status(o.edgeId), Buffer.from(encodeJson({ ...o.birth(), bdSeq })), {
+      qos: 1,
+      retain: true,
+    });
     // Before the backlog drains: the cloud sees how far behind the edge was while it was away.
     publishState();
     client.subscribe([topics.ack(o.edgeId), topics.cmd(o.edgeId)], { qos: 1 }, (err, granted) => {
@@ -387,7 +407,7 @@ export function startUplink(o: UplinkOptions): Uplink {
         // Bounded: a broker that vanished at the same moment never sends the PUBACK, and a stop
         // must not hang on it (the will covers the death message then).
         const published = client
-          .publishAsync(topics.status(o.edgeId), Buffer.from(encodeJson(death)), { qos: 1, retain: true })
+          .publishAsync(topics.status(o.edgeId), Buffer.from(encodeJson(death())), { qos: 1, retain: true })
           .catch(() => {});
         await Promise.race([published, new Promise((r) => setTimeout(r, CLOSE_WAIT_MS).unref())]);
       }

@@ -33,6 +33,8 @@ export function decodeStatus(bytes: Uint8Array): Status {
     throw new ProtocolError('bad_type', 'status.boot', 'must be an integer', s.boot);
   }
   if (s.epoch !== undefined) checkEpoch(s.epoch, 'status.epoch');
+  if (s.bdSeq !== undefined && (typeof s.bdSeq !== 'number' || !Number.isSafeInteger(s.bdSeq) || s.bdSeq < 0))
+    throw new ProtocolError('bad_type', 'status.bdSeq', 'must be a non-negative integer', s.bdSeq);
   if (s.state === 'offline') return s as unknown as Status;
   if (s.state === 'report') {
     checkTimestamp(s.ts, 'status.ts');

@@ -84,7 +84,15 @@ export interface InventoryEntry {
   metrics: { name: string; unit: string }[];
 }
 
-/** Retained on `v1/e/{edgeId}/up/status`: birth when online, last will when offline. */
+/**
+ * Retained on `v1/e/{edgeId}/up/status`: birth when online, last will when offline.
+ *
+ * BD_SEQ (Sparkplug's bdSeq): the edge numbers its broker sessions 1, 2, 3, ... within a boot,
+ * and a session's birth and will name the same number. A broker that notices a session's end late
+ * (the edge failed over to another broker meanwhile) then publishes a will the cloud can tell from
+ * the current session's: a death or birth naming a lower bdSeq than the last birth of that boot
+ * is stale. Time cannot do this: an edge's clock may step back between two sessions.
+ */
 export type Status =
   | {
       state: 'online';
@@ -97,8 +105,11 @@ export type Status =
       devices: InventoryEntry[];
       /** The edge's clock offset from the cloud, seconds (cloud minus edge), when it has measured one. */
       clockOffsetS?: number;
+      /** This session's number within the boot (BD_SEQ); absent from an edge that predates it. */
+      bdSeq?: number;
     }
-  | { state: 'offline'; edgeId: string; boot: number; epoch?: string }
+  /** The last will (or a clean stop's death), naming the boot and the session (BD_SEQ) it ends. */
+  | { state: 'offline'; edgeId: string; boot: number; epoch?: string; bdSeq?: number }
   /**
    * The edge's running state, every minute and on change, NOT retained (so the retained birth or
    * will stays what a new subscriber sees). A cloud that predates it drops it as malformed.

@@ -81,4 +81,20 @@ describe('outbox epoch on the wire, backward compatible', () => {
     expect(codeOf(() => decodeStatus(encodeJson({ ...birth, epoch: 'a b' })))).toBe('bad_shape');
     expect(codeOf(() => decodeStatus(encodeJson({ ...birth, clockOffsetS: 'x' } as never)))).toBe('bad_type');
   });
+
+  it('carries the session number (bdSeq) in the birth and the will, optional, a non-negative integer', () => {
+    const birth = {
+      state: 'online' as const,
+      edgeId: 'edge-1',
+      boot: 2,
+      ts: T0,
+      version: '0.1.0',
+      devices: [],
+    };
+    expect(decodeStatus(encodeJson({ ...birth, bdSeq: 3 }))).toEqual({ ...birth, bdSeq: 3 });
+    const will = { state: 'offline' as const, edgeId: 'edge-1', boot: 2, bdSeq: 3 };
+    expect(decodeStatus(encodeJson(will))).toEqual(will);
+    for (const bad of [-1, 1.5, '3'])
+      expect(codeOf(() => decodeStatus(encodeJson({ ...will, bdSeq: bad } as never)))).toBe('bad_type');
+  });
 });

@@ -24,6 +24,10 @@ export interface Mosquitto {
   kill(): Promise<void>;
   /** Starts it again on the same ports with the same files (after kill() or stop()); resolves once it listens. */
   restart(): Promise<void>;
+  /** SIGSTOP: a frozen broker (its clients' sessions stay open, unanswered) until resume(). */
+  pause(): void;
+  /** SIGCONT after pause(). */
+  resume(): void;
   stop(): Promise<void>;
   dispose(): Promise<void>;
 }
@@ -121,6 +125,8 @@ export async function startMosquitto(
       proc = startServerProcess('mosquitto', ['-c', confFile], logFile);
       await waitForListening(logFile, proc.exited, 20_000, listening + 2);
     },
+    pause: () => process.kill(-proc.child.pid!, 'SIGSTOP'),
+    resume: () => process.kill(-proc.child.pid!, 'SIGCONT'),
     stop: () => proc.stop(),
     async dispose() {
       await proc.stop();

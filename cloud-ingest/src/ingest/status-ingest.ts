@@ -59,6 +59,7 @@ export function createStatusIngest(deps: StatusIngestDeps): (topic: string, payl
           status.version,
           status.devices,
           deps.now(),
+          status.bdSeq,
         );
         metrics.statusMessages.inc({ state: 'online', result });
         if (result === 'applied') deps.onBirth?.(edgeId);
@@ -66,6 +67,7 @@ export function createStatusIngest(deps: StatusIngestDeps): (topic: string, payl
           {
             edge: edgeId,
             boot: status.boot,
+            bdSeq: status.bdSeq,
             epoch: status.epoch ?? LEGACY_EPOCH,
             clockOffsetS: status.clockOffsetS,
             devices: status.devices.length,
@@ -74,11 +76,11 @@ export function createStatusIngest(deps: StatusIngestDeps): (topic: string, payl
           'edge birth',
         );
       } else {
-        const result = registry.recordDeath(edgeId, status.boot);
+        const result = registry.recordDeath(edgeId, status.boot, status.bdSeq);
         metrics.statusMessages.inc({ state: 'offline', result });
         if (result === 'applied') deps.onDeath?.(edgeId);
         log.info(
-          { edge: edgeId, boot: status.boot, result },
+          { edge: edgeId, boot: status.boot, bdSeq: status.bdSeq, result },
           result === 'applied' ? 'edge death' : 'stale edge death ignored',
         );
       }

@@ -48,9 +48,13 @@ export interface RegistryStore {
     version: string,
     devices: InventoryEntry[],
     now: number,
+    bdSeq?: number,
   ): BirthResult;
-  /** Marks the edge offline only when the death names the edge's current boot (a stale will is ignored). */
-  recordDeath(edgeId: string, boot: number): DeathResult;
+  /**
+   * Marks the edge offline only when the death names the edge's current boot and not an older
+   * session of it (`bdSeq`, protocol types.ts): a stale will is ignored.
+   */
+  recordDeath(edgeId: string, boot: number, bdSeq?: number): DeathResult;
   /**
    * Records devices heard of in a batch (call inside the batch transaction). A device nobody owns
    * yet becomes this edge's; a device of another edge is never moved (pass only the edge's own).
@@ -90,7 +94,7 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS stations (id TEXT PRIMARY KEY, village TEXT NOT NULL, name TEXT NOT NULL);
   CREATE TABLE IF NOT EXISTS edges (
     id TEXT PRIMARY KEY, station TEXT, online INTEGER NOT NULL DEFAULT 0, boot INTEGER,
-    last_birth_ts INTEGER, last_seen INTEGER, version TEXT);
+    last_birth_ts INTEGER, last_seen INTEGER, version TEXT, bd_seq INTEGER);
   CREATE TABLE IF NOT EXISTS devices (
     id TEXT PRIMARY KEY, kind TEXT NOT NULL, driver TEXT NOT NULL, edge TEXT,
     metrics TEXT NOT NULL DEFAULT '[]', source TEXT NOT NULL, last_seen INTEGER);
@@ -98,6 +102,10 @@ const SCHEMA = `
     id TEXT PRIMARY KEY, name TEXT NOT NULL, station TEXT NOT NULL, wristband TEXT,
     lives_alone INTEGER NOT NULL, heart_rate_min REAL, heart_rate_max REAL, spo2_min REAL, spo2_max REAL);
 `;
+
+/** A status of an earlier session of the same boot than the last one seen (an edge that sends no bdSeq never is). */
+const olderSession = (bdSeq: number | undefined, last: number | null) =>
+  bdSeq !== undefined && last !== null && bdSeq < last;
 
 const NO_PLACE: PlaceTags = { county: null, town: null, village: null, station: null };
 
@@ -146,7 +154,9 @@ export function openRegistryStore(
   };
   refresh();
 
-  const selectEdge = db.prepare<[string], { boot: number | null }>('SELECT boot FROM edges WHERE id = ?');
+  const selectEdge = db.prepare<[string], { boot: number | null; bd_seq: number | null }>(
+    'SELECT boot, bd_seq FROM edges WHERE id = ?',
+  );
   const birth = db.prepare<{
     id: string;
     station: string | null;
@@ -154,12 +164,18 @@ export function openRegistryStore(
     ts: number;
     version: string;
     now: number;
+    bdSeq: number | null;
   }>(
-    `INSERT INTO edges (id, station, online, boot, last_birth_ts, last_seen, version)
-     VALUES (@id, @station, 1, @boot, @ts, @now, @version)
-     ON CONFLICT (id) DO UPDATE SET online = 1, boot = @boot, last_birth_ts = @ts, last_seen = @now, version = @version`,
+    `INSERT INTO edges (id, station, online, boot, last_birth_ts, last_seen, version, bd_seq)
+     VALUES (@id, @station, 1, @boot, @ts, @now, @version, @bdSeq)
+     ON CONFLICT (id) DO UPDATE SET online = 1, boot = @boot, last_birth_ts = @ts, last_seen = @now,
+       version = @version, bd_seq = @bdSeq`,
   );
-  const death = db.prepare<[string]>('UPDATE edges SET online = 0 WHERE id = ?');
+  // A death of a session this host never saw the birth of still ends it: its number is kept, so
+  // that session's birth arriving later (retained on another broker) is stale too.
+  const death = db.prepare<[number | null, string]>(
+    'UPDATE edges SET online = 0, bd_seq = max(coalesce(bd_seq, 0), coalesce(?, 0)) WHERE id = ?',
+  );
   const upsertInventory = db.prepare<{
     id: string;
     kind: string;
@@ -236,8 +252,16 @@ export function openRegistryStore(
   }
 
   const applyBirth = db.transaction(
-    (edgeId: string, boot: number, ts: number, version: string, devices: InventoryEntry[], now: number) => {
-      birth.run({ id: edgeId, station: places.get(edgeId)?.station ?? null, boot, ts, version, now });
+    (
+      edgeId: string,
+      boot: number,
+      ts: number,
+      version: string,
+      devices: InventoryEntry[],
+      now: number,
+      bdSeq: number | null,
+    ) => {
+      birth.run({ id: edgeId, station: places.get(edgeId)?.station ?? null, boot, ts, version, now, bdSeq });
       for (const d of devices) {
         upsertInventory.run({
           id: d.id,
@@ -253,17 +277,18 @@ export function openRegistryStore(
   return {
     refresh,
     placeOf: (edgeId) => places.get(edgeId) ?? NO_PLACE,
-    recordBirth(edgeId, boot, ts, version, devices, now) {
-      const current = selectEdge.get(edgeId)?.boot;
-      if (current !== undefined && current !== null && boot < current) return 'stale';
-      applyBirth(edgeId, boot, ts, version, devices, now);
+    recordBirth(edgeId, boot, ts, version, devices, now, bdSeq) {
+      const row = selectEdge.get(edgeId);
+      if (row?.boot != null && boot < row.boot) return 'stale';
+      if (row?.boot === boot && olderSession(bdSeq, row.bd_seq)) return 'stale';
+      applyBirth(edgeId, boot, ts, version, devices, now, bdSeq ?? null);
       return 'applied';
     },
-    recordDeath(edgeId, boot) {
+    recordDeath(edgeId, boot, bdSeq) {
       const row = selectEdge.get(edgeId);
       if (row === undefined) return 'unknown-edge';
-      if (row.boot !== boot) return 'stale';
-      death.run(edgeId);
+      if (row.boot !== boot || olderSession(bdSeq, row.bd_seq)) return 'stale';
+      death.run(bdSeq ?? null, edgeId);
       return 'applied';
     },
     noteDevicesSeen(edgeId, seen) {

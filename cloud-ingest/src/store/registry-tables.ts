@@ -29,6 +29,16 @@ export function ensureRegistryTables(db: Db): void {
     if (!people.includes('report_interval_ms'))
       db.exec('ALTER TABLE people ADD COLUMN report_interval_ms INTEGER');
   }
+  // The session number of the last birth (protocol types.ts BD_SEQ), since session 6. Another
+  // worker opening the same cloud.db may add it first.
+  const edges = columnsOf(db, 'edges');
+  if (edges.length > 0 && !edges.includes('bd_seq')) {
+    try {
+      db.exec('ALTER TABLE edges ADD COLUMN bd_seq INTEGER');
+    } catch (err) {
+      if (!/duplicate column name/.test((err as Error).message)) throw err;
+    }
+  }
   const stations = columnsOf(db, 'stations');
   if (stations.length > 0 && !stations.includes('water_body'))
     db.exec('ALTER TABLE stations ADD COLUMN water_body TEXT');
