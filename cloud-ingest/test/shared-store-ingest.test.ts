@@ -50,14 +50,18 @@ describe('batch ingest through the PostgreSQL SharedStore, InfluxDB sink', { tim
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
-  async function host(name: string) {
+  async function host(name: string, shared: SharedStore = store) {
     const dir = mkdtempSync(join(tmpdir(), `shared-ingest-${name}-`));
     dirs.push(dir);
     const db = openDatabase(dir);
     const metrics = createCloudMetrics();
     const registry = openRegistryStore(db, parseRegistry(REGISTRY), ['edge-1', 'edge-2']);
     const file = parseRegistry(REGISTRY).devices;
-    const sharedOwners = await openSharedDeviceOwners(store.deviceOwners, file, registry.fileImportedAtStart);
+    const sharedOwners = await openSharedDeviceOwners(
+      shared.deviceOwners,
+      file,
+      registry.fileImportedAtStart,
+    );
     const deadLetters = openDeadLetterStore(db, metrics.registry);
     const sink = createInfluxSink(
       influxSinkSchema.parse({
@@ -74,13 +78,14 @@ describe('batch ingest through the PostgreSQL SharedStore, InfluxDB sink', { tim
     );
     closers.push(async () => {
       await sink.close();
+      registry.flushLastSeen(); // as cloud.ts closes: no last-seen timer left to fire on a closed db
       db.close();
     });
     const acks: Ack[] = [];
     const ingest = createBatchIngest({
       db,
       sink,
-      sharedStore: store,
+      sharedStore: shared,
       sharedOwners,
       registry,
       metrics,
@@ -288,5 +293,32 @@ describe('batch ingest through the PostgreSQL SharedStore, InfluxDB sink', { tim
     );
     expect(b.acks.at(-1)!.refused?.map((r) => r.device)).toEqual(['dev-b']);
     expect(await stored('dev-b')).toEqual([]);
+  });
+
+  it('a birth whose claims fail (the shared store is gone) still marks the edge online, with only the devices known to be its own', async () => {
+    const own = await openPostgresSharedStore({ url: pg.url });
+    const a = await host('birth-fail', own);
+    await own.close(); // a real failure: the next claim rejects
+    const devices = ['pm-1', 'dev-new'].map((id) => ({
+      id,
+      kind: 'air-quality',
+      driver: 'modbus',
+      metrics: [],
+    }));
+    const status: Status = {
+      state: 'online',
+      edgeId: 'edge-1',
+      boot: 7,
+      ts: T_OWN,
+      version: '0.1.0',
+      devices,
+    };
+    await a.status(topics.status('edge-1'), encodeJson(status));
+    expect(a.registry.edges().find((e) => e.id === 'edge-1')).toMatchObject({ online: true, boot: 7 });
+    expect(await counterValue(a.metrics.statusMessages, { state: 'online', result: 'claim_failed' })).toBe(1);
+    // pm-1 is edge-1's by registry.yaml (known at start); dev-new is nobody's yet: left out, not given away.
+    const known = a.registry.devices().map((d) => [d.id, d.edge]);
+    expect(known).toContainEqual(['pm-1', 'edge-1']);
+    expect(known.map(([id]) => id)).not.toContain('dev-new');
   });
 });
