@@ -222,7 +222,19 @@ describe('batch ingest through the PostgreSQL SharedStore, InfluxDB sink', { tim
 
   it('a device first sent by edge-1 through host A is refused to edge-2 through host B, and the other way round', async () => {
     const a = await host('own-a');
-    const b = await host('own-b');
+    // Host B's real store, its claims counted: one round trip per group, none for devices it knows.
+    const claimsOfB: number[] = [];
+    const countedStore: SharedStore = {
+      ...store,
+      deviceOwners: {
+        ...store.deviceOwners,
+        claim: (claims) => {
+          claimsOfB.push(claims.length);
+          return store.deviceOwners.claim(claims);
+        },
+      },
+    };
+    const b = await host('own-b', countedStore);
     // edge-1 first (through A), then edge-2 (through B) with the same device and points of its own.
     expect(await a.ingest.ingest(topics.batch('edge-1'), pointsOf('edge-1', 100, { 'dev-x': 10 }))).toBe(
       'committed',
@@ -259,6 +271,14 @@ describe('batch ingest through the PostgreSQL SharedStore, InfluxDB sink', { tim
     expect(await counterValue(b.metrics.pointsRefused, { edge: 'edge-1', kind: 'reading' })).toBe(3);
     expect(await stored('dev-y')).toEqual([20, 21, 22]);
     expect(await stored('own-1')).toEqual([30, 31, 32, 40, 41, 42]);
+    // One claim for each of B's two commits (dev-x and own-2; then dev-y and own-1 of both batches)...
+    expect(claimsOfB).toEqual([2, 3]);
+    // ...and none once the owners are known.
+    expect(
+      await b.ingest.ingest(topics.batch('edge-1'), pointsOf('edge-1', 103, { 'own-1': 45, 'dev-y': 75 })),
+    ).toBe('committed');
+    expect(b.acks.at(-1)!.refused?.map((r) => r.device)).toEqual(['dev-y']);
+    expect(claimsOfB).toEqual([2, 3]);
     // Host A refuses a resend of edge-2's dev-x batch the same way: its owner is known to every host.
     expect(await a.ingest.ingest(topics.batch('edge-2'), pointsOf('edge-2', 3, { 'dev-x': 95 }))).toBe(
       'committed',
