@@ -61,8 +61,12 @@ export type BatchIngestDeps = DedupeState & {
   journal?: JournalWriter | undefined;
   /** ms epoch clock. */
   now(): number;
-  /** Called once per newly committed batch, after its ack (rules runtime, live stream). */
-  onCommitted?(batch: SinkBatch): void;
+  /**
+   * Called once per commit with the batches it newly committed, in order, after their acks started
+   * (rules runtime, live stream): a group's listeners can then write what they derive in one
+   * transaction (cloud.ts).
+   */
+  onCommitted?(batches: readonly SinkBatch[]): void;
 };
 
 /** The duplicates' log line comes at most this often, ms. */
@@ -313,7 +317,7 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
   const committed = (p: PreparedBatch, result: SinkWriteResult): Promise<BatchOutcome> => {
     count(p, result);
     const acked = ack(p).then((): BatchOutcome => 'committed');
-    deps.onCommitted?.(p.sinkBatch);
+    deps.onCommitted?.([p.sinkBatch]);
     return acked;
   };
 
@@ -426,7 +430,7 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
       count(p, result);
       return ack(p).then(() => 'committed');
     });
-    for (const p of group) if (committedNow.has(p)) deps.onCommitted?.(p.sinkBatch);
+    deps.onCommitted?.(group.filter((p) => committedNow.has(p)).map((p) => p.sinkBatch));
     return outcomes;
   }
   /**
@@ -577,7 +581,7 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
       count(p, result);
       return ack(p).then(() => 'committed');
     });
-    for (const p of group) if (results.has(p)) deps.onCommitted?.(p.sinkBatch);
+    deps.onCommitted?.(group.filter((p) => results.has(p)).map((p) => p.sinkBatch));
     return outcomes;
   }
 
