@@ -32,6 +32,7 @@ import { createCommandResultIngest } from './ingest/command-result-ingest.js';
 import { type CommittedFeed, createCommittedFeed } from './ingest/committed-feed.js';
 import { createDeadLetterRedrive } from './ingest/dead-letter-redrive.js';
 import { createEdgeReportIngest } from './ingest/edge-report-ingest.js';
+import { type SharedDeviceOwners, openSharedDeviceOwners } from './ingest/shared-device-owners.js';
 import { createStatusIngest } from './ingest/status-ingest.js';
 import { type CloudMetrics, createCloudMetrics } from './metrics.js';
 import { startJournalRules } from './rules-runtime/journal-rules.js';
@@ -135,11 +136,18 @@ export async function startCloud(
     let dedupe: DedupeState;
     let journal: JournalWriter | undefined;
     let sharedStore: SharedStore | undefined;
+    let sharedOwners: SharedDeviceOwners | undefined;
     if (config.store.kind === 'postgres') {
       const pg = await openPostgresSharedStore({ url: config.store.url, log });
       sharedStore = pg;
       closers.push(() => pg.close());
-      dedupe = { sharedStore: pg };
+      // Who may write a device: the claims all hosts share, registry.yaml's owners over them.
+      sharedOwners = await openSharedDeviceOwners(
+        pg.deviceOwners,
+        registryFile.devices,
+        registry.fileImportedAtStart,
+      );
+      dedupe = { sharedStore: pg, sharedOwners };
       log.info({ store: 'postgres' }, 'shared store ready');
     } else {
       const state = brokerMode.openState(db);
@@ -210,6 +218,7 @@ export async function startCloud(
     });
     const ingestStatus = createStatusIngest({
       registry,
+      sharedOwners,
       metrics,
       log,
       now,

@@ -1,11 +1,21 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Ack, LEGACY_EPOCH, encodeBatch, topics } from '@village/protocol';
+import {
+  type Ack,
+  type Batch,
+  LEGACY_EPOCH,
+  type Status,
+  encodeBatch,
+  encodeJson,
+  topics,
+} from '@village/protocol';
 import { type Influxd, type Postgres, influxReadings, startInfluxd, startPostgres } from '@village/test-kit';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBatchIngest } from '../src/ingest/batch-ingest.js';
+import { openSharedDeviceOwners } from '../src/ingest/shared-device-owners.js';
+import { createStatusIngest } from '../src/ingest/status-ingest.js';
 import { createCloudMetrics } from '../src/metrics.js';
 import { parseRegistry } from '../src/registry-file.js';
 import { openPostgresSharedStore } from '../src/shared-store/postgres-shared-store.js';
@@ -15,7 +25,7 @@ import { createInfluxSink } from '../src/sink/influx-sink.js';
 import { openDeadLetterStore } from '../src/store/dead-letter-store.js';
 import { openDatabase } from '../src/store/open-database.js';
 import { openRegistryStore } from '../src/store/registry-store.js';
-import { REGISTRY, T0, commitGroups, makeBatch } from './cloud-fixture.js';
+import { REGISTRY, T0, commitGroups, counterValue, makeBatch } from './cloud-fixture.js';
 
 /**
  * The ingest with `store.kind: postgres` in process (no broker): each "host" its own cloud.db and
@@ -40,12 +50,18 @@ describe('batch ingest through the PostgreSQL SharedStore, InfluxDB sink', { tim
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
-  function host(name: string) {
+  async function host(name: string, shared: SharedStore = store) {
     const dir = mkdtempSync(join(tmpdir(), `shared-ingest-${name}-`));
     dirs.push(dir);
     const db = openDatabase(dir);
     const metrics = createCloudMetrics();
-    const registry = openRegistryStore(db, parseRegistry(REGISTRY), ['edge-1']);
+    const registry = openRegistryStore(db, parseRegistry(REGISTRY), ['edge-1', 'edge-2']);
+    const file = parseRegistry(REGISTRY).devices;
+    const sharedOwners = await openSharedDeviceOwners(
+      shared.deviceOwners,
+      file,
+      registry.fileImportedAtStart,
+    );
     const deadLetters = openDeadLetterStore(db, metrics.registry);
     const sink = createInfluxSink(
       influxSinkSchema.parse({
@@ -62,13 +78,15 @@ describe('batch ingest through the PostgreSQL SharedStore, InfluxDB sink', { tim
     );
     closers.push(async () => {
       await sink.close();
+      registry.flushLastSeen(); // as cloud.ts closes: no last-seen timer left to fire on a closed db
       db.close();
     });
     const acks: Ack[] = [];
     const ingest = createBatchIngest({
       db,
       sink,
-      sharedStore: store,
+      sharedStore: shared,
+      sharedOwners,
       registry,
       metrics,
       log: pino({ level: 'silent' }),
@@ -78,14 +96,21 @@ describe('batch ingest through the PostgreSQL SharedStore, InfluxDB sink', { tim
       },
       now: () => Date.now(),
     });
-    return { ingest, acks, metrics };
+    const status = createStatusIngest({
+      registry,
+      sharedOwners,
+      metrics,
+      log: pino({ level: 'silent' }),
+      now: Date.now,
+    });
+    return { ingest, acks, metrics, registry, status };
   }
 
   const journal = async () => store.readJournal('v1', 0, 1_000);
   const payloadOf = (seq: number) => encodeBatch(makeBatch('edge-1', seq, 5, {}, T0 + seq * 60_000));
 
   it('records the seq and its journal row only after InfluxDB accepted the points', async () => {
-    const a = host('a');
+    const a = await host('a');
     await influxd.stop();
     try {
       // InfluxDB away past maxRetryTimeMs: the commit fails, nothing is recorded, nothing acked.
@@ -108,8 +133,8 @@ describe('batch ingest through the PostgreSQL SharedStore, InfluxDB sink', { tim
   });
 
   it('two hosts: a batch both got is stored and journaled once, and both ack it', async () => {
-    const a = host('a2');
-    const b = host('b2');
+    const a = await host('a2');
+    const b = await host('b2');
     // One after the other: the second host finds it committed and does not write it.
     expect(await a.ingest.ingest(topics.batch('edge-1'), payloadOf(2))).toBe('committed');
     expect(await b.ingest.ingest(topics.batch('edge-1'), payloadOf(2))).toBe('duplicate');
@@ -131,7 +156,7 @@ describe('batch ingest through the PostgreSQL SharedStore, InfluxDB sink', { tim
   });
 
   it('a group: the new batches written together and recorded in one transaction; repeats and committed ones are duplicates', async () => {
-    const a = host('a4');
+    const a = await host('a4');
     const T = T0 + 10 * 86_400_000;
     const bytesOf = (seq: number) => encodeBatch(makeBatch('edge-1', seq, 4, {}, T + seq * 60_000));
     const prepared = [10, 11, 10, 2, 12].map((seq) => {
@@ -153,8 +178,8 @@ describe('batch ingest through the PostgreSQL SharedStore, InfluxDB sink', { tim
   });
 
   it('a new outbox epoch seen by another host carries one epoch_changed event, and its seq 1 is new', async () => {
-    const a = host('a3');
-    const b = host('b3');
+    const a = await host('a3');
+    const b = await host('b3');
     const epochBatch = (epoch: string, seq: number) =>
       encodeBatch(makeBatch('edge-1', seq, 2, { epoch }, T0 + 86_400_000 + seq * 60_000));
     expect(await a.ingest.ingest(topics.batch('edge-1'), epochBatch('outbox-1', 1))).toBe('committed');
@@ -170,5 +195,150 @@ describe('batch ingest through the PostgreSQL SharedStore, InfluxDB sink', { tim
       { oldEpoch: LEGACY_EPOCH, newEpoch: 'outbox-1', oldHighWater: 3, seq: 1 },
       { oldEpoch: 'outbox-1', newEpoch: 'outbox-2', oldHighWater: 2, seq: 1 },
     ]);
+  });
+
+  // Issue 13 finding 2 across hosts: each batch reaches one host (shared subscription), so the
+  // owner must be the one every host sees, not the one each host's cloud.db noted.
+  const T_OWN = T0 + 20 * 86_400_000;
+  const pointsOf = (edgeId: string, seq: number, devices: Record<string, number>): Uint8Array => {
+    const readings: Batch['readings'] = Object.entries(devices).flatMap(([device, value]) =>
+      [0, 1, 2].map((i) => ({
+        device,
+        metric: 'pm25',
+        value: value + i,
+        unit: 'µg/m³',
+        ts: T_OWN + seq * 60_000 + i * 1000,
+        quality: 'good' as const,
+      })),
+    );
+    return encodeBatch({ ...makeBatch(edgeId, seq, 0, {}, T_OWN), readings });
+  };
+  /** device → its stored values, from InfluxDB. */
+  const stored = async (device: string) =>
+    [...(await influxReadings(influxd, 'village')).points]
+      .filter(([k]) => k.startsWith(`${device}|pm25|`))
+      .map(([, v]) => v)
+      .sort();
+
+  it('a device first sent by edge-1 through host A is refused to edge-2 through host B, and the other way round', async () => {
+    const a = await host('own-a');
+    // Host B's real store, its claims counted: one round trip per group, none for devices it knows.
+    const claimsOfB: number[] = [];
+    const countedStore: SharedStore = {
+      ...store,
+      deviceOwners: {
+        ...store.deviceOwners,
+        claim: (claims) => {
+          claimsOfB.push(claims.length);
+          return store.deviceOwners.claim(claims);
+        },
+      },
+    };
+    const b = await host('own-b', countedStore);
+    // edge-1 first (through A), then edge-2 (through B) with the same device and points of its own.
+    expect(await a.ingest.ingest(topics.batch('edge-1'), pointsOf('edge-1', 100, { 'dev-x': 10 }))).toBe(
+      'committed',
+    );
+    expect(
+      await b.ingest.ingest(topics.batch('edge-2'), pointsOf('edge-2', 1, { 'dev-x': 90, 'own-2': 50 })),
+    ).toBe('committed');
+    expect(a.acks.at(-1)!.refused).toEqual([]);
+    expect(b.acks.at(-1)!.acked).toEqual([1]);
+    expect(b.acks.at(-1)!.refused).toEqual([
+      { seq: 1, device: 'dev-x', reason: 'not_owner: device dev-x is registered to another edge' },
+    ]);
+    expect(await counterValue(b.metrics.pointsRefused, { edge: 'edge-2', kind: 'reading' })).toBe(3);
+    expect(await stored('dev-x')).toEqual([10, 11, 12]); // not overwritten by edge-2's 90, 91, 92
+    expect(await stored('own-2')).toEqual([50, 51, 52]); // the rest of edge-2's batch is stored
+
+    // edge-2 first (through A), then edge-1 (through B), in one group with a batch of its own device.
+    expect(await a.ingest.ingest(topics.batch('edge-2'), pointsOf('edge-2', 2, { 'dev-y': 20 }))).toBe(
+      'committed',
+    );
+    const group = [
+      pointsOf('edge-1', 101, { 'dev-y': 70, 'own-1': 30 }),
+      pointsOf('edge-1', 102, { 'own-1': 40 }),
+    ].map((bytes) => {
+      const p = b.ingest.prepare(topics.batch('edge-1'), bytes);
+      if (p instanceof Promise) throw new Error('did not prepare');
+      return p;
+    });
+    expect(await Promise.all(await b.ingest.commitGroup(group))).toEqual(['committed', 'committed']);
+    expect(b.acks.find((k) => k.acked[0] === 101)!.refused).toEqual([
+      { seq: 101, device: 'dev-y', reason: 'not_owner: device dev-y is registered to another edge' },
+    ]);
+    expect(b.acks.find((k) => k.acked[0] === 102)!.refused).toEqual([]);
+    expect(await counterValue(b.metrics.pointsRefused, { edge: 'edge-1', kind: 'reading' })).toBe(3);
+    expect(await stored('dev-y')).toEqual([20, 21, 22]);
+    expect(await stored('own-1')).toEqual([30, 31, 32, 40, 41, 42]);
+    // One claim for each of B's two commits (dev-x and own-2; then dev-y and own-1 of both batches)...
+    expect(claimsOfB).toEqual([2, 3]);
+    // ...and none once the owners are known.
+    expect(
+      await b.ingest.ingest(topics.batch('edge-1'), pointsOf('edge-1', 103, { 'own-1': 45, 'dev-y': 75 })),
+    ).toBe('committed');
+    expect(b.acks.at(-1)!.refused?.map((r) => r.device)).toEqual(['dev-y']);
+    expect(claimsOfB).toEqual([2, 3]);
+    // Host A refuses a resend of edge-2's dev-x batch the same way: its owner is known to every host.
+    expect(await a.ingest.ingest(topics.batch('edge-2'), pointsOf('edge-2', 3, { 'dev-x': 95 }))).toBe(
+      'committed',
+    );
+    expect(a.acks.at(-1)!.refused?.map((r) => r.device)).toEqual(['dev-x']);
+    expect(await stored('dev-x')).toEqual([10, 11, 12]);
+  });
+
+  it('births seen in different orders by two hosts (two brokers) give the device one owner on both', async () => {
+    const a = await host('birth-a');
+    const b = await host('birth-b');
+    const birth = (edgeId: string): Uint8Array =>
+      encodeJson({
+        state: 'online',
+        edgeId,
+        boot: 1,
+        ts: T_OWN,
+        version: '0.1.0',
+        devices: [
+          { id: 'dev-b', kind: 'air-quality', driver: 'modbus', metrics: [{ name: 'pm25', unit: 'µg/m³' }] },
+        ],
+      } satisfies Status);
+    await a.status(topics.status('edge-1'), birth('edge-1'));
+    await b.status(topics.status('edge-2'), birth('edge-2'));
+    await b.status(topics.status('edge-1'), birth('edge-1'));
+    await a.status(topics.status('edge-2'), birth('edge-2'));
+    for (const h of [a, b]) expect(h.registry.devices().find((d) => d.id === 'dev-b')?.edge).toBe('edge-1');
+    expect(await counterValue(b.metrics.pointsRefused, { edge: 'edge-2', kind: 'birth' })).toBe(1);
+    // edge-2's readings of it, through the host that saw its birth first, are refused.
+    expect(await b.ingest.ingest(topics.batch('edge-2'), pointsOf('edge-2', 10, { 'dev-b': 60 }))).toBe(
+      'committed',
+    );
+    expect(b.acks.at(-1)!.refused?.map((r) => r.device)).toEqual(['dev-b']);
+    expect(await stored('dev-b')).toEqual([]);
+  });
+
+  it('a birth whose claims fail (the shared store is gone) still marks the edge online, with only the devices known to be its own', async () => {
+    const own = await openPostgresSharedStore({ url: pg.url });
+    const a = await host('birth-fail', own);
+    await own.close(); // a real failure: the next claim rejects
+    const devices = ['pm-1', 'dev-new'].map((id) => ({
+      id,
+      kind: 'air-quality',
+      driver: 'modbus',
+      metrics: [],
+    }));
+    const status: Status = {
+      state: 'online',
+      edgeId: 'edge-1',
+      boot: 7,
+      ts: T_OWN,
+      version: '0.1.0',
+      devices,
+    };
+    await a.status(topics.status('edge-1'), encodeJson(status));
+    expect(a.registry.edges().find((e) => e.id === 'edge-1')).toMatchObject({ online: true, boot: 7 });
+    expect(await counterValue(a.metrics.statusMessages, { state: 'online', result: 'claim_failed' })).toBe(1);
+    // pm-1 is edge-1's by registry.yaml (known at start); dev-new is nobody's yet: left out, not given away.
+    const known = a.registry.devices().map((d) => [d.id, d.edge]);
+    expect(known).toContainEqual(['pm-1', 'edge-1']);
+    expect(known.map(([id]) => id)).not.toContain('dev-new');
   });
 });

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { openSqliteSharedStore } from '../src/shared-store/sqlite-shared-store.js';
 import { openDatabase } from '../src/store/open-database.js';
 import { createSeqState } from '../src/store/seq-state.js';
+import { runDeviceOwnersSuite } from './shared-device-owners-suite.js';
 import { runSharedStoreSuite } from './shared-store-suite.js';
 import { openSqliteStoreInThread } from './sqlite-store-thread.js';
 
@@ -23,6 +24,15 @@ runSharedStoreSuite('sqlite', async () => {
       for (const db of dbs) db.close();
       rmSync(dir, { recursive: true, force: true });
     },
+  };
+});
+
+// Each store in a thread of its own, so two claims truly overlap.
+runDeviceOwnersSuite('sqlite', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sqlite-device-owners-'));
+  return {
+    open: async () => openSqliteStoreInThread(dir),
+    dispose: async () => rmSync(dir, { recursive: true, force: true }),
   };
 });
 

@@ -36,9 +36,9 @@ parentPort.on('message', async (m) => {
       db.close();
       result = undefined;
     } else {
-      // `commands.insert` and the like: a method of the store's command store.
-      const [owner, method] = m.method.startsWith('commands.')
-        ? [store.commands, m.method.slice('commands.'.length)]
+      // `commands.insert` and the like: a method of one of the store's parts.
+      const [owner, method] = m.method.includes('.')
+        ? [store[m.method.split('.')[0]], m.method.split('.')[1]]
         : [store, m.method];
       result = await owner[method](...m.args);
     }

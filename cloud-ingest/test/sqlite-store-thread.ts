@@ -51,6 +51,11 @@ export function openSqliteStoreInThread(dir: string): SharedStore {
       pending: (...a) => call('commands.pending', ...a),
       fail: (...a) => call('commands.fail', ...a),
     },
+    deviceOwners: {
+      claim: (...a) => call('deviceOwners.claim', ...a),
+      owners: () => call('deviceOwners.owners'),
+      importFileOwners: (...a) => call('deviceOwners.importFileOwners', ...a),
+    },
     isCommitted: (...a) => call('isCommitted', ...a),
     committedAmong: (...a) => call('committedAmong', ...a),
     snapshot: (...a) => call('snapshot', ...a),

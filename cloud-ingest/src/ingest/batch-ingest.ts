@@ -26,16 +26,18 @@ import type { Db } from '../store/open-database.js';
 import type { RegistryStore } from '../store/registry-store.js';
 import type { EpochChange, SeqState } from '../store/seq-state.js';
 import { type Refusal, keepOwnPoints } from './device-ownership.js';
+import type { SharedDeviceOwners } from './shared-device-owners.js';
 
 /**
  * Where the dedupe state lives: this cloud's SQLite (`seqState`, synchronous, written in the
  * sink's transaction), or, with `store.kind: postgres` (several hosts), the SharedStore
  * (`sharedStore`, async: asked before the write, recorded with the journal row after InfluxDB
- * accepted the points).
+ * accepted the points). With the SharedStore, who owns a device is its claims too
+ * (`sharedOwners`), not this host's registry.
  */
 export type DedupeState =
-  | { seqState: SeqState; sharedStore?: undefined }
-  | { sharedStore: SharedStore; seqState?: undefined };
+  | { seqState: SeqState; sharedStore?: undefined; sharedOwners?: undefined }
+  | { sharedStore: SharedStore; sharedOwners: SharedDeviceOwners; seqState?: undefined };
 
 export type BatchIngestDeps = DedupeState & {
   db: Db;
@@ -231,7 +233,8 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
     }
     // Edge seqs start at 1 (H starts at 0): a seq 0 would be taken for committed and silently lost.
     if (seq < 1) return reject(edgeId, seq, epoch, 'bad_seq', 'seq must be at least 1', via);
-    const { readings, events, refused } = keepOwnPoints(registry, metrics, log, batch);
+    // With shared owners a device no host claimed yet passes here, and is claimed with its group (commitShared).
+    const { readings, events, refused } = keepOwnPoints(deps.sharedOwners ?? registry, metrics, log, batch);
     const believable = latestRange(deps.timeWindow ?? DEFAULT_TIME_WINDOW, receivedAt);
     const timed = markSuspectTimes(readings, believable);
     if (timed.suspect > 0) {
@@ -246,7 +249,7 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
       seq,
       epoch,
       createdAt: batch.createdAt,
-      seen: devicesSeen({ ...batch, readings, events }),
+      seen: devicesSeen({ readings, events }),
       refused,
       payload,
       via,
@@ -353,15 +356,17 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
    */
   async function commitShared(
     store: SharedStore,
+    owners: SharedDeviceOwners,
     group: readonly PreparedBatch[],
   ): Promise<Promise<BatchOutcome>[]> {
     const fresh: PreparedBatch[] = [];
     let newly: boolean[];
     let results: SinkWriteResult[];
     try {
-      const known = await store.committedAmong(
-        group.map((p) => ({ edge: p.edgeId, epoch: p.epoch, seq: p.seq })),
-      );
+      const [known] = await Promise.all([
+        store.committedAmong(group.map((p) => ({ edge: p.edgeId, epoch: p.epoch, seq: p.seq }))),
+        claimNewDevices(owners, group),
+      ]);
       const inGroup = new Set<string>();
       const asked = new Map<string, Promise<EpochChange | undefined>>();
       for (const [i, p] of group.entries()) {
@@ -428,6 +433,37 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
     deps.onCommitted?.(group.filter((p) => committedNow.has(p)).map((p) => p.sinkBatch));
     return outcomes;
   }
+  /**
+   * store.kind postgres: the devices of the group no host's claim is known for here are claimed in
+   * the SharedStore, in one round trip beside the dedupe's (the first claim anywhere wins, so two
+   * hosts never give one device to two edges); then each batch that named a device now known to
+   * be another edge's loses its points, as in `prepare`, before anything is written. A claim
+   * commits before the batch's points: if their write fails, the edge that resends them owns
+   * them all the same. Duplicates claim too (their ack names what was refused).
+   */
+  async function claimNewDevices(owners: SharedDeviceOwners, group: readonly PreparedBatch[]): Promise<void> {
+    const claims = group.flatMap((p) =>
+      owners.unknown(p.seen.keys()).map((device) => ({ device, edge: p.edgeId, source: 'reading' as const })),
+    );
+    if (claims.length === 0) return;
+    await owners.claim(claims);
+    const claimedBy = new Set(claims.map((c) => `${c.edge}\u0000${c.device}`));
+    for (const p of group) {
+      if (![...p.seen.keys()].some((d) => claimedBy.has(`${p.edgeId}\u0000${d}`))) continue;
+      const { readings, events, refused } = keepOwnPoints(owners, metrics, log, {
+        edgeId: p.edgeId,
+        seq: p.seq,
+        readings: p.sinkBatch.readings,
+        events: p.sinkBatch.events,
+      });
+      if (refused.length === 0) continue;
+      p.sinkBatch.readings = readings;
+      p.sinkBatch.events = events;
+      p.refused.push(...refused);
+      for (const r of refused) p.seen.delete(r.device);
+    }
+  }
+
   /** Edge → the epoch this host last saw committed for it (store.kind postgres). */
   const sharedEpochs = new Map<string, string>();
 
@@ -480,7 +516,7 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
 
   async function commitGroup(group: readonly PreparedBatch[]): Promise<Promise<BatchOutcome>[]> {
     return deps.sharedStore !== undefined
-      ? commitShared(deps.sharedStore, group)
+      ? commitShared(deps.sharedStore, deps.sharedOwners, group)
       : commitLocal(deps.seqState, group);
   }
 
@@ -560,7 +596,10 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
 }
 
 /** Device id → newest timestamp it appears with in the batch. */
-function devicesSeen(batch: Batch): Map<string, number> {
+function devicesSeen(batch: {
+  readings: readonly Batch['readings'][number][];
+  events: readonly DeviceEvent[];
+}): Map<string, number> {
   const seen = new Map<string, number>();
   const note = (device: string, ts: number) => {
     const prev = seen.get(device);

@@ -1,11 +1,27 @@
-import type { Ack, Batch } from '@village/protocol';
+import type { Ack } from '@village/protocol';
 import type { Logger } from 'pino';
 import type { CloudMetrics } from '../metrics.js';
-import type { RegistryStore } from '../store/registry-store.js';
 
 export type Refusal = NonNullable<Ack['refused']>[number];
 
 export const NOT_OWNER = 'not_owner';
+
+/**
+ * Who owns which device, for the check: this host's registry (registry-store.ts, cloud.db) or,
+ * with `store.kind: postgres`, the claims all hosts share (shared-device-owners.ts).
+ */
+export interface DeviceOwners {
+  /** Of `devices`, those that belong to another edge than `edgeId`, with their owner. */
+  foreignDevices(edgeId: string, devices: Iterable<string>): Map<string, string>;
+}
+
+/** What the check reads of a batch: its readings and events may be the sink's (time-marked) copies. */
+interface Points<R extends { device: string }, E extends { device: string }> {
+  edgeId: string;
+  seq: number;
+  readings: readonly R[];
+  events: readonly E[];
+}
 
 /**
  * The ingest's ownership check (issue 13, finding 2): readings and events for a device that belongs
@@ -14,16 +30,16 @@ export const NOT_OWNER = 'not_owner';
  * counted per edge, logged once per batch, and named in the ack (`refused`) so the edge drops them
  * instead of resending; the rest of the batch is stored as usual.
  */
-export function keepOwnPoints(
-  registry: RegistryStore,
+export function keepOwnPoints<R extends { device: string }, E extends { device: string }>(
+  owners: DeviceOwners,
   metrics: CloudMetrics,
   log: Logger,
-  batch: Batch,
-): { readings: Batch['readings']; events: Batch['events']; refused: Refusal[] } {
+  batch: Points<R, E>,
+): { readings: readonly R[]; events: readonly E[]; refused: Refusal[] } {
   const devices = new Set<string>();
   for (const r of batch.readings) devices.add(r.device);
   for (const e of batch.events) devices.add(e.device);
-  const foreign = registry.foreignDevices(batch.edgeId, devices);
+  const foreign = owners.foreignDevices(batch.edgeId, devices);
   if (foreign.size === 0) return { readings: batch.readings, events: batch.events, refused: [] };
 
   const readings = batch.readings.filter((r) => !foreign.has(r.device));

@@ -1,4 +1,5 @@
 import type { CommandStore } from '../store/command-store.js';
+import type { DeviceOwnerStore } from '../store/device-owner-store.js';
 import type { EpochChange } from '../store/seq-state.js';
 
 /**
@@ -91,6 +92,9 @@ export interface SharedStore {
 
   /** Commands and their results: sent through one host's API, completed by whichever host the result reaches. */
   readonly commands: CommandStore;
+
+  /** Who owns which device: the first claim on any host wins, registry.yaml's owners override claims. */
+  readonly deviceOwners: DeviceOwnerStore;
 
   // Seq and epoch dedupe (DESIGN.md "Delivery, precisely"), same meaning as store/seq-state.ts.
   isCommitted(edge: string, epoch: string, seq: number): Promise<boolean>;

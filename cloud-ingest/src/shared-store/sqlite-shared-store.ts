@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { openCommandStore } from '../store/command-store.js';
+import { openDeviceOwnerStore } from '../store/device-owner-store.js';
 import type { Db } from '../store/open-database.js';
 import { epochChangeIn, seqStatements } from '../store/seq-state.js';
 import { createSharedSeqState } from '../store/shared-seq-state.js';
@@ -155,6 +156,7 @@ export function openSqliteSharedStore(db: Db): SharedStore {
   return {
     kind: 'sqlite',
     commands: openCommandStore(db),
+    deviceOwners: openDeviceOwnerStore(db),
     isCommitted: async (edge, epoch, seq) => seqs.isCommitted(edge, seq, epoch),
     committedAmong: async (keys) =>
       db.transaction(() => keys.map((k) => seqs.isCommitted(k.edge, k.seq, k.epoch)))(),

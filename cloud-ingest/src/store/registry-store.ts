@@ -38,6 +38,8 @@ export type DeathResult = 'applied' | 'stale' | 'unknown-edge';
 export type BirthResult = 'applied' | 'stale';
 
 export interface RegistryStore {
+  /** Whether registry.yaml was imported at this start: it differed from the one imported last (registry-import.ts). */
+  readonly fileImportedAtStart: boolean;
   /** Place tags of an edge's station; all null when the edge has no station in the registry. */
   placeOf(edgeId: string): PlaceTags;
   /** Applies a birth unless its boot is older than the edge's current boot. */
@@ -122,7 +124,7 @@ export function openRegistryStore(
   now: number = Date.now(),
 ): RegistryStore {
   createRegistrySchema(db);
-  importAtStart(db, file, credentialEdges, now);
+  const { imported } = importAtStart(db, file, credentialEdges, now);
 
   const placeRows = db.prepare<[], PlaceTags & { edge: string }>(
     `SELECT e.id AS edge, s.id AS station, v.id AS village, t.id AS town, t.county AS county
@@ -275,6 +277,7 @@ export function openRegistryStore(
   );
 
   return {
+    fileImportedAtStart: imported,
     refresh,
     placeOf: (edgeId) => places.get(edgeId) ?? NO_PLACE,
     recordBirth(edgeId, boot, ts, version, devices, now, bdSeq) {

@@ -1,0 +1,55 @@
+import type { DeviceOwnerStore } from '../store/device-owner-store.js';
+
+/**
+ * Device owners in PostgreSQL (`store.kind: postgres`): batches reach one host each (shared
+ * subscription), so an owner claimed only in the host's own cloud.db left the device free on the
+ * other hosts, and a second edge sending it through one of them got it too. Here the first claim
+ * anywhere wins for every host; `source` is 'registry' (registry.yaml), 'birth' or 'reading'.
+ */
+export const DEVICE_OWNERS_SCHEMA = `
+  CREATE TABLE IF NOT EXISTS shared_device_owners (
+    device TEXT PRIMARY KEY, edge TEXT NOT NULL, source TEXT NOT NULL);
+`;
+
+/** One statement outside a transaction (postgres-shared-store.ts `q`: typed errors, bounded waits). */
+type Query = <R extends object>(text: string, values?: unknown[]) => Promise<R[]>;
+
+export function postgresDeviceOwners(q: Query): DeviceOwnerStore {
+  return {
+    async claim(claims) {
+      if (claims.length === 0) return new Map();
+      // DO UPDATE (a no-op on edge), not DO NOTHING: its RETURNING gives every device's owner in
+      // this one statement, even one another host committed while this statement ran (a read in
+      // the same statement would not see that commit, and a second statement is a second round
+      // trip). The first claim of a device in the list wins (DISTINCT ON by position); rows are
+      // taken in one fixed order on every host, so two hosts' claims wait, never deadlock.
+      const rows = await q<{ device: string; edge: string }>(
+        `INSERT INTO shared_device_owners AS o (device, edge, source)
+         SELECT device, edge, source FROM (
+           SELECT DISTINCT ON (u.device) u.device, u.edge, u.source
+             FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS u(device, edge, source, i)
+            ORDER BY u.device, u.i) AS first
+          ORDER BY device COLLATE "C"
+         ON CONFLICT (device) DO UPDATE SET edge = o.edge
+         RETURNING device, edge`,
+        [claims.map((c) => c.device), claims.map((c) => c.edge), claims.map((c) => c.source)],
+      );
+      return new Map(rows.map((r) => [r.device, r.edge]));
+    },
+    async owners() {
+      const rows = await q<{ device: string; edge: string }>('SELECT device, edge FROM shared_device_owners');
+      return new Map(rows.map((r) => [r.device, r.edge]));
+    },
+    async importFileOwners(devices, moved) {
+      if (devices.length === 0) return;
+      await q(
+        `INSERT INTO shared_device_owners AS o (device, edge, source)
+         SELECT u.device, u.edge, 'registry' FROM unnest($1::text[], $2::text[]) AS u(device, edge)
+          ORDER BY u.device COLLATE "C"
+         ON CONFLICT (device) DO UPDATE SET edge = EXCLUDED.edge, source = 'registry'
+          WHERE o.source <> 'registry' OR $3::boolean`,
+        [devices.map((d) => d.id), devices.map((d) => d.edge), moved],
+      );
+    },
+  };
+}
