@@ -323,6 +323,8 @@ export async function startCloud(
     });
     const auth = createAuth({
       db,
+      // Several hosts: an officer's next request may reach any host, so sessions and tokens are shared.
+      shared: sharedStore,
       users: config.users,
       storeUsers: () => storeUsers(db),
       auth: config.auth,
@@ -349,6 +351,7 @@ export async function startCloud(
           if (liveRules) applyRegistryToRules(liveRules, config.rules, exportRegistry(db));
         },
         disconnectEdge: (edge) => broker.disconnectEdge(edge),
+        sessions: auth.sessions,
         log,
         metricsRegistry: metrics.registry,
         now,
