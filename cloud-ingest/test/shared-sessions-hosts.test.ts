@@ -9,6 +9,7 @@ import {
   startInfluxd,
   startMosquitto,
   startPostgres,
+  waitFor,
 } from '@village/test-kit';
 import pg from 'pg';
 import { pino } from 'pino';
@@ -76,6 +77,7 @@ describe('sessions and API tokens across two hosts on PostgreSQL', { timeout: 12
           sink: { kind: 'influx', url: influxd.url, api: 'v1', database: 'village' },
           store: { kind: 'postgres', url: postgres.url },
           http: { port: 0 },
+          rules: { enabled: false }, // not this test's concern (docs/rules-across-hosts.md)
           users,
           log: { level: 'silent' },
         },
@@ -187,5 +189,24 @@ describe('sessions and API tokens across two hosts on PostgreSQL', { timeout: 12
       body: { error: { code: 'bad_token' } },
     });
     expect((await call(A, 'GET', '/api/v1/tokens', { bearer: secret })).status).toBe(401);
+  });
+
+  it('PostgreSQL away: a live session is refused with 503 store_unavailable (never let through), and works once it is back', async () => {
+    const cookie = await login(A, 'admin');
+    expect((await call(B, 'GET', '/api/v1/me', { cookie })).status).toBe(200);
+    await postgres.kill();
+    try {
+      const away = await call(B, 'GET', '/api/v1/me', { cookie });
+      expect(away).toMatchObject({ status: 503, body: { error: { code: 'store_unavailable' } } });
+      expect(JSON.stringify(away.body)).not.toContain(String(postgres.port)); // no url in the answer
+      expect((await call(B, 'GET', '/api/v1/tokens', { bearer: 'vt_unknown' })).status).toBe(503);
+    } finally {
+      await postgres.restart();
+    }
+    await waitFor(
+      'host B to read the session again',
+      async () => (await call(B, 'GET', '/api/v1/me', { cookie })).status === 200,
+      { timeoutMs: 20_000 },
+    );
   });
 });
