@@ -320,6 +320,8 @@ export async function startCloud(
       log,
       metricsRegistry: metrics.registry,
       changes: rules && rulesChanges(rules.runtime),
+      // A stream ends with its session, wherever that ended (another host, a password reset).
+      liveSessions: (ids) => auth.sessions.liveIds(ids, now()),
     });
     const auth = createAuth({
       db,

@@ -19,6 +19,7 @@ import { type RunningCloud, startCloud } from '../src/cloud.js';
 import { parseConfig } from '../src/config.js';
 import { hashPassword } from '../src/password-hash.js';
 import { REGISTRY } from './cloud-fixture.js';
+import { openStream } from './open-stream.js';
 
 const INGEST_PASSWORD = 'pw-ingest-sessions';
 const PASSWORDS = { admin: 'admin-password', clerk: 'clerk-password' } as const;
@@ -125,8 +126,10 @@ describe('sessions and API tokens across two hosts on PostgreSQL', { timeout: 12
   const A = 0;
   const B = 1;
 
-  it('a login on A is a session on B; a logout on A ends it on B; only its hash is at rest', async () => {
+  it('a login on A is a session on B; a logout on A ends it, and its live stream, on B; only its hash is at rest', async () => {
     const cookie = await login(A, 'admin');
+    const other = await login(B, 'admin');
+    const [stream, otherStream] = [await openStream(base(B), cookie), await openStream(base(B), other)];
     expect(await call(B, 'GET', '/api/v1/me', { cookie })).toMatchObject({
       status: 200,
       body: { user: { username: 'admin' } },
@@ -150,6 +153,10 @@ describe('sessions and API tokens across two hosts on PostgreSQL', { timeout: 12
       body: { error: { code: 'unauthenticated' } },
     });
     expect((await call(A, 'GET', '/api/v1/me', { cookie })).status).toBe(401);
+    // B's stream of that session ends at its next session check (every 2 s); the other stays.
+    await waitFor('the logged-out session’s stream on B to end', () => stream.isDone(), { timeoutMs: 8_000 });
+    expect(otherStream.isDone()).toBe(false);
+    await otherStream.cancel();
   });
 
   it("a password reset on A ends the user's sessions on B too", async () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type NewApiToken, TOKEN_PREFIX } from '../src/auth/api-token-store.js';
+import { sessionIdOf } from '../src/auth/session-store.js';
 import type { SharedStore } from '../src/shared-store/shared-store.js';
 
 /**
@@ -87,6 +88,23 @@ export function runSessionsSuite(
       expect(await a.sessions.get(young, P + 1_000)).toMatchObject({ username: 'purge' });
       expect(await a.sessions.purge(P + 2_000)).toBe(1);
       expect(await a.sessions.purge(P + 2_000)).toBe(0);
+    });
+
+    it('liveIds: of the ids asked, those whose session is live, after a logout, reset or expiry on any host', async () => {
+      const L = T + 2000 * HOUR;
+      const [s1, s2, s3, s4] = await Promise.all([
+        a.sessions.create('live-1', L, HOUR),
+        b.sessions.create('live-2', L, HOUR),
+        a.sessions.create('live-3', L, HOUR),
+        b.sessions.create('live-4', L, 10),
+      ]);
+      const ids = [s1, s2, s3, s4].map((s) => sessionIdOf(s!));
+      expect(await b.sessions.liveIds([...ids, sessionIdOf('never-issued')], L)).toEqual(new Set(ids));
+      await a.sessions.delete(s1!);
+      await a.sessions.deleteUser('live-2');
+      expect(await b.sessions.liveIds(ids, L + 10)).toEqual(new Set([ids[2]])); // s4 expired
+      expect(await a.sessions.liveIds([], L)).toEqual(new Set());
+      expect(await a.sessions.liveIds([s3!], L)).toEqual(new Set()); // an id, not a token
     });
 
     it('a token issued on one host verifies on another; its secret is shown once, with the record', async () => {

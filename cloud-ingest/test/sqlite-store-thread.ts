@@ -57,6 +57,7 @@ export function openSqliteStoreInThread(dir: string): SharedStore {
       delete: (...a) => call('sessions.delete', ...a),
       deleteUser: (...a) => call('sessions.deleteUser', ...a),
       purge: (...a) => call('sessions.purge', ...a),
+      liveIds: (...a) => call('sessions.liveIds', ...a),
     },
     apiTokens: {
       issue: (...a) => call('apiTokens.issue', ...a),

@@ -25,6 +25,11 @@ export interface SessionStore {
   deleteUser(username: string): Promise<number>;
   /** Deletes expired sessions; returns how many. */
   purge(now: number): Promise<number>;
+  /**
+   * Which of these session ids (sessionIdOf) are still live: the live streams of the others end,
+   * whichever host the logout, reset or expiry happened on (http/live-routes.ts).
+   */
+  liveIds(ids: readonly string[], now: number): Promise<Set<string>>;
 }
 
 const SCHEMA = `
@@ -64,6 +69,9 @@ export function openSessionStore(db: Db): SessionStore {
   const remove = db.prepare<[string]>('DELETE FROM sessions WHERE token_hash = ?');
   const removeUser = db.prepare<[string]>('DELETE FROM sessions WHERE username = ?');
   const purge = db.prepare<[number]>('DELETE FROM sessions WHERE expires_at <= ?');
+  const live = db.prepare<[string, number], { token_hash: string }>(
+    'SELECT token_hash FROM sessions WHERE token_hash = ? AND expires_at > ?',
+  );
   return {
     async create(username, now, ttlMs) {
       const token = newSessionToken();
@@ -76,5 +84,6 @@ export function openSessionStore(db: Db): SessionStore {
     },
     deleteUser: async (username) => removeUser.run(username).changes,
     purge: async (now) => purge.run(now).changes,
+    liveIds: async (ids, now) => new Set(ids.filter((id) => live.get(id, now) !== undefined)),
   };
 }

@@ -62,6 +62,14 @@ export function postgresSessions(q: Query): SessionStore {
     async purge(now) {
       return (await q('DELETE FROM shared_sessions WHERE expires_at <= $1 RETURNING 1', [now])).length;
     },
+    async liveIds(ids, now) {
+      if (ids.length === 0) return new Set();
+      const rows = await q<{ token_hash: string }>(
+        'SELECT token_hash FROM shared_sessions WHERE token_hash = ANY($1) AND expires_at > $2',
+        [ids, now],
+      );
+      return new Set(rows.map((r) => r.token_hash));
+    },
   };
 }
 
