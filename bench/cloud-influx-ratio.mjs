@@ -46,10 +46,6 @@ const METRICS = [
 const out = (o) => process.stdout.write(`${JSON.stringify({ bench: 'cloud-influx-ratio', ...o })}\n`);
 const dir = mkdtempSync(join(tmpdir(), 'bench-cloud-influx-'));
 const influxd = await startInfluxd(dir, ['village', 'raw']);
-const countReadings = async (db) => {
-  const [r] = await influxd.query('SELECT count(*) FROM /.*/', db);
-  return (r.series ?? []).flatMap((s) => s.values[0].slice(1)).reduce((a, b) => a + (b ?? 0), 0);
-};
 
 // Each edge its own 50 devices (a device belongs to one edge), 4 metrics, one reading per series
 // a second: a village station's mix.
@@ -135,7 +131,7 @@ await Promise.all(
 );
 const cloudSeconds = Number(process.hrtime.bigint() - started) / 1e9;
 clearInterval(progress);
-const stored = await countReadings('village');
+const stored = await influxd.countReadings('village');
 const cloudRate = Math.round(stored / cloudSeconds);
 const metrics = await (await fetch(`http://127.0.0.1:${(await cloud.ready).httpPort}/metrics`)).text();
 const groups = (suffix) =>
@@ -177,18 +173,8 @@ const lines = batches.flat().flatMap((b) =>
 );
 const bodies = [];
 for (let i = 0; i < lines.length; i += RAW_LINES) bodies.push(lines.slice(i, i + RAW_LINES).join('\n'));
-let next = 0;
-const writer = async () => {
-  while (next < bodies.length) {
-    const body = bodies[next++];
-    const r = await fetch(`${influxd.url}/write?db=raw&precision=ms`, { method: 'POST', body });
-    if (r.status !== 204) throw new Error(`raw write: ${r.status} ${await r.text()}`);
-  }
-};
-const rawStart = process.hrtime.bigint();
-await Promise.all([writer(), writer()]);
-const rawSeconds = Number(process.hrtime.bigint() - rawStart) / 1e9;
-const rawReadings = await countReadings('raw');
+const rawSeconds = await influxd.writeRaw(bodies, 'raw');
+const rawReadings = await influxd.countReadings('raw');
 const rawRate = Math.round(rawReadings / rawSeconds);
 out({
   phase: 'raw',

@@ -39,11 +39,6 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // --- influxd in the temp folder, on 127.0.0.1 ---
 const influxd = await startInfluxd(dir, ['village', 'raw']);
 const influx = influxd.url;
-const query = influxd.query;
-const countReadings = async (db) => {
-  const [r] = await query('SELECT count(*) FROM /.*/', db);
-  return (r.series ?? []).flatMap((s) => s.values[0].slice(1)).reduce((a, b) => a + (b ?? 0), 0);
-};
 
 // --- e2e: cloud (embedded broker, InfluxDB sink) + edge (fake driver) ---
 const mqttPort = await freePort();
@@ -97,7 +92,7 @@ for (;;) {
   if (Date.now() - started > 900_000) throw new Error('bench timed out');
 }
 const e2eSeconds = (Date.now() - first) / 1000;
-const stored = await countReadings('village');
+const stored = await influxd.countReadings('village');
 const e2eRate = Math.round(stored / e2eSeconds);
 out({
   phase: 'e2e',
@@ -126,18 +121,8 @@ for (let i = 0; i < lines; i += POINTS_PER_BATCH) {
     Array.from({ length: Math.min(POINTS_PER_BATCH, lines - i) }, (_, k) => lineAt(i + k)).join('\n'),
   );
 }
-let next = 0;
-const writer = async () => {
-  while (next < bodies.length) {
-    const body = bodies[next++];
-    const r = await fetch(`${influx}/write?db=raw&precision=ms`, { method: 'POST', body });
-    if (r.status !== 204) throw new Error(`raw write: ${r.status} ${await r.text()}`);
-  }
-};
-const rawStart = Date.now();
-await Promise.all([writer(), writer()]);
-const rawSeconds = (Date.now() - rawStart) / 1000;
-const rawReadings = await countReadings('raw');
+const rawSeconds = await influxd.writeRaw(bodies, 'raw');
+const rawReadings = await influxd.countReadings('raw');
 const rawRate = Math.round(rawReadings / rawSeconds);
 out({
   phase: 'raw',

@@ -41,6 +41,28 @@ export async function startInfluxd(dir, databases = ['village']) {
   return {
     url,
     query,
+    /** Every field value stored in `db`, over all measurements: what InfluxDB itself counts. */
+    async countReadings(db) {
+      const [r] = await query('SELECT count(*) FROM /.*/', db);
+      return (r.series ?? []).flatMap((s) => s.values[0].slice(1)).reduce((a, b) => a + (b ?? 0), 0);
+    },
+    /**
+     * InfluxDB's own rate, the limit a bench compares against: posts the line-protocol `bodies`
+     * to `db` from `writers` concurrent writers; resolves to the seconds it took.
+     */
+    async writeRaw(bodies, db, writers = 2) {
+      let next = 0;
+      const writer = async () => {
+        while (next < bodies.length) {
+          const body = bodies[next++];
+          const r = await fetch(`${url}/write?db=${db}&precision=ms`, { method: 'POST', body });
+          if (r.status !== 204) throw new Error(`raw write: ${r.status} ${await r.text()}`);
+        }
+      };
+      const start = process.hrtime.bigint();
+      await Promise.all(Array.from({ length: writers }, writer));
+      return Number(process.hrtime.bigint() - start) / 1e9;
+    },
     async stop() {
       try {
         process.kill(-child.pid, 'SIGTERM');

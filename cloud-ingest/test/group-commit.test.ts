@@ -121,10 +121,12 @@ describe('group commit of queued batches', { timeout: 60_000 }, () => {
           trail.push(`ack ${edge === 'edge-1' ? '' : `${edge} `}${seq} rows ${rowsOfSeq(reader, seq)}`);
       },
       now: () => Date.now(),
-      onCommitted: (b) =>
-        trail.push(
-          `fed ${b.edgeId === 'edge-1' ? '' : `${b.edgeId} `}${(b.readings[0]!.ts - T0) / 1_000_000}`,
-        ),
+      onCommitted: (batches) => {
+        for (const b of batches)
+          trail.push(
+            `fed ${b.edgeId === 'edge-1' ? '' : `${b.edgeId} `}${(b.readings[0]!.ts - T0) / 1_000_000}`,
+          );
+      },
     });
     let chain = Promise.resolve();
     const serially = (work: () => Promise<unknown>, done: () => void) => {

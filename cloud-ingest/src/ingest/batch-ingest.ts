@@ -59,8 +59,12 @@ export type BatchIngestDeps = DedupeState & {
   journal?: JournalWriter | undefined;
   /** ms epoch clock. */
   now(): number;
-  /** Called once per newly committed batch, after its ack (rules runtime, live stream). */
-  onCommitted?(batch: SinkBatch): void;
+  /**
+   * Called once per commit with the batches it newly committed, in order, after their acks started
+   * (rules runtime, live stream): a group's listeners can then write what they derive in one
+   * transaction (cloud.ts).
+   */
+  onCommitted?(batches: readonly SinkBatch[]): void;
 };
 
 /** The duplicates' log line comes at most this often, ms. */
@@ -310,7 +314,7 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
   const committed = (p: PreparedBatch, result: SinkWriteResult): Promise<BatchOutcome> => {
     count(p, result);
     const acked = ack(p).then((): BatchOutcome => 'committed');
-    deps.onCommitted?.(p.sinkBatch);
+    deps.onCommitted?.([p.sinkBatch]);
     return acked;
   };
 
@@ -421,7 +425,7 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
       count(p, result);
       return ack(p).then(() => 'committed');
     });
-    for (const p of group) if (committedNow.has(p)) deps.onCommitted?.(p.sinkBatch);
+    deps.onCommitted?.(group.filter((p) => committedNow.has(p)).map((p) => p.sinkBatch));
     return outcomes;
   }
   /** Edge → the epoch this host last saw committed for it (store.kind postgres). */
@@ -541,7 +545,7 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
       count(p, result);
       return ack(p).then(() => 'committed');
     });
-    for (const p of group) if (results.has(p)) deps.onCommitted?.(p.sinkBatch);
+    deps.onCommitted?.(group.filter((p) => results.has(p)).map((p) => p.sinkBatch));
     return outcomes;
   }
 
