@@ -339,9 +339,13 @@ export async function startCloud(
       log,
       metricsRegistry: metrics.registry,
       changes: rules && rulesChanges(rules.runtime),
+      // A stream ends with its session, wherever that ended (another host, a password reset).
+      liveSessions: (ids) => auth.sessions.liveIds(ids, now()),
     });
     const auth = createAuth({
       db,
+      // Several hosts: an officer's next request may reach any host, so sessions and tokens are shared.
+      shared: sharedStore,
       users: config.users,
       storeUsers: () => storeUsers(db),
       auth: config.auth,
@@ -368,6 +372,7 @@ export async function startCloud(
           if (liveRules) applyRegistryToRules(liveRules, config.rules, exportRegistry(db));
         },
         disconnectEdge: (edge) => broker.disconnectEdge(edge),
+        sessions: auth.sessions,
         log,
         metricsRegistry: metrics.registry,
         now,

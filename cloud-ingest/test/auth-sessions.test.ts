@@ -158,13 +158,13 @@ describe('without users', { timeout: 60_000 }, () => {
 });
 
 describe('session store and config', () => {
-  it('a session expires at login + ttl, and purge removes it', () => {
+  it('a session expires at login + ttl, and purge removes it', async () => {
     const db = openDatabase(`/tmp/session-store-${process.pid}-${Math.random().toString(36).slice(2)}`);
     const store = openSessionStore(db);
-    const token = store.create('u', 1_000, 60_000);
-    expect(store.get(token, 60_999)).toEqual({ username: 'u', createdAt: 1_000, expiresAt: 61_000 });
-    expect(store.get(token, 61_000)).toBeUndefined();
-    expect(store.purge(61_000)).toBe(1);
+    const token = await store.create('u', 1_000, 60_000);
+    expect(await store.get(token, 60_999)).toEqual({ username: 'u', createdAt: 1_000, expiresAt: 61_000 });
+    expect(await store.get(token, 61_000)).toBeUndefined();
+    expect(await store.purge(61_000)).toBe(1);
     db.close();
   });
 

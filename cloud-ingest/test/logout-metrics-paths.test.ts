@@ -4,28 +4,10 @@ import { promisify } from 'node:util';
 import { waitFor } from '@village/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BinCloud, startBinCloud } from './http-bin-cloud.js';
+import { openStream } from './open-stream.js';
 
 const run = promisify(execFile);
 const SCRAPE_TOKEN = 'prometheus-scrape-token-0123456789abcdef';
-
-/** An open SSE stream: `ended` resolves when the server ends it. */
-async function openStream(base: string, cookie: string) {
-  const res = await fetch(`${base}/api/v1/stream`, { headers: { cookie } });
-  expect(res.status).toBe(200);
-  const reader = res.body!.getReader();
-  const first = await reader.read();
-  expect(new TextDecoder().decode(first.value)).toContain(': connected');
-  let done = false;
-  const ended = (async () => {
-    try {
-      for (;;) if ((await reader.read()).done) break;
-    } catch {
-      // a reset connection is an end too
-    }
-    done = true;
-  })();
-  return { ended, isDone: () => done, cancel: () => reader.cancel().catch(() => {}) };
-}
 
 // Issue 13 finding 10 (HTTP parts): logout ends the caller's SSE streams; /metrics needs an admin
 // session or the scrape token; a malformed path is a 400, not a 500.

@@ -5,6 +5,7 @@ import { openPostgresSharedStore } from '../src/shared-store/postgres-shared-sto
 import { SharedStoreError } from '../src/shared-store/shared-store-error.js';
 import type { SharedStore } from '../src/shared-store/shared-store.js';
 import { runDeviceOwnersSuite } from './shared-device-owners-suite.js';
+import { runSessionsSuite } from './shared-sessions-suite.js';
 import { runSharedStoreSuite } from './shared-store-suite.js';
 
 // A real PostgreSQL 15; each store has its own Pool, as each ingest host has.
@@ -18,6 +19,10 @@ runSharedStoreSuite('postgres', async () => {
 runDeviceOwnersSuite('postgres', async () => {
   const pg = await startPostgres();
   return { open: () => openPostgresSharedStore({ url: pg.url, poolSize: 4 }), dispose: () => pg.stop() };
+});
+runSessionsSuite('postgres', async () => {
+  const pg = await startPostgres();
+  return { open: () => openPostgresSharedStore({ url: pg.url, poolSize: 2 }), dispose: () => pg.stop() };
 });
 
 describe('PostgreSQL shared store: the server and its url', () => {

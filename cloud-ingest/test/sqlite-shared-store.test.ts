@@ -7,6 +7,7 @@ import { openSqliteSharedStore } from '../src/shared-store/sqlite-shared-store.j
 import { openDatabase } from '../src/store/open-database.js';
 import { createSeqState } from '../src/store/seq-state.js';
 import { runDeviceOwnersSuite } from './shared-device-owners-suite.js';
+import { runSessionsSuite } from './shared-sessions-suite.js';
 import { runSharedStoreSuite } from './shared-store-suite.js';
 import { openSqliteStoreInThread } from './sqlite-store-thread.js';
 
@@ -33,6 +34,22 @@ runDeviceOwnersSuite('sqlite', async () => {
   return {
     open: async () => openSqliteStoreInThread(dir),
     dispose: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+});
+
+runSessionsSuite('sqlite', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sqlite-sessions-'));
+  const dbs: ReturnType<typeof openDatabase>[] = [];
+  return {
+    async open() {
+      const db = openDatabase(dir);
+      dbs.push(db);
+      return openSqliteSharedStore(db);
+    },
+    async dispose() {
+      for (const db of dbs) db.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 });
 

@@ -36,10 +36,10 @@ parentPort.on('message', async (m) => {
       db.close();
       result = undefined;
     } else {
-      // `commands.insert` and the like: a method of one of the store's parts.
-      const [owner, method] = m.method.includes('.')
-        ? [store[m.method.split('.')[0]], m.method.split('.')[1]]
-        : [store, m.method];
+      // `commands.insert`, `sessions.get` and the like: a method of one of the store's parts.
+      const dot = m.method.indexOf('.');
+      const [owner, method] =
+        dot > 0 ? [store[m.method.slice(0, dot)], m.method.slice(dot + 1)] : [store, m.method];
       result = await owner[method](...m.args);
     }
     parentPort.postMessage({ id: m.id, result });

@@ -31,7 +31,7 @@ export function createAuthMiddleware(deps: AuthMiddlewareDeps): MiddlewareHandle
       return next();
     }
     const token = getCookie(c, SESSION_COOKIE);
-    const session = token ? deps.sessions.get(token, deps.now()) : undefined;
+    const session = token ? await deps.sessions.get(token, deps.now()) : undefined;
     const user = session ? deps.users.get(session.username) : undefined;
     const scope = user ? deps.scopes.get(user.username) : undefined;
     if (user && scope && token) {

@@ -34,7 +34,7 @@ export function createMetricsAccess(deps: MetricsAccessDeps): MiddlewareHandler 
       return refuse(401, 'bad_token', 'the bearer token for /metrics is wrong (http.metricsTokenSha256)');
     }
     const token = getCookie(c, SESSION_COOKIE);
-    const session = token ? deps.sessions.get(token, deps.now()) : undefined;
+    const session = token ? await deps.sessions.get(token, deps.now()) : undefined;
     const scope = session ? deps.scopes.get(session.username) : undefined;
     if (scope?.role === 'admin') return next();
     if (scope) return refuse(403, 'forbidden', '/metrics is for admins and the Prometheus token');

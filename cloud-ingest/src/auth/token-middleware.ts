@@ -34,7 +34,7 @@ export function createTokenMiddleware(deps: {
     const authorization = c.req.header('authorization');
     if (authorization === undefined) return deps.sessions(c, next);
     const m = /^Bearer ([\x21-\x7e]{1,512})$/.exec(authorization);
-    const token = m ? deps.tokens.verify(m[1]!, deps.now()) : undefined;
+    const token = m ? await deps.tokens.verify(m[1]!, deps.now()) : undefined;
     if (!token)
       return refuse(401, 'bad_token', 'the bearer token is unknown, revoked or expired (GET /api/v1/tokens)');
     let scope: RequestScope;

@@ -12,6 +12,7 @@ import { type Context, Hono } from 'hono';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import { z } from 'zod';
+import type { SessionStore } from '../auth/session-store.js';
 import { parseRegistry } from '../registry-file.js';
 import { listAudit } from '../store/admin-audit.js';
 import type { EdgeCredentialStore } from '../store/edge-credential-store.js';
@@ -65,6 +66,8 @@ export interface AdminRouteDeps {
   onChange(): void;
   /** Closes the broker connections of an edge (removed, or its credentials revoked). */
   disconnectEdge(edge: string): number;
+  /** The officers' sessions (cloud.db's, or PostgreSQL's with several hosts): a reset or removal ends a user's. */
+  sessions: SessionStore;
   log: Logger;
   metricsRegistry: Registry;
   now(): number;
@@ -231,6 +234,9 @@ export function createAdminRoutes(deps: AdminRouteDeps): Hono {
     change('user', 'set-password', scope.actor, id, () =>
       setUserPassword(deps.db, id, b.password as string, { actor: scope.actor, now: deps.now() }),
     );
+    // A reset is how an admin locks out whoever knew the old password: their sessions end with it,
+    // on every host. Should this fail (PostgreSQL away), the error reaches the admin, who resets again.
+    await deps.sessions.deleteUser(id);
     return c.json({ id, passwordSet: true } satisfies PasswordSetResponse);
   });
 
@@ -283,7 +289,7 @@ export function createAdminRoutes(deps: AdminRouteDeps): Hono {
     );
     return c.json({ [kind]: r.after, before: r.before });
   });
-  app.delete('/api/v1/admin/:plural/:id', (c) => {
+  app.delete('/api/v1/admin/:plural/:id', async (c) => {
     const scope = requireAdmin(c);
     const kind = kindOf(c);
     const id = c.req.param('id');
@@ -297,6 +303,8 @@ export function createAdminRoutes(deps: AdminRouteDeps): Hono {
       })(),
     );
     const disconnected = kind === 'edge' ? deps.disconnectEdge(id) : 0;
+    // A removed officer's sessions end with them (another host's copy of the registry may still list them).
+    if (kind === 'user') await deps.sessions.deleteUser(id);
     return c.json({
       [kind]: null,
       before: r.before,

@@ -11,6 +11,7 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import { compress } from 'hono/compress';
 import type { Logger } from 'pino';
 import type { CloudMetrics } from '../metrics.js';
+import { SharedStoreError } from '../shared-store/shared-store-error.js';
 import type { Sink } from '../sink/sink.js';
 import type { RegistryStore } from '../store/registry-store.js';
 import { ApiError } from './api-error.js';
@@ -59,6 +60,24 @@ export function createApi(deps: ApiDeps): Hono {
         err.status,
         err.headers,
       );
+    // PostgreSQL away (several hosts): a session, token or command cannot be read. Refused, never
+    // let through, and said to be passing; the url stays in the log, not in the answer.
+    if (err instanceof SharedStoreError) {
+      deps.log.warn(
+        { err: err.message, code: err.code, path: c.req.path },
+        'api request: shared store unavailable',
+      );
+      return c.json(
+        {
+          error: {
+            code: 'store_unavailable',
+            message: 'the shared store (PostgreSQL) is unavailable: try again shortly',
+          },
+        } satisfies ApiErrorBody,
+        503,
+        { 'retry-after': '1' },
+      );
+    }
     deps.log.error({ err: err.message, stack: err.stack, path: c.req.path }, 'api request failed');
     return c.json({ error: { code: 'internal', message: err.message } } satisfies ApiErrorBody, 500);
   });

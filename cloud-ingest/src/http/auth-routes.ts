@@ -126,8 +126,8 @@ export function createAuthRoutes(deps: AuthRouteDeps): Hono {
     }
     throttle.succeeded(username);
     const now = deps.now();
-    deps.sessions.purge(now);
-    const token = deps.sessions.create(user.username, now, deps.auth.sessionTtlMs);
+    await deps.sessions.purge(now);
+    const token = await deps.sessions.create(user.username, now, deps.auth.sessionTtlMs);
     setCookie(c, SESSION_COOKIE, token, {
       httpOnly: true,
       sameSite: 'Strict',
@@ -143,10 +143,10 @@ export function createAuthRoutes(deps: AuthRouteDeps): Hono {
     } satisfies LoginResponse);
   });
 
-  app.post('/api/v1/logout', (c) => {
+  app.post('/api/v1/logout', async (c) => {
     const token = getCookie(c, SESSION_COOKIE);
     if (token) {
-      deps.sessions.delete(token);
+      await deps.sessions.delete(token);
       deps.onLogout?.(sessionIdOf(token));
     }
     deleteCookie(c, SESSION_COOKIE, {

@@ -43,6 +43,14 @@ export interface LiveRouteDeps {
   maxQueueBytes?: number;
   /** A comment line is sent after this long without data, so proxies keep the stream open, ms (default 15 s). */
   heartbeatMs?: number;
+  /**
+   * Of these session ids, the live ones (SessionStore.liveIds). Asked every `sessionCheckMs` for the
+   * open streams' sessions: a stream ends once its session ended anywhere (a logout or password
+   * reset on another host, an expiry), not only on a logout through this host.
+   */
+  liveSessions?(ids: string[]): Promise<Set<string>>;
+  /** How often the open streams' sessions are checked, ms (default 2 s). */
+  sessionCheckMs?: number;
 }
 
 export interface LiveRoutes {
@@ -146,6 +154,31 @@ export function createLiveRoutes(deps: LiveRouteDeps): LiveRoutes {
     if (text) deliver(village, text);
   };
   const unsubscribers = [deps.committed.subscribe(onBatch)];
+  if (deps.liveSessions) {
+    const liveSessions = deps.liveSessions;
+    let checking = false;
+    const check = async () => {
+      const ids = [...new Set([...clients].flatMap((c) => (c.sessionId === undefined ? [] : [c.sessionId])))];
+      if (ids.length === 0 || checking) return;
+      checking = true;
+      try {
+        const live = await liveSessions(ids);
+        for (const client of [...clients]) {
+          if (client.sessionId === undefined || live.has(client.sessionId)) continue;
+          deps.log.info({ actor: client.scope.actor }, 'SSE stream ended: its session ended');
+          drop(client);
+        }
+      } catch (err) {
+        // The store away: the streams stay (they were allowed when opened) until the next check answers.
+        deps.log.warn({ err: (err as Error).message }, 'SSE streams: session check failed');
+      } finally {
+        checking = false;
+      }
+    };
+    const timer = setInterval(() => void check(), deps.sessionCheckMs ?? 2_000);
+    timer.unref();
+    unsubscribers.push(() => clearInterval(timer));
+  }
   if (deps.changes) {
     unsubscribers.push(
       deps.changes.subscribe((change) => {

@@ -67,18 +67,19 @@ export function createTokenRoutes(deps: { db: Db; tokens: ApiTokenStore; log: Lo
     } catch {
       throw new ApiError(400, 'unknown_place', `place: no ${role} ${place} in the registry`);
     }
-    const { token, record } = deps.tokens.issue(draft, now);
+    const { token, record } = await deps.tokens.issue(draft, now);
     deps.log.info({ actor: scope.actor, id: record.id, name, role, place, access }, 'api token issued');
     return c.json({ token, ...record } satisfies IssuedTokenResponse, 201);
   });
-  app.get('/api/v1/tokens', (c) => {
+  app.get('/api/v1/tokens', async (c) => {
     requireAdmin(c);
-    return c.json({ tokens: deps.tokens.list() } satisfies TokensResponse);
+    return c.json({ tokens: await deps.tokens.list() } satisfies TokensResponse);
   });
-  app.delete('/api/v1/tokens/:id', (c) => {
+  app.delete('/api/v1/tokens/:id', async (c) => {
     const scope = requireAdmin(c);
     const id = c.req.param('id');
-    if (!deps.tokens.revoke(id, deps.now())) throw new ApiError(404, 'unknown_token', `no live token ${id}`);
+    if (!(await deps.tokens.revoke(id, deps.now())))
+      throw new ApiError(404, 'unknown_token', `no live token ${id}`);
     deps.log.info({ actor: scope.actor, id }, 'api token revoked');
     return c.json({ id, revoked: true } satisfies RevokedTokenResponse);
   });

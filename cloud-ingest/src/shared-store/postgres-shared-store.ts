@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { EpochChange } from '../store/seq-state.js';
 import { COMMANDS_SCHEMA, postgresCommands } from './postgres-commands.js';
 import { DEVICE_OWNERS_SCHEMA, postgresDeviceOwners } from './postgres-device-owners.js';
+import { SESSIONS_SCHEMA, postgresApiTokens, postgresSessions } from './postgres-sessions.js';
 import { SharedStoreError, redactUrl } from './shared-store-error.js';
 import {
   type CommitItem,
@@ -224,6 +225,7 @@ export async function openPostgresSharedStore({
       await c.query(SCHEMA);
       await c.query(COMMANDS_SCHEMA);
       await c.query(DEVICE_OWNERS_SCHEMA);
+      await c.query(SESSIONS_SCHEMA);
     });
   } catch (err) {
     await pool.end().catch(() => {});
@@ -243,6 +245,8 @@ export async function openPostgresSharedStore({
     kind: 'postgres',
     commands: postgresCommands(q),
     deviceOwners: postgresDeviceOwners(q),
+    sessions: postgresSessions(q),
+    apiTokens: postgresApiTokens(q),
 
     async isCommitted(edge, epoch, seq) {
       const rows = await q<{ committed: boolean }>(

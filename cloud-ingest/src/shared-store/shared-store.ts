@@ -1,3 +1,5 @@
+import type { ApiTokenStore } from '../auth/api-token-store.js';
+import type { SessionStore } from '../auth/session-store.js';
 import type { CommandStore } from '../store/command-store.js';
 import type { DeviceOwnerStore } from '../store/device-owner-store.js';
 import type { EpochChange } from '../store/seq-state.js';
@@ -95,6 +97,12 @@ export interface SharedStore {
 
   /** Who owns which device: the first claim on any host wins, registry.yaml's owners override claims. */
   readonly deviceOwners: DeviceOwnerStore;
+  /**
+   * Officers' login sessions and API tokens: made, ended (logout, password reset) and revoked
+   * through any host, seen by every host (the next request may reach another host).
+   */
+  readonly sessions: SessionStore;
+  readonly apiTokens: ApiTokenStore;
 
   // Seq and epoch dedupe (DESIGN.md "Delivery, precisely"), same meaning as store/seq-state.ts.
   isCommitted(edge: string, epoch: string, seq: number): Promise<boolean>;

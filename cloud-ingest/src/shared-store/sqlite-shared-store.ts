@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { openApiTokenStore } from '../auth/api-token-store.js';
+import { openSessionStore } from '../auth/session-store.js';
 import { openCommandStore } from '../store/command-store.js';
 import { openDeviceOwnerStore } from '../store/device-owner-store.js';
 import type { Db } from '../store/open-database.js';
@@ -157,6 +159,8 @@ export function openSqliteSharedStore(db: Db): SharedStore {
     kind: 'sqlite',
     commands: openCommandStore(db),
     deviceOwners: openDeviceOwnerStore(db),
+    sessions: openSessionStore(db),
+    apiTokens: openApiTokenStore(db),
     isCommitted: async (edge, epoch, seq) => seqs.isCommitted(edge, seq, epoch),
     committedAmong: async (keys) =>
       db.transaction(() => keys.map((k) => seqs.isCommitted(k.edge, k.seq, k.epoch)))(),

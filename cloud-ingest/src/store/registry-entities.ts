@@ -377,7 +377,11 @@ export function removeEntity(db: Db, kind: EntityKind, id: string, ctx: ChangeCo
   });
 }
 
-/** Sets (or resets) a store user's password (scrypt, as every password) and ends their sessions. Audited without the hash. */
+/**
+ * Sets (or resets) a store user's password (scrypt, as every password). Audited without the hash.
+ * The caller then ends the user's sessions (SessionStore.deleteUser, http/admin-routes.ts): they
+ * live in cloud.db or, with several hosts, in PostgreSQL, outside this transaction.
+ */
 export function setUserPassword(db: Db, username: string, password: string, ctx: ChangeContext): void {
   if (password.length < 8 || password.length > 1024)
     throw new RegistryChangeError('bad_entity', 'password: must be 8 to 1024 characters');
@@ -388,8 +392,6 @@ export function setUserPassword(db: Db, username: string, password: string, ctx:
       hashPassword(password),
       username,
     );
-    // A reset is how an admin locks out whoever knew the old password: their sessions end with it.
-    db.prepare('DELETE FROM sessions WHERE username = ?').run(username);
     appendAudit(db, {
       ts: ctx.now,
       actor: ctx.actor,

@@ -1,0 +1,219 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  type Influxd,
+  type Mosquitto,
+  type Postgres,
+  startInfluxd,
+  startMosquitto,
+  startPostgres,
+  waitFor,
+} from '@village/test-kit';
+import pg from 'pg';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { type RunningCloud, startCloud } from '../src/cloud.js';
+import { parseConfig } from '../src/config.js';
+import { hashPassword } from '../src/password-hash.js';
+import { REGISTRY } from './cloud-fixture.js';
+import { openStream } from './open-stream.js';
+
+const INGEST_PASSWORD = 'pw-ingest-sessions';
+const PASSWORDS = { admin: 'admin-password', clerk: 'clerk-password' } as const;
+
+/**
+ * Two real ingest hosts (each its own cloud.db, started in process by startCloud) with
+ * `store.kind: postgres` on one real PostgreSQL, behind a real Mosquitto, writing to a real
+ * influxd, as behind the county's reverse proxy: an officer's next request reaches the other host.
+ * A login, logout, password reset, API token issued or revoked on host A holds on host B.
+ */
+describe('sessions and API tokens across two hosts on PostgreSQL', { timeout: 120_000 }, () => {
+  let postgres: Postgres;
+  let influxd: Influxd;
+  let mosquitto: Mosquitto;
+  let root: string;
+  const hosts: RunningCloud[] = [];
+  beforeAll(async () => {
+    [postgres, influxd, mosquitto] = await Promise.all([
+      startPostgres(),
+      startInfluxd(['village']),
+      startMosquitto({ ingest: INGEST_PASSWORD }),
+    ]);
+    root = mkdtempSync(join(tmpdir(), 'shared-sessions-hosts-'));
+    process.env.TEST_SESSIONS_INGEST_PASSWORD = INGEST_PASSWORD;
+    // Each host imports its own copy of one registry.yaml; clerk is a store user (a reset ends its sessions).
+    const registry = stringify({
+      ...REGISTRY,
+      users: [
+        {
+          username: 'clerk',
+          passwordHash: hashPassword(PASSWORDS.clerk),
+          role: 'village',
+          place: 'v1',
+          name: '村文书',
+        },
+      ],
+    });
+    const users = [
+      { username: 'admin', passwordHash: hashPassword(PASSWORDS.admin), role: 'admin', name: '管理员' },
+    ];
+    for (const name of ['host-a', 'host-b']) {
+      const dir = join(root, name);
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'registry.yaml'), registry);
+      const config = parseConfig(
+        {
+          dataDir: './data',
+          registry: './registry.yaml',
+          mqtt: {
+            mode: 'external',
+            url: mosquitto.ingestUrl,
+            username: 'ingest',
+            password: '${TEST_SESSIONS_INGEST_PASSWORD}',
+            clientId: name,
+          },
+          sink: { kind: 'influx', url: influxd.url, api: 'v1', database: 'village' },
+          store: { kind: 'postgres', url: postgres.url },
+          http: { port: 0 },
+          rules: { enabled: false }, // not this test's concern (docs/rules-across-hosts.md)
+          users,
+          log: { level: 'silent' },
+        },
+        dir,
+      );
+      hosts.push(await startCloud(config, pino({ level: process.env.TEST_LOG ?? 'silent' })));
+    }
+  }, 90_000);
+  afterAll(async () => {
+    for (const h of hosts) await h.close();
+    await mosquitto?.dispose();
+    await influxd?.dispose();
+    await postgres?.stop();
+    if (root) rmSync(root, { recursive: true, force: true });
+  });
+
+  const base = (h: 0 | 1) => `http://127.0.0.1:${hosts[h]!.httpPort}`;
+  const call = async (
+    h: 0 | 1,
+    method: string,
+    path: string,
+    o: { cookie?: string; bearer?: string; body?: unknown } = {},
+  ) => {
+    const res = await fetch(`${base(h)}${path}`, {
+      method,
+      headers: {
+        ...(o.cookie ? { cookie: o.cookie } : {}),
+        ...(o.bearer ? { authorization: `Bearer ${o.bearer}` } : {}),
+        ...(o.body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  /** Logs in on host `h`; returns the session cookie (`village_session=…`). */
+  const login = async (h: 0 | 1, who: keyof typeof PASSWORDS) => {
+    const res = await fetch(`${base(h)}/api/v1/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: who, password: PASSWORDS[who] }),
+    });
+    expect(res.status).toBe(200);
+    return res.headers.get('set-cookie')!.split(';')[0]!;
+  };
+  const A = 0;
+  const B = 1;
+
+  it('a login on A is a session on B; a logout on A ends it, and its live stream, on B; only its hash is at rest', async () => {
+    const cookie = await login(A, 'admin');
+    const other = await login(B, 'admin');
+    const [stream, otherStream] = [await openStream(base(B), cookie), await openStream(base(B), other)];
+    expect(await call(B, 'GET', '/api/v1/me', { cookie })).toMatchObject({
+      status: 200,
+      body: { user: { username: 'admin' } },
+    });
+    const token = cookie.slice(cookie.indexOf('=') + 1);
+    const client = new pg.Client({ connectionString: postgres.url });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ token_hash: string }>(
+        'SELECT token_hash FROM shared_sessions WHERE username = $1',
+        ['admin'],
+      );
+      expect(rows.map((r) => r.token_hash)).toContain(createHash('sha256').update(token).digest('hex'));
+      expect(JSON.stringify(rows)).not.toContain(token);
+    } finally {
+      await client.end();
+    }
+    expect((await call(A, 'POST', '/api/v1/logout', { cookie })).status).toBe(200);
+    expect(await call(B, 'GET', '/api/v1/me', { cookie })).toMatchObject({
+      status: 401,
+      body: { error: { code: 'unauthenticated' } },
+    });
+    expect((await call(A, 'GET', '/api/v1/me', { cookie })).status).toBe(401);
+    // B's stream of that session ends at its next session check (every 2 s); the other stays.
+    await waitFor('the logged-out session’s stream on B to end', () => stream.isDone(), { timeoutMs: 8_000 });
+    expect(otherStream.isDone()).toBe(false);
+    await otherStream.cancel();
+  });
+
+  it("a password reset on A ends the user's sessions on B too", async () => {
+    const onB = await login(B, 'clerk');
+    const onA = await login(A, 'clerk');
+    expect((await call(B, 'GET', '/api/v1/me', { cookie: onB })).status).toBe(200);
+    const admin = await login(A, 'admin');
+    const reset = await call(A, 'PUT', '/api/v1/admin/users/clerk/password', {
+      cookie: admin,
+      body: { password: 'a-new-clerk-password' },
+    });
+    expect(reset.status).toBe(200);
+    for (const cookie of [onB, onA]) {
+      expect((await call(B, 'GET', '/api/v1/me', { cookie })).status).toBe(401);
+      expect((await call(A, 'GET', '/api/v1/me', { cookie })).status).toBe(401);
+    }
+    // The admin's own session, on either host, is not the clerk's.
+    expect((await call(B, 'GET', '/api/v1/me', { cookie: admin })).status).toBe(200);
+  });
+
+  it('an API token issued on A verifies on B; revoked on A, it is refused on B', async () => {
+    const admin = await login(A, 'admin');
+    const issued = await call(A, 'POST', '/api/v1/tokens', {
+      cookie: admin,
+      body: { name: 'grafana', role: 'admin', access: 'read' },
+    });
+    expect(issued.status).toBe(201);
+    const secret = issued.body.token as string;
+    const onB = await call(B, 'GET', '/api/v1/tokens', { bearer: secret });
+    expect(onB.status).toBe(200);
+    expect((onB.body.tokens as { id: string }[]).map((t) => t.id)).toContain(issued.body.id);
+    expect(
+      (await call(A, 'DELETE', `/api/v1/tokens/${issued.body.id as string}`, { cookie: admin })).status,
+    ).toBe(200);
+    expect(await call(B, 'GET', '/api/v1/tokens', { bearer: secret })).toMatchObject({
+      status: 401,
+      body: { error: { code: 'bad_token' } },
+    });
+    expect((await call(A, 'GET', '/api/v1/tokens', { bearer: secret })).status).toBe(401);
+  });
+
+  it('PostgreSQL away: a live session is refused with 503 store_unavailable (never let through), and works once it is back', async () => {
+    const cookie = await login(A, 'admin');
+    expect((await call(B, 'GET', '/api/v1/me', { cookie })).status).toBe(200);
+    await postgres.kill();
+    try {
+      const away = await call(B, 'GET', '/api/v1/me', { cookie });
+      expect(away).toMatchObject({ status: 503, body: { error: { code: 'store_unavailable' } } });
+      expect(JSON.stringify(away.body)).not.toContain(String(postgres.port)); // no url in the answer
+      expect((await call(B, 'GET', '/api/v1/tokens', { bearer: 'vt_unknown' })).status).toBe(503);
+    } finally {
+      await postgres.restart();
+    }
+    await waitFor(
+      'host B to read the session again',
+      async () => (await call(B, 'GET', '/api/v1/me', { cookie })).status === 200,
+      { timeoutMs: 20_000 },
+    );
+  });
+});
