@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgresSharedStore } from '../src/shared-store/postgres-shared-store.js';
 import { SharedStoreError } from '../src/shared-store/shared-store-error.js';
 import type { SharedStore } from '../src/shared-store/shared-store.js';
+import { runSeriesCatalogSuite } from './shared-series-catalog-suite.js';
 import { runSharedStoreSuite } from './shared-store-suite.js';
 
 // A real PostgreSQL 15; each store has its own Pool, as each ingest host has.
@@ -13,6 +14,10 @@ runSharedStoreSuite('postgres', async () => {
     open: () => openPostgresSharedStore({ url: pg.url, poolSize: 4 }),
     dispose: () => pg.stop(),
   };
+});
+runSeriesCatalogSuite('postgres', async () => {
+  const pg = await startPostgres();
+  return { open: () => openPostgresSharedStore({ url: pg.url, poolSize: 4 }), dispose: () => pg.stop() };
 });
 
 describe('PostgreSQL shared store: the server and its url', () => {

@@ -58,7 +58,15 @@ describe('batch ingest through the PostgreSQL SharedStore, InfluxDB sink', { tim
         minRetryDelayMs: 100,
         timeoutMs: 1_000,
       }),
-      { db, registry, log: pino({ level: 'silent' }), metricsRegistry: metrics.registry, deadLetters },
+      {
+        db,
+        // As cloud.ts picks it with store.kind postgres: the SharedStore's, not this host's cloud.db.
+        catalog: store.seriesCatalog,
+        registry,
+        log: pino({ level: 'silent' }),
+        metricsRegistry: metrics.registry,
+        deadLetters,
+      },
     );
     closers.push(async () => {
       await sink.close();
@@ -78,7 +86,7 @@ describe('batch ingest through the PostgreSQL SharedStore, InfluxDB sink', { tim
       },
       now: () => Date.now(),
     });
-    return { ingest, acks, metrics };
+    return { ingest, acks, metrics, sink };
   }
 
   const journal = async () => store.readJournal('v1', 0, 1_000);
@@ -170,5 +178,53 @@ describe('batch ingest through the PostgreSQL SharedStore, InfluxDB sink', { tim
       { oldEpoch: LEGACY_EPOCH, newEpoch: 'outbox-1', oldHighWater: 3, seq: 1 },
       { oldEpoch: 'outbox-1', newEpoch: 'outbox-2', oldHighWater: 2, seq: 1 },
     ]);
+  });
+
+  it("two hosts: host B's history lists and answers the series only host A wrote", async () => {
+    const a = host('a6');
+    const b = host('b6');
+    const T = T0 + 30 * 86_400_000;
+    const readings = [0, 1, 2].flatMap((i) => [
+      {
+        device: 'pm-1',
+        metric: 'pm10',
+        value: 40 + i,
+        unit: 'µg/m³',
+        ts: T + i * 1000,
+        quality: 'good' as const,
+      },
+      {
+        device: 'pm-1',
+        metric: 'fan_on',
+        value: i === 2,
+        unit: '',
+        ts: T + i * 1000,
+        quality: 'good' as const,
+      },
+    ]);
+    const bytes = encodeBatch(makeBatch('edge-1', 30, 0, { readings }, T));
+    expect(await a.ingest.ingest(topics.batch('edge-1'), bytes)).toBe('committed');
+
+    // Host B wrote none of it; it answers from InfluxDB through the shared catalog.
+    const buckets = await b.sink.series({
+      device: 'pm-1',
+      metric: 'pm10',
+      from: T,
+      to: T + 60_000,
+      stepMs: 60_000,
+    });
+    expect(buckets).toEqual([{ t: T, min: 40, max: 42, mean: 41, count: 3 }]);
+    const latest = (await b.sink.latest({ device: 'pm-1' })).filter((l) => l.metric !== 'pm25');
+    expect(latest.map((l) => [l.metric, l.value, l.unit, l.ts, l.station])).toEqual([
+      ['fan_on', true, '', T + 2000, 's1'], // typed back as a boolean: the catalog says so
+      ['pm10', 42, 'µg/m³', T + 2000, 's1'],
+    ]);
+    expect(await b.sink.readingTimes!('pm-1', 'pm10', T, T + 60_000)).toEqual([T, T + 1000, T + 2000]);
+    // A data flag set through host B (its partition's rules run there) lands beside A's reading.
+    await b.sink.setFlags!({ county: 'c1', town: 't1', village: 'v1', station: 's1' }, [
+      { device: 'pm-1', metric: 'pm10', ts: T + 1000, flag: 'D' },
+    ]);
+    const [flags] = await influxd.query(`SELECT "pm10_flag" FROM /.*/ WHERE "device" = 'pm-1'`, 'village');
+    expect(flags?.series?.flatMap((s) => s.values)).toEqual([[T + 1000, 'D']]);
   });
 });

@@ -6,12 +6,28 @@ import { describe, expect, it } from 'vitest';
 import { openSqliteSharedStore } from '../src/shared-store/sqlite-shared-store.js';
 import { openDatabase } from '../src/store/open-database.js';
 import { createSeqState } from '../src/store/seq-state.js';
+import { runSeriesCatalogSuite } from './shared-series-catalog-suite.js';
 import { runSharedStoreSuite } from './shared-store-suite.js';
 import { openSqliteStoreInThread } from './sqlite-store-thread.js';
 
 // Each store has its own connection to one cloud.db file, as each worker of one host has.
 runSharedStoreSuite('sqlite', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sqlite-shared-store-'));
+  const dbs: ReturnType<typeof openDatabase>[] = [];
+  return {
+    async open() {
+      const db = openDatabase(dir);
+      dbs.push(db);
+      return openSqliteSharedStore(db);
+    },
+    async dispose() {
+      for (const db of dbs) db.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+runSeriesCatalogSuite('sqlite', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sqlite-series-catalog-'));
   const dbs: ReturnType<typeof openDatabase>[] = [];
   return {
     async open() {

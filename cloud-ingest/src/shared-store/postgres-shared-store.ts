@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import type { EpochChange } from '../store/seq-state.js';
 import { COMMANDS_SCHEMA, postgresCommands } from './postgres-commands.js';
+import { SERIES_CATALOG_SCHEMA, postgresSeriesCatalog } from './postgres-series-catalog.js';
 import { SharedStoreError, redactUrl } from './shared-store-error.js';
 import {
   type CommitItem,
@@ -222,6 +223,7 @@ export async function openPostgresSharedStore({
       await c.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
       await c.query(SCHEMA);
       await c.query(COMMANDS_SCHEMA);
+      await c.query(SERIES_CATALOG_SCHEMA);
     });
   } catch (err) {
     await pool.end().catch(() => {});
@@ -240,6 +242,7 @@ export async function openPostgresSharedStore({
   return {
     kind: 'postgres',
     commands: postgresCommands(q),
+    seriesCatalog: postgresSeriesCatalog(q),
 
     async isCommitted(edge, epoch, seq) {
       const rows = await q<{ committed: boolean }>(

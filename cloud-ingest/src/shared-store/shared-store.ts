@@ -1,3 +1,4 @@
+import type { SeriesCatalog } from '../sink/influx-series-catalog.js';
 import type { CommandStore } from '../store/command-store.js';
 import type { EpochChange } from '../store/seq-state.js';
 
@@ -91,6 +92,9 @@ export interface SharedStore {
 
   /** Commands and their results: sent through one host's API, completed by whichever host the result reaches. */
   readonly commands: CommandStore;
+
+  /** The InfluxDB sink's series catalog: written by the host that wrote a series, listed by every host's history. */
+  readonly seriesCatalog: SeriesCatalog;
 
   // Seq and epoch dedupe (DESIGN.md "Delivery, precisely"), same meaning as store/seq-state.ts.
   isCommitted(edge: string, epoch: string, seq: number): Promise<boolean>;

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { openSeriesCatalog } from '../sink/influx-series-catalog.js';
 import { openCommandStore } from '../store/command-store.js';
 import type { Db } from '../store/open-database.js';
 import { epochChangeIn, seqStatements } from '../store/seq-state.js';
@@ -155,6 +156,7 @@ export function openSqliteSharedStore(db: Db): SharedStore {
   return {
     kind: 'sqlite',
     commands: openCommandStore(db),
+    seriesCatalog: openSeriesCatalog(db),
     isCommitted: async (edge, epoch, seq) => seqs.isCommitted(edge, seq, epoch),
     committedAmong: async (keys) =>
       db.transaction(() => keys.map((k) => seqs.isCommitted(k.edge, k.seq, k.epoch)))(),
