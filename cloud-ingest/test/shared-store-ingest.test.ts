@@ -1,10 +1,20 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Ack, LEGACY_EPOCH, encodeBatch, topics } from '@village/protocol';
-import { type Influxd, type Postgres, influxReadings, startInfluxd, startPostgres } from '@village/test-kit';
+import {
+  type Influxd,
+  type Postgres,
+  influxReadings,
+  startInfluxd,
+  startMosquitto,
+  startPostgres,
+} from '@village/test-kit';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { startCloud } from '../src/cloud.js';
+import { parseConfig } from '../src/config.js';
 import { createBatchIngest } from '../src/ingest/batch-ingest.js';
 import { createCloudMetrics } from '../src/metrics.js';
 import { parseRegistry } from '../src/registry-file.js';
@@ -226,5 +236,67 @@ describe('batch ingest through the PostgreSQL SharedStore, InfluxDB sink', { tim
     ]);
     const [flags] = await influxd.query(`SELECT "pm10_flag" FROM /.*/ WHERE "device" = 'pm-1'`, 'village');
     expect(flags?.series?.flatMap((s) => s.values)).toEqual([[T + 1000, 'D']]);
+  });
+
+  it('a village-cloud host on the shared store answers /api/v1/series and /latest for what another host wrote', async () => {
+    const a = host('a7');
+    const T = T0 + 40 * 86_400_000;
+    const readings = [0, 1].map((i) => ({
+      device: 'pm-1',
+      metric: 'no2',
+      value: 20 + i,
+      unit: 'µg/m³',
+      ts: T + i * 1000,
+      quality: 'good' as const,
+    }));
+    expect(
+      await a.ingest.ingest(topics.batch('edge-1'), encodeBatch(makeBatch('edge-1', 40, 0, { readings }, T))),
+    ).toBe('committed');
+    // A real host (cloud.ts), started after the batch was written: it wrote nothing itself.
+    const broker = await startMosquitto({ ingest: 'pw-ingest' });
+    const dir = mkdtempSync(join(tmpdir(), 'shared-ingest-cloud-'));
+    dirs.push(dir);
+    writeFileSync(join(dir, 'registry.yaml'), stringify(REGISTRY));
+    process.env.TEST_SHARED_INGEST_PASSWORD = 'pw-ingest';
+    const config = parseConfig(
+      {
+        dataDir: './data',
+        registry: './registry.yaml',
+        mqtt: {
+          mode: 'external',
+          url: broker.ingestUrl,
+          username: 'ingest',
+          password: '${TEST_SHARED_INGEST_PASSWORD}',
+          clientId: 'host-c',
+        },
+        sink: { kind: 'influx', url: influxd.url, api: 'v1', database: 'village' },
+        store: { kind: 'postgres', url: pg.url },
+        rules: { enabled: false },
+        http: { port: 0 },
+        log: { level: 'silent' },
+      },
+      dir,
+    );
+    const cloud = await startCloud(config, pino({ level: 'silent' }));
+    try {
+      const get = async (path: string) => {
+        const r = await fetch(`http://127.0.0.1:${cloud.httpPort}${path}`);
+        return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+      };
+      const series = await get(`/api/v1/series?device=pm-1&metric=no2&from=${T}&to=${T + 60_000}&step=1m`);
+      expect(series.status).toBe(200);
+      expect(series.body.buckets).toEqual([{ t: T, min: 20, max: 21, mean: 20.5, count: 2 }]);
+      const latest = await get('/api/v1/latest?device=pm-1');
+      expect(
+        (latest.body.latest as { metric: string; value: number }[]).find((l) => l.metric === 'no2'),
+      ).toMatchObject({
+        value: 21,
+        ts: T + 1000,
+        unit: 'µg/m³',
+      });
+    } finally {
+      await cloud.close();
+      await broker.dispose();
+    }
   });
 });
