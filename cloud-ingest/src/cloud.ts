@@ -43,6 +43,7 @@ import type { RulesRuntime } from './rules-runtime/rules-runtime.js';
 import { startRules } from './rules-runtime/start-rules.js';
 import { openPostgresSharedStore } from './shared-store/postgres-shared-store.js';
 import type { SharedStore } from './shared-store/shared-store.js';
+import { openSeriesCatalog } from './sink/influx-series-catalog.js';
 import { createInfluxSink } from './sink/influx-sink.js';
 import { prepareInflux } from './sink/influx-startup.js';
 import { believableOnly, timeWindowOf } from './sink/reading-time-window.js';
@@ -162,6 +163,8 @@ export async function startCloud(
       sinkConfig.kind === 'influx'
         ? createInfluxSink(sinkConfig, {
             db,
+            // Several hosts: the catalog in PostgreSQL, so each host's history lists what any wrote.
+            catalog: sharedStore?.seriesCatalog ?? openSeriesCatalog(db),
             registry,
             log,
             metricsRegistry: metrics.registry,

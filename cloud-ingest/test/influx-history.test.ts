@@ -7,6 +7,7 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll } from 'vitest';
 import { EMPTY_REGISTRY } from '../src/registry-file.js';
 import { influxSinkSchema } from '../src/sink/influx-config.js';
+import { openSeriesCatalog } from '../src/sink/influx-series-catalog.js';
 import { createInfluxSink } from '../src/sink/influx-sink.js';
 import { openDeadLetterStore } from '../src/store/dead-letter-store.js';
 import { openDatabase } from '../src/store/open-database.js';
@@ -31,6 +32,7 @@ runHistorySuite('influx', async () => {
     influxSinkSchema.parse({ kind: 'influx', url: influxd.url, api: 'v1', database }),
     {
       db,
+      catalog: openSeriesCatalog(db),
       registry,
       log: pino({ level: 'silent' }),
       metricsRegistry: new Registry(),

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMPTY_REGISTRY } from '../src/registry-file.js';
 import { influxSinkSchema } from '../src/sink/influx-config.js';
 import { batchToLines } from '../src/sink/influx-line-protocol.js';
+import { openSeriesCatalog } from '../src/sink/influx-series-catalog.js';
 import { InfluxWriteError, createInfluxSink } from '../src/sink/influx-sink.js';
 import { InfluxPathError, v2WritePathToV1 } from '../src/sink/influx-v1-transport.js';
 import type { SinkBatch } from '../src/sink/sink.js';
@@ -111,6 +112,7 @@ describe('InfluxDB sink against a real influxd 1.6.7', () => {
       influxSinkSchema.parse({ kind: 'influx', url: influxd.url, api: 'v1', database, ...extra }),
       {
         db,
+        catalog: openSeriesCatalog(db),
         registry: openRegistryStore(db, EMPTY_REGISTRY, []),
         log: pino({ level: 'silent' }),
         metricsRegistry,

@@ -5,25 +5,22 @@ import { openPostgresSharedStore } from '../src/shared-store/postgres-shared-sto
 import { SharedStoreError } from '../src/shared-store/shared-store-error.js';
 import type { SharedStore } from '../src/shared-store/shared-store.js';
 import { runDeviceOwnersSuite } from './shared-device-owners-suite.js';
+import { runSeriesCatalogSuite } from './shared-series-catalog-suite.js';
 import { runSessionsSuite } from './shared-sessions-suite.js';
 import { runSharedStoreSuite } from './shared-store-suite.js';
 
-// A real PostgreSQL 15; each store has its own Pool, as each ingest host has.
-runSharedStoreSuite('postgres', async () => {
+// A real PostgreSQL 15 for each suite; each store has its own Pool, as each ingest host has.
+const freshPostgres = async () => {
   const pg: Postgres = await startPostgres();
   return {
     open: () => openPostgresSharedStore({ url: pg.url, poolSize: 4 }),
     dispose: () => pg.stop(),
   };
-});
-runDeviceOwnersSuite('postgres', async () => {
-  const pg = await startPostgres();
-  return { open: () => openPostgresSharedStore({ url: pg.url, poolSize: 4 }), dispose: () => pg.stop() };
-});
-runSessionsSuite('postgres', async () => {
-  const pg = await startPostgres();
-  return { open: () => openPostgresSharedStore({ url: pg.url, poolSize: 2 }), dispose: () => pg.stop() };
-});
+};
+runSharedStoreSuite('postgres', freshPostgres);
+runDeviceOwnersSuite('postgres', freshPostgres);
+runSessionsSuite('postgres', freshPostgres);
+runSeriesCatalogSuite('postgres', freshPostgres);
 
 describe('PostgreSQL shared store: the server and its url', () => {
   const PASSWORD = 's3cret-pw';

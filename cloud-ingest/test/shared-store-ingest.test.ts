@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -10,9 +10,19 @@ import {
   encodeJson,
   topics,
 } from '@village/protocol';
-import { type Influxd, type Postgres, influxReadings, startInfluxd, startPostgres } from '@village/test-kit';
+import {
+  type Influxd,
+  type Postgres,
+  influxReadings,
+  startInfluxd,
+  startMosquitto,
+  startPostgres,
+} from '@village/test-kit';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { startCloud } from '../src/cloud.js';
+import { parseConfig } from '../src/config.js';
 import { createBatchIngest } from '../src/ingest/batch-ingest.js';
 import { openSharedDeviceOwners } from '../src/ingest/shared-device-owners.js';
 import { createStatusIngest } from '../src/ingest/status-ingest.js';
@@ -74,7 +84,15 @@ describe('batch ingest through the PostgreSQL SharedStore, InfluxDB sink', { tim
         minRetryDelayMs: 100,
         timeoutMs: 1_000,
       }),
-      { db, registry, log: pino({ level: 'silent' }), metricsRegistry: metrics.registry, deadLetters },
+      {
+        db,
+        // As cloud.ts picks it with store.kind postgres: the SharedStore's, not this host's cloud.db.
+        catalog: shared.seriesCatalog,
+        registry,
+        log: pino({ level: 'silent' }),
+        metricsRegistry: metrics.registry,
+        deadLetters,
+      },
     );
     closers.push(async () => {
       await sink.close();
@@ -103,7 +121,7 @@ describe('batch ingest through the PostgreSQL SharedStore, InfluxDB sink', { tim
       log: pino({ level: 'silent' }),
       now: Date.now,
     });
-    return { ingest, acks, metrics, registry, status };
+    return { ingest, acks, metrics, registry, status, sink };
   }
 
   const journal = async () => store.readJournal('v1', 0, 1_000);
@@ -340,5 +358,115 @@ describe('batch ingest through the PostgreSQL SharedStore, InfluxDB sink', { tim
     const known = a.registry.devices().map((d) => [d.id, d.edge]);
     expect(known).toContainEqual(['pm-1', 'edge-1']);
     expect(known.map(([id]) => id)).not.toContain('dev-new');
+  });
+
+  it("two hosts: host B's history lists and answers the series only host A wrote", async () => {
+    const a = await host('a6');
+    const b = await host('b6');
+    const T = T0 + 30 * 86_400_000;
+    const readings = [0, 1, 2].flatMap((i) => [
+      {
+        device: 'pm-1',
+        metric: 'pm10',
+        value: 40 + i,
+        unit: 'µg/m³',
+        ts: T + i * 1000,
+        quality: 'good' as const,
+      },
+      {
+        device: 'pm-1',
+        metric: 'fan_on',
+        value: i === 2,
+        unit: '',
+        ts: T + i * 1000,
+        quality: 'good' as const,
+      },
+    ]);
+    const bytes = encodeBatch(makeBatch('edge-1', 30, 0, { readings }, T));
+    expect(await a.ingest.ingest(topics.batch('edge-1'), bytes)).toBe('committed');
+
+    // Host B wrote none of it; it answers from InfluxDB through the shared catalog.
+    const buckets = await b.sink.series({
+      device: 'pm-1',
+      metric: 'pm10',
+      from: T,
+      to: T + 60_000,
+      stepMs: 60_000,
+    });
+    expect(buckets).toEqual([{ t: T, min: 40, max: 42, mean: 41, count: 3 }]);
+    const latest = (await b.sink.latest({ device: 'pm-1' })).filter((l) => l.metric !== 'pm25');
+    expect(latest.map((l) => [l.metric, l.value, l.unit, l.ts, l.station])).toEqual([
+      ['fan_on', true, '', T + 2000, 's1'], // typed back as a boolean: the catalog says so
+      ['pm10', 42, 'µg/m³', T + 2000, 's1'],
+    ]);
+    expect(await b.sink.readingTimes!('pm-1', 'pm10', T, T + 60_000)).toEqual([T, T + 1000, T + 2000]);
+    // A data flag set through host B (its partition's rules run there) lands beside A's reading.
+    await b.sink.setFlags!({ county: 'c1', town: 't1', village: 'v1', station: 's1' }, [
+      { device: 'pm-1', metric: 'pm10', ts: T + 1000, flag: 'D' },
+    ]);
+    const [flags] = await influxd.query(`SELECT "pm10_flag" FROM /.*/ WHERE "device" = 'pm-1'`, 'village');
+    expect(flags?.series?.flatMap((s) => s.values)).toEqual([[T + 1000, 'D']]);
+  });
+
+  it('a village-cloud host on the shared store answers /api/v1/series and /latest for what another host wrote', async () => {
+    const a = await host('a7');
+    const T = T0 + 40 * 86_400_000;
+    const readings = [0, 1].map((i) => ({
+      device: 'pm-1',
+      metric: 'no2',
+      value: 20 + i,
+      unit: 'µg/m³',
+      ts: T + i * 1000,
+      quality: 'good' as const,
+    }));
+    expect(
+      await a.ingest.ingest(topics.batch('edge-1'), encodeBatch(makeBatch('edge-1', 40, 0, { readings }, T))),
+    ).toBe('committed');
+    // A real host (cloud.ts), started after the batch was written: it wrote nothing itself.
+    const broker = await startMosquitto({ ingest: 'pw-ingest' });
+    const dir = mkdtempSync(join(tmpdir(), 'shared-ingest-cloud-'));
+    dirs.push(dir);
+    writeFileSync(join(dir, 'registry.yaml'), stringify(REGISTRY));
+    process.env.TEST_SHARED_INGEST_PASSWORD = 'pw-ingest';
+    const config = parseConfig(
+      {
+        dataDir: './data',
+        registry: './registry.yaml',
+        mqtt: {
+          mode: 'external',
+          url: broker.ingestUrl,
+          username: 'ingest',
+          password: '${TEST_SHARED_INGEST_PASSWORD}',
+          clientId: 'host-c',
+        },
+        sink: { kind: 'influx', url: influxd.url, api: 'v1', database: 'village' },
+        store: { kind: 'postgres', url: pg.url },
+        rules: { enabled: false },
+        http: { port: 0 },
+        log: { level: 'silent' },
+      },
+      dir,
+    );
+    const cloud = await startCloud(config, pino({ level: 'silent' }));
+    try {
+      const get = async (path: string) => {
+        const r = await fetch(`http://127.0.0.1:${cloud.httpPort}${path}`);
+        return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+      };
+      const series = await get(`/api/v1/series?device=pm-1&metric=no2&from=${T}&to=${T + 60_000}&step=1m`);
+      expect(series.status).toBe(200);
+      expect(series.body.buckets).toEqual([{ t: T, min: 20, max: 21, mean: 20.5, count: 2 }]);
+      const latest = await get('/api/v1/latest?device=pm-1');
+      expect(
+        (latest.body.latest as { metric: string; value: number }[]).find((l) => l.metric === 'no2'),
+      ).toMatchObject({
+        value: 21,
+        ts: T + 1000,
+        unit: 'µg/m³',
+      });
+    } finally {
+      await cloud.close();
+      await broker.dispose();
+    }
   });
 });

@@ -7,12 +7,13 @@ import { openSqliteSharedStore } from '../src/shared-store/sqlite-shared-store.j
 import { openDatabase } from '../src/store/open-database.js';
 import { createSeqState } from '../src/store/seq-state.js';
 import { runDeviceOwnersSuite } from './shared-device-owners-suite.js';
+import { runSeriesCatalogSuite } from './shared-series-catalog-suite.js';
 import { runSessionsSuite } from './shared-sessions-suite.js';
 import { runSharedStoreSuite } from './shared-store-suite.js';
 import { openSqliteStoreInThread } from './sqlite-store-thread.js';
 
-// Each store has its own connection to one cloud.db file, as each worker of one host has.
-runSharedStoreSuite('sqlite', async () => {
+// A fresh cloud.db; each store its own connection to it, as each worker of one host has.
+const perConnection = async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sqlite-shared-store-'));
   const dbs: ReturnType<typeof openDatabase>[] = [];
   return {
@@ -26,44 +27,22 @@ runSharedStoreSuite('sqlite', async () => {
       rmSync(dir, { recursive: true, force: true });
     },
   };
-});
-
-// Each store in a thread of its own, so two claims truly overlap.
-runDeviceOwnersSuite('sqlite', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'sqlite-device-owners-'));
+};
+// The same, each store in a thread of its own, so commits and claims truly overlap (as the workers
+// of one host, separate processes, do); runs the built store (dist).
+const perThread = async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sqlite-shared-store-threads-'));
   return {
     open: async () => openSqliteStoreInThread(dir),
     dispose: async () => rmSync(dir, { recursive: true, force: true }),
   };
-});
+};
 
-runSessionsSuite('sqlite', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'sqlite-sessions-'));
-  const dbs: ReturnType<typeof openDatabase>[] = [];
-  return {
-    async open() {
-      const db = openDatabase(dir);
-      dbs.push(db);
-      return openSqliteSharedStore(db);
-    },
-    async dispose() {
-      for (const db of dbs) db.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-});
-
-// The same, each store in a thread of its own, so commits and claims truly overlap (as the workers
-// of one host, separate processes, do); runs the built store (dist).
-runSharedStoreSuite('sqlite, a thread per store', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'sqlite-shared-store-threads-'));
-  return {
-    open: async () => openSqliteStoreInThread(dir),
-    async dispose() {
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-});
+runSharedStoreSuite('sqlite', perConnection);
+runSharedStoreSuite('sqlite, a thread per store', perThread);
+runDeviceOwnersSuite('sqlite', perThread);
+runSessionsSuite('sqlite', perConnection);
+runSeriesCatalogSuite('sqlite', perConnection);
 
 describe('SQLite shared store on an existing cloud.db', () => {
   it("reads and extends the dedupe state a single-host cloud recorded (store/seq-state.ts's tables)", async () => {

@@ -35,6 +35,11 @@ parentPort.on('message', async (m) => {
     } else if (m.method === 'close') {
       db.close();
       result = undefined;
+    } else if (m.method === 'seriesCatalog.note') {
+      const [batches, measurements] = m.args;
+      result = await store.seriesCatalog.note(batches, (device) => measurements[device]);
+    } else if (m.method.startsWith('seriesCatalog.')) {
+      result = await store.seriesCatalog[m.method.slice('seriesCatalog.'.length)](...m.args);
     } else {
       // `commands.insert`, `sessions.get` and the like: a method of one of the store's parts.
       const dot = m.method.indexOf('.');

@@ -70,6 +70,19 @@ export function openSqliteStoreInThread(dir: string): SharedStore {
       list: () => call('apiTokens.list'),
       revoke: (...a) => call('apiTokens.revoke', ...a),
     },
+    seriesCatalog: {
+      // A function does not cross to the thread: each device's measurement goes as data.
+      note: (batches, measurementOf) =>
+        call(
+          'seriesCatalog.note',
+          batches,
+          Object.fromEntries(
+            batches.flatMap((b) => b.readings.map((r) => [r.device, measurementOf(r.device)])),
+          ),
+        ),
+      find: (...a) => call('seriesCatalog.find', ...a),
+      list: (...a) => call('seriesCatalog.list', ...a),
+    },
     isCommitted: (...a) => call('isCommitted', ...a),
     committedAmong: (...a) => call('committedAmong', ...a),
     snapshot: (...a) => call('snapshot', ...a),

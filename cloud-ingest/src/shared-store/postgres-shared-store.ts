@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { EpochChange } from '../store/seq-state.js';
 import { COMMANDS_SCHEMA, postgresCommands } from './postgres-commands.js';
 import { DEVICE_OWNERS_SCHEMA, postgresDeviceOwners } from './postgres-device-owners.js';
+import { SERIES_CATALOG_SCHEMA, postgresSeriesCatalog } from './postgres-series-catalog.js';
 import { SESSIONS_SCHEMA, postgresApiTokens, postgresSessions } from './postgres-sessions.js';
 import { SharedStoreError, redactUrl } from './shared-store-error.js';
 import {
@@ -226,6 +227,7 @@ export async function openPostgresSharedStore({
       await c.query(COMMANDS_SCHEMA);
       await c.query(DEVICE_OWNERS_SCHEMA);
       await c.query(SESSIONS_SCHEMA);
+      await c.query(SERIES_CATALOG_SCHEMA);
     });
   } catch (err) {
     await pool.end().catch(() => {});
@@ -247,6 +249,7 @@ export async function openPostgresSharedStore({
     deviceOwners: postgresDeviceOwners(q),
     sessions: postgresSessions(q),
     apiTokens: postgresApiTokens(q),
+    seriesCatalog: postgresSeriesCatalog(q),
 
     async isCommitted(edge, epoch, seq) {
       const rows = await q<{ committed: boolean }>(

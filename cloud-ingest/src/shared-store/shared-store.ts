@@ -1,5 +1,6 @@
 import type { ApiTokenStore } from '../auth/api-token-store.js';
 import type { SessionStore } from '../auth/session-store.js';
+import type { SeriesCatalog } from '../sink/influx-series-catalog.js';
 import type { CommandStore } from '../store/command-store.js';
 import type { DeviceOwnerStore } from '../store/device-owner-store.js';
 import type { EpochChange } from '../store/seq-state.js';
@@ -103,6 +104,8 @@ export interface SharedStore {
    */
   readonly sessions: SessionStore;
   readonly apiTokens: ApiTokenStore;
+  /** The InfluxDB sink's series catalog: written by the host that wrote a series, listed by every host's history. */
+  readonly seriesCatalog: SeriesCatalog;
 
   // Seq and epoch dedupe (DESIGN.md "Delivery, precisely"), same meaning as store/seq-state.ts.
   isCommitted(edge: string, epoch: string, seq: number): Promise<boolean>;

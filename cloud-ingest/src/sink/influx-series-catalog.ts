@@ -15,17 +15,59 @@ export interface CatalogSeries {
 }
 
 /**
- * What InfluxDB cannot answer cheaply, kept in the cloud's SQLite beside the seq state: which
- * (device, metric) series exist, their unit and value type, and which measurement(s) hold them.
- * The history reads it to know which fields to ask for and how to type them back; a series not in
- * it was never written. Updated before the points are written (a crash in between leaves a catalog
- * row with no points, never points with no row). Shared by every ingest worker of one cloud.
+ * What InfluxDB cannot answer cheaply: which (device, metric) series exist, their unit and value
+ * type, and which measurement(s) hold them. The history reads it to know which fields to ask for
+ * and how to type them back; a series not in it was never written. Updated before the points are
+ * written (a crash in between leaves a catalog row with no points, never points with no row).
+ * One host: cloud.db, beside the seq state, shared by its workers (`openSeriesCatalog`). Several
+ * hosts: PostgreSQL (shared-store/postgres-series-catalog.ts), so every host lists what any wrote.
+ * Async, as PostgreSQL is across the network; cloud.db's stays synchronous inside.
  */
 export interface SeriesCatalog {
-  /** Records the batch's series; `measurementOf` is the device's measurement for this write. */
-  note(batch: SinkBatch, measurementOf: (device: string) => string): void;
-  find(device: string, metric: string): CatalogSeries | undefined;
-  list(filter: { device?: string; station?: string }): CatalogSeries[];
+  /**
+   * Records the series of a group of batches (one transaction; one statement on PostgreSQL), or
+   * nothing when this process already recorded them all. `measurementOf` is the device's
+   * measurement for this write.
+   */
+  note(batches: readonly SinkBatch[], measurementOf: (device: string) => string): Promise<void>;
+  find(device: string, metric: string): Promise<CatalogSeries | undefined>;
+  /** Ordered by device, then metric (byte order). */
+  list(filter: { device?: string; station?: string }): Promise<CatalogSeries[]>;
+}
+
+/** One series row to record: `type` undefined when only a bad reading named it. */
+export interface CatalogRow {
+  device: string;
+  metric: string;
+  unit: string;
+  type: CatalogValueType | undefined;
+  station: string | null;
+  measurement: string;
+}
+
+/**
+ * The rows `batches` would record that are not in `known` (what this process already recorded),
+ * in order, each once, with the keys to add to `known` once they are written.
+ */
+export function newCatalogRows(
+  batches: readonly SinkBatch[],
+  measurementOf: (device: string) => string,
+  known: ReadonlySet<string>,
+): { rows: CatalogRow[]; keys: Set<string> } {
+  const rows: CatalogRow[] = [];
+  const keys = new Set<string>();
+  for (const batch of batches) {
+    const station = batch.place.station;
+    for (const r of batch.readings) {
+      const type = valueTypeOf(r.value, r.quality);
+      const measurement = measurementOf(r.device);
+      const key = `${r.device}\u0000${r.metric}\u0000${r.unit}\u0000${type}\u0000${station}\u0000${measurement}`;
+      if (known.has(key) || keys.has(key)) continue;
+      keys.add(key);
+      rows.push({ device: r.device, metric: r.metric, unit: r.unit, type, station, measurement });
+    }
+  }
+  return { rows, keys };
 }
 
 function valueTypeOf(v: Value, quality: string): CatalogValueType | undefined {
@@ -80,37 +122,26 @@ export function openSeriesCatalog(db: Db): SeriesCatalog {
   });
   // What this process already wrote to the catalog: most batches change nothing and cost no write.
   const known = new Set<string>();
-  const write = db.transaction(
-    (rows: [string, string, string, CatalogValueType | undefined, string | null, string][]) => {
-      for (const [device, metric, unit, type, station, measurement] of rows) {
-        if (type === undefined) insertUntyped.run(device, metric, unit, station);
-        else upsert.run(device, metric, unit, type, station);
-        addMeasurement.run(device, metric, measurement);
-      }
-    },
-  );
+  const write = db.transaction((rows: CatalogRow[]) => {
+    for (const r of rows) {
+      if (r.type === undefined) insertUntyped.run(r.device, r.metric, r.unit, r.station);
+      else upsert.run(r.device, r.metric, r.unit, r.type, r.station);
+      addMeasurement.run(r.device, r.metric, r.measurement);
+    }
+  });
 
   return {
-    note(batch, measurementOf) {
-      const rows: [string, string, string, CatalogValueType | undefined, string | null, string][] = [];
-      const seen = new Set<string>();
-      for (const r of batch.readings) {
-        const type = valueTypeOf(r.value, r.quality);
-        const measurement = measurementOf(r.device);
-        const key = `${r.device}\u0000${r.metric}\u0000${r.unit}\u0000${type}\u0000${batch.place.station}\u0000${measurement}`;
-        if (known.has(key) || seen.has(key)) continue;
-        seen.add(key);
-        rows.push([r.device, r.metric, r.unit, type, batch.place.station, measurement]);
-      }
+    async note(batches, measurementOf) {
+      const { rows, keys } = newCatalogRows(batches, measurementOf, known);
       if (rows.length === 0) return;
       write(rows);
-      for (const k of seen) known.add(k);
+      for (const k of keys) known.add(k);
     },
-    find(device, metric) {
+    async find(device, metric) {
       const r = findOne.get(device, metric);
       return r === undefined ? undefined : toSeries(r);
     },
-    list(filter) {
+    async list(filter) {
       const where: string[] = [];
       const params: string[] = [];
       if (filter.device !== undefined) {

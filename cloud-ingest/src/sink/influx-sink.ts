@@ -9,7 +9,7 @@ import type { InfluxSinkConfig } from './influx-config.js';
 import { deviceKinds } from './influx-device-kinds.js';
 import { type InfluxPoint, batchToPoints, fieldNames, flagLines } from './influx-line-protocol.js';
 import { InfluxQueryError, type InfluxSeries, ident, influxQuery, literal } from './influx-query.js';
-import { type CatalogSeries, openSeriesCatalog } from './influx-series-catalog.js';
+import type { CatalogSeries, SeriesCatalog } from './influx-series-catalog.js';
 import { v1WriteTransport } from './influx-v1-transport.js';
 import { DEFAULT_TIME_WINDOW, type TimeWindow, latestRange } from './reading-time-window.js';
 import type {
@@ -29,8 +29,13 @@ export class InfluxWriteError extends Error {
 }
 
 export interface InfluxSinkDeps {
-  /** The cloud's SQLite: the series catalog lives beside the seq state. */
+  /** The cloud's SQLite: the seq state is recorded in one transaction of it per group. */
   db: Db;
+  /**
+   * Which series exist (influx-series-catalog.ts): cloud.db's (`openSeriesCatalog(db)`) on one
+   * host, the SharedStore's with several hosts, so every host's history sees what any host wrote.
+   */
+  catalog: SeriesCatalog;
   registry: RegistryStore;
   log: Logger;
   metricsRegistry: Registry;
@@ -179,7 +184,7 @@ export function createInfluxSink(config: InfluxSinkConfig, deps: InfluxSinkDeps)
       pending = undefined;
     });
 
-  const catalog = openSeriesCatalog(deps.db);
+  const { catalog } = deps;
   const timeWindow = deps.timeWindow ?? DEFAULT_TIME_WINDOW;
   const measurementOf = deviceKinds(deps.registry);
   const query = (statements: string[]) =>
@@ -250,10 +255,14 @@ export function createInfluxSink(config: InfluxSinkConfig, deps: InfluxSinkDeps)
    */
   function commitGroup(items: readonly GroupItem[]): Promise<SinkWriteResult[]> {
     const run = async () => {
-      const pointsOf = items.map(({ batch }) => {
-        catalog.note(batch, measurementOf);
-        return batchToPoints(batch, measurementOf, config.eventsMeasurement);
-      });
+      // The catalog first, for the whole group at once: never points without their series' row.
+      await catalog.note(
+        items.map(({ batch }) => batch),
+        measurementOf,
+      );
+      const pointsOf = items.map(({ batch }) =>
+        batchToPoints(batch, measurementOf, config.eventsMeasurement),
+      );
       const lines = pointsOf.flatMap((points) => points.map((p) => p.line));
       const written = lines.length > 0 ? await writeDurably(lines) : { refused: [], error: '' };
       const bad = written.refused.length > 0 ? await refusedAlone(written.refused, written.error) : new Map();
@@ -291,7 +300,7 @@ export function createInfluxSink(config: InfluxSinkConfig, deps: InfluxSinkDeps)
     commitGroup,
 
     async latest(filter) {
-      const series = catalog.list(filter);
+      const series = await catalog.list(filter);
       const byMetric = new Map<string, CatalogSeries[]>();
       for (const s of series) {
         const list = byMetric.get(s.metric) ?? [];
@@ -360,7 +369,7 @@ export function createInfluxSink(config: InfluxSinkConfig, deps: InfluxSinkDeps)
     },
 
     async series(q) {
-      const s = catalog.find(q.device, q.metric);
+      const s = await catalog.find(q.device, q.metric);
       if (s === undefined) return undefined;
       const names = fieldNames(q.metric);
       const f = ident(names.value);
@@ -427,7 +436,17 @@ export function createInfluxSink(config: InfluxSinkConfig, deps: InfluxSinkDeps)
 
     setFlags(place, flags) {
       const run = async () => {
-        const lines = flagLines(place, flags, (d, m) => catalog.find(d, m)?.measurements ?? []);
+        // Each flagged series' measurements, asked first (flagLines is synchronous): with several
+        // hosts another host may have written the readings, so the shared catalog has them.
+        const key = (d: string, m: string) => `${d}\u0000${m}`;
+        const pairs = new Map(flags.map((f) => [key(f.device, f.metric), f]));
+        const measurements = new Map<string, readonly string[]>();
+        await Promise.all(
+          [...pairs].map(async ([k, f]) => {
+            measurements.set(k, (await catalog.find(f.device, f.metric))?.measurements ?? []);
+          }),
+        );
+        const lines = flagLines(place, flags, (d, m) => measurements.get(key(d, m)) ?? []);
         if (lines.length === 0) return;
         const { refused, error } = await writeDurably(lines);
         if (refused.length > 0) throw new InfluxWriteError(`InfluxDB refused data flags: ${error}`);
@@ -438,7 +457,7 @@ export function createInfluxSink(config: InfluxSinkConfig, deps: InfluxSinkDeps)
     },
 
     async readingTimes(device, metric, fromTs, toTs) {
-      const s = catalog.find(device, metric);
+      const s = await catalog.find(device, metric);
       if (s === undefined) return [];
       const [result] = await query([
         `SELECT ${ident(fieldNames(metric).value)} FROM ${from(s.measurements)} WHERE "device" = ${literal(device)} AND time >= ${fromTs}ms AND time < ${toTs}ms`,
