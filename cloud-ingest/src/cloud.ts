@@ -58,6 +58,7 @@ import { openEdgeStateStore } from './store/edge-state-store.js';
 import { type Db, openDatabase } from './store/open-database.js';
 import { storeUsers } from './store/registry-entities.js';
 import { exportRegistry } from './store/registry-import.js';
+import { type RegistryReplica, openRegistryReplica } from './store/registry-replica.js';
 import { type RegistryStore, openRegistryStore } from './store/registry-store.js';
 
 export interface StartOptions {
@@ -127,8 +128,6 @@ export async function startCloud(
     // Closers run last to first: this one before the database closes.
     closers.push(async () => registry.flushLastSeen());
     const edgeCredentials = openEdgeCredentialStore(db);
-    // The store holds the registry (registry.yaml is imported when it changed): rules read it there.
-    const storedRegistry = exportRegistry(db);
     // Embedded or external broker, chosen once (broker/broker-mode.ts): in external mode several
     // workers share cloud.db (seq state not cached per process) and each journals what it commits.
     const brokerMode = chooseBrokerMode(config, edgeCredentialLookup(edgeCredentials, config.edges, now));
@@ -138,6 +137,11 @@ export async function startCloud(
     let journal: JournalWriter | undefined;
     let sharedStore: SharedStore | undefined;
     let sharedOwners: SharedDeviceOwners | undefined;
+    let registryReplica: RegistryReplica | undefined;
+    // Set once the caches exist (below): what a newer shared registry imported by the poll refreshes.
+    let onRegistryImported = async (_users: string[]): Promise<void> => {};
+    const metrics = createCloudMetrics();
+    registerBuildInfo(metrics.registry);
     if (config.store.kind === 'postgres') {
       const pg = await openPostgresSharedStore({ url: config.store.url, log });
       sharedStore = pg;
@@ -149,14 +153,30 @@ export async function startCloud(
         registry.fileImportedAtStart,
       );
       dedupe = { sharedStore: pg, sharedOwners };
+      // The registry too: one versioned document, imported into cloud.db (store/registry-replica.ts).
+      registryReplica = await openRegistryReplica({
+        db,
+        store: pg.registry,
+        file: registryFile,
+        fileImportedAtStart: registry.fileImportedAtStart,
+        credentialEdges: config.edges.map((e) => e.id),
+        onImported: (users) => onRegistryImported(users),
+        pollMs: config.store.registryPollMs,
+        log,
+        metricsRegistry: metrics.registry,
+        now,
+      });
+      const replica = registryReplica;
+      closers.push(async () => replica.close());
+      registry.refresh();
       log.info({ store: 'postgres' }, 'shared store ready');
     } else {
       const state = brokerMode.openState(db);
       dedupe = { seqState: state.seqState };
       journal = state.journal;
     }
-    const metrics = createCloudMetrics();
-    registerBuildInfo(metrics.registry);
+    // The store holds the registry (registry.yaml or the shared registry imported): rules read it there.
+    const storedRegistry = exportRegistry(db);
     const deadLetters = openDeadLetterStore(db, metrics.registry);
     const timeWindow = timeWindowOf(config.ingest);
     const sink =
@@ -363,17 +383,29 @@ export async function startCloud(
     routes.push(createEdgeRoutes({ registry, states: edgeStates }));
     // Admin changes take effect at once: places, users and rules read the store again (embedded mode).
     const liveRules = rules && 'setup' in rules ? rules.setup : undefined;
+    const refreshRegistryCaches = () => {
+      registry.refresh();
+      auth.refreshUsers();
+      if (liveRules) applyRegistryToRules(liveRules, config.rules, exportRegistry(db));
+    };
+    // Another host's change: the caches first (the old password stops working here), then the
+    // sessions of officers whose password changed or who are gone (one made here meanwhile too).
+    onRegistryImported = async (users) => {
+      try {
+        refreshRegistryCaches();
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'shared registry imported, but the rules refused it');
+      }
+      for (const u of users) await auth.sessions.deleteUser(u);
+    };
     routes.push(
       createAdminRoutes({
         db,
         credentials: edgeCredentials,
         configUsers: config.users ?? [],
         checkRules: (r) => config.rules.enabled && compileRulesSetup(config.rules, r),
-        onChange: () => {
-          registry.refresh();
-          auth.refreshUsers();
-          if (liveRules) applyRegistryToRules(liveRules, config.rules, exportRegistry(db));
-        },
+        onChange: refreshRegistryCaches,
+        writeRegistry: registryReplica?.change,
         disconnectEdge: (edge) => broker.disconnectEdge(edge),
         sessions: auth.sessions,
         log,

@@ -70,6 +70,13 @@ export function openSqliteStoreInThread(dir: string): SharedStore {
       list: () => call('apiTokens.list'),
       revoke: (...a) => call('apiTokens.revoke', ...a),
     },
+    registry: {
+      version: () => call('registry.version'),
+      read: () => call('registry.read'),
+      // Its change is a function working on the caller's cloud.db, which does not cross to the
+      // thread: test/shared-registry-suite.ts runs on one connection per store instead.
+      update: () => Promise.reject(new Error('registry.update does not run in a store thread')),
+    },
     seriesCatalog: {
       // A function does not cross to the thread: each device's measurement goes as data.
       note: (batches, measurementOf) =>

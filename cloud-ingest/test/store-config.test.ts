@@ -28,6 +28,7 @@ describe('cloud.yaml store: sqlite (default) | postgres', () => {
     expect(c.store).toEqual({
       kind: 'postgres',
       url: 'postgres://village:pg-s3cret@db.internal:5432/village',
+      registryPollMs: 1000, // the default: each host asks for a newer shared registry every second
     });
     expect(() => checkCloudConfig(c)).not.toThrow();
   });

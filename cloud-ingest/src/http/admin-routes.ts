@@ -64,6 +64,11 @@ export interface AdminRouteDeps {
   checkRules(registry: ReturnType<typeof exportRegistry>): void;
   /** After every committed change: caches of places, users and rules read the store again. */
   onChange(): void;
+  /**
+   * Several hosts (store/registry-replica.ts): runs a registry change as the next version of the
+   * shared registry, so it holds on every host. Without it (one host) the change is made as it is.
+   */
+  writeRegistry?: <T>(run: () => T) => Promise<T>;
   /** Closes the broker connections of an edge (removed, or its credentials revoked). */
   disconnectEdge(edge: string): number;
   /** The officers' sessions (cloud.db's, or PostgreSQL's with several hosts): a reset or removal ends a user's. */
@@ -135,9 +140,15 @@ export function createAdminRoutes(deps: AdminRouteDeps): Hono {
     }
   };
   /** Runs a change: counts it, logs it, maps store errors to API errors, refreshes the caches. */
-  const change = <T>(kind: string, action: string, actor: string, id: string, run: () => T): T => {
+  const change = async <T>(
+    kind: string,
+    action: string,
+    actor: string,
+    id: string,
+    run: () => T | Promise<T>,
+  ): Promise<T> => {
     try {
-      const result = run();
+      const result = await run();
       changes.inc({ entity: kind, action, result: 'ok' });
       deps.log.info({ actor, entity: kind, action, id }, 'registry changed');
       deps.onChange();
@@ -160,6 +171,10 @@ export function createAdminRoutes(deps: AdminRouteDeps): Hono {
     }
   };
 
+  /** Runs a change of the registry (on every host when it is shared), as `change`. */
+  const registryChange = <T>(kind: string, action: string, actor: string, id: string, run: () => T) =>
+    change(kind, action, actor, id, () => (deps.writeRegistry ? deps.writeRegistry(run) : run()));
+
   app.get('/api/v1/admin/registry', (c) => {
     requireAdmin(c);
     const { users, ...registry } = exportRegistry(deps.db);
@@ -175,7 +190,7 @@ export function createAdminRoutes(deps: AdminRouteDeps): Hono {
       if (err instanceof ConfigError) throw new ApiError(400, 'bad_registry', err.message);
       throw err;
     }
-    const result = change('registry', 'import', scope.actor, '*', () =>
+    const result = await registryChange('registry', 'import', scope.actor, '*', () =>
       deps.db.transaction(() => {
         const r = importRegistry(deps.db, file, { actor: scope.actor, now: deps.now() });
         check('county', null);
@@ -198,7 +213,7 @@ export function createAdminRoutes(deps: AdminRouteDeps): Hono {
     const parsed = credentialRequest.safeParse(c.req.header('content-length') === '0' ? {} : await body(c));
     if (!parsed.success) throw new ApiError(400, 'bad_entity', describeIssues('body', parsed.error.issues));
     if (readEntity(deps.db, 'edge', id) === undefined) throw new ApiError(404, 'not_found', `no edge ${id}`);
-    const issued = change('edge', 'rotate-credential', scope.actor, id, () =>
+    const issued = await change('edge', 'rotate-credential', scope.actor, id, () =>
       deps.credentials.issue(id, {
         actor: scope.actor,
         now: deps.now(),
@@ -211,10 +226,10 @@ export function createAdminRoutes(deps: AdminRouteDeps): Hono {
     requireAdmin(c);
     return c.json({ credentials: deps.credentials.list(c.req.param('id')) });
   });
-  app.delete('/api/v1/admin/edges/:id/credentials', (c) => {
+  app.delete('/api/v1/admin/edges/:id/credentials', async (c) => {
     const scope = requireAdmin(c);
     const id = c.req.param('id');
-    const revoked = change('edge', 'revoke-credential', scope.actor, id, () =>
+    const revoked = await change('edge', 'revoke-credential', scope.actor, id, () =>
       deps.credentials.revoke(id, { actor: scope.actor, now: deps.now() }),
     );
     const disconnected = deps.disconnectEdge(id);
@@ -231,7 +246,7 @@ export function createAdminRoutes(deps: AdminRouteDeps): Hono {
       );
     const b = (await body(c)) as { password?: unknown };
     if (typeof b?.password !== 'string') throw new ApiError(400, 'bad_entity', 'password: must be a string');
-    change('user', 'set-password', scope.actor, id, () =>
+    await registryChange('user', 'set-password', scope.actor, id, () =>
       setUserPassword(deps.db, id, b.password as string, { actor: scope.actor, now: deps.now() }),
     );
     // A reset is how an admin locks out whoever knew the old password: their sessions end with it,
@@ -261,7 +276,7 @@ export function createAdminRoutes(deps: AdminRouteDeps): Hono {
     const id = String((b as { id?: unknown })?.id ?? '');
     const ctx = { actor: scope.actor, now: deps.now(), check };
     // A new edge gets its first secret in the same answer (shown once), so it can connect at once.
-    const created = change(kind, 'create', scope.actor, id, () =>
+    const created = await registryChange(kind, 'create', scope.actor, id, () =>
       deps.db.transaction(() => {
         const r = createEntity(deps.db, kind, b, ctx);
         const secret =
@@ -284,7 +299,7 @@ export function createAdminRoutes(deps: AdminRouteDeps): Hono {
     const kind = kindOf(c);
     const id = c.req.param('id');
     const b = await body(c);
-    const r = change(kind, 'update', scope.actor, id, () =>
+    const r = await registryChange(kind, 'update', scope.actor, id, () =>
       updateEntity(deps.db, kind, id, b, { actor: scope.actor, now: deps.now(), check }),
     );
     return c.json({ [kind]: r.after, before: r.before });
@@ -294,7 +309,7 @@ export function createAdminRoutes(deps: AdminRouteDeps): Hono {
     const kind = kindOf(c);
     const id = c.req.param('id');
     const ctx = { actor: scope.actor, now: deps.now(), check };
-    const r = change(kind, 'remove', scope.actor, id, () =>
+    const r = await registryChange(kind, 'remove', scope.actor, id, () =>
       deps.db.transaction(() => {
         const removed = removeEntity(deps.db, kind, id, ctx);
         // A removed edge's secrets end with it, so it cannot come back by reconnecting.

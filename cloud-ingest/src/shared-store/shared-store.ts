@@ -4,6 +4,7 @@ import type { SeriesCatalog } from '../sink/influx-series-catalog.js';
 import type { CommandStore } from '../store/command-store.js';
 import type { DeviceOwnerStore } from '../store/device-owner-store.js';
 import type { EpochChange } from '../store/seq-state.js';
+import type { SharedRegistryStore } from '../store/shared-registry-store.js';
 
 /**
  * The state several ingest hosts share (docs/scaling.md "Several hosts"): the per-edge seq and
@@ -106,6 +107,12 @@ export interface SharedStore {
   readonly apiTokens: ApiTokenStore;
   /** The InfluxDB sink's series catalog: written by the host that wrote a series, listed by every host's history. */
   readonly seriesCatalog: SeriesCatalog;
+  /**
+   * The registry (places, people, officers with their password hashes) as one versioned document:
+   * an admin change through any host is written under its lock, and every host imports each newer
+   * version into its cloud.db (store/registry-replica.ts).
+   */
+  readonly registry: SharedRegistryStore;
 
   // Seq and epoch dedupe (DESIGN.md "Delivery, precisely"), same meaning as store/seq-state.ts.
   isCommitted(edge: string, epoch: string, seq: number): Promise<boolean>;

@@ -6,6 +6,7 @@ import { openCommandStore } from '../store/command-store.js';
 import { openDeviceOwnerStore } from '../store/device-owner-store.js';
 import type { Db } from '../store/open-database.js';
 import { epochChangeIn, seqStatements } from '../store/seq-state.js';
+import { openSharedRegistryStore } from '../store/shared-registry-store.js';
 import { createSharedSeqState } from '../store/shared-seq-state.js';
 import {
   type CommitItem,
@@ -163,6 +164,7 @@ export function openSqliteSharedStore(db: Db): SharedStore {
     sessions: openSessionStore(db),
     apiTokens: openApiTokenStore(db),
     seriesCatalog: openSeriesCatalog(db),
+    registry: openSharedRegistryStore(db),
     isCommitted: async (edge, epoch, seq) => seqs.isCommitted(edge, seq, epoch),
     committedAmong: async (keys) =>
       db.transaction(() => keys.map((k) => seqs.isCommitted(k.edge, k.seq, k.epoch)))(),

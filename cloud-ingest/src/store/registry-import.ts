@@ -133,7 +133,9 @@ export function importAtStart(
   })();
 }
 
-const fingerprint = (file: RegistryFile) => createHash('sha256').update(JSON.stringify(file)).digest('hex');
+/** The SHA-256 of a registry as read from its file: what importAtStart compares (and the shared registry records). */
+export const fingerprint = (file: RegistryFile) =>
+  createHash('sha256').update(JSON.stringify(file)).digest('hex');
 
 const summary = (f: RegistryFile) => ({
   counties: f.counties.length,

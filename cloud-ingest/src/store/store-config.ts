@@ -18,6 +18,8 @@ export const storeSectionSchema = z
       url: secretString.pipe(
         z.string().regex(/^postgres(ql)?:\/\/[^\s]+$/, 'must be a postgres:// or postgresql:// URL'),
       ),
+      /** How often, ms, each host asks whether another host changed the registry (store/registry-replica.ts). */
+      registryPollMs: z.number().int().min(100).max(60_000).default(1000),
     }),
   ])
   .prefault({ kind: 'sqlite' });
