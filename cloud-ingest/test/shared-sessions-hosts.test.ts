@@ -22,13 +22,15 @@ import { REGISTRY } from './cloud-fixture.js';
 import { openStream } from './open-stream.js';
 
 const INGEST_PASSWORD = 'pw-ingest-sessions';
-const PASSWORDS = { admin: 'admin-password', clerk: 'clerk-password' } as const;
+const PASSWORDS = { admin: 'admin-password', clerk: 'clerk-password', warden: 'warden-password' } as const;
 
 /**
  * Two real ingest hosts (each its own cloud.db, started in process by startCloud) with
  * `store.kind: postgres` on one real PostgreSQL, behind a real Mosquitto, writing to a real
  * influxd, as behind the county's reverse proxy: an officer's next request reaches the other host.
- * A login, logout, password reset, API token issued or revoked on host A holds on host B.
+ * A login, logout, password reset, API token issued or revoked on host A holds on host B; so does
+ * an admin's change of the registry (the shared registry, store/registry-replica.ts), within the
+ * poll (store.registryPollMs, 1 s by default).
  */
 describe('sessions and API tokens across two hosts on PostgreSQL', { timeout: 120_000 }, () => {
   let postgres: Postgres;
@@ -54,6 +56,14 @@ describe('sessions and API tokens across two hosts on PostgreSQL', { timeout: 12
           role: 'village',
           place: 'v1',
           name: '村文书',
+        },
+        // Its password is reset through one host's admin API (the shared registry, below).
+        {
+          username: 'warden',
+          passwordHash: hashPassword(PASSWORDS.warden),
+          role: 'village',
+          place: 'v1',
+          name: '护林员',
         },
       ],
     });
@@ -125,6 +135,17 @@ describe('sessions and API tokens across two hosts on PostgreSQL', { timeout: 12
   };
   const A = 0;
   const B = 1;
+  /** The status of a login of `username` with `password` on host `h`. */
+  const loginStatus = async (h: 0 | 1, username: string, password: string) =>
+    (
+      await fetch(`${base(h)}/api/v1/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username, password }),
+      })
+    ).status;
+  /** Bound of a change made on one host reaching the other: the 1 s poll, with room for a slow box. */
+  const POLL_BOUND = { timeoutMs: 6_000, intervalMs: 50 };
 
   it('a login on A is a session on B; a logout on A ends it, and its live stream, on B; only its hash is at rest', async () => {
     const cookie = await login(A, 'admin');
@@ -196,6 +217,80 @@ describe('sessions and API tokens across two hosts on PostgreSQL', { timeout: 12
       body: { error: { code: 'bad_token' } },
     });
     expect((await call(A, 'GET', '/api/v1/tokens', { bearer: secret })).status).toBe(401);
+  });
+
+  it('a password reset through A: the old password is refused on B within the poll, the new one logs in there', async () => {
+    expect(await loginStatus(B, 'warden', PASSWORDS.warden)).toBe(200);
+    const admin = await login(A, 'admin');
+    const reset = await call(A, 'PUT', '/api/v1/admin/users/warden/password', {
+      cookie: admin,
+      body: { password: 'warden-new-password' },
+    });
+    expect(reset.status).toBe(200);
+    await waitFor(
+      'the new password to log in on B',
+      async () => (await loginStatus(B, 'warden', 'warden-new-password')) === 200,
+      POLL_BOUND,
+    );
+    expect(await loginStatus(B, 'warden', PASSWORDS.warden)).toBe(401);
+    expect(await loginStatus(A, 'warden', PASSWORDS.warden)).toBe(401);
+    expect(await loginStatus(A, 'warden', 'warden-new-password')).toBe(200);
+  });
+
+  it('an officer added through A logs in on B; removed through B, refused on A', async () => {
+    const admin = await login(A, 'admin');
+    const added = await call(A, 'POST', '/api/v1/admin/users', {
+      cookie: admin,
+      body: { id: 'reader', name: '读报员', role: 'village', place: 'v1', password: 'reader-password' },
+    });
+    expect(added.status).toBe(201);
+    await waitFor(
+      'the added officer to log in on B',
+      async () => (await loginStatus(B, 'reader', 'reader-password')) === 200,
+      POLL_BOUND,
+    );
+    const onA = await fetch(`${base(A)}/api/v1/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'reader', password: 'reader-password' }),
+    });
+    const readerCookie = onA.headers.get('set-cookie')!.split(';')[0]!;
+    expect((await call(B, 'DELETE', '/api/v1/admin/users/reader', { cookie: admin })).status).toBe(200);
+    await waitFor(
+      'the removed officer to be refused on A',
+      async () => (await loginStatus(A, 'reader', 'reader-password')) === 401,
+      POLL_BOUND,
+    );
+    expect(await loginStatus(B, 'reader', 'reader-password')).toBe(401);
+    expect((await call(A, 'GET', '/api/v1/me', { cookie: readerCookie })).status).toBe(401);
+  });
+
+  it('two admin changes at once, one through A and one through B: both hold, on both hosts', async () => {
+    const admin = await login(A, 'admin');
+    const [village, station] = await Promise.all([
+      call(A, 'POST', '/api/v1/admin/villages', {
+        cookie: admin,
+        body: { id: 'v9', town: 't1', name: '新村' },
+      }),
+      call(B, 'POST', '/api/v1/admin/stations', {
+        cookie: admin,
+        body: { id: 's9', village: 'v1', name: '新站' },
+      }),
+    ]);
+    expect([village.status, station.status]).toEqual([201, 201]);
+    const ids = async (h: 0 | 1, plural: string) =>
+      (
+        (await call(h, 'GET', `/api/v1/admin/${plural}`, { cookie: admin })).body[plural] as { id: string }[]
+      ).map((e) => e.id);
+    for (const h of [A, B] as const) {
+      await waitFor(
+        `host ${h === A ? 'A' : 'B'} to hold both changes`,
+        async () => (await ids(h, 'villages')).includes('v9') && (await ids(h, 'stations')).includes('s9'),
+        POLL_BOUND,
+      );
+    }
+    // And the places officers are scoped to agree: v9 is a place on B, made through A.
+    expect((await call(B, 'GET', '/api/v1/admin/villages/v9', { cookie: admin })).status).toBe(200);
   });
 
   it('PostgreSQL away: a live session is refused with 503 store_unavailable (never let through), and works once it is back', async () => {
