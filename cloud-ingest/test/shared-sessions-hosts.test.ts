@@ -38,6 +38,38 @@ describe('sessions and API tokens across two hosts on PostgreSQL', { timeout: 12
   let mosquitto: Mosquitto;
   let root: string;
   const hosts: RunningCloud[] = [];
+  /** registry.yaml, the same file on every host. */
+  let registryYaml: string;
+  const users = [
+    { username: 'admin', passwordHash: hashPassword(PASSWORDS.admin), role: 'admin', name: '管理员' },
+  ];
+  /** Starts host `name` on its own folder (kept across its restarts) with its own copy of registry.yaml. */
+  const startHost = async (name: string) => {
+    const dir = join(root, name);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'registry.yaml'), registryYaml);
+    const config = parseConfig(
+      {
+        dataDir: './data',
+        registry: './registry.yaml',
+        mqtt: {
+          mode: 'external',
+          url: mosquitto.ingestUrl,
+          username: 'ingest',
+          password: '${TEST_SESSIONS_INGEST_PASSWORD}',
+          clientId: name,
+        },
+        sink: { kind: 'influx', url: influxd.url, api: 'v1', database: 'village' },
+        store: { kind: 'postgres', url: postgres.url },
+        http: { port: 0 },
+        rules: { enabled: false }, // not this test's concern (docs/rules-across-hosts.md)
+        users,
+        log: { level: 'silent' },
+      },
+      dir,
+    );
+    return startCloud(config, pino({ level: process.env.TEST_LOG ?? 'silent' }));
+  };
   beforeAll(async () => {
     [postgres, influxd, mosquitto] = await Promise.all([
       startPostgres(),
@@ -47,7 +79,7 @@ describe('sessions and API tokens across two hosts on PostgreSQL', { timeout: 12
     root = mkdtempSync(join(tmpdir(), 'shared-sessions-hosts-'));
     process.env.TEST_SESSIONS_INGEST_PASSWORD = INGEST_PASSWORD;
     // Each host imports its own copy of one registry.yaml; clerk is a store user (a reset ends its sessions).
-    const registry = stringify({
+    registryYaml = stringify({
       ...REGISTRY,
       users: [
         {
@@ -67,35 +99,7 @@ describe('sessions and API tokens across two hosts on PostgreSQL', { timeout: 12
         },
       ],
     });
-    const users = [
-      { username: 'admin', passwordHash: hashPassword(PASSWORDS.admin), role: 'admin', name: '管理员' },
-    ];
-    for (const name of ['host-a', 'host-b']) {
-      const dir = join(root, name);
-      mkdirSync(dir);
-      writeFileSync(join(dir, 'registry.yaml'), registry);
-      const config = parseConfig(
-        {
-          dataDir: './data',
-          registry: './registry.yaml',
-          mqtt: {
-            mode: 'external',
-            url: mosquitto.ingestUrl,
-            username: 'ingest',
-            password: '${TEST_SESSIONS_INGEST_PASSWORD}',
-            clientId: name,
-          },
-          sink: { kind: 'influx', url: influxd.url, api: 'v1', database: 'village' },
-          store: { kind: 'postgres', url: postgres.url },
-          http: { port: 0 },
-          rules: { enabled: false }, // not this test's concern (docs/rules-across-hosts.md)
-          users,
-          log: { level: 'silent' },
-        },
-        dir,
-      );
-      hosts.push(await startCloud(config, pino({ level: process.env.TEST_LOG ?? 'silent' })));
-    }
+    for (const name of ['host-a', 'host-b']) hosts.push(await startHost(name));
   }, 90_000);
   afterAll(async () => {
     for (const h of hosts) await h.close();
@@ -105,9 +109,9 @@ describe('sessions and API tokens across two hosts on PostgreSQL', { timeout: 12
     if (root) rmSync(root, { recursive: true, force: true });
   });
 
-  const base = (h: 0 | 1) => `http://127.0.0.1:${hosts[h]!.httpPort}`;
+  const base = (h: number) => `http://127.0.0.1:${hosts[h]!.httpPort}`;
   const call = async (
-    h: 0 | 1,
+    h: number,
     method: string,
     path: string,
     o: { cookie?: string; bearer?: string; body?: unknown } = {},
@@ -124,7 +128,7 @@ describe('sessions and API tokens across two hosts on PostgreSQL', { timeout: 12
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
   /** Logs in on host `h`; returns the session cookie (`village_session=…`). */
-  const login = async (h: 0 | 1, who: keyof typeof PASSWORDS) => {
+  const login = async (h: number, who: keyof typeof PASSWORDS) => {
     const res = await fetch(`${base(h)}/api/v1/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -136,7 +140,7 @@ describe('sessions and API tokens across two hosts on PostgreSQL', { timeout: 12
   const A = 0;
   const B = 1;
   /** The status of a login of `username` with `password` on host `h`. */
-  const loginStatus = async (h: 0 | 1, username: string, password: string) =>
+  const loginStatus = async (h: number, username: string, password: string) =>
     (
       await fetch(`${base(h)}/api/v1/login`, {
         method: 'POST',
@@ -278,7 +282,7 @@ describe('sessions and API tokens across two hosts on PostgreSQL', { timeout: 12
       }),
     ]);
     expect([village.status, station.status]).toEqual([201, 201]);
-    const ids = async (h: 0 | 1, plural: string) =>
+    const ids = async (h: number, plural: string) =>
       (
         (await call(h, 'GET', `/api/v1/admin/${plural}`, { cookie: admin })).body[plural] as { id: string }[]
       ).map((e) => e.id);
@@ -291,6 +295,23 @@ describe('sessions and API tokens across two hosts on PostgreSQL', { timeout: 12
     }
     // And the places officers are scoped to agree: v9 is a place on B, made through A.
     expect((await call(B, 'GET', '/api/v1/admin/villages/v9', { cookie: admin })).status).toBe(200);
+  });
+
+  it('a host restarting with its unchanged registry.yaml, and a new host with the same file, take the shared registry, not the file', async () => {
+    // warden's password was reset through A (above); every copy of registry.yaml has the old one.
+    await hosts[B]!.close();
+    hosts[B] = await startHost('host-b');
+    hosts.push(await startHost('host-c'));
+    const C = 2;
+    for (const h of [B, C]) {
+      expect(await loginStatus(h, 'warden', 'warden-new-password')).toBe(200);
+      expect(await loginStatus(h, 'warden', PASSWORDS.warden)).toBe(401);
+    }
+    // Nor did their start roll the registry back for the others.
+    expect(await loginStatus(A, 'warden', PASSWORDS.warden)).toBe(401);
+    expect(
+      (await call(C, 'GET', '/api/v1/admin/villages/v9', { cookie: await login(C, 'admin') })).status,
+    ).toBe(200);
   });
 
   it('PostgreSQL away: a live session is refused with 503 store_unavailable (never let through), and works once it is back', async () => {
