@@ -1,0 +1,137 @@
+#!/usr/bin/env node
+// What the shared registry (store.kind postgres, store/registry-replica.ts) costs on a real
+// PostgreSQL 15 (test-kit's startPostgres, over TCP on 127.0.0.1): a host's poll when nothing
+// changed (one indexed read), an admin change through the replica (import check, the change in
+// cloud.db, export, the document written under the row lock) and another host's poll that
+// imports it, for a registry of `--villages` villages (2 stations, 2 people each) and `--users`
+// officers. Prints JSON lines.
+// Build first: npx turbo run build --filter @village/cloud-ingest --filter @village/test-kit
+//   node bench/shared-registry.mjs [--villages 200] [--users 100] [--n 100]
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+
+const root = join(import.meta.dirname, '..');
+const { startPostgres } = await import(join(root, 'test-kit', 'dist', 'index.js'));
+const dist = join(root, 'cloud-ingest', 'dist');
+const { openPostgresSharedStore } = await import(join(dist, 'shared-store', 'postgres-shared-store.js'));
+const { openDatabase } = await import(join(dist, 'store', 'open-database.js'));
+const { openRegistryStore } = await import(join(dist, 'store', 'registry-store.js'));
+const { openRegistryReplica } = await import(join(dist, 'store', 'registry-replica.js'));
+const { createEntity } = await import(join(dist, 'store', 'registry-entities.js'));
+const { hashPassword } = await import(join(dist, 'password-hash.js'));
+const HASH = hashPassword('bench-password'); // one real hash for all: the import checks their form
+
+const { values: args } = parseArgs({
+  options: {
+    villages: { type: 'string', default: '200' },
+    users: { type: 'string', default: '100' },
+    n: { type: 'string', default: '100' },
+  },
+});
+const V = Number(args.villages);
+const U = Number(args.users);
+const N = Number(args.n);
+const out = (o) => process.stdout.write(`${JSON.stringify({ bench: 'shared-registry', ...o })}\n`);
+const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
+const villages = Array.from({ length: V }, (_, i) => ({
+  id: `v${i}`,
+  name: `村${i}`,
+  stations: [0, 1].map((s) => ({ id: `s${i}-${s}`, name: `站${i}-${s}`, edges: [`edge-${i}-${s}`] })),
+}));
+const file = {
+  counties: [{ id: 'c1', name: '县', towns: [{ id: 't1', name: '镇', villages }] }],
+  people: villages.flatMap((v) =>
+    [0, 1].map((p) => ({
+      id: `p-${v.id}-${p}`,
+      name: `人${p}`,
+      station: v.stations[0].id,
+      livesAlone: p === 0,
+    })),
+  ),
+  devices: [],
+  users: Array.from({ length: U }, (_, i) => ({
+    username: `officer-${i}`,
+    name: `官${i}`,
+    role: 'village',
+    place: `v${i % V}`,
+    passwordHash: HASH,
+  })),
+};
+const timed = async (fn) => {
+  const t0 = performance.now();
+  await fn();
+  return (performance.now() - t0) * 1000;
+};
+const summary = (op, us) => {
+  us.sort((a, b) => a - b);
+  out({
+    op,
+    n: us.length,
+    villages: V,
+    users: U,
+    p50Us: Math.round(pct(us, 0.5)),
+    p99Us: Math.round(pct(us, 0.99)),
+    loadavg1: Number(loadavg()[0].toFixed(1)),
+  });
+};
+
+const pg = await startPostgres({ database: 'bench' });
+const dirs = [0, 1].map(() => mkdtempSync(join(tmpdir(), 'bench-shared-registry-')));
+const log = pino({ level: 'silent' });
+const hosts = [];
+try {
+  for (const dir of dirs) {
+    const db = openDatabase(dir);
+    const registry = openRegistryStore(db, file, []);
+    const store = await openPostgresSharedStore({ url: pg.url, poolSize: 4 });
+    const replica = await openRegistryReplica({
+      db,
+      store: store.registry,
+      file,
+      fileImportedAtStart: registry.fileImportedAtStart,
+      credentialEdges: [],
+      onImported: async () => registry.refresh(),
+      pollMs: 3_600_000, // polled by hand below
+      log,
+      metricsRegistry: new Registry(),
+      now: Date.now,
+    });
+    hosts.push({ db, store, replica });
+  }
+  const [a, b] = hosts;
+  out({ op: 'document', bytes: JSON.stringify(file).length, villages: V, users: U });
+  const idle = [];
+  for (let i = 0; i < N; i++) idle.push(await timed(() => b.replica.poll()));
+  summary('poll, nothing new', idle);
+  const changes = [];
+  const imports = [];
+  for (let i = 0; i < N; i++) {
+    const ctx = { actor: 'bench', now: Date.now() };
+    changes.push(
+      await timed(() =>
+        a.replica.change(() =>
+          createEntity(a.db, 'village', { id: `bench-${i}`, town: 't1', name: `新${i}` }, ctx),
+        ),
+      ),
+    );
+    imports.push(
+      await timed(async () => {
+        if (!(await b.replica.poll())) throw new Error('the other host did not import the change');
+      }),
+    );
+  }
+  summary('admin change on host A', changes);
+  summary('poll on host B importing it', imports);
+} finally {
+  for (const h of hosts) {
+    h.replica.close();
+    await h.store.close();
+    h.db.close();
+  }
+  await pg.stop();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+}
