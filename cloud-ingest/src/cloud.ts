@@ -387,6 +387,7 @@ export async function startCloud(
       registry.refresh();
       auth.refreshUsers();
       if (liveRules) applyRegistryToRules(liveRules, config.rules, exportRegistry(db));
+      partitionedRules?.applyRegistry(exportRegistry(db));
     };
     // Another host's change: the caches first (the old password stops working here), then the
     // sessions of officers whose password changed or who are gone (one made here meanwhile too).

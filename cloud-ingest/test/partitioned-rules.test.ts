@@ -265,6 +265,36 @@ describe.each(backends)('rules across hosts on the $name store', { timeout: 30_0
     expect(alertsOf(b)).toEqual([]);
   });
 
+  it('a person an admin added (on any host) is watched by the partition held now and by the host that takes it over', async () => {
+    const store = await setup();
+    const a = await host('host-a');
+    const b = await host('host-b');
+    const changed = parseRegistry({
+      ...REGISTRY,
+      people: [
+        ...REGISTRY.people,
+        { id: 'p2', name: '李四', station: 's1', wristband: 'wb-2', livesAlone: true },
+        { id: 'p3', name: '王五', station: 's1', wristband: 'wb-3', livesAlone: true },
+      ],
+    });
+    // What each host's cloud.ts does once its registry copy changed (store/registry-replica.ts).
+    for (const h of [a, b]) h.rules.applyRegistry(changed);
+    const fallOf = (device: string, seq: number) =>
+      item(seq, [{ ...fall(0, Date.now()), device }], Date.now());
+    const people = (h: Host) =>
+      h.rules.runtime.incidents({ villages: 'all', limit: 10 }).map((i) => i.person);
+    await store.recordCommits([fallOf('wb-2', 1)]);
+    await waitFor('the incident of the person added, on the holder', () => people(a).includes('p2'));
+    // The holder leaves; the other host compiles the partition from the registry as changed.
+    await a.rules.close();
+    await b.rules.checkLeases();
+    expect(b.rules.held()).toEqual(['v1']);
+    await store.recordCommits([fallOf('wb-3', 2)]);
+    await waitFor('the incident of the other person added, on the new holder', () =>
+      people(b).includes('p3'),
+    );
+  });
+
   it("the village's holder serves its alerts and incidents; the other host answers 503 rules_standby", async () => {
     const store = await setup();
     const a = await host('host-a');

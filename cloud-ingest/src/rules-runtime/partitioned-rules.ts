@@ -36,6 +36,7 @@ import { type IncidentView, incidentOfView, toIncidentView } from './incident-vi
 import { sinkBatchOfJournalRow } from './journal-row-batch.js';
 import { extrasOf, projectOutputs } from './output-projector.js';
 import { decodeState, encodeState } from './partition-state.js';
+import { applyRegistryToRules } from './registry-live-rules.js';
 import type { RulesSection } from './rules-config.js';
 import { type RulesSetup, compileRulesSetup as compileSetup } from './rules-from-registry.js';
 import { createRulesMetrics } from './rules-metrics.js';
@@ -67,6 +68,12 @@ export interface PartitionedRules {
   routes: Hono[];
   /** The partitions this host holds now. */
   held(): string[];
+  /**
+   * The registry as an admin changed it (on any host: store/registry-replica.ts), for the
+   * partitions held now and those taken later, as registry-live-rules.ts for one host. Throws
+   * ConfigError if the rules refuse it.
+   */
+  applyRegistry(registry: RegistryFile): void;
   /** One lease round now (the timer runs one every leaseMs / 3). */
   checkLeases(): Promise<void>;
   /**
@@ -133,7 +140,8 @@ export function startPartitionedRules(deps: {
   if (!config.rules.enabled) return undefined;
   const opts = { ...PARTITIONED_DEFAULTS, ...deps.options };
   const log = deps.log.child({ component: 'rules-partitions', host: name });
-  const base = compileSetup(config.rules, deps.registryFile);
+  let registryFile = deps.registryFile;
+  const base = compileSetup(config.rules, registryFile);
   const timeWindow: TimeWindow = timeWindowOf(config.ingest);
   const notifiers: Notifier[] = config.notify.webhooks.map(createWebhookNotifier);
   if (config.notify.mqtt.enabled)
@@ -163,12 +171,13 @@ export function startPartitionedRules(deps: {
   let closed = false;
 
   /** The partition's own compiled rules: same config, incident ids that name the partition. */
-  function setupOf(partition: string): RulesSetup {
-    const section = {
+  const sectionOf = (partition: string) =>
+    ({
       ...config.rules,
       incidents: { ...config.rules.incidents, idPrefix: incidentPrefix(partition) },
-    } as RulesSection;
-    return compileSetup(section, deps.registryFile);
+    }) as RulesSection;
+  function setupOf(partition: string): RulesSetup {
+    return compileSetup(sectionOf(partition), registryFile);
   }
 
   function emit(change: RulesChange): void {
@@ -488,6 +497,13 @@ export function startPartitionedRules(deps: {
     runtime,
     routes: [createAlertRoutes(runtime), createIncidentRoutes(runtime)],
     held: () => [...held.keys()],
+    applyRegistry(registry) {
+      // Compiled first: a registry the rules refuse changes nothing here.
+      compileSetup(config.rules, registry);
+      registryFile = registry;
+      applyRegistryToRules(base, config.rules, registry);
+      for (const h of held.values()) applyRegistryToRules(h.setup, sectionOf(h.name), registry);
+    },
     checkLeases,
     close,
   };
