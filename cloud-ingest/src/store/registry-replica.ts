@@ -158,12 +158,14 @@ export async function openRegistryReplica(deps: RegistryReplicaDeps): Promise<Re
     async change<T>(run: () => T): Promise<T> {
       let result!: T;
       let applied = false;
+      /** Officers another host's version (imported first) changed: their sessions end, as at a poll. */
+      let changedUsers: string[] = [];
       try {
         await store.update((latest) => {
           const next = (latest?.version ?? 0) + 1;
           // One cloud.db transaction: the newer document, the change, its export (a refusal undoes all three).
           const doc = db.transaction(() => {
-            if (latest !== undefined && (latest.version > local || stale)) importDoc(latest);
+            changedUsers = latest !== undefined && (latest.version > local || stale) ? importDoc(latest) : [];
             result = run();
             return exportRegistry(db);
           })();
@@ -182,6 +184,13 @@ export async function openRegistryReplica(deps: RegistryReplicaDeps): Promise<Re
         }
         throw err;
       }
+      // The change committed: a failure here is logged, not the admin's error.
+      if (changedUsers.length > 0)
+        await deps
+          .onImported(changedUsers)
+          .catch((err: Error) =>
+            log.warn({ err: err.message }, 'shared registry: sessions of changed officers not ended'),
+          );
       return result;
     },
     close: () => clearInterval(timer),
