@@ -641,4 +641,31 @@ describe('batch ingest through the PostgreSQL SharedStore, InfluxDB sink', { tim
       await broker.dispose();
     }
   });
+  it('a point refused while its dead letter cannot be kept (PostgreSQL away): the batch is not recorded nor acked; the resend keeps it', async () => {
+    const own = await openPostgresSharedStore({ url: pg.url });
+    await own.close(); // a real failure: its adds reject
+    const a = await host('dl-away', { ...store, deadLetters: own.deadLetters });
+    const T = T0 + 200 * 86_400_000;
+    const res = await fetch(`${influxd.url}/write?db=village&precision=ms`, {
+      method: 'POST',
+      body: `air-quality,device=old legacy="text" ${T}`,
+    });
+    expect(res.status).toBe(204);
+    const bytes = encodeBatch(
+      makeBatch('edge-1', 300, 0, {
+        readings: [{ device: 'pm-1', metric: 'legacy', value: 7, unit: '', ts: T, quality: 'good' }],
+      }),
+    );
+    expect(await a.ingest.ingest(topics.batch('edge-1'), bytes)).toBe('failed');
+    expect(a.acks).toEqual([]);
+    expect(await store.isCommitted('edge-1', LEGACY_EPOCH, 300)).toBe(false);
+    // The edge resends to a host whose store answers: kept, then recorded and acked.
+    const b = await host('dl-back');
+    expect(await b.ingest.ingest(topics.batch('edge-1'), bytes)).toBe('committed');
+    expect(b.acks.map((k) => k.acked)).toEqual([[300]]);
+    const letters = await store.deadLetters.list({ edge: 'edge-1', state: 'open', limit: 10 });
+    expect(letters.map((l) => [l.reason, l.detail.includes(`${T}`)])).toEqual([
+      ['field_type_conflict', true],
+    ]);
+  });
 });
