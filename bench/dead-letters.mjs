@@ -80,7 +80,10 @@ try {
     const dl = store.deadLetters;
     const base = { store: kind, letters: LETTERS, size: SIZE };
     const ids = [];
-    const adds = Array.from({ length: LETTERS }, (_, i) => async () => ids.push((await dl.add(letter(i))).id));
+    const adds = Array.from(
+      { length: LETTERS },
+      (_, i) => async () => ids.push((await dl.add(letter(i))).id),
+    );
     out({ ...base, case: 'add new', ...(await timed(adds)), load1: loadavg()[0] });
     const repeats = Array.from({ length: LETTERS }, (_, i) => () => dl.add(letter(i)));
     out({ ...base, case: 'add repeat', ...(await timed(repeats)), load1: loadavg()[0] });
