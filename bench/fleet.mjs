@@ -29,7 +29,7 @@ import mqtt from 'mqtt';
 import { percentile, startFleet } from './fleet-edges.mjs';
 import { startInfluxd } from './influxd.mjs';
 import { startPostgresHosts } from './postgres-hosts.mjs';
-import { CLOUD, freePort, startBin, stopAll, writeOneStationCloud } from './village-processes.mjs';
+import { CLOUD, cpuTicks, freePort, startBin, stopAll, writeOneStationCloud } from './village-processes.mjs';
 
 const { values: a } = parseArgs({
   options: {
@@ -321,13 +321,6 @@ function sum(values) {
 function cpuUs() {
   const u = process.cpuUsage();
   return u.user + u.system;
-}
-
-function cpuTicks(p) {
-  // Fields after the command name (which may hold spaces): utime is the 14th, stime the 15th.
-  const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(f[11]) + Number(f[12]);
 }
 
 function rssMb(p) {

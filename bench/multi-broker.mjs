@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { newEdgeSecret } from '@village/cloud-ingest';
 import { startMosquitto } from '@village/test-kit';
 import { percentile, startFleet } from './fleet-edges.mjs';
-import { CLOUD, startBin, stopAll, writeOneStationCloud } from './village-processes.mjs';
+import { CLOUD, cpuTicks, startBin, stopAll, writeOneStationCloud } from './village-processes.mjs';
 
 const { values: a } = parseArgs({
   options: {
@@ -144,13 +144,6 @@ await Promise.all(fleets.map((f) => f.stop()));
 await stopAll();
 await Promise.all(brokers.map((b) => b.dispose()));
 rmSync(dir, { recursive: true, force: true });
-
-function cpuTicks(p) {
-  // Fields after the command name (which may hold spaces): utime is the 14th, stime the 15th.
-  const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(f[11]) + Number(f[12]);
-}
 
 function round(v, digits = 1) {
   return v === undefined ? null : Number(v.toFixed(digits));

@@ -108,5 +108,13 @@ export async function stopAll() {
 }
 
 /** Peak resident set size of a live process, MB (VmHWM). */
+/** CPU time process `pid` used so far, in clock ticks (1/100 s here): user plus system. */
+export function cpuTicks(pid) {
+  // Fields after the command name (which may hold spaces): utime is the 14th, stime the 15th.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(f[11]) + Number(f[12]);
+}
+
 export const peakRssMb = (pid) =>
   Math.round(Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024);

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { openSqliteSharedStore } from '../src/shared-store/sqlite-shared-store.js';
 import { openDatabase } from '../src/store/open-database.js';
 import { createSeqState } from '../src/store/seq-state.js';
+import { runDeadLettersSuite } from './shared-dead-letters-suite.js';
 import { runDeviceOwnersSuite } from './shared-device-owners-suite.js';
 import { runRegistrySuite } from './shared-registry-suite.js';
 import { runSeriesCatalogSuite } from './shared-series-catalog-suite.js';
@@ -45,6 +46,7 @@ runDeviceOwnersSuite('sqlite', perThread);
 runSessionsSuite('sqlite', perConnection);
 runSeriesCatalogSuite('sqlite', perConnection);
 runRegistrySuite('sqlite', perConnection);
+runDeadLettersSuite('sqlite', perThread);
 
 describe('SQLite shared store on an existing cloud.db', () => {
   it("reads and extends the dedupe state a single-host cloud recorded (store/seq-state.ts's tables)", async () => {

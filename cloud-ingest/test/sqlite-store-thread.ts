@@ -90,6 +90,13 @@ export function openSqliteStoreInThread(dir: string): SharedStore {
       find: (...a) => call('seriesCatalog.find', ...a),
       list: (...a) => call('seriesCatalog.list', ...a),
     },
+    deadLetters: {
+      add: (...a) => call('deadLetters.add', ...a),
+      list: (...a) => call('deadLetters.list', ...a),
+      get: (...a) => call('deadLetters.get', ...a),
+      claim: (...a) => call('deadLetters.claim', ...a),
+      settle: (...a) => call('deadLetters.settle', ...a),
+    },
     isCommitted: (...a) => call('isCommitted', ...a),
     committedAmong: (...a) => call('committedAmong', ...a),
     snapshot: (...a) => call('snapshot', ...a),

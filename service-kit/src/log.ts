@@ -1,5 +1,9 @@
+import { createRequire } from 'node:module';
 import { type DestinationStream, type LoggerOptions, pino } from 'pino';
-import pinoPretty from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
+
+// Loaded only for `format: pretty`: a service logging JSON (an edge box, 2 GB) need not carry it.
+const loadPretty = () => createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
 
 /**
  * The log schema every bin writes (e2e/test/log-schema.test.ts holds them to it): one JSON
@@ -19,7 +23,7 @@ export const LOG_SCHEMA_OPTIONS = {
 export function createLogger(level: string, svc: string, format: LogFormat = 'json') {
   const stream: DestinationStream =
     format === 'pretty'
-      ? pinoPretty({ colorize: process.stdout.isTTY === true, sync: true, translateTime: 'SYS:standard' })
+      ? loadPretty()({ colorize: process.stdout.isTTY === true, sync: true, translateTime: 'SYS:standard' })
       : pino.destination({ dest: 1, sync: true });
   return pino({ ...LOG_SCHEMA_OPTIONS, level, base: { svc } }, stream);
 }

@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import type { EpochChange } from '../store/seq-state.js';
 import { COMMANDS_SCHEMA, postgresCommands } from './postgres-commands.js';
+import { DEAD_LETTERS_SCHEMA, postgresDeadLetters } from './postgres-dead-letters.js';
 import { DEVICE_OWNERS_SCHEMA, postgresDeviceOwners } from './postgres-device-owners.js';
 import { REGISTRY_SCHEMA, postgresRegistry } from './postgres-registry.js';
 import { SERIES_CATALOG_SCHEMA, postgresSeriesCatalog } from './postgres-series-catalog.js';
@@ -230,6 +231,7 @@ export async function openPostgresSharedStore({
       await c.query(SESSIONS_SCHEMA);
       await c.query(SERIES_CATALOG_SCHEMA);
       await c.query(REGISTRY_SCHEMA);
+      await c.query(DEAD_LETTERS_SCHEMA);
     });
   } catch (err) {
     await pool.end().catch(() => {});
@@ -253,6 +255,7 @@ export async function openPostgresSharedStore({
     apiTokens: postgresApiTokens(q),
     seriesCatalog: postgresSeriesCatalog(q),
     registry: postgresRegistry(q, tx),
+    deadLetters: postgresDeadLetters(q),
 
     async isCommitted(edge, epoch, seq) {
       const rows = await q<{ committed: boolean }>(

@@ -2,6 +2,7 @@ import type { ApiTokenStore } from '../auth/api-token-store.js';
 import type { SessionStore } from '../auth/session-store.js';
 import type { SeriesCatalog } from '../sink/influx-series-catalog.js';
 import type { CommandStore } from '../store/command-store.js';
+import type { DeadLetterStore } from '../store/dead-letter-store.js';
 import type { DeviceOwnerStore } from '../store/device-owner-store.js';
 import type { EpochChange } from '../store/seq-state.js';
 import type { SharedRegistryStore } from '../store/shared-registry-store.js';
@@ -113,6 +114,11 @@ export interface SharedStore {
    * version into its cloud.db (store/registry-replica.ts).
    */
   readonly registry: SharedRegistryStore;
+  /**
+   * Dead letters (what the ingest could not decode, what the sink refused for good): added by
+   * the host that got them, listed and re-driven through any host, each re-drive run once.
+   */
+  readonly deadLetters: DeadLetterStore;
 
   // Seq and epoch dedupe (DESIGN.md "Delivery, precisely"), same meaning as store/seq-state.ts.
   isCommitted(edge: string, epoch: string, seq: number): Promise<boolean>;

@@ -3,6 +3,7 @@ import { openApiTokenStore } from '../auth/api-token-store.js';
 import { openSessionStore } from '../auth/session-store.js';
 import { openSeriesCatalog } from '../sink/influx-series-catalog.js';
 import { openCommandStore } from '../store/command-store.js';
+import { openDeadLetterStore } from '../store/dead-letter-store.js';
 import { openDeviceOwnerStore } from '../store/device-owner-store.js';
 import type { Db } from '../store/open-database.js';
 import { epochChangeIn, seqStatements } from '../store/seq-state.js';
@@ -165,6 +166,7 @@ export function openSqliteSharedStore(db: Db): SharedStore {
     apiTokens: openApiTokenStore(db),
     seriesCatalog: openSeriesCatalog(db),
     registry: openSharedRegistryStore(db),
+    deadLetters: openDeadLetterStore(db),
     isCommitted: async (edge, epoch, seq) => seqs.isCommitted(edge, seq, epoch),
     committedAmong: async (keys) =>
       db.transaction(() => keys.map((k) => seqs.isCommitted(k.edge, k.seq, k.epoch)))(),

@@ -6,14 +6,15 @@ import { startEdgeAgent } from '../agent.js';
 import { BUILD_INFO, versionLine } from '../build-info.js';
 import { ConfigError, loadEdgeConfig } from '../config.js';
 import { driverKindsIn, loadDriverKinds } from '../driver-kinds.js';
-import { runBackupCli } from './backup-cli.js';
-import { runVendorCli } from './vendor-cli.js';
 
 // `backup` and `restore` are subcommands of their own (bin/backup-cli.ts); everything else runs the edge.
-if (process.argv[2] === 'backup' || process.argv[2] === 'restore') await runBackupCli(process.argv.slice(2));
+// Both CLIs are loaded only when asked for: the vendor's loads the Modbus stack (34 MB of RSS), which
+// a running edge with no Modbus driver must not carry.
+if (process.argv[2] === 'backup' || process.argv[2] === 'restore')
+  await (await import('./backup-cli.js')).runBackupCli(process.argv.slice(2));
 // `check-profile` and `test-codec` are the vendor's commands (bin/vendor-cli.ts); they need no edge config.
 if (process.argv[2] === 'check-profile' || process.argv[2] === 'test-codec')
-  await runVendorCli(process.argv.slice(2));
+  await (await import('./vendor-cli.js')).runVendorCli(process.argv.slice(2));
 
 /** Exit codes scripts can trust: 0 clean stop, 1 runtime failure, 2 bad config or usage. */
 const EXIT_CONFIG = 2;
