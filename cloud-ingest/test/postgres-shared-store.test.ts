@@ -5,6 +5,7 @@ import { openPostgresSharedStore } from '../src/shared-store/postgres-shared-sto
 import { SharedStoreError } from '../src/shared-store/shared-store-error.js';
 import type { SharedStore } from '../src/shared-store/shared-store.js';
 import { runDeviceOwnersSuite } from './shared-device-owners-suite.js';
+import { runRuleViewsSuite } from './shared-rule-views-suite.js';
 import { runSeriesCatalogSuite } from './shared-series-catalog-suite.js';
 import { runSessionsSuite } from './shared-sessions-suite.js';
 import { runSharedStoreSuite } from './shared-store-suite.js';
@@ -21,6 +22,7 @@ runSharedStoreSuite('postgres', freshPostgres);
 runDeviceOwnersSuite('postgres', freshPostgres);
 runSessionsSuite('postgres', freshPostgres);
 runSeriesCatalogSuite('postgres', freshPostgres);
+runRuleViewsSuite('postgres', freshPostgres);
 
 describe('PostgreSQL shared store: the server and its url', () => {
   const PASSWORD = 's3cret-pw';

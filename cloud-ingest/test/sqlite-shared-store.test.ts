@@ -7,6 +7,7 @@ import { openSqliteSharedStore } from '../src/shared-store/sqlite-shared-store.j
 import { openDatabase } from '../src/store/open-database.js';
 import { createSeqState } from '../src/store/seq-state.js';
 import { runDeviceOwnersSuite } from './shared-device-owners-suite.js';
+import { runRuleViewsSuite } from './shared-rule-views-suite.js';
 import { runSeriesCatalogSuite } from './shared-series-catalog-suite.js';
 import { runSessionsSuite } from './shared-sessions-suite.js';
 import { runSharedStoreSuite } from './shared-store-suite.js';
@@ -43,6 +44,7 @@ runSharedStoreSuite('sqlite, a thread per store', perThread);
 runDeviceOwnersSuite('sqlite', perThread);
 runSessionsSuite('sqlite', perConnection);
 runSeriesCatalogSuite('sqlite', perConnection);
+runRuleViewsSuite('sqlite', perConnection);
 
 describe('SQLite shared store on an existing cloud.db', () => {
   it("reads and extends the dedupe state a single-host cloud recorded (store/seq-state.ts's tables)", async () => {

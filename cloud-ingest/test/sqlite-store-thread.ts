@@ -83,6 +83,12 @@ export function openSqliteStoreInThread(dir: string): SharedStore {
       find: (...a) => call('seriesCatalog.find', ...a),
       list: (...a) => call('seriesCatalog.list', ...a),
     },
+    ruleViews: {
+      put: (...a) => call('ruleViews.put', ...a),
+      alerts: (...a) => call('ruleViews.alerts', ...a),
+      incidents: (...a) => call('ruleViews.incidents', ...a),
+      incident: (...a) => call('ruleViews.incident', ...a),
+    },
     isCommitted: (...a) => call('isCommitted', ...a),
     committedAmong: (...a) => call('committedAmong', ...a),
     snapshot: (...a) => call('snapshot', ...a),

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { EpochChange } from '../store/seq-state.js';
 import { COMMANDS_SCHEMA, postgresCommands } from './postgres-commands.js';
 import { DEVICE_OWNERS_SCHEMA, postgresDeviceOwners } from './postgres-device-owners.js';
+import { RULE_VIEWS_SCHEMA, postgresRuleViews } from './postgres-rule-views.js';
 import { SERIES_CATALOG_SCHEMA, postgresSeriesCatalog } from './postgres-series-catalog.js';
 import { SESSIONS_SCHEMA, postgresApiTokens, postgresSessions } from './postgres-sessions.js';
 import { SharedStoreError, redactUrl } from './shared-store-error.js';
@@ -228,6 +229,7 @@ export async function openPostgresSharedStore({
       await c.query(DEVICE_OWNERS_SCHEMA);
       await c.query(SESSIONS_SCHEMA);
       await c.query(SERIES_CATALOG_SCHEMA);
+      await c.query(RULE_VIEWS_SCHEMA);
     });
   } catch (err) {
     await pool.end().catch(() => {});
@@ -250,6 +252,7 @@ export async function openPostgresSharedStore({
     sessions: postgresSessions(q),
     apiTokens: postgresApiTokens(q),
     seriesCatalog: postgresSeriesCatalog(q),
+    ruleViews: postgresRuleViews(q),
 
     async isCommitted(edge, epoch, seq) {
       const rows = await q<{ committed: boolean }>(
