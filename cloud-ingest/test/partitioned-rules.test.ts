@@ -491,6 +491,8 @@ describe.each(backends)('rules across hosts on the $name store', { timeout: 30_0
     expect((await b.rules.runtime.incident('inc-v1-1'))?.state).toBe('open');
     const acked = await b.rules.runtime.acknowledge('inc-v1-1', 'officer-1');
     expect(acked.state).toBe('acknowledged');
+    // The new holder's view (its epoch) is what the stale host shows too.
+    expect((await a.rules.runtime.incident('inc-v1-1'))?.state).toBe('acknowledged');
     // One per level reached (village, and town and county once escalated).
     await waitFor('the acknowledged notice', () => notices('acknowledged').length >= 1);
   });
