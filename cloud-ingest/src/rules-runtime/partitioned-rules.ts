@@ -63,7 +63,7 @@ export const PARTITIONED_DEFAULTS: PartitionedRulesOptions = {
 };
 
 export interface PartitionedRules {
-  /** Serves the partitions this host holds; 503 `rules_standby` for the others. */
+  /** Reads every partition (the shared views); commands of partitions held elsewhere answer 503 `rules_standby`. */
   runtime: RulesRuntime;
   routes: Hono[];
   /** The partitions this host holds now. */
