@@ -28,7 +28,8 @@ export const RULE_VIEWS_SCHEMA = `
 /** One statement outside a transaction (postgres-shared-store.ts `q`: typed errors, bounded waits). */
 type Query = <R extends object>(text: string, values?: unknown[]) => Promise<R[]>;
 
-// One statement per table for all the rows of a commit; a row written at a higher epoch is kept.
+// One statement for all the rows of a commit (one durable commit); a row written at a higher epoch
+// is kept. $1 partition, $2 epoch, $3 now; the alerts' columns from $4, the incidents' from $11.
 const PUT_ALERTS = `
   INSERT INTO shared_alert_views AS v (partition, key, raised_at, village, state, severity, rule, epoch, doc, updated_at)
   SELECT $1, u.key, u.raised_at, u.village, u.state, u.severity, u.rule, $2, u.doc, $3
@@ -41,11 +42,12 @@ const PUT_ALERTS = `
 const PUT_INCIDENTS = `
   INSERT INTO shared_incident_views AS v (id, partition, village, state, opened_at, epoch, doc, updated_at)
   SELECT u.id, $1, u.village, u.state, u.opened_at, $2, u.doc, $3
-    FROM unnest($4::text[], $5::text[], $6::text[], $7::bigint[], $8::jsonb[]) AS u(id, village, state, opened_at, doc)
+    FROM unnest($11::text[], $12::text[], $13::text[], $14::bigint[], $15::jsonb[]) AS u(id, village, state, opened_at, doc)
   ON CONFLICT (id) DO UPDATE
     SET village = EXCLUDED.village, state = EXCLUDED.state, opened_at = EXCLUDED.opened_at,
         epoch = EXCLUDED.epoch, doc = EXCLUDED.doc, updated_at = EXCLUDED.updated_at
     WHERE v.epoch <= EXCLUDED.epoch`;
+const PUT = `WITH alerts AS (${PUT_ALERTS}) ${PUT_INCIDENTS}`;
 
 /** The WHERE clause of the conditions and the caller's villages, with $n placeholders. */
 function where(conditions: Condition[], villages: VillageFilter) {
@@ -72,30 +74,24 @@ export function postgresRuleViews(q: Query): RuleViewStore {
     async put(partition, epoch, views, now) {
       const alerts = lastOf(views.alerts, (a) => `${a.key}\u0000${a.raisedAt}`);
       const incidents = lastOf(views.incidents, (i) => i.id);
-      if (alerts.length > 0)
-        await q(PUT_ALERTS, [
-          partition,
-          epoch,
-          now,
-          alerts.map((a) => a.key),
-          alerts.map((a) => a.raisedAt),
-          alerts.map((a) => a.village),
-          alerts.map((a) => a.state),
-          alerts.map((a) => a.severity),
-          alerts.map((a) => a.rule),
-          alerts.map((a) => JSON.stringify(a)),
-        ]);
-      if (incidents.length > 0)
-        await q(PUT_INCIDENTS, [
-          partition,
-          epoch,
-          now,
-          incidents.map((i) => i.id),
-          incidents.map((i) => i.village),
-          incidents.map((i) => i.state),
-          incidents.map((i) => i.openedAt),
-          incidents.map((i) => JSON.stringify(i)),
-        ]);
+      if (alerts.length === 0 && incidents.length === 0) return;
+      await q(PUT, [
+        partition,
+        epoch,
+        now,
+        alerts.map((a) => a.key),
+        alerts.map((a) => a.raisedAt),
+        alerts.map((a) => a.village),
+        alerts.map((a) => a.state),
+        alerts.map((a) => a.severity),
+        alerts.map((a) => a.rule),
+        alerts.map((a) => JSON.stringify(a)),
+        incidents.map((i) => i.id),
+        incidents.map((i) => i.village),
+        incidents.map((i) => i.state),
+        incidents.map((i) => i.openedAt),
+        incidents.map((i) => JSON.stringify(i)),
+      ]);
     },
     async alerts(query) {
       const w = where(alertConditions(query), query.villages);
