@@ -52,7 +52,7 @@ import type { SinkBatch } from './sink/sink.js';
 import { createSqliteSink } from './sink/sqlite-sink.js';
 import { migrateCloudDb } from './store/cloud-migrations.js';
 import { openCommandStore } from './store/command-store.js';
-import { openDeadLetterStore } from './store/dead-letter-store.js';
+import { countDeadLetters, openDeadLetterStore } from './store/dead-letter-store.js';
 import { edgeCredentialLookup, openEdgeCredentialStore } from './store/edge-credential-store.js';
 import { openEdgeStateStore } from './store/edge-state-store.js';
 import { type Db, openDatabase } from './store/open-database.js';
@@ -157,7 +157,11 @@ export async function startCloud(
     }
     const metrics = createCloudMetrics();
     registerBuildInfo(metrics.registry);
-    const deadLetters = openDeadLetterStore(db, metrics.registry);
+    // Several hosts: dead letters in PostgreSQL, so any host lists and re-drives any host's.
+    const deadLetters = countDeadLetters(
+      sharedStore?.deadLetters ?? openDeadLetterStore(db),
+      metrics.registry,
+    );
     const timeWindow = timeWindowOf(config.ingest);
     const sink =
       sinkConfig.kind === 'influx'

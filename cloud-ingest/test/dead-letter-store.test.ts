@@ -28,16 +28,16 @@ describe('dead-letter store (real SQLite)', () => {
     at: 1,
   });
 
-  it('keeps at most the cap of bytes per edge; past it the letter is recorded without its bytes', () => {
+  it('keeps at most the cap of bytes per edge; past it the letter is recorded without its bytes', async () => {
     const store = open(1_000);
-    expect(store.add(letter('edge-1', 1, 600))).toMatchObject({ repeat: false, bytesKept: true });
-    expect(store.add(letter('edge-1', 1, 600))).toMatchObject({ repeat: true });
-    const over = store.add(letter('edge-1', 2, 600));
+    expect(await store.add(letter('edge-1', 1, 600))).toMatchObject({ repeat: false, bytesKept: true });
+    expect(await store.add(letter('edge-1', 1, 600))).toMatchObject({ repeat: true });
+    const over = await store.add(letter('edge-1', 2, 600));
     expect(over).toMatchObject({ repeat: false, bytesKept: false });
-    expect(store.get(over.id)).toMatchObject({ size: 600, bytesKept: false, bytes: new Uint8Array(0) });
+    expect(await store.get(over.id)).toMatchObject({ size: 600, bytesKept: false, bytes: new Uint8Array(0) });
     // Another edge has its own budget.
-    expect(store.add(letter('edge-2', 2, 600))).toMatchObject({ bytesKept: true });
-    expect(store.list({ limit: 10 }).map((l) => [l.edge, l.count, l.bytesKept])).toEqual([
+    expect(await store.add(letter('edge-2', 2, 600))).toMatchObject({ bytesKept: true });
+    expect((await store.list({ limit: 10 })).map((l) => [l.edge, l.count, l.bytesKept])).toEqual([
       ['edge-2', 1, true],
       ['edge-1', 1, false],
       ['edge-1', 2, true],

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgresSharedStore } from '../src/shared-store/postgres-shared-store.js';
 import { SharedStoreError } from '../src/shared-store/shared-store-error.js';
 import type { SharedStore } from '../src/shared-store/shared-store.js';
+import { runDeadLettersSuite } from './shared-dead-letters-suite.js';
 import { runDeviceOwnersSuite } from './shared-device-owners-suite.js';
 import { runRuleViewsSuite } from './shared-rule-views-suite.js';
 import { runSeriesCatalogSuite } from './shared-series-catalog-suite.js';
@@ -22,6 +23,7 @@ runSharedStoreSuite('postgres', freshPostgres);
 runDeviceOwnersSuite('postgres', freshPostgres);
 runSessionsSuite('postgres', freshPostgres);
 runSeriesCatalogSuite('postgres', freshPostgres);
+runDeadLettersSuite('postgres', freshPostgres);
 runRuleViewsSuite('postgres', freshPostgres);
 
 describe('PostgreSQL shared store: the server and its url', () => {

@@ -23,7 +23,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { startCloud } from '../src/cloud.js';
 import { parseConfig } from '../src/config.js';
+import { createApi } from '../src/http/api-routes.js';
+import { createDeadLetterRoutes } from '../src/http/dead-letter-routes.js';
 import { createBatchIngest } from '../src/ingest/batch-ingest.js';
+import { createDeadLetterRedrive } from '../src/ingest/dead-letter-redrive.js';
 import { openSharedDeviceOwners } from '../src/ingest/shared-device-owners.js';
 import { createStatusIngest } from '../src/ingest/status-ingest.js';
 import { createCloudMetrics } from '../src/metrics.js';
@@ -32,7 +35,7 @@ import { openPostgresSharedStore } from '../src/shared-store/postgres-shared-sto
 import type { SharedStore } from '../src/shared-store/shared-store.js';
 import { influxSinkSchema } from '../src/sink/influx-config.js';
 import { createInfluxSink } from '../src/sink/influx-sink.js';
-import { openDeadLetterStore } from '../src/store/dead-letter-store.js';
+import { countDeadLetters } from '../src/store/dead-letter-store.js';
 import { openDatabase } from '../src/store/open-database.js';
 import { openRegistryStore } from '../src/store/registry-store.js';
 import { REGISTRY, T0, commitGroups, counterValue, makeBatch } from './cloud-fixture.js';
@@ -72,7 +75,8 @@ describe('batch ingest through the PostgreSQL SharedStore, InfluxDB sink', { tim
       file,
       registry.fileImportedAtStart,
     );
-    const deadLetters = openDeadLetterStore(db, metrics.registry);
+    // As cloud.ts picks them with store.kind postgres: the SharedStore's, not this host's cloud.db.
+    const deadLetters = countDeadLetters(shared.deadLetters, metrics.registry);
     const sink = createInfluxSink(
       influxSinkSchema.parse({
         kind: 'influx',
@@ -121,7 +125,27 @@ describe('batch ingest through the PostgreSQL SharedStore, InfluxDB sink', { tim
       log: pino({ level: 'silent' }),
       now: Date.now,
     });
-    return { ingest, acks, metrics, registry, status, sink };
+    // This host's API for its dead letters, as cloud.ts mounts it. Re-drives are not queued
+    // behind each other here (cloud.ts runs them in the ingest's turn): several at once on this
+    // host race like re-drives on several hosts.
+    const redrive = createDeadLetterRedrive({
+      deadLetters,
+      ingestBatch: ingest.ingest,
+      sink,
+      serially: (work, done) => void work().finally(done),
+      log: pino({ level: 'silent' }),
+      now: Date.now,
+    });
+    const api = createApi({
+      sink,
+      registry,
+      metrics,
+      log: pino({ level: 'silent' }),
+      startedAt: Date.now(),
+      now: Date.now,
+      routes: [createDeadLetterRoutes({ deadLetters, redrive })],
+    });
+    return { ingest, acks, metrics, registry, status, sink, api };
   }
 
   const journal = async () => store.readJournal('v1', 0, 1_000);
@@ -468,5 +492,180 @@ describe('batch ingest through the PostgreSQL SharedStore, InfluxDB sink', { tim
       await cloud.close();
       await broker.dispose();
     }
+  });
+  // Dead letters across hosts: a batch reaches one host (shared subscription), the operator's
+  // request another (the proxy picks any). Host A is in process; host B a real village-cloud
+  // (cloud.ts picks its dead-letter store). Times of their own, in a shard of their own (the fix
+  // drops it).
+  it('a dead letter made on host A is listed and re-driven through host B; re-drives through both at once write it once', async () => {
+    const a = await host('dl-a');
+    const T = T0 + 100 * 86_400_000;
+    const conflict = async (ts: number) => {
+      // A string already in field `legacy` (an older program): InfluxDB refuses numbers there for good.
+      const res = await fetch(`${influxd.url}/write?db=village&precision=ms`, {
+        method: 'POST',
+        body: `air-quality,device=old legacy="text" ${ts}`,
+      });
+      expect(res.status).toBe(204);
+    };
+    const withLegacy = (seq: number, value: number, at = T) =>
+      encodeBatch(
+        makeBatch('edge-1', seq, 0, {
+          readings: [
+            { device: 'pm-1', metric: 'legacy', value, unit: '', ts: at + seq, quality: 'good' },
+            { device: 'pm-1', metric: 'pm25', value: 1, unit: 'µg/m³', ts: at + seq, quality: 'good' },
+          ],
+        }),
+      );
+    type Letter = { id: number; edge: string; reason: string; state: string; count: number };
+    await conflict(T);
+    expect(await a.ingest.ingest(topics.batch('edge-1'), withLegacy(200, 5))).toBe('committed');
+
+    const broker = await startMosquitto({ ingest: 'pw-ingest' });
+    const dir = mkdtempSync(join(tmpdir(), 'shared-ingest-dl-'));
+    dirs.push(dir);
+    writeFileSync(join(dir, 'registry.yaml'), stringify(REGISTRY));
+    process.env.TEST_SHARED_INGEST_PASSWORD = 'pw-ingest';
+    const b = await startCloud(
+      parseConfig(
+        {
+          dataDir: './data',
+          registry: './registry.yaml',
+          mqtt: {
+            mode: 'external',
+            url: broker.ingestUrl,
+            username: 'ingest',
+            password: '${TEST_SHARED_INGEST_PASSWORD}',
+            clientId: 'host-dl-b',
+          },
+          sink: { kind: 'influx', url: influxd.url, api: 'v1', database: 'village' },
+          store: { kind: 'postgres', url: pg.url },
+          rules: { enabled: false },
+          http: { port: 0 },
+          log: { level: 'silent' },
+        },
+        dir,
+      ),
+      pino({ level: 'silent' }),
+    );
+    const viaB = async <R>(path: string, method = 'GET') => {
+      const r = await fetch(`http://127.0.0.1:${b.httpPort}${path}`, { method });
+      return { status: r.status, body: (await r.json()) as R };
+    };
+    const viaA = async <R>(path: string, method = 'GET') => {
+      const r = await a.api.request(path, { method });
+      return { status: r.status, body: (await r.json()) as R };
+    };
+    const openOn = async (via: typeof viaA) =>
+      (await via<{ deadLetters: Letter[] }>('/api/v1/dead-letters?state=open&edge=edge-1')).body.deadLetters;
+    /** Points InfluxDB was asked to write since it started (its own statistics). */
+    const pointsWritten = async () => {
+      const vars = (await (await fetch(`${influxd.url}/debug/vars`)).json()) as Record<
+        string,
+        { name?: string; values?: Record<string, number> }
+      >;
+      return Object.values(vars).find((v) => v?.name === 'write')!.values!.pointReq!;
+    };
+    /** Drops the shard holding time `ts`: InfluxDB forgets the field types it held. */
+    const dropShardAt = async (ts: number) => {
+      const [shards] = await influxd.query('SHOW SHARDS', 'village');
+      const shard = shards!.series!.find((s) => s.name === 'village')!;
+      const col = (name: string) => shard.columns.indexOf(name);
+      const holding = shard.values.find(
+        (v) =>
+          Date.parse(v[col('start_time')] as string) <= ts && ts < Date.parse(v[col('end_time')] as string),
+      )!;
+      await influxd.query(`DROP SHARD ${holding[col('id')]}`, 'village');
+    };
+    const legacyAt = async (ts: number) => {
+      const [r] = await influxd.query(
+        `SELECT "legacy" FROM "air-quality" WHERE "device" = 'pm-1' AND time = ${ts}ms`,
+        'village',
+      );
+      return r?.series?.[0]?.values.map((v) => v[1]) ?? [];
+    };
+    try {
+      // Host B lists the letter host A made (it used to list only its own cloud.db's: none).
+      const listed = await openOn(viaB);
+      expect(listed.map((l) => [l.edge, l.reason, l.count])).toEqual([['edge-1', 'field_type_conflict', 1]]);
+      const id = listed[0]!.id;
+      expect(await openOn(viaA)).toEqual(listed);
+      // Re-driven through B while the conflict is still there: refused again, B's refusal bumps A's letter.
+      const refused = await viaB<{ error: { code: string } }>(`/api/v1/dead-letters/${id}/redrive`, 'POST');
+      expect([refused.status, refused.body.error.code]).toEqual([409, 'still_failing']);
+      expect((await openOn(viaA)).map((l) => [l.id, l.count])).toEqual([[id, 2]]);
+
+      // The cause fixed (the shard holding the string dropped): the re-drive through B stores it.
+      await dropShardAt(T);
+      const stored = await viaB<{ deadLetter: Letter; outcome: string }>(
+        `/api/v1/dead-letters/${id}/redrive`,
+        'POST',
+      );
+      expect([stored.status, stored.body.outcome, stored.body.deadLetter.state]).toEqual([
+        200,
+        'committed',
+        'redriven',
+      ]);
+      expect(await legacyAt(T + 200)).toEqual([5]);
+      // Gone from the open letters on both hosts.
+      expect(await openOn(viaA)).toEqual([]);
+      expect(await openOn(viaB)).toEqual([]);
+      const again = await viaA<{ error: { code: string } }>(`/api/v1/dead-letters/${id}/redrive`, 'POST');
+      expect([again.status, again.body.error.code]).toEqual([409, 'already_redriven']);
+
+      // A second letter, re-driven through A and B at once (four requests each): written once.
+      // (In a shard of its own: the re-drive made `legacy` a float field in T's new shard.)
+      const T2 = T + 30 * 86_400_000;
+      await conflict(T2);
+      expect(await a.ingest.ingest(topics.batch('edge-1'), withLegacy(201, 6, T2))).toBe('committed');
+      const [second] = await openOn(viaB);
+      await dropShardAt(T2);
+      const before = await pointsWritten();
+      const path = `/api/v1/dead-letters/${second!.id}/redrive`;
+      const results = await Promise.all(
+        [viaA, viaB, viaA, viaB, viaA, viaB, viaA, viaB].map((via) =>
+          via<{ error?: { code: string } }>(path, 'POST'),
+        ),
+      );
+      expect(results.filter((r) => r.status === 200)).toHaveLength(1);
+      for (const r of results.filter((r) => r.status !== 200))
+        expect([r.status, ['redrive_in_progress', 'already_redriven'].includes(r.body.error!.code)]).toEqual([
+          409,
+          true,
+        ]);
+      expect((await pointsWritten()) - before).toBe(1); // its one line, once
+      expect(await legacyAt(T2 + 201)).toEqual([6]);
+      expect(await openOn(viaA)).toEqual([]);
+    } finally {
+      await b.close();
+      await broker.dispose();
+    }
+  });
+  it('a point refused while its dead letter cannot be kept (PostgreSQL away): the batch is not recorded nor acked; the resend keeps it', async () => {
+    const own = await openPostgresSharedStore({ url: pg.url });
+    await own.close(); // a real failure: its adds reject
+    const a = await host('dl-away', { ...store, deadLetters: own.deadLetters });
+    const T = T0 + 200 * 86_400_000;
+    const res = await fetch(`${influxd.url}/write?db=village&precision=ms`, {
+      method: 'POST',
+      body: `air-quality,device=old legacy="text" ${T}`,
+    });
+    expect(res.status).toBe(204);
+    const bytes = encodeBatch(
+      makeBatch('edge-1', 300, 0, {
+        readings: [{ device: 'pm-1', metric: 'legacy', value: 7, unit: '', ts: T, quality: 'good' }],
+      }),
+    );
+    expect(await a.ingest.ingest(topics.batch('edge-1'), bytes)).toBe('failed');
+    expect(a.acks).toEqual([]);
+    expect(await store.isCommitted('edge-1', LEGACY_EPOCH, 300)).toBe(false);
+    // The edge resends to a host whose store answers: kept, then recorded and acked.
+    const b = await host('dl-back');
+    expect(await b.ingest.ingest(topics.batch('edge-1'), bytes)).toBe('committed');
+    expect(b.acks.map((k) => k.acked)).toEqual([[300]]);
+    const letters = await store.deadLetters.list({ edge: 'edge-1', state: 'open', limit: 10 });
+    expect(letters.map((l) => [l.reason, l.detail.includes(`${T}`)])).toEqual([
+      ['field_type_conflict', true],
+    ]);
   });
 });

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { openSqliteSharedStore } from '../src/shared-store/sqlite-shared-store.js';
 import { openDatabase } from '../src/store/open-database.js';
 import { createSeqState } from '../src/store/seq-state.js';
+import { runDeadLettersSuite } from './shared-dead-letters-suite.js';
 import { runDeviceOwnersSuite } from './shared-device-owners-suite.js';
 import { runRuleViewsSuite } from './shared-rule-views-suite.js';
 import { runSeriesCatalogSuite } from './shared-series-catalog-suite.js';
@@ -44,6 +45,7 @@ runSharedStoreSuite('sqlite, a thread per store', perThread);
 runDeviceOwnersSuite('sqlite', perThread);
 runSessionsSuite('sqlite', perConnection);
 runSeriesCatalogSuite('sqlite', perConnection);
+runDeadLettersSuite('sqlite', perThread);
 runRuleViewsSuite('sqlite', perConnection);
 
 describe('SQLite shared store on an existing cloud.db', () => {

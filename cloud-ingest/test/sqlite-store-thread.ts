@@ -83,6 +83,13 @@ export function openSqliteStoreInThread(dir: string): SharedStore {
       find: (...a) => call('seriesCatalog.find', ...a),
       list: (...a) => call('seriesCatalog.list', ...a),
     },
+    deadLetters: {
+      add: (...a) => call('deadLetters.add', ...a),
+      list: (...a) => call('deadLetters.list', ...a),
+      get: (...a) => call('deadLetters.get', ...a),
+      claim: (...a) => call('deadLetters.claim', ...a),
+      settle: (...a) => call('deadLetters.settle', ...a),
+    },
     ruleViews: {
       put: (...a) => call('ruleViews.put', ...a),
       alerts: (...a) => call('ruleViews.alerts', ...a),

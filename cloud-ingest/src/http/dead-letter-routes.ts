@@ -5,10 +5,14 @@ import { ApiError } from './api-error.js';
 import { parseLimit } from './query-params.js';
 import { type RequestScope, scopeOf } from './request-scope.js';
 
-/** What a re-drive did: `stored` (committed, or already committed) or `still_failing` with why. */
+/**
+ * What a re-drive did: `stored` (committed, or already committed), `still_failing` with why, or
+ * `in_progress` (another host is re-driving it right now).
+ */
 export type RedriveResult =
   | { result: 'stored'; outcome: string }
-  | { result: 'still_failing'; reason: string };
+  | { result: 'still_failing'; reason: string }
+  | { result: 'in_progress' };
 
 export interface DeadLetterRouteDeps {
   deadLetters: DeadLetterStore;
@@ -44,18 +48,18 @@ function parseId(value: string): number {
  */
 export function createDeadLetterRoutes(deps: DeadLetterRouteDeps): Hono {
   const app = new Hono();
-  const getLetter = (id: number) => {
-    const l = deps.deadLetters.get(id);
+  const getLetter = async (id: number) => {
+    const l = await deps.deadLetters.get(id);
     if (l === undefined) throw new ApiError(404, 'unknown_dead_letter', `no dead letter ${id}`);
     return l;
   };
 
-  app.get('/api/v1/dead-letters', (c) => {
+  app.get('/api/v1/dead-letters', async (c) => {
     requireAdmin(scopeOf(c));
     const q = c.req.query();
     if (q.state !== undefined && !STATES.has(q.state))
       throw new ApiError(400, 'bad_param', `state must be open or redriven, got ${JSON.stringify(q.state)}`);
-    const deadLetters: DeadLetter[] = deps.deadLetters.list({
+    const deadLetters: DeadLetter[] = await deps.deadLetters.list({
       state: q.state as DeadLetter['state'] | undefined,
       edge: q.edge || undefined,
       reason: q.reason || undefined,
@@ -65,9 +69,9 @@ export function createDeadLetterRoutes(deps: DeadLetterRouteDeps): Hono {
     return c.json({ deadLetters } satisfies DeadLettersResponse);
   });
 
-  app.get('/api/v1/dead-letters/:id', (c) => {
+  app.get('/api/v1/dead-letters/:id', async (c) => {
     requireAdmin(scopeOf(c));
-    const { bytes, ...letter } = getLetter(parseId(c.req.param('id')));
+    const { bytes, ...letter } = await getLetter(parseId(c.req.param('id')));
     return c.json({
       deadLetter: { ...letter, bytes: Buffer.from(bytes).toString('base64') },
     } satisfies DeadLetterResponse);
@@ -76,9 +80,10 @@ export function createDeadLetterRoutes(deps: DeadLetterRouteDeps): Hono {
   app.post('/api/v1/dead-letters/:id/redrive', async (c) => {
     requireAdmin(scopeOf(c));
     const id = parseId(c.req.param('id'));
-    const letter = getLetter(id);
-    if (letter.state === 'redriven')
-      throw new ApiError(409, 'already_redriven', `dead letter ${id} was already re-driven and stored`);
+    const alreadyRedriven = () =>
+      new ApiError(409, 'already_redriven', `dead letter ${id} was already re-driven and stored`);
+    const letter = await getLetter(id);
+    if (letter.state === 'redriven') throw alreadyRedriven();
     if (!letter.bytesKept)
       throw new ApiError(
         409,
@@ -86,9 +91,18 @@ export function createDeadLetterRoutes(deps: DeadLetterRouteDeps): Hono {
         `dead letter ${id} has no bytes to re-drive (the edge's letters were over the cap)`,
       );
     const r = await deps.redrive(id);
-    if (r.result === 'still_failing')
+    if (r.result === 'in_progress')
+      throw new ApiError(
+        409,
+        'redrive_in_progress',
+        `dead letter ${id} is being re-driven right now (through another host): see its state shortly`,
+      );
+    if (r.result === 'still_failing') {
+      // Another host's re-drive stored it since the check above.
+      if ((await getLetter(id)).state === 'redriven') throw alreadyRedriven();
       throw new ApiError(409, 'still_failing', `dead letter ${id}: ${r.reason}`);
-    const { bytes: _bytes, ...after } = getLetter(id);
+    }
+    const { bytes: _bytes, ...after } = await getLetter(id);
     return c.json({ deadLetter: after, outcome: r.outcome } satisfies RedriveResponse);
   });
 

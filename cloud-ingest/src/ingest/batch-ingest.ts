@@ -160,7 +160,8 @@ export function createBatchIngest(deps: BatchIngestDeps): BatchIngest {
   ): Promise<BatchOutcome> => {
     const header = readBatchHeader(payload);
     const seq = header?.edgeId === edgeId ? header.seq : null;
-    const letter = deps.deadLetters.add({
+    // Durable before the rejection goes out (awaited: in PostgreSQL with several hosts).
+    const letter = await deps.deadLetters.add({
       kind: 'batch',
       edge: edgeId,
       seq,

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { RedriveResult } from '../http/dead-letter-routes.js';
 import type { SinkBatch } from '../sink/sink.js';
 import type { Sink } from '../sink/sink.js';
-import type { DeadLetterStore } from '../store/dead-letter-store.js';
+import type { DeadLetterStore, DeadLetterWithBytes } from '../store/dead-letter-store.js';
 import type { BatchOutcome } from './batch-ingest.js';
 
 export interface DeadLetterRedriveDeps {
@@ -22,7 +22,8 @@ export interface DeadLetterRedriveDeps {
  * encoding, a field dropped from InfluxDB): a batch goes through the ingest again as if just
  * received (its seq dedupe still applies); a point is written through the sink again, with no
  * seq state to record. Stored → the letter is marked `redriven`; refused again → it stays open
- * (the refusal bumps its count).
+ * (the refusal bumps its count). The letter is claimed first (store.claim): with several hosts
+ * it may be any host's, and another host re-driving it at the same time gets `in_progress`.
  */
 export function createDeadLetterRedrive(deps: DeadLetterRedriveDeps): (id: number) => Promise<RedriveResult> {
   const inTurn = <T>(work: () => Promise<T>) =>
@@ -33,28 +34,38 @@ export function createDeadLetterRedrive(deps: DeadLetterRedriveDeps): (id: numbe
       );
     });
 
+  const write = async (letter: DeadLetterWithBytes): Promise<RedriveResult> => {
+    if (letter.kind === 'batch') {
+      const outcome = await deps.ingestBatch(topics.batch(letter.edge), letter.bytes);
+      return outcome === 'committed' || outcome === 'duplicate'
+        ? { result: 'stored', outcome }
+        : { result: 'still_failing', reason: `the batch is still ${outcome}` };
+    }
+    const batch = JSON.parse(Buffer.from(letter.bytes).toString('utf8')) as SinkBatch;
+    const written = await deps.sink.commitBatch(batch, () => {});
+    return (written.deadLettered ?? 0) > 0
+      ? { result: 'still_failing', reason: `the ${deps.sink.name} sink refused it again` }
+      : { result: 'stored', outcome: 'committed' };
+  };
+
   return (id) =>
     inTurn(async (): Promise<RedriveResult> => {
-      const letter = deps.deadLetters.get(id);
-      if (letter === undefined || letter.state !== 'open' || !letter.bytesKept)
+      const claim = await deps.deadLetters.claim(id, deps.now());
+      if (claim.result === 'busy') return { result: 'in_progress' };
+      if (claim.result === 'not_open')
         return { result: 'still_failing', reason: 'not an open dead letter with its bytes' };
-      let outcome: string;
-      if (letter.kind === 'batch') {
-        outcome = await deps.ingestBatch(topics.batch(letter.edge), letter.bytes);
-        if (outcome !== 'committed' && outcome !== 'duplicate')
-          return { result: 'still_failing', reason: `the batch is still ${outcome}` };
-      } else {
-        const batch = JSON.parse(Buffer.from(letter.bytes).toString('utf8')) as SinkBatch;
-        const written = await deps.sink.commitBatch(batch, () => {});
-        if ((written.deadLettered ?? 0) > 0)
-          return { result: 'still_failing', reason: `the ${deps.sink.name} sink refused it again` };
-        outcome = 'committed';
+      const { letter, token } = claim;
+      let r: RedriveResult | undefined;
+      try {
+        r = await write(letter);
+      } finally {
+        await deps.deadLetters.settle(id, token, r?.result === 'stored', deps.now());
       }
-      deps.deadLetters.markRedriven(id, deps.now());
-      deps.log.info(
-        { deadLetter: id, kind: letter.kind, edge: letter.edge, outcome },
-        'dead letter re-driven',
-      );
-      return { result: 'stored', outcome };
+      if (r.result === 'stored')
+        deps.log.info(
+          { deadLetter: id, kind: letter.kind, edge: letter.edge, outcome: r.outcome },
+          'dead letter re-driven',
+        );
+      return r;
     });
 }

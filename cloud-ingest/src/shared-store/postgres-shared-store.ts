@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import type { EpochChange } from '../store/seq-state.js';
 import { COMMANDS_SCHEMA, postgresCommands } from './postgres-commands.js';
+import { DEAD_LETTERS_SCHEMA, postgresDeadLetters } from './postgres-dead-letters.js';
 import { DEVICE_OWNERS_SCHEMA, postgresDeviceOwners } from './postgres-device-owners.js';
 import { RULE_VIEWS_SCHEMA, postgresRuleViews } from './postgres-rule-views.js';
 import { SERIES_CATALOG_SCHEMA, postgresSeriesCatalog } from './postgres-series-catalog.js';
@@ -229,6 +230,7 @@ export async function openPostgresSharedStore({
       await c.query(DEVICE_OWNERS_SCHEMA);
       await c.query(SESSIONS_SCHEMA);
       await c.query(SERIES_CATALOG_SCHEMA);
+      await c.query(DEAD_LETTERS_SCHEMA);
       await c.query(RULE_VIEWS_SCHEMA);
     });
   } catch (err) {
@@ -252,6 +254,7 @@ export async function openPostgresSharedStore({
     sessions: postgresSessions(q),
     apiTokens: postgresApiTokens(q),
     seriesCatalog: postgresSeriesCatalog(q),
+    deadLetters: postgresDeadLetters(q),
     ruleViews: postgresRuleViews(q),
 
     async isCommitted(edge, epoch, seq) {

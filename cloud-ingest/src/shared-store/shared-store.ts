@@ -3,6 +3,7 @@ import type { SessionStore } from '../auth/session-store.js';
 import type { RuleViewStore } from '../rules-runtime/rule-view-store.js';
 import type { SeriesCatalog } from '../sink/influx-series-catalog.js';
 import type { CommandStore } from '../store/command-store.js';
+import type { DeadLetterStore } from '../store/dead-letter-store.js';
 import type { DeviceOwnerStore } from '../store/device-owner-store.js';
 import type { EpochChange } from '../store/seq-state.js';
 
@@ -107,6 +108,11 @@ export interface SharedStore {
   readonly apiTokens: ApiTokenStore;
   /** The InfluxDB sink's series catalog: written by the host that wrote a series, listed by every host's history. */
   readonly seriesCatalog: SeriesCatalog;
+  /**
+   * Dead letters (what the ingest could not decode, what the sink refused for good): added by
+   * the host that got them, listed and re-driven through any host, each re-drive run once.
+   */
+  readonly deadLetters: DeadLetterStore;
   /** Alerts and incidents as the API shows them: written by each village's holder, read by every host. */
   readonly ruleViews: RuleViewStore;
 

@@ -4,6 +4,7 @@ import { openSessionStore } from '../auth/session-store.js';
 import { openRuleViewStore } from '../rules-runtime/rule-view-store.js';
 import { openSeriesCatalog } from '../sink/influx-series-catalog.js';
 import { openCommandStore } from '../store/command-store.js';
+import { openDeadLetterStore } from '../store/dead-letter-store.js';
 import { openDeviceOwnerStore } from '../store/device-owner-store.js';
 import type { Db } from '../store/open-database.js';
 import { epochChangeIn, seqStatements } from '../store/seq-state.js';
@@ -164,6 +165,7 @@ export function openSqliteSharedStore(db: Db): SharedStore {
     sessions: openSessionStore(db),
     apiTokens: openApiTokenStore(db),
     seriesCatalog: openSeriesCatalog(db),
+    deadLetters: openDeadLetterStore(db),
     ruleViews: openRuleViewStore(db),
     isCommitted: async (edge, epoch, seq) => seqs.isCommitted(edge, seq, epoch),
     committedAmong: async (keys) =>

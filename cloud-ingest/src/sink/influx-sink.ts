@@ -218,15 +218,20 @@ export function createInfluxSink(config: InfluxSinkConfig, deps: InfluxSinkDeps)
 
   /**
    * Each point of `batch` InfluxDB refused on its own is kept as a dead letter, as the readings or
-   * event it holds, before the batch's seq is recorded and acked. Returns how many.
+   * event it holds, durably (awaited: in PostgreSQL with several hosts) before the batch's seq is
+   * recorded and acked. Returns how many.
    */
-  function deadLetterRefused(batch: SinkBatch, points: InfluxPoint[], bad: Map<string, string>): number {
+  async function deadLetterRefused(
+    batch: SinkBatch,
+    points: InfluxPoint[],
+    bad: Map<string, string>,
+  ): Promise<number> {
     let n = 0;
     for (const p of points) {
       const error = bad.get(p.line);
       if (error === undefined) continue;
       const reason = refusalReason(error);
-      const letter = deps.deadLetters.add({
+      const letter = await deps.deadLetters.add({
         kind: 'point',
         edge: batch.edgeId,
         seq: null,
@@ -266,9 +271,11 @@ export function createInfluxSink(config: InfluxSinkConfig, deps: InfluxSinkDeps)
       const lines = pointsOf.flatMap((points) => points.map((p) => p.line));
       const written = lines.length > 0 ? await writeDurably(lines) : { refused: [], error: '' };
       const bad = written.refused.length > 0 ? await refusedAlone(written.refused, written.error) : new Map();
-      const deadLettered = items.map(({ batch }, i) =>
-        bad.size > 0 ? deadLetterRefused(batch, pointsOf[i]!, bad) : 0,
-      );
+      // The letters are stored before the seqs are recorded below: a failure to keep them fails
+      // the group (not acked, the edges resend), as an InfluxDB failure does.
+      const deadLettered: number[] = [];
+      for (const [i, { batch }] of items.entries())
+        deadLettered.push(bad.size > 0 ? await deadLetterRefused(batch, pointsOf[i]!, bad) : 0);
       // The local state in one SQLite transaction, after InfluxDB accepted every point.
       deps.db.transaction(() => {
         for (const item of items) item.recordState();

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Counter, type Registry } from 'prom-client';
 import type { Db } from './open-database.js';
 
@@ -60,16 +60,46 @@ export interface DeadLetterQuery {
   limit: number;
 }
 
+/** What `claim` got: the letter to re-drive (with the claim's token), or why not. */
+export type RedriveClaim =
+  | { result: 'claimed'; letter: DeadLetterWithBytes; token: string }
+  /** Another caller (on any host) is re-driving it: its claim has not lapsed. */
+  | { result: 'busy' }
+  /** Unknown, already re-driven, or without its bytes. */
+  | { result: 'not_open' };
+
+/**
+ * How long a re-drive's claim keeps other callers out. A host that died while re-driving leaves
+ * its claim; the letter can be re-driven elsewhere after this. Longer than a sink write may take
+ * (InfluxDB's retries: maxRetryTimeMs, 60 s by default); a re-drive that outlives it may be run
+ * again by another host, which writes the same keyed points, or finds the batch's seq committed.
+ */
+export const REDRIVE_CLAIM_TTL_MS = 120_000;
+
+/**
+ * Async since with several hosts (`store.kind: postgres`) the dead letters are in PostgreSQL
+ * (shared-store/postgres-dead-letters.ts); cloud.db's is synchronous inside. Both pass
+ * test/shared-dead-letters-suite.ts.
+ */
 export interface DeadLetterStore {
   /**
-   * Stores a dead letter durably (its own transaction, or a savepoint of the caller's). The same
-   * bytes from the same edge again (a resend) bump `count` of the open letter instead of adding one.
+   * Stores a dead letter durably before it resolves. The same bytes from the same edge again (a
+   * resend, through any host) bump `count` of the open letter instead of adding one.
    */
-  add(letter: NewDeadLetter): { id: number; repeat: boolean; bytesKept: boolean };
+  add(letter: NewDeadLetter): Promise<{ id: number; repeat: boolean; bytesKept: boolean }>;
   /** Newest first. */
-  list(q: DeadLetterQuery): DeadLetter[];
-  get(id: number): DeadLetterWithBytes | undefined;
-  markRedriven(id: number, at: number): void;
+  list(q: DeadLetterQuery): Promise<DeadLetter[]>;
+  get(id: number): Promise<DeadLetterWithBytes | undefined>;
+  /**
+   * Takes open letter `id` for a re-drive at `now` (ms epoch), unless another caller's claim on it
+   * is live: two hosts re-driving one letter at once write it once.
+   */
+  claim(id: number, now: number): Promise<RedriveClaim>;
+  /**
+   * Ends the claim `token`: `stored` marks the letter `redriven` at `now`; otherwise it stays
+   * open (for a later re-drive).
+   */
+  settle(id: number, token: string, stored: boolean, now: number): Promise<void>;
 }
 
 const SCHEMA = `
@@ -80,6 +110,8 @@ const SCHEMA = `
     redriven_at INTEGER, size INTEGER NOT NULL, bytes_kept INTEGER NOT NULL DEFAULT 1);
   CREATE UNIQUE INDEX IF NOT EXISTS dead_letters_open ON dead_letters (edge, kind, digest) WHERE state = 'open';
   CREATE INDEX IF NOT EXISTS dead_letters_by_edge ON dead_letters (edge, state);
+  CREATE TABLE IF NOT EXISTS dead_letter_claims (
+    id INTEGER PRIMARY KEY, token TEXT NOT NULL, expires_at INTEGER NOT NULL);
 `;
 
 interface Raw {
@@ -127,23 +159,18 @@ const toLetter = (r: Raw): DeadLetter => ({
 /**
  * The cloud's dead letters (DESIGN.md "Delivery"): what can never be stored as sent is kept here,
  * in cloud.db beside the seq state, instead of vanishing; officers list it and re-drive it once
- * the cause is fixed. Counted in `cloud_dead_letters_total{kind,reason}` (new letters, not repeats).
+ * the cause is fixed. With a `metricsRegistry`, counted in `cloud_dead_letters_total{kind,reason}`
+ * (countDeadLetters). The SQLite SharedStore reuses it, uncounted (the cloud counts at its side).
  */
 export function openDeadLetterStore(
   db: Db,
-  metricsRegistry: Registry,
+  metricsRegistry?: Registry,
   maxOpenBytesPerEdge = MAX_OPEN_BYTES_PER_EDGE,
 ): DeadLetterStore {
   db.exec(SCHEMA);
-  const total = new Counter({
-    name: 'cloud_dead_letters_total',
-    help: 'Batches that could not be decoded and points the sink refused for good, kept as dead letters',
-    labelNames: ['kind', 'reason'],
-    registers: [metricsRegistry],
-  });
-  const bump = db.prepare<[number, string, string, string], { id: number }>(
-    `UPDATE dead_letters SET count = count + 1, last_at = ?
-     WHERE edge = ? AND kind = ? AND digest = ? AND state = 'open' RETURNING id`,
+  const bump = db.prepare<[number, string, string, string], { id: number; bytes_kept: number }>(
+    `UPDATE dead_letters SET count = count + 1, last_at = MAX(last_at, ?)
+     WHERE edge = ? AND kind = ? AND digest = ? AND state = 'open' RETURNING id, bytes_kept`,
   );
   const insert = db.prepare(
     `INSERT INTO dead_letters (kind, edge, seq, reason, detail, bytes, digest, received_at, last_at, size, bytes_kept)
@@ -156,12 +183,20 @@ export function openDeadLetterStore(
     `SELECT ${COLUMNS}, bytes FROM dead_letters WHERE id = ?`,
   );
   const redriven = db.prepare<[number, number]>(
-    "UPDATE dead_letters SET state = 'redriven', redriven_at = ? WHERE id = ?",
+    "UPDATE dead_letters SET state = 'redriven', redriven_at = ? WHERE id = ? AND state = 'open'",
   );
+  // A claim is taken when there is none or it lapsed (its host died mid-re-drive).
+  const takeClaim = db.prepare<[number, string, number, number], { token: string }>(
+    `INSERT INTO dead_letter_claims (id, token, expires_at) VALUES (?, ?, ?)
+     ON CONFLICT (id) DO UPDATE SET token = excluded.token, expires_at = excluded.expires_at
+       WHERE dead_letter_claims.expires_at <= ?
+     RETURNING token`,
+  );
+  const dropClaim = db.prepare<[number, string]>('DELETE FROM dead_letter_claims WHERE id = ? AND token = ?');
   const add = db.transaction((l: NewDeadLetter): { id: number; repeat: boolean; bytesKept: boolean } => {
     const digest = createHash('sha256').update(l.bytes).digest('hex');
     const again = bump.get(l.at, l.edge, l.kind, digest);
-    if (again !== undefined) return { id: again.id, repeat: true, bytesKept: true };
+    if (again !== undefined) return { id: again.id, repeat: true, bytesKept: again.bytes_kept === 1 };
     const kept = openBytes.get(l.edge)!.n + l.bytes.length <= maxOpenBytesPerEdge;
     const id = Number(
       insert.run({
@@ -179,13 +214,24 @@ export function openDeadLetterStore(
     );
     return { id, repeat: false, bytesKept: kept };
   });
-  return {
-    add(letter) {
-      const r = add(letter);
-      if (!r.repeat) total.inc({ kind: letter.kind, reason: letter.reason });
-      return r;
-    },
-    list(q) {
+  const get = (id: number): DeadLetterWithBytes | undefined => {
+    const r = getOne.get(id);
+    return r === undefined ? undefined : { ...toLetter(r), bytes: new Uint8Array(r.bytes) };
+  };
+  const claim = db.transaction((id: number, now: number): RedriveClaim => {
+    const letter = get(id);
+    if (letter === undefined || letter.state !== 'open' || !letter.bytesKept) return { result: 'not_open' };
+    const token = randomUUID();
+    if (takeClaim.get(id, token, now + REDRIVE_CLAIM_TTL_MS, now) === undefined) return { result: 'busy' };
+    return { result: 'claimed', letter, token };
+  });
+  const settle = db.transaction((id: number, token: string, stored: boolean, now: number) => {
+    if (stored) redriven.run(now, id);
+    dropClaim.run(id, token);
+  });
+  const store: DeadLetterStore = {
+    add: async (letter) => add(letter),
+    async list(q) {
       const where: string[] = [];
       const params: (string | number)[] = [];
       if (q.state !== undefined) {
@@ -211,12 +257,32 @@ export function openDeadLetterStore(
         .all(...params)
         .map(toLetter);
     },
-    get(id) {
-      const r = getOne.get(id);
-      return r === undefined ? undefined : { ...toLetter(r), bytes: new Uint8Array(r.bytes) };
-    },
-    markRedriven(id, at) {
-      redriven.run(at, id);
+    get: async (id) => get(id),
+    // IMMEDIATE: the write lock first, so two workers' claims on one file apply one after the other.
+    claim: async (id, now) => claim.immediate(id, now),
+    settle: async (id, token, stored, now) => settle(id, token, stored, now),
+  };
+  return metricsRegistry === undefined ? store : countDeadLetters(store, metricsRegistry);
+}
+
+/**
+ * `cloud_dead_letters_total{kind,reason}`: the letters this process added, not their repeats (a
+ * resend bumps the letter's count). With several hosts the repeats are known across hosts (the
+ * SharedStore's letters), so the sum over the hosts is the number of letters, each counted once.
+ */
+export function countDeadLetters(store: DeadLetterStore, metricsRegistry: Registry): DeadLetterStore {
+  const total = new Counter({
+    name: 'cloud_dead_letters_total',
+    help: 'Batches that could not be decoded and points the sink refused for good, kept as dead letters',
+    labelNames: ['kind', 'reason'],
+    registers: [metricsRegistry],
+  });
+  return {
+    ...store,
+    async add(letter) {
+      const r = await store.add(letter);
+      if (!r.repeat) total.inc({ kind: letter.kind, reason: letter.reason });
+      return r;
     },
   };
 }
