@@ -11,7 +11,7 @@ import type { Notifier } from '../src/notify/notifier.js';
 import { parseRegistry } from '../src/registry-file.js';
 import { rulesSectionSchema } from '../src/rules-runtime/rules-config.js';
 import { compileRulesSetup } from '../src/rules-runtime/rules-from-registry.js';
-import { type RulesRuntime, startRulesRuntime } from '../src/rules-runtime/rules-runtime.js';
+import { type LocalRulesRuntime, startRulesRuntime } from '../src/rules-runtime/rules-runtime.js';
 import type { SinkBatch } from '../src/sink/sink.js';
 import { type Db, openDatabase } from '../src/store/open-database.js';
 import { REGISTRY } from './cloud-fixture.js';
@@ -51,7 +51,7 @@ describe('incident deadlines with an injected clock', () => {
       });
     },
   };
-  const start = (): RulesRuntime => {
+  const start = (): LocalRulesRuntime => {
     const log = pino({ level: 'silent' });
     const registry = new Registry();
     return startRulesRuntime({

@@ -20,6 +20,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { parseConfig } from '../src/config.js';
 import { ApiError } from '../src/http/api-error.js';
+import type { RequestScope } from '../src/http/request-scope.js';
 import { createNotificationDispatcher } from '../src/notify/notification-dispatcher.js';
 import { createWebhookNotifier } from '../src/notify/webhook-notifier.js';
 import { parseRegistry } from '../src/registry-file.js';
@@ -47,6 +48,29 @@ const SECRET = 'hook-secret';
 const HOST_SCRIPT = join(import.meta.dirname, 'partitioned-rules-host.mjs');
 const ACK_MS = 1_500;
 const PLACE = { county: 'c1', town: 't1', village: 'v1', station: 's1' };
+const PLACE_V2 = { county: 'c1', town: 't1', village: 'v2', station: 's2' };
+/** REGISTRY with a second village of the same town and county, and one person living there. */
+const TWO_VILLAGES = {
+  ...REGISTRY,
+  counties: [
+    {
+      ...REGISTRY.counties[0]!,
+      towns: [
+        {
+          ...REGISTRY.counties[0]!.towns[0]!,
+          villages: [
+            ...REGISTRY.counties[0]!.towns[0]!.villages,
+            { id: 'v2', name: '二村', stations: [{ id: 's2', name: '二村站', edges: ['edge-2'] }] },
+          ],
+        },
+      ],
+    },
+  ],
+  people: [
+    ...REGISTRY.people,
+    { id: 'p2', name: '李四', station: 's2', wristband: 'wb-2', livesAlone: true, heartRate: [50, 110] },
+  ],
+};
 
 interface Backend {
   name: string;
@@ -122,15 +146,20 @@ function fall(k: number, t0: number): DeviceEvent {
   return { device: 'wb-1', type: 'fall', severity: 'critical', ts: t0 + k * 100, data: {} };
 }
 
-function item(seq: number, events: DeviceEvent[], receivedAt: number): CommitItem {
+function item(
+  seq: number,
+  events: DeviceEvent[],
+  receivedAt: number,
+  { edge, partition } = { edge: 'edge-1', partition: 'v1' },
+): CommitItem {
   return {
-    edge: 'edge-1',
+    edge,
     epoch: 'ep-1',
     seq,
     receivedAt,
-    partition: 'v1',
+    partition,
     batch: encodeBatch({
-      edgeId: 'edge-1',
+      edgeId: edge,
       seq,
       boot: 1,
       epoch: 'ep-1',
@@ -195,15 +224,16 @@ describe.each(backends)('rules across hosts on the $name store', { timeout: 30_0
   async function host(
     name: string,
     options: Parameters<typeof startPartitionedRules>[0]['options'] = {},
+    registry: typeof REGISTRY = REGISTRY,
   ): Promise<Host> {
     const store = await open();
     const db = openDatabase(join(dir, `${name}.db`));
     const rules = startPartitionedRules({
       config: config(),
-      registryFile: parseRegistry(REGISTRY),
+      registryFile: parseRegistry(registry),
       db,
       store,
-      placeOf: () => PLACE,
+      placeOf: (edge) => (edge === 'edge-2' ? PLACE_V2 : PLACE),
       publish: async () => undefined,
       log: pino({ level: 'silent' }),
       registry: new Registry(),
@@ -225,6 +255,26 @@ describe.each(backends)('rules across hosts on the $name store', { timeout: 30_0
     await rules.checkLeases();
     return h;
   }
+
+  /**
+   * The routes as the API mounts them, with its error mapping (http/api-routes.ts onError), for a
+   * caller of `scope` (what the auth middleware sets; none is the lab's full access).
+   */
+  const api = (h: Host, scope?: RequestScope) => {
+    const app = new Hono();
+    app.onError((err, c) =>
+      err instanceof ApiError
+        ? c.json({ error: { code: err.code, message: err.message } }, err.status)
+        : c.json({ error: { code: 'internal', message: err.message } }, 500),
+    );
+    if (scope)
+      app.use(async (c, next) => {
+        c.set('scope' as never, scope as never);
+        await next();
+      });
+    for (const r of h.rules.routes) app.route('/', r);
+    return app;
+  };
 
   const notices = (reason: string, level?: string) =>
     hook.got.filter((r) => r.body.reason === reason && (level === undefined || r.body.level === level));
@@ -281,57 +331,106 @@ describe.each(backends)('rules across hosts on the $name store', { timeout: 30_0
     for (const h of [a, b]) h.rules.applyRegistry(changed);
     const fallOf = (device: string, seq: number) =>
       item(seq, [{ ...fall(0, Date.now()), device }], Date.now());
-    const people = (h: Host) =>
-      h.rules.runtime.incidents({ villages: 'all', limit: 10 }).map((i) => i.person);
+    const people = async (h: Host) =>
+      (await h.rules.runtime.incidents({ villages: 'all', limit: 10 })).map((i) => i.person);
     await store.recordCommits([fallOf('wb-2', 1)]);
-    await waitFor('the incident of the person added, on the holder', () => people(a).includes('p2'));
+    await waitFor('the incident of the person added, on the holder', async () =>
+      (await people(a)).includes('p2'),
+    );
     // The holder leaves; the other host compiles the partition from the registry as changed.
     await a.rules.close();
     await b.rules.checkLeases();
     expect(b.rules.held()).toEqual(['v1']);
     await store.recordCommits([fallOf('wb-3', 2)]);
-    await waitFor('the incident of the other person added, on the new holder', () =>
-      people(b).includes('p3'),
+    await waitFor('the incident of the other person added, on the new holder', async () =>
+      (await people(b)).includes('p3'),
     );
   });
 
-  it("the village's holder serves its alerts and incidents; the other host answers 503 rules_standby", async () => {
+  it("either host serves the village's alerts and incidents; commands go to its holder, 503 rules_standby elsewhere", async () => {
     const store = await setup();
     const a = await host('host-a');
     const b = await host('host-b');
     const t0 = Date.now();
     await store.recordCommits([item(1, [fall(0, t0)], t0)]);
     await waitFor('the incident on the owner', () => a.rules.runtime.incident('inc-v1-1'));
-    // The routes as the API mounts them, with its error mapping (http/api-routes.ts onError).
-    const api = (h: Host) => {
-      const app = new Hono();
-      app.onError((err, c) =>
-        err instanceof ApiError
-          ? c.json({ error: { code: err.code, message: err.message } }, err.status)
-          : c.json({ error: { code: 'internal', message: err.message } }, 500),
-      );
-      for (const r of h.rules.routes) app.route('/', r);
-      return app;
-    };
     const [ra, rb] = [api(a), api(b)];
-    const one = await ra.request('/api/v1/incidents/inc-v1-1');
-    expect(one.status).toBe(200);
-    expect(((await one.json()) as { incident: { village: string } }).incident.village).toBe('v1');
-    const alerts = await ra.request('/api/v1/alerts?village=v1');
-    expect(((await alerts.json()) as { alerts: unknown[] }).alerts).toHaveLength(1);
-    for (const [method, path] of [
-      ['GET', '/api/v1/incidents/inc-v1-1'],
-      ['GET', '/api/v1/alerts?village=v1'],
-      ['GET', '/api/v1/incidents'],
-      ['POST', '/api/v1/incidents/inc-v1-1/ack'],
-    ] as const) {
-      const r = await rb.request(path, { method });
-      expect(r.status, `${method} ${path}`).toBe(503);
+    for (const r of [ra, rb]) {
+      const one = await r.request('/api/v1/incidents/inc-v1-1');
+      expect(one.status).toBe(200);
+      expect(((await one.json()) as { incident: { village: string } }).incident.village).toBe('v1');
+      const alerts = await r.request('/api/v1/alerts?village=v1');
+      expect(((await alerts.json()) as { alerts: unknown[] }).alerts).toHaveLength(1);
+      const list = await r.request('/api/v1/incidents');
+      expect(((await list.json()) as { incidents: unknown[] }).incidents).toHaveLength(1);
+    }
+    for (const path of ['/api/v1/incidents/inc-v1-1/ack', '/api/v1/incidents/inc-v1-1/notifications']) {
+      const r = await rb.request(path, { method: path.endsWith('ack') ? 'POST' : 'GET' });
+      expect(r.status, path).toBe(503);
       expect(((await r.json()) as { error: { code: string } }).error.code).toBe('rules_standby');
     }
     const ack = await ra.request('/api/v1/incidents/inc-v1-1/ack', { method: 'POST' });
     expect(ack.status).toBe(200);
     expect(((await ack.json()) as { incident: { state: string } }).incident.state).toBe('acknowledged');
+    // The command answered once its view was shared: the other host shows it at once.
+    const after = await rb.request('/api/v1/incidents/inc-v1-1');
+    expect(((await after.json()) as { incident: { state: string } }).incident.state).toBe('acknowledged');
+  });
+
+  it("an SOS in a village another host holds is on this host's lists for a county officer, never for another village's officer", async () => {
+    const store = await setup();
+    // host-b got v2's lease first (it had started first for it); host-a then takes the free v1.
+    await store.acquireLease('v2', 'host-b', 10_000, Date.now());
+    const a = await host('host-a', {}, TWO_VILLAGES);
+    const b = await host('host-b', {}, TWO_VILLAGES);
+    expect(a.rules.held()).toEqual(['v1']);
+    expect(b.rules.held()).toEqual(['v2']);
+    const t0 = Date.now();
+    const sos = { device: 'wb-2', type: 'sos', severity: 'critical', ts: t0, data: {} } as DeviceEvent;
+    await store.recordCommits([item(1, [sos], t0, { edge: 'edge-2', partition: 'v2' })]);
+    const county: RequestScope = {
+      actor: 'county-1',
+      role: 'county',
+      villages: new Set(['v1', 'v2']),
+      personalData: false,
+    };
+    const v1Officer: RequestScope = {
+      actor: 'village-1',
+      role: 'village',
+      villages: new Set(['v1']),
+      personalData: true,
+    };
+    type Incidents = { incidents: { id: string; village: string; state: string }[] };
+    type Alerts = { alerts: { village: string; rule: string }[] };
+    const get = async <T>(h: Host, scope: RequestScope, path: string) => {
+      const r = await api(h, scope).request(path);
+      expect(r.status, `${h.name} ${path}`).toBe(200);
+      return (await r.json()) as T;
+    };
+    await waitFor('the SOS incident on its holder', async () =>
+      (await get<Incidents>(b, county, '/api/v1/incidents')).incidents.some((i) => i.id === 'inc-v2-1'),
+    );
+    // The county officer's dashboard reached host-a, which does not hold v2: the SOS is there.
+    const onA = await get<Incidents>(a, county, '/api/v1/incidents');
+    expect(onA.incidents).toMatchObject([{ id: 'inc-v2-1', village: 'v2', state: 'open' }]);
+    expect((await get<Alerts>(a, county, '/api/v1/alerts?state=active')).alerts).toMatchObject([
+      { village: 'v2', rule: 'elder.sos' },
+    ]);
+    expect((await get<Incidents>(a, county, '/api/v1/incidents?village=v2')).incidents).toHaveLength(1);
+    const sla = await get<{ villages: { village: string; incidents: number }[] }>(a, county, '/api/v1/sla');
+    expect(sla.villages).toMatchObject([{ village: 'v2', incidents: 1 }]);
+    // A v1 officer sees none of it, on either host, however it asks.
+    for (const h of [a, b]) {
+      expect((await get<Incidents>(h, v1Officer, '/api/v1/incidents')).incidents).toEqual([]);
+      expect((await get<Incidents>(h, v1Officer, '/api/v1/incidents?village=v2')).incidents).toEqual([]);
+      expect((await get<Alerts>(h, v1Officer, '/api/v1/alerts')).alerts).toEqual([]);
+      expect((await api(h, v1Officer).request('/api/v1/incidents/inc-v2-1')).status).toBe(404);
+      expect((await get<{ villages: unknown[] }>(h, v1Officer, '/api/v1/sla')).villages).toEqual([]);
+    }
+    // Acknowledged through its holder: host-a's list shows it so.
+    const ack = await api(b, county).request('/api/v1/incidents/inc-v2-1/ack', { method: 'POST' });
+    expect(ack.status).toBe(200);
+    expect((await get<Incidents>(a, county, '/api/v1/incidents')).incidents[0]?.state).toBe('acknowledged');
   });
 
   it('an escalation fires within 1 s of its deadline from the other host while the owner is dead', async () => {
@@ -372,7 +471,10 @@ describe.each(backends)('rules across hosts on the $name store', { timeout: 30_0
       timeoutMs: 10_000,
     });
     // The owner's own tick escalated its state too, and sent nothing itself.
-    await waitFor('the owner at county', () => a.rules.runtime.incident('inc-v1-1')?.level === 'county');
+    await waitFor(
+      'the owner at county',
+      async () => (await a.rules.runtime.incident('inc-v1-1'))?.level === 'county',
+    );
     expect(notices('escalated', 'town')).toHaveLength(1);
     expect(b.rules.held()).toEqual([]);
     // Acknowledged: the next row (the county repeat) is cancelled, so no host will send it.
@@ -390,7 +492,7 @@ describe.each(backends)('rules across hosts on the $name store', { timeout: 30_0
     const t0 = Date.now();
     await store.recordCommits([item(1, [fall(0, t0)], t0)]);
     await waitFor('the opened notice', () => notices('opened').length === 1);
-    expect(a.rules.runtime.incident('inc-v1-1')?.state).toBe('open');
+    expect((await a.rules.runtime.incident('inc-v1-1'))?.state).toBe('open');
     const b = await host('host-b', { leaseMs: 400 });
     await waitFor('host-b takes the expired lease', async () => {
       await b.rules.checkLeases();
@@ -403,7 +505,8 @@ describe.each(backends)('rules across hosts on the $name store', { timeout: 30_0
       code: 'rules_standby',
     });
     expect(a.rules.held()).toEqual([]);
-    expect(() => a.rules.runtime.incident('inc-v1-1')).toThrow(/does not run the rules/);
+    // Its reads answer from the shared views, where the refused acknowledgement did not land either.
+    expect((await a.rules.runtime.incident('inc-v1-1'))?.state).toBe('open');
     // Nothing of the refused write landed: not in the shared state, not in host-a's tables or queue.
     const saved = await store.loadRulesState('v1');
     const shared = JSON.parse(new TextDecoder().decode(saved!.state)) as {
@@ -417,9 +520,11 @@ describe.each(backends)('rules across hosts on the $name store', { timeout: 30_0
       { reason: 'opened' },
     ]);
     // The new owner serves it, still open, and acknowledges it.
-    expect(b.rules.runtime.incident('inc-v1-1')?.state).toBe('open');
+    expect((await b.rules.runtime.incident('inc-v1-1'))?.state).toBe('open');
     const acked = await b.rules.runtime.acknowledge('inc-v1-1', 'officer-1');
     expect(acked.state).toBe('acknowledged');
+    // The new holder's view (its epoch) is what the stale host shows too.
+    expect((await a.rules.runtime.incident('inc-v1-1'))?.state).toBe('acknowledged');
     // One per level reached (village, and town and county once escalated).
     await waitFor('the acknowledged notice', () => notices('acknowledged').length >= 1);
   });
@@ -481,7 +586,7 @@ describe.each(backends)('rules across hosts on the $name store', { timeout: 30_0
     expect(county.at - (dueAt + ACK_MS)).toBeLessThan(1_000);
     // Still frozen past its lease: host-b takes v1 over, with the saved state (incident still open).
     await waitFor('host-b takes v1 over', () => b.rules.held().includes('v1'), { timeoutMs: 10_000 });
-    expect(b.rules.runtime.incident('inc-v1-1')?.state).toBe('open');
+    expect((await b.rules.runtime.incident('inc-v1-1'))?.state).toBe('open');
     child.kill('SIGCONT');
     await waitFor('the woken owner dropped v1', () => logged('rules: partition dropped on this host'), {
       timeoutMs: 10_000,

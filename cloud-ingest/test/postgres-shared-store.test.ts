@@ -7,6 +7,7 @@ import type { SharedStore } from '../src/shared-store/shared-store.js';
 import { runDeadLettersSuite } from './shared-dead-letters-suite.js';
 import { runDeviceOwnersSuite } from './shared-device-owners-suite.js';
 import { runRegistrySuite } from './shared-registry-suite.js';
+import { runRuleViewsSuite } from './shared-rule-views-suite.js';
 import { runSeriesCatalogSuite } from './shared-series-catalog-suite.js';
 import { runSessionsSuite } from './shared-sessions-suite.js';
 import { runSharedStoreSuite } from './shared-store-suite.js';
@@ -25,6 +26,7 @@ runSessionsSuite('postgres', freshPostgres);
 runSeriesCatalogSuite('postgres', freshPostgres);
 runRegistrySuite('postgres', freshPostgres);
 runDeadLettersSuite('postgres', freshPostgres);
+runRuleViewsSuite('postgres', freshPostgres);
 
 describe('PostgreSQL shared store: the server and its url', () => {
   const PASSWORD = 's3cret-pw';

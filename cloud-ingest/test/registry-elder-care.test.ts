@@ -12,7 +12,7 @@ import { createNotificationDispatcher } from '../src/notify/notification-dispatc
 import { loadRegistry, parseRegistry } from '../src/registry-file.js';
 import { rulesSectionSchema } from '../src/rules-runtime/rules-config.js';
 import { compileRulesSetup } from '../src/rules-runtime/rules-from-registry.js';
-import { type RulesRuntime, startRulesRuntime } from '../src/rules-runtime/rules-runtime.js';
+import { type LocalRulesRuntime, startRulesRuntime } from '../src/rules-runtime/rules-runtime.js';
 import type { SinkBatch } from '../src/sink/sink.js';
 import { type Db, openDatabase } from '../src/store/open-database.js';
 import { REGISTRY } from './cloud-fixture.js';
@@ -94,7 +94,7 @@ describe('quiet windows and band rhythm in the rules runtime (injected clock)', 
   const feed = createCommittedFeed((err) => {
     throw err;
   });
-  const start = (): RulesRuntime => {
+  const start = (): LocalRulesRuntime => {
     const log = pino({ level: 'silent' });
     const registry = new Registry();
     const people = withPeople([

@@ -97,6 +97,12 @@ export function openSqliteStoreInThread(dir: string): SharedStore {
       claim: (...a) => call('deadLetters.claim', ...a),
       settle: (...a) => call('deadLetters.settle', ...a),
     },
+    ruleViews: {
+      put: (...a) => call('ruleViews.put', ...a),
+      alerts: (...a) => call('ruleViews.alerts', ...a),
+      incidents: (...a) => call('ruleViews.incidents', ...a),
+      incident: (...a) => call('ruleViews.incident', ...a),
+    },
     isCommitted: (...a) => call('isCommitted', ...a),
     committedAmong: (...a) => call('committedAmong', ...a),
     snapshot: (...a) => call('snapshot', ...a),

@@ -28,7 +28,7 @@ export function oneOf<T extends string>(
 /** `GET /api/v1/alerts` (docs/api.md "Alerts and incidents"), filtered by the caller's villages. */
 export function createAlertRoutes(runtime: RulesRuntime): Hono {
   const app = new Hono();
-  app.get('/api/v1/alerts', (c) => {
+  app.get('/api/v1/alerts', async (c) => {
     const q = c.req.query();
     const scope = scopeOf(c);
     const village = q.village || undefined;
@@ -36,7 +36,7 @@ export function createAlertRoutes(runtime: RulesRuntime): Hono {
     if (village !== undefined && !canSeeVillage(scope, village))
       return c.json({ alerts: [] } satisfies AlertsResponse);
     return c.json({
-      alerts: runtime.alerts({
+      alerts: await runtime.alerts({
         state: oneOf('state', q.state, ['active', 'cleared'] as const),
         village,
         severity: oneOf('severity', q.severity, ['info', 'warning', 'critical'] as const),

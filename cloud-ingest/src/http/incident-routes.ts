@@ -45,8 +45,8 @@ function actorOf(scope: RequestScope, header: string | undefined): string {
 export function createIncidentRoutes(runtime: RulesRuntime): Hono {
   const app = new Hono();
 
-  const visible = (scope: RequestScope, id: string) => {
-    const i = runtime.incident(id);
+  const visible = async (scope: RequestScope, id: string) => {
+    const i = await runtime.incident(id);
     if (!i || !canSeeVillage(scope, i.village))
       throw new ApiError(404, 'unknown_incident', `no incident ${id}`);
     return i;
@@ -81,14 +81,14 @@ export function createIncidentRoutes(runtime: RulesRuntime): Hono {
     }
   };
 
-  app.get('/api/v1/incidents', (c) => {
+  app.get('/api/v1/incidents', async (c) => {
     const q = c.req.query();
     const scope = scopeOf(c);
     const village = q.village || undefined;
     if (village !== undefined && !canSeeVillage(scope, village))
       return c.json({ incidents: [] } satisfies IncidentsResponse);
     return c.json({
-      incidents: runtime.incidents({
+      incidents: await runtime.incidents({
         state: oneOf('state', q.state, ['open', 'acknowledged', 'resolved'] as const),
         village,
         villages: scope.villages,
@@ -97,18 +97,18 @@ export function createIncidentRoutes(runtime: RulesRuntime): Hono {
     } satisfies IncidentsResponse);
   });
 
-  app.get('/api/v1/incidents/:id', (c) =>
-    c.json({ incident: visible(scopeOf(c), c.req.param('id')) } satisfies IncidentResponseBody),
+  app.get('/api/v1/incidents/:id', async (c) =>
+    c.json({ incident: await visible(scopeOf(c), c.req.param('id')) } satisfies IncidentResponseBody),
   );
 
-  app.get('/api/v1/incidents/:id/notifications', (c) => {
-    const i = visible(scopeOf(c), c.req.param('id'));
+  app.get('/api/v1/incidents/:id/notifications', async (c) => {
+    const i = await visible(scopeOf(c), c.req.param('id'));
     return c.json({ notifications: runtime.deliveries(i.id) } satisfies NotificationsResponse);
   });
 
   app.post('/api/v1/incidents/:id/ack', async (c) => {
     const scope = scopeOf(c);
-    const i = visible(scope, c.req.param('id'));
+    const i = await visible(scope, c.req.param('id'));
     const note = await readNote(c.req.json(), false);
     return c.json({
       incident: await run(() => runtime.acknowledge(i.id, actorOf(scope, c.req.header('x-actor')), note)),
@@ -117,7 +117,7 @@ export function createIncidentRoutes(runtime: RulesRuntime): Hono {
 
   app.post('/api/v1/incidents/:id/arrive', async (c) => {
     const scope = scopeOf(c);
-    const i = visible(scope, c.req.param('id'));
+    const i = await visible(scope, c.req.param('id'));
     return c.json({
       incident: await run(() => runtime.arrive(i.id, actorOf(scope, c.req.header('x-actor')))),
     } satisfies IncidentResponseBody);
@@ -125,7 +125,7 @@ export function createIncidentRoutes(runtime: RulesRuntime): Hono {
 
   app.post('/api/v1/incidents/:id/resolve', async (c) => {
     const scope = scopeOf(c);
-    const i = visible(scope, c.req.param('id'));
+    const i = await visible(scope, c.req.param('id'));
     const body = c.req.json();
     const note = (await readNote(body, true))!;
     const outcome = await readOutcome(body);
@@ -136,14 +136,14 @@ export function createIncidentRoutes(runtime: RulesRuntime): Hono {
     } satisfies IncidentResponseBody);
   });
 
-  app.get('/api/v1/sla', (c) => {
+  app.get('/api/v1/sla', async (c) => {
     const q = c.req.query();
     const from = q.from ? parseTime('from', q.from) : undefined;
     const to = q.to ? parseTime('to', q.to) : undefined;
     if (from !== undefined && to !== undefined && to <= from)
       throw new ApiError(400, 'bad_param', `to (${to}) must be after from (${from})`);
     const q2 = { from, to, villages: scopeOf(c).villages };
-    const input = runtime.slaInput(q2);
+    const input = await runtime.slaInput(q2);
     const places = placeSla(input);
     return c.json({
       villages: villageSla(input),

@@ -37,11 +37,12 @@ import { sinkBatchOfJournalRow } from './journal-row-batch.js';
 import { extrasOf, projectOutputs } from './output-projector.js';
 import { decodeState, encodeState } from './partition-state.js';
 import { applyRegistryToRules } from './registry-live-rules.js';
+import type { RuleViews } from './rule-view-store.js';
 import type { RulesSection } from './rules-config.js';
 import { type RulesSetup, compileRulesSetup as compileSetup } from './rules-from-registry.js';
 import { createRulesMetrics } from './rules-metrics.js';
 import type { RulesChange, RulesRuntime } from './rules-runtime.js';
-import { type AlertQuery, type IncidentQuery, type VillageFilter, openRulesStore } from './rules-store.js';
+import { type AlertQuery, type AlertView, type IncidentQuery, openRulesStore } from './rules-store.js';
 
 export interface PartitionedRulesOptions {
   /** A partition lease lasts this long without renewal. */
@@ -63,7 +64,7 @@ export const PARTITIONED_DEFAULTS: PartitionedRulesOptions = {
 };
 
 export interface PartitionedRules {
-  /** Serves the partitions this host holds; 503 `rules_standby` for the others. */
+  /** Reads every partition (the shared views); commands of partitions held elsewhere answer 503 `rules_standby`. */
   runtime: RulesRuntime;
   routes: Hono[];
   /** The partitions this host holds now. */
@@ -112,7 +113,9 @@ const partitionOfIncident = (id: string): string | undefined => /^inc-(.+)-\d+$/
  * 1. the engine state and cursor, fenced by the lease epoch (`saveRulesState`); a LeaseLostError
  *    means another host took the partition over: this host drops it, unsent and unwritten;
  * 2. then what officers see, in this host's cloud.db (alerts, incidents, the notification queue),
- *    and the partition's escalation rows in the shared store.
+ *    then the changed alerts and incidents as the API shows them into the shared store's views
+ *    (fenced by the same epoch), which every host's reads answer from, and the partition's
+ *    escalation rows in the shared store.
  * Escalation notices are never sent by the owner: its engine's 'escalated' intents are dropped,
  * since the deadline row carries them and the deadline firer of any host sends each one once
  * (deadline-firer.ts). A host that takes a partition over projects its open incidents and active
@@ -167,6 +170,11 @@ export function startPartitionedRules(deps: {
     intervalMs: opts.deadlineIntervalMs,
   });
   const held = new Map<string, Held>();
+  /**
+   * Per partition, the views this host changed and has not yet written to the shared views (a
+   * failed write is tried again with the next commit, or when the partition is taken up again).
+   */
+  const unsent = new Map<string, { alerts: Map<string, AlertView>; incidents: Map<string, IncidentView> }>();
   const listeners = new Set<(c: RulesChange) => void>();
   let closed = false;
 
@@ -205,6 +213,8 @@ export function startPartitionedRules(deps: {
     h.stopped = true;
     clearTimeout(h.timer);
     if (held.get(h.name) === h) held.delete(h.name);
+    // Its new holder writes the views from here on (the partition's open incidents, active alerts).
+    if (why.startsWith('lease lost')) unsent.delete(h.name);
     log.error({ partition: h.name, epoch: h.epoch, why }, 'rules: partition dropped on this host');
   }
 
@@ -250,13 +260,33 @@ export function startPartitionedRules(deps: {
         now,
       ),
     );
-    if (projection.sendSoon) dispatcher.kick();
-    await syncDeadlines(h, now);
-    for (const id of projection.changedAlerts) {
-      const alert = local.alert(id);
-      if (alert) emit({ type: 'alert', alert });
+    const alerts = [...projection.changedAlerts].flatMap((id) => local.alert(id) ?? []);
+    const incidents = [...projection.changedIncidents.values()];
+    try {
+      await shareViews(h, { alerts, incidents }, now);
+    } finally {
+      // After the views: an officer told of an incident finds it on whichever host they ask.
+      if (projection.sendSoon) dispatcher.kick();
     }
-    for (const incident of projection.changedIncidents.values()) emit({ type: 'incident', incident });
+    await syncDeadlines(h, now);
+    for (const alert of alerts) emit({ type: 'alert', alert });
+    for (const incident of incidents) emit({ type: 'incident', incident });
+  }
+
+  /** Writes the views the partition changed (and any left unsent) into the shared views, at its epoch. */
+  async function shareViews(h: Held, views: RuleViews, now: number): Promise<void> {
+    const u = unsent.get(h.name) ?? { alerts: new Map(), incidents: new Map() };
+    unsent.set(h.name, u);
+    for (const a of views.alerts) u.alerts.set(`${a.key}\u0000${a.raisedAt}`, a);
+    for (const i of views.incidents) u.incidents.set(i.id, i);
+    if (u.alerts.size === 0 && u.incidents.size === 0) return;
+    await store.ruleViews.put(
+      h.name,
+      h.epoch,
+      { alerts: [...u.alerts.values()], incidents: [...u.incidents.values()] },
+      now,
+    );
+    unsent.delete(h.name);
   }
 
   /**
@@ -349,14 +379,22 @@ export function startPartitionedRules(deps: {
       chain: Promise.resolve(),
       stopped: false,
     };
-    local.transaction(() => {
+    const views = local.transaction(() => {
+      const alerts: AlertView[] = [];
       for (const a of Object.values(h.state.alerts)) {
-        const id = local.alertId(a.key);
-        if (id === undefined || local.alert(id)?.state !== 'active') local.insertAlert(a);
+        let id = local.alertId(a.key);
+        if (id === undefined || local.alert(id)?.state !== 'active') id = local.insertAlert(a);
+        alerts.push(local.alert(id)!);
       }
-      for (const i of Object.values(h.state.incidents.open))
-        local.putIncident(toIncidentView(i, extrasOf(local, h.state, i)));
+      const incidents = Object.values(h.state.incidents.open).map((i) => {
+        const v = toIncidentView(i, extrasOf(local, h.state, i));
+        local.putIncident(v);
+        return v;
+      });
+      return { alerts, incidents };
     });
+    // Every host's reads answer from the shared views: this epoch's rows supersede the last holder's.
+    await shareViews(h, views, deps.now());
     held.set(partition, h);
     await onChain(h, () => syncDeadlines(h, deps.now()));
     log.info({ partition, epoch, cursor: h.cursor }, 'rules: this host runs the partition');
@@ -387,17 +425,10 @@ export function startPartitionedRules(deps: {
     opts.renewEveryMs ?? Math.max(50, Math.floor(opts.leaseMs / 3)),
   );
 
-  // --- the HTTP side: this host answers for the partitions it holds ---
+  // --- the HTTP side: every host reads the shared views; commands go to the partition's holder ---
   const standby = (what: string): never => {
     throw new ApiError(503, 'rules_standby', `this host does not run the rules of ${what} now`);
   };
-  /** The caller's villages narrowed to the partitions held here; 503 when it asks for one held elsewhere. */
-  function servedVillages(village: string | undefined, villages: VillageFilter): VillageFilter {
-    if (village !== undefined && !held.has(village)) return standby(`village ${village}`);
-    const mine = [...held.keys()].filter((v) => villages === 'all' || villages.has(v));
-    if (mine.length === 0 && held.size === 0) return standby('any village');
-    return new Set(mine);
-  }
   const heldFor = (id: string): Held => {
     const p = partitionOfIncident(id);
     const h = p === undefined ? undefined : held.get(p);
@@ -420,13 +451,10 @@ export function startPartitionedRules(deps: {
   }
 
   const runtime: RulesRuntime = {
-    alerts: (q: AlertQuery) => local.alerts({ ...q, villages: servedVillages(q.village, q.villages) }),
-    incidents: (q: IncidentQuery) =>
-      local.incidents({ ...q, villages: servedVillages(q.village, q.villages) }),
-    incident(id) {
-      heldFor(id);
-      return local.incident(id);
-    },
+    // Every village of the caller's scope, whichever host holds it (the routes narrowed `q` to the scope).
+    alerts: (q: AlertQuery) => store.ruleViews.alerts(q),
+    incidents: (q: IncidentQuery) => store.ruleViews.incidents(q),
+    incident: (id) => store.ruleViews.incident(id),
     acknowledge: (id, actor, note) =>
       command(id, (h) => {
         const outs = acknowledge(h.rules, h.state, id, actor, deps.now()).outputs;
@@ -438,10 +466,10 @@ export function startPartitionedRules(deps: {
     arrive: (id, actor) => command(id, (h) => arrive(h.rules, h.state, id, actor, deps.now()).outputs),
     resolve: (id, actor, closing) =>
       command(id, (h) => resolve(h.rules, h.state, id, actor, closing, deps.now()).outputs),
-    slaInput: ({ from, to, villages }) => ({
-      incidents: local
-        .incidents({ from, to, villages: servedVillages(undefined, villages), limit: 1_000_000 })
-        .map(incidentOfView),
+    slaInput: async ({ from, to, villages }) => ({
+      incidents: (await store.ruleViews.incidents({ from, to, villages, limit: 1_000_000 })).map(
+        incidentOfView,
+      ),
       now: deps.now(),
       targetMs: base.ackDeadlineMs,
       placeOf: (v) => base.places.get(v),

@@ -52,16 +52,17 @@ export interface SlaInput {
 }
 
 export interface RulesRuntime {
-  alerts(q: AlertQuery): AlertView[];
-  incidents(q: IncidentQuery): IncidentView[];
-  incident(id: string): IncidentView | undefined;
+  /** Reads: a promise where they are across the network (several hosts: the shared views). */
+  alerts(q: AlertQuery): AlertView[] | Promise<AlertView[]>;
+  incidents(q: IncidentQuery): IncidentView[] | Promise<IncidentView[]>;
+  incident(id: string): IncidentView | undefined | Promise<IncidentView | undefined>;
   /** A command answers once its state is written (a promise where that write is across the network). */
   acknowledge(id: string, actor: string, note?: string): IncidentView | Promise<IncidentView>;
   resolve(id: string, actor: string, closing: IncidentClosing): IncidentView | Promise<IncidentView>;
   /** The optional "arrived on scene" step of an acknowledged incident. */
   arrive(id: string, actor: string): IncidentView | Promise<IncidentView>;
   /** The incidents of the range and the caller's villages, for the SLA figures (http/sla-figures.ts). */
-  slaInput(q: { from?: number; to?: number; villages: VillageFilter }): SlaInput;
+  slaInput(q: { from?: number; to?: number; villages: VillageFilter }): SlaInput | Promise<SlaInput>;
   /**
    * An edge's applied birth (online) or death (offline): an offline edge is one 'edge offline'
    * incident for its station, and the bands behind it raise no silence meanwhile.
@@ -72,6 +73,14 @@ export interface RulesRuntime {
   onChange(listener: (change: RulesChange) => void): () => void;
   /** Writes pending state, stops timers and the feed. */
   close(): Promise<void>;
+}
+
+/** The one-host runtime: its reads are cloud.db's, answered at once. */
+export interface LocalRulesRuntime extends RulesRuntime {
+  alerts(q: AlertQuery): AlertView[];
+  incidents(q: IncidentQuery): IncidentView[];
+  incident(id: string): IncidentView | undefined;
+  slaInput(q: { from?: number; to?: number; villages: VillageFilter }): SlaInput;
 }
 
 export interface RulesRuntimeDeps {
@@ -119,7 +128,7 @@ const SCAN_LIMIT = 1_000_000;
  * window are not fed again: a held condition simply judges the next reading. Alerts are keyed
  * (rule + subject), so a replayed trigger adds to a count and never raises a second alert.
  */
-export function startRulesRuntime(deps: RulesRuntimeDeps): RulesRuntime {
+export function startRulesRuntime(deps: RulesRuntimeDeps): LocalRulesRuntime {
   const { setup, log } = deps;
   const rules = setup.rules;
   const store: RulesStore = openRulesStore(deps.db);

@@ -5,6 +5,7 @@ import { COMMANDS_SCHEMA, postgresCommands } from './postgres-commands.js';
 import { DEAD_LETTERS_SCHEMA, postgresDeadLetters } from './postgres-dead-letters.js';
 import { DEVICE_OWNERS_SCHEMA, postgresDeviceOwners } from './postgres-device-owners.js';
 import { REGISTRY_SCHEMA, postgresRegistry } from './postgres-registry.js';
+import { RULE_VIEWS_SCHEMA, postgresRuleViews } from './postgres-rule-views.js';
 import { SERIES_CATALOG_SCHEMA, postgresSeriesCatalog } from './postgres-series-catalog.js';
 import { SESSIONS_SCHEMA, postgresApiTokens, postgresSessions } from './postgres-sessions.js';
 import { SharedStoreError, redactUrl } from './shared-store-error.js';
@@ -232,6 +233,7 @@ export async function openPostgresSharedStore({
       await c.query(SERIES_CATALOG_SCHEMA);
       await c.query(REGISTRY_SCHEMA);
       await c.query(DEAD_LETTERS_SCHEMA);
+      await c.query(RULE_VIEWS_SCHEMA);
     });
   } catch (err) {
     await pool.end().catch(() => {});
@@ -256,6 +258,7 @@ export async function openPostgresSharedStore({
     seriesCatalog: postgresSeriesCatalog(q),
     registry: postgresRegistry(q, tx),
     deadLetters: postgresDeadLetters(q),
+    ruleViews: postgresRuleViews(q),
 
     async isCommitted(edge, epoch, seq) {
       const rows = await q<{ committed: boolean }>(

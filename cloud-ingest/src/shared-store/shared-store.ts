@@ -1,5 +1,6 @@
 import type { ApiTokenStore } from '../auth/api-token-store.js';
 import type { SessionStore } from '../auth/session-store.js';
+import type { RuleViewStore } from '../rules-runtime/rule-view-store.js';
 import type { SeriesCatalog } from '../sink/influx-series-catalog.js';
 import type { CommandStore } from '../store/command-store.js';
 import type { DeadLetterStore } from '../store/dead-letter-store.js';
@@ -119,6 +120,8 @@ export interface SharedStore {
    * the host that got them, listed and re-driven through any host, each re-drive run once.
    */
   readonly deadLetters: DeadLetterStore;
+  /** Alerts and incidents as the API shows them: written by each village's holder, read by every host. */
+  readonly ruleViews: RuleViewStore;
 
   // Seq and epoch dedupe (DESIGN.md "Delivery, precisely"), same meaning as store/seq-state.ts.
   isCommitted(edge: string, epoch: string, seq: number): Promise<boolean>;

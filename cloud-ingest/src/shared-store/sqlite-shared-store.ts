@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { openApiTokenStore } from '../auth/api-token-store.js';
 import { openSessionStore } from '../auth/session-store.js';
+import { openRuleViewStore } from '../rules-runtime/rule-view-store.js';
 import { openSeriesCatalog } from '../sink/influx-series-catalog.js';
 import { openCommandStore } from '../store/command-store.js';
 import { openDeadLetterStore } from '../store/dead-letter-store.js';
@@ -167,6 +168,7 @@ export function openSqliteSharedStore(db: Db): SharedStore {
     seriesCatalog: openSeriesCatalog(db),
     registry: openSharedRegistryStore(db),
     deadLetters: openDeadLetterStore(db),
+    ruleViews: openRuleViewStore(db),
     isCommitted: async (edge, epoch, seq) => seqs.isCommitted(edge, seq, epoch),
     committedAmong: async (keys) =>
       db.transaction(() => keys.map((k) => seqs.isCommitted(k.edge, k.seq, k.epoch)))(),
