@@ -4,6 +4,7 @@ import {
   commandRowOf,
   resultColumns,
 } from '../store/command-store.js';
+import type { Query } from './postgres-query.js';
 
 /**
  * Commands in PostgreSQL (`store.kind: postgres`): the host whose API sent a command and the host
@@ -17,9 +18,6 @@ export const COMMANDS_SCHEMA = `
     state TEXT NOT NULL, error TEXT, error_code TEXT, data TEXT, completed_at BIGINT);
   CREATE INDEX IF NOT EXISTS shared_commands_waiting ON shared_commands (edge, created_at) WHERE state = 'sent';
 `;
-
-/** One statement outside a transaction (postgres-shared-store.ts `q`: typed errors, bounded waits). */
-type Query = <R extends object>(text: string, values?: unknown[]) => Promise<R[]>;
 
 export function postgresCommands(q: Query): CommandStore {
   return {

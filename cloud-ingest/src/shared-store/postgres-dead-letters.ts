@@ -7,6 +7,7 @@ import {
   MAX_OPEN_BYTES_PER_EDGE,
   REDRIVE_CLAIM_TTL_MS,
 } from '../store/dead-letter-store.js';
+import type { Query } from './postgres-query.js';
 
 /**
  * Dead letters in PostgreSQL (`store.kind: postgres`): a batch reaches one host (shared
@@ -28,9 +29,6 @@ export const DEAD_LETTERS_SCHEMA = `
   CREATE TABLE IF NOT EXISTS shared_dead_letter_claims (
     id BIGINT PRIMARY KEY, token TEXT NOT NULL, expires_at BIGINT NOT NULL);
 `;
-
-/** One statement outside a transaction (postgres-shared-store.ts `q`: typed errors, bounded waits). */
-type Query = <R extends object>(text: string, values?: unknown[]) => Promise<R[]>;
 
 interface Row {
   id: string;

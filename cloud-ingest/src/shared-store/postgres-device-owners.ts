@@ -1,4 +1,5 @@
 import type { DeviceOwnerStore } from '../store/device-owner-store.js';
+import type { Query } from './postgres-query.js';
 
 /**
  * Device owners in PostgreSQL (`store.kind: postgres`): batches reach one host each (shared
@@ -10,9 +11,6 @@ export const DEVICE_OWNERS_SCHEMA = `
   CREATE TABLE IF NOT EXISTS shared_device_owners (
     device TEXT PRIMARY KEY, edge TEXT NOT NULL, source TEXT NOT NULL);
 `;
-
-/** One statement outside a transaction (postgres-shared-store.ts `q`: typed errors, bounded waits). */
-type Query = <R extends object>(text: string, values?: unknown[]) => Promise<R[]>;
 
 export function postgresDeviceOwners(q: Query): DeviceOwnerStore {
   return {

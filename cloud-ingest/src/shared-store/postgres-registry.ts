@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { RegistryFile } from '../registry-file.js';
 import type { SharedRegistry, SharedRegistryStore } from '../store/shared-registry-store.js';
+import type { Query } from './postgres-query.js';
 
 /**
  * The registry as one versioned document in PostgreSQL (`store.kind: postgres`): each host kept
@@ -17,8 +18,6 @@ export const REGISTRY_SCHEMA = `
   INSERT INTO shared_registry (id, version) VALUES (1, 0) ON CONFLICT (id) DO NOTHING;
 `;
 
-/** One statement outside a transaction (postgres-shared-store.ts `q`: typed errors, bounded waits). */
-type Query = <R extends object>(text: string, values?: unknown[]) => Promise<R[]>;
 /** One transaction on one connection (postgres-shared-store.ts `tx`). */
 type Tx = <T>(work: (c: pg.PoolClient) => Promise<T>) => Promise<T>;
 

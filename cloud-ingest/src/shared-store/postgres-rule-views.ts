@@ -7,6 +7,7 @@ import {
   villagesOf,
 } from '../rules-runtime/rule-view-store.js';
 import type { AlertView, VillageFilter } from '../rules-runtime/rules-store.js';
+import type { Query } from './postgres-query.js';
 
 /**
  * Alerts and incidents as the API shows them, in PostgreSQL (`store.kind: postgres`): each
@@ -24,9 +25,6 @@ export const RULE_VIEWS_SCHEMA = `
     opened_at BIGINT NOT NULL, epoch BIGINT NOT NULL, doc JSONB NOT NULL, updated_at BIGINT NOT NULL);
   CREATE INDEX IF NOT EXISTS shared_incident_views_opened ON shared_incident_views (opened_at);
 `;
-
-/** One statement outside a transaction (postgres-shared-store.ts `q`: typed errors, bounded waits). */
-type Query = <R extends object>(text: string, values?: unknown[]) => Promise<R[]>;
 
 // One statement for all the rows of a commit (one durable commit); a row written at a higher epoch
 // is kept. $1 partition, $2 epoch, $3 now; the alerts' columns from $4, the incidents' from $11.

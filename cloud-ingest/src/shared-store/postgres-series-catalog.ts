@@ -5,6 +5,7 @@ import {
   type SeriesCatalog,
   newCatalogRows,
 } from '../sink/influx-series-catalog.js';
+import type { Query } from './postgres-query.js';
 
 /**
  * The InfluxDB sink's series catalog in PostgreSQL (`store.kind: postgres`): the shared
@@ -20,9 +21,6 @@ export const SERIES_CATALOG_SCHEMA = `
     device TEXT NOT NULL, metric TEXT NOT NULL, measurement TEXT NOT NULL,
     PRIMARY KEY (device, metric, measurement));
 `;
-
-/** One statement outside a transaction (postgres-shared-store.ts `q`: typed errors, bounded waits). */
-type Query = <R extends object>(text: string, values?: unknown[]) => Promise<R[]>;
 
 /**
  * One statement, so one round trip per group (atomic on its own). A series row is upserted with

@@ -14,6 +14,7 @@ import {
   newSessionToken,
   sessionIdOf,
 } from '../auth/session-store.js';
+import type { Query } from './postgres-query.js';
 
 /**
  * Officers' login sessions and API tokens in PostgreSQL (`store.kind: postgres`): behind the
@@ -32,9 +33,6 @@ export const SESSIONS_SCHEMA = `
     place TEXT, access TEXT NOT NULL, created_by TEXT NOT NULL, created_at BIGINT NOT NULL,
     expires_at BIGINT NOT NULL, revoked_at BIGINT);
 `;
-
-/** One statement outside a transaction (postgres-shared-store.ts `q`: typed errors, bounded waits). */
-type Query = <R extends object>(text: string, values?: unknown[]) => Promise<R[]>;
 
 export function postgresSessions(q: Query): SessionStore {
   return {
