@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SharedStore } from '../src/shared-store/shared-store.js';
 import { type NewDeadLetter, REDRIVE_CLAIM_TTL_MS } from '../src/store/dead-letter-store.js';
+import { type SharedDatabase, twoHosts } from './shared-store-hosts.js';
 
 /**
  * The dead letters' contract (SharedStore.deadLetters, store/dead-letter-store.ts): run from
@@ -8,10 +9,7 @@ import { type NewDeadLetter, REDRIVE_CLAIM_TTL_MS } from '../src/store/dead-lett
  * shared-store-suite.ts. Stores `a` and `b` are two hosts (their own Pool / Db connection); the
  * tests use their own edge names, so they share one database.
  */
-export function runDeadLettersSuite(
-  name: string,
-  makeDatabase: () => Promise<{ open(): Promise<SharedStore>; dispose(): Promise<void> }>,
-): void {
+export function runDeadLettersSuite(name: string, makeDatabase: SharedDatabase): void {
   const T = Date.UTC(2026, 11, 1);
   const letter = (edge: string, fill: number, at = T, over: Partial<NewDeadLetter> = {}): NewDeadLetter => ({
     kind: 'point',
@@ -25,17 +23,7 @@ export function runDeadLettersSuite(
   });
 
   describe(`SharedStore dead letters: ${name}`, () => {
-    let db: Awaited<ReturnType<typeof makeDatabase>>;
-    let a: SharedStore;
-    let b: SharedStore;
-    beforeAll(async () => {
-      db = await makeDatabase();
-      [a, b] = await Promise.all([db.open(), db.open()]);
-    }, 60_000);
-    afterAll(async () => {
-      for (const s of [a, b]) await s?.close();
-      await db?.dispose();
-    });
+    const [a, b] = twoHosts(makeDatabase);
 
     it('a letter one host added is listed and read by the other; a resend through either bumps it', async () => {
       const first = await a.deadLetters.add(letter('dl-1', 1));

@@ -1,34 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SharedStore } from '../src/shared-store/shared-store.js';
 import type { DeviceClaim } from '../src/store/device-owner-store.js';
+import { type SharedDatabase, twoHosts } from './shared-store-hosts.js';
 
 /**
  * The device owners' contract (SharedStore `deviceOwners`), run from sqlite-shared-store.test.ts
  * and postgres-shared-store.test.ts with the same `makeDatabase` as shared-store-suite.ts: each
  * store its own Pool / connection, as each ingest host has. Device names are this suite's own.
  */
-export function runDeviceOwnersSuite(
-  name: string,
-  makeDatabase: () => Promise<{ open(): Promise<SharedStore>; dispose(): Promise<void> }>,
-): void {
+export function runDeviceOwnersSuite(name: string, makeDatabase: SharedDatabase): void {
   const claims = (edge: string, devices: string[], source: DeviceClaim['source'] = 'reading') =>
     devices.map((device) => ({ device, edge, source }));
   const file = (owners: [string, string][]) =>
     owners.map(([id, edge]) => ({ id, edge, kind: 'air-quality', driver: 'modbus' }));
 
   describe(`SharedStore device owners: ${name}`, () => {
-    let db: Awaited<ReturnType<typeof makeDatabase>>;
-    let a: SharedStore;
-    let b: SharedStore;
-    beforeAll(async () => {
-      db = await makeDatabase();
-      [a, b] = await Promise.all([db.open(), db.open()]);
-    }, 60_000);
-    afterAll(async () => {
-      await a?.close();
-      await b?.close();
-      await db?.dispose();
-    });
+    const [a, b] = twoHosts(makeDatabase);
 
     it('the first claim wins, for every store, also when two stores claim the same devices at once', async () => {
       // One after the other: the second store's claim returns the first one's owner.

@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RegistryFile } from '../src/registry-file.js';
 import type { SharedStore } from '../src/shared-store/shared-store.js';
+import { type SharedDatabase, twoHosts } from './shared-store-hosts.js';
 
 /**
  * The contract of SharedStore.registry (store/shared-registry-store.ts): one versioned document
@@ -8,10 +9,7 @@ import type { SharedStore } from '../src/shared-store/shared-store.js';
  * sqlite-shared-store.test.ts and postgres-shared-store.test.ts with the same `makeDatabase` as
  * shared-store-suite.ts; several stores on one database stand for several hosts.
  */
-export function runRegistrySuite(
-  name: string,
-  makeDatabase: () => Promise<{ open(): Promise<SharedStore>; dispose(): Promise<void> }>,
-): void {
+export function runRegistrySuite(name: string, makeDatabase: SharedDatabase): void {
   const user = (username: string): NonNullable<RegistryFile['users']>[number] => ({
     username,
     name: username,
@@ -27,19 +25,7 @@ export function runRegistrySuite(
   const names = (doc: RegistryFile | undefined) => (doc?.users ?? []).map((u) => u.username);
 
   describe(`SharedStore registry: ${name}`, () => {
-    let db: Awaited<ReturnType<typeof makeDatabase>>;
-    /** Two stores on one database: host A and host B. */
-    let a: SharedStore;
-    let b: SharedStore;
-    beforeAll(async () => {
-      db = await makeDatabase();
-      [a, b] = await Promise.all([db.open(), db.open()]);
-    }, 60_000);
-    afterAll(async () => {
-      await a?.close();
-      await b?.close();
-      await db?.dispose();
-    });
+    const [a, b] = twoHosts(makeDatabase);
 
     it('before any write: version 0 and no document; the first write is version 1, read on the other host', async () => {
       expect(await b.registry.version()).toBe(0);

@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { IncidentView } from '../src/rules-runtime/incident-view.js';
 import type { AlertView } from '../src/rules-runtime/rules-store.js';
 import type { SharedStore } from '../src/shared-store/shared-store.js';
+import { type SharedDatabase, twoHosts } from './shared-store-hosts.js';
 
 /**
  * The shared alert and incident views' contract (SharedStore.ruleViews,
@@ -9,10 +10,7 @@ import type { SharedStore } from '../src/shared-store/shared-store.js';
  * postgres-shared-store.test.ts with the same `makeDatabase` as shared-store-suite.ts. Each
  * store is a host of its own; the tests use their own partition names, so they share one database.
  */
-export function runRuleViewsSuite(
-  name: string,
-  makeDatabase: () => Promise<{ open(): Promise<SharedStore>; dispose(): Promise<void> }>,
-): void {
+export function runRuleViewsSuite(name: string, makeDatabase: SharedDatabase): void {
   const T = Date.UTC(2026, 11, 1);
   const alert = (
     village: string,
@@ -80,17 +78,7 @@ export function runRuleViewsSuite(
     }) as IncidentView;
 
   describe(`SharedStore rule views: ${name}`, () => {
-    let db: Awaited<ReturnType<typeof makeDatabase>>;
-    let a: SharedStore;
-    let b: SharedStore;
-    beforeAll(async () => {
-      db = await makeDatabase();
-      [a, b] = await Promise.all([db.open(), db.open()]);
-    }, 60_000);
-    afterAll(async () => {
-      for (const s of [a, b]) await s?.close();
-      await db?.dispose();
-    });
+    const [a, b] = twoHosts(makeDatabase);
 
     it("one host's views are read by another, whole and with every filter", async () => {
       const i1 = incident('rv1', 1, T);

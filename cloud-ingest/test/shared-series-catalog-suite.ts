@@ -1,7 +1,8 @@
 import type { Quality, Value } from '@village/protocol';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SharedStore } from '../src/shared-store/shared-store.js';
 import type { SinkBatch } from '../src/sink/sink.js';
+import { type SharedDatabase, twoHosts } from './shared-store-hosts.js';
 
 /**
  * The series catalog's contract (SharedStore.seriesCatalog, sink/influx-series-catalog.ts): run
@@ -9,10 +10,7 @@ import type { SinkBatch } from '../src/sink/sink.js';
  * as shared-store-suite.ts. Each store is a host of its own (its own Pool / Db connection, its own
  * in-process cache); the tests use their own device names, so they share one database.
  */
-export function runSeriesCatalogSuite(
-  name: string,
-  makeDatabase: () => Promise<{ open(): Promise<SharedStore>; dispose(): Promise<void> }>,
-): void {
+export function runSeriesCatalogSuite(name: string, makeDatabase: SharedDatabase): void {
   const T = Date.UTC(2026, 11, 1);
   const reading = (device: string, metric: string, value: Value, unit = 'u', quality: Quality = 'good') => ({
     device,
@@ -33,17 +31,7 @@ export function runSeriesCatalogSuite(
   const env = () => 'env';
 
   describe(`SharedStore series catalog: ${name}`, () => {
-    let db: Awaited<ReturnType<typeof makeDatabase>>;
-    let a: SharedStore;
-    let b: SharedStore;
-    beforeAll(async () => {
-      db = await makeDatabase();
-      [a, b] = await Promise.all([db.open(), db.open()]);
-    }, 60_000);
-    afterAll(async () => {
-      for (const s of [a, b]) await s?.close();
-      await db?.dispose();
-    });
+    const [a, b] = twoHosts(makeDatabase);
 
     it('note, find and list: unit, value type, station and measurements of each series', async () => {
       await a.seriesCatalog.note(

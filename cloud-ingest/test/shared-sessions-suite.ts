@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type NewApiToken, TOKEN_PREFIX } from '../src/auth/api-token-store.js';
 import { sessionIdOf } from '../src/auth/session-store.js';
 import type { SharedStore } from '../src/shared-store/shared-store.js';
+import { type SharedDatabase, twoHosts } from './shared-store-hosts.js';
 
 /**
  * The contract of SharedStore.sessions and SharedStore.apiTokens (auth/session-store.ts,
@@ -9,10 +10,7 @@ import type { SharedStore } from '../src/shared-store/shared-store.js';
  * with the same `makeDatabase` as shared-store-suite.ts. Several stores on one database stand for
  * several hosts: what one writes, the others see at once.
  */
-export function runSessionsSuite(
-  name: string,
-  makeDatabase: () => Promise<{ open(): Promise<SharedStore>; dispose(): Promise<void> }>,
-): void {
+export function runSessionsSuite(name: string, makeDatabase: SharedDatabase): void {
   const T = Date.UTC(2026, 11, 1);
   const HOUR = 3_600_000;
   const draft = (name: string, o: Partial<NewApiToken> = {}): NewApiToken => ({
@@ -26,19 +24,7 @@ export function runSessionsSuite(
   });
 
   describe(`SharedStore sessions and API tokens: ${name}`, () => {
-    let db: Awaited<ReturnType<typeof makeDatabase>>;
-    /** Two stores on one database: host A and host B. */
-    let a: SharedStore;
-    let b: SharedStore;
-    beforeAll(async () => {
-      db = await makeDatabase();
-      [a, b] = await Promise.all([db.open(), db.open()]);
-    }, 60_000);
-    afterAll(async () => {
-      await a?.close();
-      await b?.close();
-      await db?.dispose();
-    });
+    const [a, b] = twoHosts(makeDatabase);
 
     it('a session made on one host is live on another until login + ttl, then gone', async () => {
       const token = await a.sessions.create('officer-1', T, HOUR);

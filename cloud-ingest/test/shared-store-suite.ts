@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Deadline, LeaseLostError, type SharedStore } from '../src/shared-store/shared-store.js';
+import type { SharedDatabase } from './shared-store-hosts.js';
 
 /**
  * The contract every SharedStore implementation must pass (like sink-suite.ts): run from
@@ -8,10 +9,7 @@ import { type Deadline, LeaseLostError, type SharedStore } from '../src/shared-s
  * ingest host has its own; the tests use their own edge and partition names, so they share one
  * database.
  */
-export function runSharedStoreSuite(
-  name: string,
-  makeDatabase: () => Promise<{ open(): Promise<SharedStore>; dispose(): Promise<void> }>,
-): void {
+export function runSharedStoreSuite(name: string, makeDatabase: SharedDatabase): void {
   const T = Date.UTC(2026, 11, 1);
   const bytes = (...b: number[]) => new Uint8Array(b);
   const item = (edge: string, seq: number, partition = 'p', epoch = 'e1') => ({
