@@ -63,6 +63,45 @@ describe('batch ingest through the PostgreSQL SharedStore, InfluxDB sink', { tim
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
+  /**
+   * A real village-cloud host (cloud.ts, so its own choice of stores) on this PostgreSQL and
+   * influxd, consuming a Mosquitto of its own, with a folder of its own.
+   */
+  async function realHost(clientId: string) {
+    const broker = await startMosquitto({ ingest: 'pw-ingest' });
+    const dir = mkdtempSync(join(tmpdir(), `shared-ingest-${clientId}-`));
+    dirs.push(dir);
+    writeFileSync(join(dir, 'registry.yaml'), stringify(REGISTRY));
+    process.env.TEST_SHARED_INGEST_PASSWORD = 'pw-ingest';
+    const config = parseConfig(
+      {
+        dataDir: './data',
+        registry: './registry.yaml',
+        mqtt: {
+          mode: 'external',
+          url: broker.ingestUrl,
+          username: 'ingest',
+          password: '${TEST_SHARED_INGEST_PASSWORD}',
+          clientId,
+        },
+        sink: { kind: 'influx', url: influxd.url, api: 'v1', database: 'village' },
+        store: { kind: 'postgres', url: pg.url },
+        rules: { enabled: false },
+        http: { port: 0 },
+        log: { level: 'silent' },
+      },
+      dir,
+    );
+    const cloud = await startCloud(config, pino({ level: 'silent' }));
+    return {
+      cloud,
+      async stop() {
+        await cloud.close();
+        await broker.dispose();
+      },
+    };
+  }
+
   async function host(name: string, shared: SharedStore = store) {
     const dir = mkdtempSync(join(tmpdir(), `shared-ingest-${name}-`));
     dirs.push(dir);
@@ -447,31 +486,7 @@ describe('batch ingest through the PostgreSQL SharedStore, InfluxDB sink', { tim
       await a.ingest.ingest(topics.batch('edge-1'), encodeBatch(makeBatch('edge-1', 40, 0, { readings }, T))),
     ).toBe('committed');
     // A real host (cloud.ts), started after the batch was written: it wrote nothing itself.
-    const broker = await startMosquitto({ ingest: 'pw-ingest' });
-    const dir = mkdtempSync(join(tmpdir(), 'shared-ingest-cloud-'));
-    dirs.push(dir);
-    writeFileSync(join(dir, 'registry.yaml'), stringify(REGISTRY));
-    process.env.TEST_SHARED_INGEST_PASSWORD = 'pw-ingest';
-    const config = parseConfig(
-      {
-        dataDir: './data',
-        registry: './registry.yaml',
-        mqtt: {
-          mode: 'external',
-          url: broker.ingestUrl,
-          username: 'ingest',
-          password: '${TEST_SHARED_INGEST_PASSWORD}',
-          clientId: 'host-c',
-        },
-        sink: { kind: 'influx', url: influxd.url, api: 'v1', database: 'village' },
-        store: { kind: 'postgres', url: pg.url },
-        rules: { enabled: false },
-        http: { port: 0 },
-        log: { level: 'silent' },
-      },
-      dir,
-    );
-    const cloud = await startCloud(config, pino({ level: 'silent' }));
+    const { cloud, stop } = await realHost('host-c');
     try {
       const get = async (path: string) => {
         const r = await fetch(`http://127.0.0.1:${cloud.httpPort}${path}`);
@@ -489,8 +504,7 @@ describe('batch ingest through the PostgreSQL SharedStore, InfluxDB sink', { tim
         unit: 'µg/m³',
       });
     } finally {
-      await cloud.close();
-      await broker.dispose();
+      await stop();
     }
   });
   // Dead letters across hosts: a batch reaches one host (shared subscription), the operator's
@@ -521,33 +535,7 @@ describe('batch ingest through the PostgreSQL SharedStore, InfluxDB sink', { tim
     await conflict(T);
     expect(await a.ingest.ingest(topics.batch('edge-1'), withLegacy(200, 5))).toBe('committed');
 
-    const broker = await startMosquitto({ ingest: 'pw-ingest' });
-    const dir = mkdtempSync(join(tmpdir(), 'shared-ingest-dl-'));
-    dirs.push(dir);
-    writeFileSync(join(dir, 'registry.yaml'), stringify(REGISTRY));
-    process.env.TEST_SHARED_INGEST_PASSWORD = 'pw-ingest';
-    const b = await startCloud(
-      parseConfig(
-        {
-          dataDir: './data',
-          registry: './registry.yaml',
-          mqtt: {
-            mode: 'external',
-            url: broker.ingestUrl,
-            username: 'ingest',
-            password: '${TEST_SHARED_INGEST_PASSWORD}',
-            clientId: 'host-dl-b',
-          },
-          sink: { kind: 'influx', url: influxd.url, api: 'v1', database: 'village' },
-          store: { kind: 'postgres', url: pg.url },
-          rules: { enabled: false },
-          http: { port: 0 },
-          log: { level: 'silent' },
-        },
-        dir,
-      ),
-      pino({ level: 'silent' }),
-    );
+    const { cloud: b, stop } = await realHost('host-dl-b');
     const viaB = async <R>(path: string, method = 'GET') => {
       const r = await fetch(`http://127.0.0.1:${b.httpPort}${path}`, { method });
       return { status: r.status, body: (await r.json()) as R };
@@ -637,8 +625,7 @@ describe('batch ingest through the PostgreSQL SharedStore, InfluxDB sink', { tim
       expect(await legacyAt(T2 + 201)).toEqual([6]);
       expect(await openOn(viaA)).toEqual([]);
     } finally {
-      await b.close();
-      await broker.dispose();
+      await stop();
     }
   });
   it('a point refused while its dead letter cannot be kept (PostgreSQL away): the batch is not recorded nor acked; the resend keeps it', async () => {
