@@ -42,4 +42,3 @@ export interface Fleet {
 }
 
 export function startFleet(options: FleetOptions): Fleet;
-export function percentile(values: number[], p: number): number | undefined;

@@ -102,13 +102,6 @@ export function startFleet({
   };
 }
 
-/** Percentile (0..1) of an unsorted array of numbers; undefined when empty. */
-export function percentile(values, p) {
-  if (values.length === 0) return undefined;
-  const sorted = Float64Array.from(values).sort();
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
-}
-
 function emptyCounters() {
   return { sent: 0, acked: 0, resent: 0, ackErrors: 0, latencies: [], backlog: 0, inflight: 0 };
 }

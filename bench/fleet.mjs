@@ -26,8 +26,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startMosquitto, startPostgres, startInfluxd as startTestInfluxd } from '@village/test-kit';
 import mqtt from 'mqtt';
-import { percentile, startFleet } from './fleet-edges.mjs';
+import { startFleet } from './fleet-edges.mjs';
 import { startInfluxd } from './influxd.mjs';
+import { percentile } from './latency.mjs';
 import { startPostgresHosts } from './postgres-hosts.mjs';
 import { CLOUD, cpuTicks, freePort, startBin, stopAll, writeOneStationCloud } from './village-processes.mjs';
 

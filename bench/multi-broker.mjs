@@ -15,7 +15,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { newEdgeSecret } from '@village/cloud-ingest';
 import { startMosquitto } from '@village/test-kit';
-import { percentile, startFleet } from './fleet-edges.mjs';
+import { startFleet } from './fleet-edges.mjs';
+import { percentile } from './latency.mjs';
 import { CLOUD, cpuTicks, startBin, stopAll, writeOneStationCloud } from './village-processes.mjs';
 
 const { values: a } = parseArgs({

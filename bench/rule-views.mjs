@@ -9,6 +9,7 @@
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { timed } from './latency.mjs';
 
 const root = join(import.meta.dirname, '..');
 const { startPostgres } = await import(join(root, 'test-kit', 'dist', 'index.js'));
@@ -84,21 +85,6 @@ const incident = (v, n) => ({
   devices: [`wb-${n}`],
   audit: [{ at: T + n, actor: 'rules', action: 'opened' }],
 });
-
-const summary = (ms) => {
-  const s = [...ms].sort((a, b) => a - b);
-  const at = (q) => Number(s[Math.min(s.length - 1, Math.floor(q * s.length))].toFixed(3));
-  return { calls: s.length, p50Ms: at(0.5), p99Ms: at(0.99) };
-};
-async function timed(calls) {
-  const ms = [];
-  for (const call of calls) {
-    const t0 = performance.now();
-    await call();
-    ms.push(performance.now() - t0);
-  }
-  return summary(ms);
-}
 
 const pg = await startPostgres({ database: 'bench' });
 try {

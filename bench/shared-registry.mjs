@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
+import { percentile } from './latency.mjs';
 
 const root = join(import.meta.dirname, '..');
 const { startPostgres } = await import(join(root, 'test-kit', 'dist', 'index.js'));
@@ -36,7 +37,6 @@ const V = Number(args.villages);
 const U = Number(args.users);
 const N = Number(args.n);
 const out = (o) => process.stdout.write(`${JSON.stringify({ bench: 'shared-registry', ...o })}\n`);
-const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 const villages = Array.from({ length: V }, (_, i) => ({
   id: `v${i}`,
   name: `村${i}`,
@@ -73,8 +73,8 @@ const summary = (op, us) => {
     n: us.length,
     villages: V,
     users: U,
-    p50Us: Math.round(pct(us, 0.5)),
-    p99Us: Math.round(pct(us, 0.99)),
+    p50Us: Math.round(percentile(us, 0.5)),
+    p99Us: Math.round(percentile(us, 0.99)),
     loadavg1: Number(loadavg()[0].toFixed(1)),
   });
 };

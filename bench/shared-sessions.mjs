@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { percentile } from './latency.mjs';
 
 const root = join(import.meta.dirname, '..');
 const { startPostgres } = await import(join(root, 'test-kit', 'dist', 'index.js'));
@@ -23,7 +24,6 @@ const { values: args } = parseArgs({
 const N = Number(args.n);
 const CONCURRENCY = Number(args.concurrency);
 const out = (o) => process.stdout.write(`${JSON.stringify({ bench: 'shared-sessions', ...o })}\n`);
-const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 
 async function measure(kind, store) {
   const now = Date.now();
@@ -58,8 +58,8 @@ async function measure(kind, store) {
       store: kind,
       op,
       n: N,
-      p50Us: Math.round(pct(us, 0.5)),
-      p99Us: Math.round(pct(us, 0.99)),
+      p50Us: Math.round(percentile(us, 0.5)),
+      p99Us: Math.round(percentile(us, 0.99)),
       concurrency: CONCURRENCY,
       perS,
       loadavg1: Number(loadavg()[0].toFixed(1)),
