@@ -12,6 +12,7 @@ import { stringify } from 'yaml';
 import {
   CLOUD,
   EDGE,
+  STATION_METRICS,
   cpuTicks,
   freePort,
   peakRssMb,
@@ -56,13 +57,7 @@ writeFileSync(
         devices: Number(args.devices),
         intervalMs: Number(args['interval-ms']),
         limit: N,
-        metrics: [
-          { name: 'pm2_5', unit: 'µg/m³' },
-          { name: 'pm10', unit: 'µg/m³' },
-          { name: 'temperature', unit: '°C' },
-          { name: 'humidity', unit: '%' },
-          { name: 'noise', unit: 'dB' },
-        ],
+        metrics: STATION_METRICS,
       },
     ],
   }),

@@ -15,6 +15,7 @@ import { startInfluxd } from './influxd.mjs';
 import {
   CLOUD,
   EDGE,
+  STATION_METRICS,
   freePort,
   peakRssMb,
   startBin,
@@ -27,11 +28,13 @@ const { values: args } = parseArgs({
     readings: { type: 'string', default: '300000' },
     devices: { type: 'string', default: '1000' },
     'interval-ms': { type: 'string', default: '20' },
+    // e.g. --cloud-flag=--cpu-prof --cloud-flag=--cpu-prof-dir=/tmp/prof
+    'cloud-flag': { type: 'string', multiple: true, default: [] },
   },
 });
 const N = Number(args.readings);
 const DEVICES = Number(args.devices);
-const METRICS = ['pm2_5', 'pm10', 'temperature', 'humidity', 'noise'];
+const METRICS = STATION_METRICS.map((m) => m.name);
 const dir = mkdtempSync(join(tmpdir(), 'bench-influx-'));
 const out = (o) => process.stdout.write(`${JSON.stringify({ bench: 'influx-e2e', ...o })}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -65,12 +68,12 @@ writeFileSync(
         devices: DEVICES,
         intervalMs: Number(args['interval-ms']),
         limit: N,
-        metrics: METRICS.map((name) => ({ name, unit: '' })),
+        metrics: STATION_METRICS,
       },
     ],
   }),
 );
-const cloud = startBin(CLOUD, cloudConfig, 'cloud ready');
+const cloud = startBin(CLOUD, cloudConfig, 'cloud ready', args['cloud-flag']);
 await cloud.ready;
 const edge = startBin(EDGE, join(dir, 'edge/edge.yaml'), 'edge ready');
 const { healthPort } = await edge.ready;

@@ -11,6 +11,19 @@ const root = join(import.meta.dirname, '..');
 export const CLOUD = join(root, 'cloud-ingest/dist/bin/village-cloud.js');
 export const EDGE = join(root, 'edge-agent/dist/bin/village-edge.js');
 
+/**
+ * The fake driver's metrics for a station's benches: a station's air and noise readings, each in
+ * its real unit (a reading without one is flagged by quality control, which is then most of what
+ * a bench measures).
+ */
+export const STATION_METRICS = [
+  { name: 'pm2_5', unit: 'µg/m³' },
+  { name: 'pm10', unit: 'µg/m³' },
+  { name: 'temperature', unit: '°C' },
+  { name: 'humidity', unit: '%' },
+  { name: 'noise', unit: 'dB' },
+];
+
 export const freePort = () =>
   new Promise((resolve) => {
     const s = createServer().listen(0, '127.0.0.1', () => {
