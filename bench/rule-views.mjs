@@ -7,14 +7,9 @@
 // Build first: npx turbo run build --filter @village/cloud-ingest --filter @village/test-kit
 //   node bench/rule-views.mjs [--villages 50] [--incidents 2000] [--calls 200]
 import { loadavg } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { timed } from './latency.mjs';
-
-const root = join(import.meta.dirname, '..');
-const { startPostgres } = await import(join(root, 'test-kit', 'dist', 'index.js'));
-const dist = join(root, 'cloud-ingest', 'dist');
-const { openPostgresSharedStore } = await import(join(dist, 'shared-store', 'postgres-shared-store.js'));
+import { openPostgresSharedStore, startPostgres } from './shared-stores.mjs';
 
 const { values: args } = parseArgs({
   options: {

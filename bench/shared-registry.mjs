@@ -14,12 +14,10 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { percentile } from './latency.mjs';
+import { openDatabase, openPostgresSharedStore, startPostgres } from './shared-stores.mjs';
 
 const root = join(import.meta.dirname, '..');
-const { startPostgres } = await import(join(root, 'test-kit', 'dist', 'index.js'));
 const dist = join(root, 'cloud-ingest', 'dist');
-const { openPostgresSharedStore } = await import(join(dist, 'shared-store', 'postgres-shared-store.js'));
-const { openDatabase } = await import(join(dist, 'store', 'open-database.js'));
 const { openRegistryStore } = await import(join(dist, 'store', 'registry-store.js'));
 const { openRegistryReplica } = await import(join(dist, 'store', 'registry-replica.js'));
 const { createEntity } = await import(join(dist, 'store', 'registry-entities.js'));

@@ -10,13 +10,12 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { percentile } from './latency.mjs';
-
-const root = join(import.meta.dirname, '..');
-const { startPostgres } = await import(join(root, 'test-kit', 'dist', 'index.js'));
-const dist = join(root, 'cloud-ingest', 'dist');
-const { openPostgresSharedStore } = await import(join(dist, 'shared-store', 'postgres-shared-store.js'));
-const { openSqliteSharedStore } = await import(join(dist, 'shared-store', 'sqlite-shared-store.js'));
-const { openDatabase } = await import(join(dist, 'store', 'open-database.js'));
+import {
+  openDatabase,
+  openPostgresSharedStore,
+  openSqliteSharedStore,
+  startPostgres,
+} from './shared-stores.mjs';
 
 const { values: args } = parseArgs({
   options: { n: { type: 'string', default: '2000' }, concurrency: { type: 'string', default: '16' } },
