@@ -72,6 +72,8 @@ export interface RegistryStore {
   noteEdgeSeen(edgeId: string, now: number): void;
   edges(): EdgeRow[];
   devices(): DeviceRow[];
+  /** One device's kind, or undefined if the registry has no row for it (one indexed read, no flush). */
+  kindOf(device: string): string | undefined;
   /** Reads the places of edges again, after an admin changed the registry. */
   refresh(): void;
   /** Writes the last-seen times held in memory (see LAST_SEEN_FLUSH_MS); call before closing the database. */
@@ -196,6 +198,7 @@ export function openRegistryStore(
      ON CONFLICT (id) DO UPDATE SET edge = coalesce(devices.edge, @edge), last_seen = max(coalesce(last_seen, 0), @ts)
      WHERE devices.edge = @edge OR devices.edge IS NULL`,
   );
+  const kindOfDevice = db.prepare<[string], { kind: string }>('SELECT kind FROM devices WHERE id = ?');
   const ownerOf = db.prepare<[string], { edge: string | null }>('SELECT edge FROM devices WHERE id = ?');
   const edgeSeen = db.prepare<{ id: string; station: string | null; now: number }>(
     `INSERT INTO edges (id, station, last_seen) VALUES (@id, @station, @now)
@@ -338,6 +341,7 @@ export function openRegistryStore(
         version: r.version,
       }));
     },
+    kindOf: (device) => kindOfDevice.get(device)?.kind,
     devices: () => {
       flushLastSeen();
       return selectDevices.all().map((r) => ({
