@@ -25,12 +25,12 @@ describe('device kinds for the InfluxDB sink', () => {
     const db = openDatabase(dir);
     const b = openRegistryStore(db, EMPTY_REGISTRY, ['edge-1']);
     let now = 1_000;
-    const asked: string[] = [];
+    let reads = 0;
     const kindOf = deviceKinds(
       {
-        kindOf: (d) => {
-          asked.push(d);
-          return b.kindOf(d);
+        knownKinds: () => {
+          reads++;
+          return b.knownKinds();
         },
       },
       2_000,
@@ -52,9 +52,10 @@ describe('device kinds for the InfluxDB sink', () => {
     expect(kindOf('pm-1')).toBe('air-quality');
     now += 60_000;
     expect(kindOf('pm-1')).toBe('air-quality');
-    // Asked at first sight and once after refreshMs; never while fresh, never once known.
-    expect(asked).toEqual(['pm-1', 'pm-1']);
-    expect(b.kindOf('nobody')).toBeUndefined();
+    expect(kindOf('pm-2')).toBe(UNKNOWN_KIND);
+    // Read at first sight and once after refreshMs; never while fresh, never for a known kind.
+    expect(reads).toBe(3);
+    expect(b.knownKinds()).toEqual(new Map([['pm-1', 'air-quality']]));
     db.close();
   });
 });

@@ -72,8 +72,8 @@ export interface RegistryStore {
   noteEdgeSeen(edgeId: string, now: number): void;
   edges(): EdgeRow[];
   devices(): DeviceRow[];
-  /** One device's kind, or undefined if the registry has no row for it (one indexed read, no flush). */
-  kindOf(device: string): string | undefined;
+  /** Device → kind, of every device whose kind is known (one lean read: no joins, no last-seen flush). */
+  knownKinds(): Map<string, string>;
   /** Reads the places of edges again, after an admin changed the registry. */
   refresh(): void;
   /** Writes the last-seen times held in memory (see LAST_SEEN_FLUSH_MS); call before closing the database. */
@@ -198,7 +198,9 @@ export function openRegistryStore(
      ON CONFLICT (id) DO UPDATE SET edge = coalesce(devices.edge, @edge), last_seen = max(coalesce(last_seen, 0), @ts)
      WHERE devices.edge = @edge OR devices.edge IS NULL`,
   );
-  const kindOfDevice = db.prepare<[string], { kind: string }>('SELECT kind FROM devices WHERE id = ?');
+  const selectKinds = db.prepare<[], { id: string; kind: string }>(
+    "SELECT id, kind FROM devices WHERE kind <> 'unknown'",
+  );
   const ownerOf = db.prepare<[string], { edge: string | null }>('SELECT edge FROM devices WHERE id = ?');
   const edgeSeen = db.prepare<{ id: string; station: string | null; now: number }>(
     `INSERT INTO edges (id, station, last_seen) VALUES (@id, @station, @now)
@@ -341,7 +343,7 @@ export function openRegistryStore(
         version: r.version,
       }));
     },
-    kindOf: (device) => kindOfDevice.get(device)?.kind,
+    knownKinds: () => new Map(selectKinds.all().map((r) => [r.id, r.kind])),
     devices: () => {
       flushLastSeen();
       return selectDevices.all().map((r) => ({
