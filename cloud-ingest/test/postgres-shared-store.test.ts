@@ -7,6 +7,7 @@ import { SharedStoreError } from '../src/shared-store/shared-store-error.js';
 import type { SharedStore } from '../src/shared-store/shared-store.js';
 import { runDeadLettersSuite } from './shared-dead-letters-suite.js';
 import { runDeviceOwnersSuite } from './shared-device-owners-suite.js';
+import { runHostBeatsSuite } from './shared-host-beats-suite.js';
 import { runRegistrySuite } from './shared-registry-suite.js';
 import { runRuleViewsSuite } from './shared-rule-views-suite.js';
 import { runSeriesCatalogSuite } from './shared-series-catalog-suite.js';
@@ -43,6 +44,7 @@ runSessionsSuite('postgres', freshPostgres);
 runSeriesCatalogSuite('postgres', freshPostgres);
 runRegistrySuite('postgres', freshPostgres);
 runDeadLettersSuite('postgres', freshPostgres);
+runHostBeatsSuite('postgres', freshPostgres);
 runRuleViewsSuite('postgres', freshPostgres);
 
 describe('PostgreSQL shared store: the server and its url', () => {

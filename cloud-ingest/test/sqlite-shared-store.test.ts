@@ -8,6 +8,7 @@ import { openDatabase } from '../src/store/open-database.js';
 import { createSeqState } from '../src/store/seq-state.js';
 import { runDeadLettersSuite } from './shared-dead-letters-suite.js';
 import { runDeviceOwnersSuite } from './shared-device-owners-suite.js';
+import { runHostBeatsSuite } from './shared-host-beats-suite.js';
 import { runRegistrySuite } from './shared-registry-suite.js';
 import { runRuleViewsSuite } from './shared-rule-views-suite.js';
 import { runSeriesCatalogSuite } from './shared-series-catalog-suite.js';
@@ -48,6 +49,7 @@ runSessionsSuite('sqlite', perConnection);
 runSeriesCatalogSuite('sqlite', perConnection);
 runRegistrySuite('sqlite', perConnection);
 runDeadLettersSuite('sqlite', perThread);
+runHostBeatsSuite('sqlite', perThread);
 runRuleViewsSuite('sqlite', perConnection);
 
 describe('SQLite shared store on an existing cloud.db', () => {

@@ -103,6 +103,11 @@ export function openSqliteStoreInThread(dir: string): SharedStore {
       incidents: (...a) => call('ruleViews.incidents', ...a),
       incident: (...a) => call('ruleViews.incident', ...a),
     },
+    hostBeats: {
+      beat: (...a) => call('hostBeats.beat', ...a),
+      live: (...a) => call('hostBeats.live', ...a),
+      leave: (...a) => call('hostBeats.leave', ...a),
+    },
     isCommitted: (...a) => call('isCommitted', ...a),
     committedAmong: (...a) => call('committedAmong', ...a),
     snapshot: (...a) => call('snapshot', ...a),
