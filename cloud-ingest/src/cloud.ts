@@ -339,6 +339,11 @@ export async function startCloud(
         now,
         name: brokerMode.workerName,
         options: { pollMs, rowsPerPoll, leaseMs },
+        edgeStatuses: () =>
+          registry
+            .edges()
+            .filter((e) => e.boot !== null)
+            .map((e) => [e.id, e.online]),
       });
     const rules = journal
       ? journalRules

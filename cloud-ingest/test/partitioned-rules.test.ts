@@ -176,6 +176,8 @@ describe.each(backends)('rules across hosts on the $name store', { timeout: 30_0
   let dir: string;
   let connect: () => Promise<SharedStore>;
   let where: { path: string } | { url: string };
+  /** Each edge's last birth or death, as every host's registry copy has it (every host gets every status). */
+  const statuses = new Map<string, boolean>();
 
   beforeAll(async () => {
     await backend.setup?.();
@@ -190,6 +192,7 @@ describe.each(backends)('rules across hosts on the $name store', { timeout: 30_0
   });
 
   async function setup(): Promise<SharedStore> {
+    statuses.clear();
     hook = await startWebhookReceiver(SECRET);
     closers.push(() => hook.close());
     dir = mkdtempSync(join(tmpdir(), 'pgrules-'));
@@ -240,6 +243,7 @@ describe.each(backends)('rules across hosts on the $name store', { timeout: 30_0
       now: Date.now,
       name,
       options: { leaseMs: 10_000, pollMs: 50, deadlineIntervalMs: 200, ...options },
+      edgeStatuses: () => statuses,
     })!;
     const h = { name, rules, db, store };
     let closed = false;
@@ -476,6 +480,34 @@ describe.each(backends)('rules across hosts on the $name store', { timeout: 30_0
     );
     expect(Date.now() - stoppedAt).toBeLessThan(5_000);
     expect(notices('opened')).toHaveLength(2);
+  });
+
+  it('a death that came while nobody held the village raises the offline alert on the host that takes it over', async () => {
+    await setup();
+    const fast = { leaseMs: 1_000, renewEveryMs: 100 };
+    const a = await host('host-a', fast);
+    const b = await host('host-b', fast);
+    expect(a.rules.held()).toEqual(['v1']);
+    const offline = async (h: Host) =>
+      (
+        await h.rules.runtime.alerts({ villages: 'all', rule: 'edge.offline', state: 'active', limit: 10 })
+      )[0];
+    // The holder dies. edge-1's death reaches host-b, which holds no village then: not fed to any rules.
+    await a.rules.close({ release: false });
+    statuses.set('edge-1', false);
+    b.rules.runtime.edgeStatus('edge-1', false);
+    await waitFor('host-b takes v1 over', () => b.rules.held().includes('v1'), { timeoutMs: 10_000 });
+    const alert = await waitFor('the offline alert of the missed death', () => offline(b), {
+      timeoutMs: 10_000,
+    });
+    expect(alert).toMatchObject({ village: 'v1', station: 's1', device: 'edge-1' });
+    await waitFor('its incident opened, with a notice', () =>
+      notices('opened').some((r) => (r.body.incident as { kind: string }).kind === 'edge.offline'),
+    );
+    // Born again, fed by the holder as usual: the alert clears.
+    statuses.set('edge-1', true);
+    b.rules.runtime.edgeStatus('edge-1', true);
+    await waitFor('the offline alert cleared', async () => (await offline(b)) === undefined);
   });
 
   it('an escalation fires within 1 s of its deadline from the other host while the owner is dead', async () => {

@@ -138,6 +138,12 @@ export function startPartitionedRules(deps: {
   options?: Partial<PartitionedRulesOptions>;
   /** Test hook: extra notifiers (beside cloud.yaml's webhooks and MQTT). */
   notifiers?: Notifier[];
+  /**
+   * Each edge's last birth or death as this host's registry copy has it, edge → online (only
+   * edges that had one). Every host receives every status, so a host taking a partition over
+   * knows one that came while nobody held it (`reconcileStations`).
+   */
+  edgeStatuses?(): Iterable<[string, boolean]>;
 }): PartitionedRules | undefined {
   const { config, store, name } = deps;
   if (!config.rules.enabled) return undefined;
@@ -397,6 +403,7 @@ export function startPartitionedRules(deps: {
     await shareViews(h, views, deps.now());
     held.set(partition, h);
     await onChain(h, () => syncDeadlines(h, deps.now()));
+    await onChain(h, () => reconcileStations(h));
     log.info({ partition, epoch, cursor: h.cursor }, 'rules: this host runs the partition');
     schedulePoll(h, 0);
   }
@@ -417,6 +424,30 @@ export function startPartitionedRules(deps: {
       metrics.handovers.inc();
       log.info({ partition: h.name, epoch: h.epoch }, 'rules: partition handed over to a host with less');
     });
+  }
+
+  /**
+   * Feeds the partition the edge statuses its saved state missed: a birth or death ingested while
+   * no host held the village (its holder dead, before this host took over) reached no rules
+   * (`edgeStatus` feeds only held villages), so an edge that died then had no offline alert.
+   * Only what disagrees is fed: an edge offline that the state has online, and the edge the
+   * state has offline that is online again.
+   */
+  async function reconcileStations(h: Held): Promise<void> {
+    const outs: RulesOutput[] = [];
+    const now = deps.now();
+    for (const [edge, online] of deps.edgeStatuses?.() ?? []) {
+      const at = base.edgeStations.get(edge);
+      if (at?.village !== h.name) continue;
+      const offline = h.state.offlineStations[at.station];
+      if (online ? offline?.edge !== edge : offline !== undefined) continue;
+      log.info(
+        { partition: h.name, edge, online },
+        'rules: an edge status missed while nobody held the village',
+      );
+      outs.push(...step(h.rules, h.state, { kind: 'station', status: { ...at, edge, online } }, now).outputs);
+    }
+    if (outs.length > 0) await commit(h, outs);
   }
 
   let leaseRound: Promise<void> | undefined;
