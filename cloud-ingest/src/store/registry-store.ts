@@ -65,7 +65,7 @@ export interface RegistryStore {
   /**
    * Of `devices`, those that belong to another edge, with their owner. A device belongs to the edge
    * registry.yaml names, else to the edge that first announced it (birth) or sent it (batch); only
-   * an admin moves it, by naming another edge for it under `devices:` in registry.yaml.
+   * an admin moves it (the admin API, or another edge for it under `devices:` in registry.yaml).
    */
   foreignDevices(edgeId: string, devices: Iterable<string>): Map<string, string>;
   /** Updates the edge's last-seen time (call inside the batch transaction). */
