@@ -254,4 +254,33 @@ describe('village-cloud store migrate: one host to PostgreSQL', { timeout: 180_0
     expect(await again.exit).toBe(2);
     expect(again.stderr.join('')).toContain('store_not_empty');
   });
+
+  it('a folder without cloud.db, or a config without store.kind postgres: exit 2 naming what is wrong', async () => {
+    const empty = join(root, 'empty');
+    mkdirSync(empty);
+    const noDb = spawnBin(['store', 'migrate', '--config', join(root, 'pg', 'cloud.yaml'), '--from', empty]);
+    expect(await noDb.exit).toBe(2);
+    expect(noDb.stderr.join('')).toContain(`no_cloud_db: ${join(empty, 'cloud.db')}`);
+    writeFileSync(
+      join(root, 'one', 'cloud.yaml'),
+      stringify({
+        dataDir: './data',
+        registry: './registry.yaml',
+        http: { port: 0 },
+        log: { level: 'silent' },
+      }),
+    );
+    const sqlite = spawnBin([
+      'store',
+      'migrate',
+      '--config',
+      join(root, 'one', 'cloud.yaml'),
+      '--from',
+      empty,
+    ]);
+    expect(await sqlite.exit).toBe(2);
+    expect(sqlite.stderr.join('')).toContain(
+      'cloud.yaml: store.kind: must be postgres to migrate into (it is sqlite)',
+    );
+  });
 });
