@@ -108,8 +108,8 @@ const hasTable = (db: Db, name: string) =>
  * document, the admins' changes included) and the owners it names, the devices' learned owners,
  * the seq and epoch dedupe, officers' sessions and API tokens, dead letters, and the InfluxDB
  * sink's series catalog. Not copied: the rules' state (the partitioned rules start afresh), the
- * journal, commands (let pending ones complete first), and
- * edges' broker secrets (an external broker holds them). The one-host cloud must be stopped.
+ * journal, commands (let pending ones complete first), edge health, and the edges' broker
+ * secrets (an external broker holds them). The one-host cloud must be stopped.
  */
 export async function migrateToPostgres(opts: { fromDataDir: string; url: string }): Promise<
   Record<string, number>

@@ -13,8 +13,9 @@ export interface DeviceClaim {
  * Who owns which device, where several ingest hosts see it alike (issue 13 finding 2 across
  * hosts): a device belongs to the edge the registry names (registry.yaml, or an admin through the
  * API: the shared registry document, whose writes set these owners in their own transaction,
- * writeRegistryOwners), else to the edge whose claim came first, on any host. SQLite (one cloud.db, its registry's `devices`) and PostgreSQL
- * (shared-store/postgres-device-owners.ts) pass one suite (test/shared-device-owners-suite.ts).
+ * writeRegistryOwners), else to the edge whose claim came first, on any host. SQLite (one
+ * cloud.db, its registry's `devices`) and PostgreSQL (shared-store/postgres-device-owners.ts)
+ * pass one suite (test/shared-device-owners-suite.ts).
  */
 export interface DeviceOwnerStore {
   /**
