@@ -3,10 +3,11 @@
 // PostgreSQL 15 (test-kit's startPostgres, over TCP on 127.0.0.1): a host's poll when nothing
 // changed (one indexed read), an admin change through the replica (import check, the change in
 // cloud.db, export, the document written under the row lock) and another host's poll that
-// imports it, for a registry of `--villages` villages (2 stations, 2 people each) and `--users`
-// officers. Prints JSON lines.
+// imports it, for a registry of `--villages` villages (2 stations, 2 people each), `--users`
+// officers and `--devices` devices named by the registry (their owners are written with every
+// version, shared-store/postgres-device-owners.ts writeRegistryOwners). Prints JSON lines.
 // Build first: npx turbo run build --filter @village/cloud-ingest --filter @village/test-kit
-//   node bench/shared-registry.mjs [--villages 200] [--users 100] [--n 100]
+//   node bench/shared-registry.mjs [--villages 200] [--users 100] [--devices 0] [--n 100]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,12 +29,14 @@ const { values: args } = parseArgs({
   options: {
     villages: { type: 'string', default: '200' },
     users: { type: 'string', default: '100' },
+    devices: { type: 'string', default: '0' },
     n: { type: 'string', default: '100' },
   },
 });
 const V = Number(args.villages);
 const U = Number(args.users);
 const N = Number(args.n);
+const D = Number(args.devices);
 const out = (o) => process.stdout.write(`${JSON.stringify({ bench: 'shared-registry', ...o })}\n`);
 const villages = Array.from({ length: V }, (_, i) => ({
   id: `v${i}`,
@@ -50,7 +53,12 @@ const file = {
       livesAlone: p === 0,
     })),
   ),
-  devices: [],
+  devices: Array.from({ length: D }, (_, i) => ({
+    id: `dev-${i}`,
+    edge: `edge-${i % V}-${i % 2}`,
+    kind: 'air-quality',
+    driver: 'modbus',
+  })),
   users: Array.from({ length: U }, (_, i) => ({
     username: `officer-${i}`,
     name: `官${i}`,
@@ -71,6 +79,7 @@ const summary = (op, us) => {
     n: us.length,
     villages: V,
     users: U,
+    devices: D,
     p50Us: Math.round(percentile(us, 0.5)),
     p99Us: Math.round(percentile(us, 0.99)),
     loadavg1: Number(loadavg()[0].toFixed(1)),
@@ -101,7 +110,7 @@ try {
     hosts.push({ db, store, replica });
   }
   const [a, b] = hosts;
-  out({ op: 'document', bytes: JSON.stringify(file).length, villages: V, users: U });
+  out({ op: 'document', bytes: JSON.stringify(file).length, villages: V, users: U, devices: D });
   const idle = [];
   for (let i = 0; i < N; i++) idle.push(await timed(() => b.replica.poll()));
   summary('poll, nothing new', idle);

@@ -146,13 +146,6 @@ export async function startCloud(
       const pg = await openPostgresSharedStore({ url: config.store.url, log });
       sharedStore = pg;
       closers.push(() => pg.close());
-      // Who may write a device: the claims all hosts share, registry.yaml's owners over them.
-      sharedOwners = await openSharedDeviceOwners(
-        pg.deviceOwners,
-        registryFile.devices,
-        registry.fileImportedAtStart,
-      );
-      dedupe = { sharedStore: pg, sharedOwners };
       // The registry too: one versioned document, imported into cloud.db (store/registry-replica.ts).
       registryReplica = await openRegistryReplica({
         db,
@@ -169,6 +162,10 @@ export async function startCloud(
       const replica = registryReplica;
       closers.push(async () => replica.close());
       registry.refresh();
+      // Who may write a device: the claims all hosts share, the registry's owners over them (the
+      // replica's start wrote those its document names, in the document's transaction).
+      sharedOwners = await openSharedDeviceOwners(pg.deviceOwners, exportRegistry(db).devices);
+      dedupe = { sharedStore: pg, sharedOwners };
       log.info({ store: 'postgres' }, 'shared store ready');
     } else {
       const state = brokerMode.openState(db);
@@ -394,6 +391,8 @@ export async function startCloud(
     const liveRules = rules && 'setup' in rules ? rules.setup : undefined;
     const refreshRegistryCaches = () => {
       registry.refresh();
+      // Several hosts: a device an admin moved or removed (here, or on another host) at once.
+      sharedOwners?.applyRegistry(exportRegistry(db).devices);
       auth.refreshUsers();
       if (liveRules) applyRegistryToRules(liveRules, config.rules, exportRegistry(db));
       partitionedRules?.applyRegistry(exportRegistry(db));
@@ -408,6 +407,8 @@ export async function startCloud(
       }
       for (const u of users) await auth.sessions.deleteUser(u);
     };
+    // A version the poll imported since the owners were read, before this hook was set.
+    sharedOwners?.applyRegistry(exportRegistry(db).devices);
     routes.push(
       createAdminRoutes({
         db,

@@ -11,8 +11,6 @@ import { type SharedDatabase, twoHosts } from './shared-store-hosts.js';
 export function runDeviceOwnersSuite(name: string, makeDatabase: SharedDatabase): void {
   const claims = (edge: string, devices: string[], source: DeviceClaim['source'] = 'reading') =>
     devices.map((device) => ({ device, edge, source }));
-  const file = (owners: [string, string][]) =>
-    owners.map(([id, edge]) => ({ id, edge, kind: 'air-quality', driver: 'modbus' }));
 
   describe(`SharedStore device owners: ${name}`, () => {
     const [a, b] = twoHosts(makeDatabase);
@@ -54,24 +52,6 @@ export function runDeviceOwnersSuite(name: string, makeDatabase: SharedDatabase)
       expect(seen.get('r-2')).toBe('edge-1');
       expect(seen.has('r-3')).toBe(false);
       expect(await b.deviceOwners.claim(claims('edge-2', ['r-2']))).toEqual(new Map([['r-2', 'edge-1']]));
-    });
-
-    it("registry.yaml's owner overrides a claim; another file moves it only when that host's file changed", async () => {
-      await a.deviceOwners.claim(claims('edge-2', ['f-1'], 'birth'));
-      // Host b starts with a file naming edge-1 for f-1 (unchanged since its last start): the file wins over the claim.
-      await b.deviceOwners.importFileOwners(file([['f-1', 'edge-1']]), false);
-      expect((await a.deviceOwners.owners()).get('f-1')).toBe('edge-1');
-      expect(await a.deviceOwners.claim(claims('edge-2', ['f-1']))).toEqual(new Map([['f-1', 'edge-1']]));
-      // A host restarting with an older copy naming edge-3 does not move it back...
-      await a.deviceOwners.importFileOwners(file([['f-1', 'edge-3']]), false);
-      expect((await b.deviceOwners.owners()).get('f-1')).toBe('edge-1');
-      // ...but an admin's edit of the file (the host's file changed) does.
-      await a.deviceOwners.importFileOwners(file([['f-1', 'edge-3']]), true);
-      expect((await b.deviceOwners.owners()).get('f-1')).toBe('edge-3');
-      expect(await b.deviceOwners.claim(claims('edge-1', ['f-1']))).toEqual(new Map([['f-1', 'edge-3']]));
-      // A device the file names that nobody claimed yet.
-      await b.deviceOwners.importFileOwners(file([['f-2', 'edge-2']]), false);
-      expect(await a.deviceOwners.claim(claims('edge-1', ['f-2']))).toEqual(new Map([['f-2', 'edge-2']]));
     });
   });
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RegistryFile } from '../src/registry-file.js';
 import type { SharedStore } from '../src/shared-store/shared-store.js';
+import type { SharedRegistry } from '../src/store/shared-registry-store.js';
 import { type SharedDatabase, twoHosts } from './shared-store-hosts.js';
 
 /**
@@ -77,6 +78,77 @@ export function runRegistrySuite(name: string, makeDatabase: SharedDatabase): vo
         Array.from({ length: 2 * N }, (_, i) => start + i),
       );
       expect(last.fileSha256).toBe('f1');
+    });
+
+    it('a write sets the device owners its document names, over claims, for every host; a device it names no longer loses its owner', async () => {
+      const naming = (latest: SharedRegistry | undefined, devices: [string, string][]) => ({
+        doc: {
+          ...latest!.doc,
+          devices: devices.map(([id, edge]) => ({ id, edge, kind: 'air-quality', driver: 'modbus' })),
+        },
+        fileSha256: latest!.fileSha256,
+      });
+      const claim = (edge: string, devices: string[]) =>
+        b.deviceOwners.claim(devices.map((device) => ({ device, edge, source: 'reading' as const })));
+      await claim('edge-9', ['m-1', 'm-3']);
+      await a.registry.update((latest) =>
+        naming(latest, [
+          ['m-1', 'edge-1'],
+          ['m-2', 'edge-2'],
+        ]),
+      );
+      const owners = await b.deviceOwners.owners();
+      expect([owners.get('m-1'), owners.get('m-2'), owners.get('m-3')]).toEqual([
+        'edge-1',
+        'edge-2',
+        'edge-9',
+      ]);
+      expect(await claim('edge-9', ['m-1'])).toEqual(new Map([['m-1', 'edge-1']]));
+      // Moved (m-1) and removed (m-2) through the other host; a claim (m-3) is not the registry's.
+      await b.registry.update((latest) => naming(latest, [['m-1', 'edge-2']]));
+      const after = await a.deviceOwners.owners();
+      expect([after.get('m-1'), after.has('m-2'), after.get('m-3')]).toEqual(['edge-2', false, 'edge-9']);
+      // The first claim after the removal wins.
+      expect(await claim('edge-7', ['m-2'])).toEqual(new Map([['m-2', 'edge-7']]));
+      // A change the check refuses moves nothing.
+      await expect(
+        a.registry.update((latest) => {
+          naming(latest, [['m-1', 'edge-3']]);
+          throw new Error('refused by the check');
+        }),
+      ).rejects.toThrow('refused by the check');
+      expect((await b.deviceOwners.owners()).get('m-1')).toBe('edge-2');
+    });
+
+    it('claims while the registry moves the same devices: no deadlock, and the registry owns them all at the end', async () => {
+      const devices = Array.from({ length: 40 }, (_, i) => `mv-${i}`);
+      for (let round = 0; round < 4; round++) {
+        const edge = `edge-r${round}`;
+        const [, fromClaim] = await Promise.all([
+          a.registry.update((latest) => ({
+            doc: {
+              ...latest!.doc,
+              // Every other round names none of them: a removal of all 40.
+              devices:
+                round % 2 === 1
+                  ? []
+                  : devices.map((id) => ({ id, edge, kind: 'air-quality', driver: 'modbus' })),
+            },
+            fileSha256: latest!.fileSha256,
+          })),
+          b.deviceOwners.claim(
+            [...devices].reverse().map((device) => ({ device, edge: 'edge-c', source: 'reading' })),
+          ),
+        ]);
+        expect(fromClaim.size).toBe(devices.length);
+        const owners = await b.deviceOwners.owners();
+        for (const d of devices) {
+          if (round % 2 === 0) expect(owners.get(d)).toBe(edge);
+          // Removed: the claim's owner if it came after, else nobody's.
+          else expect([undefined, 'edge-c']).toContain(owners.get(d));
+          expect([edge, 'edge-c', `edge-r${round - 1}`]).toContain(fromClaim.get(d));
+        }
+      }
     });
   });
 }

@@ -37,6 +37,7 @@ import { influxSinkSchema } from '../src/sink/influx-config.js';
 import { createInfluxSink } from '../src/sink/influx-sink.js';
 import { countDeadLetters } from '../src/store/dead-letter-store.js';
 import { openDatabase } from '../src/store/open-database.js';
+import { exportRegistry } from '../src/store/registry-import.js';
 import { openRegistryStore } from '../src/store/registry-store.js';
 import { REGISTRY, T0, commitGroups, counterValue, makeBatch } from './cloud-fixture.js';
 
@@ -108,12 +109,12 @@ describe('batch ingest through the PostgreSQL SharedStore, InfluxDB sink', { tim
     const db = openDatabase(dir);
     const metrics = createCloudMetrics();
     const registry = openRegistryStore(db, parseRegistry(REGISTRY), ['edge-1', 'edge-2']);
-    const file = parseRegistry(REGISTRY).devices;
-    const sharedOwners = await openSharedDeviceOwners(
-      shared.deviceOwners,
-      file,
-      registry.fileImportedAtStart,
+    // As a host's start (store/registry-replica.ts): the first writes the registry document, and
+    // with it the owners it names; then this host reads the owners.
+    await shared.registry.update((latest) =>
+      latest === undefined ? { doc: exportRegistry(db), fileSha256: null } : undefined,
     );
+    const sharedOwners = await openSharedDeviceOwners(shared.deviceOwners, exportRegistry(db).devices);
     // As cloud.ts picks them with store.kind postgres: the SharedStore's, not this host's cloud.db.
     const deadLetters = countDeadLetters(shared.deadLetters, metrics.registry);
     const sink = createInfluxSink(

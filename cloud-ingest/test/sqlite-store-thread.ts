@@ -54,7 +54,6 @@ export function openSqliteStoreInThread(dir: string): SharedStore {
     deviceOwners: {
       claim: (...a) => call('deviceOwners.claim', ...a),
       owners: () => call('deviceOwners.owners'),
-      importFileOwners: (...a) => call('deviceOwners.importFileOwners', ...a),
     },
     sessions: {
       create: (...a) => call('sessions.create', ...a),

@@ -16,6 +16,7 @@ import { startCloud } from '../cloud.js';
 import { checkCloudConfig } from '../config-check.js';
 import { type CloudConfig, loadConfig } from '../config.js';
 import { hashPassword } from '../password-hash.js';
+import { StoreMigrateError } from '../shared-store/migrate-to-postgres.js';
 import { InfluxUnreachableError, prepareInflux } from '../sink/influx-startup.js';
 import { ALLOW_SINK_CHANGE_FLAG, checkSinkChange } from '../sink/sink-change.js';
 import { checkCloudSchema } from '../store/cloud-migrations.js';
@@ -24,6 +25,7 @@ import { addBackupCommands } from './backup-commands.js';
 import { printNewEdgeSecret } from './new-edge-secret.js';
 import { readPassword } from './read-password.js';
 import { addRegistryCommands } from './registry-commands.js';
+import { addStoreCommands } from './store-commands.js';
 
 /** Exit codes: 0 clean stop (SIGTERM/SIGINT), 1 runtime failure, 2 bad config or usage. */
 const EXIT_RUNTIME = 1;
@@ -180,6 +182,7 @@ program
   .action(() => printNewEdgeSecret(process.stdout));
 addBackupCommands(program);
 addRegistryCommands(program);
+addStoreCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) {
@@ -192,6 +195,10 @@ program.parseAsync(process.argv).catch((err: unknown) => {
   }
   if (err instanceof BackupError) {
     process.stderr.write(`village-cloud: ${err.code}: ${err.message}\n`);
+    process.exit(EXIT_USAGE);
+  }
+  if (err instanceof StoreMigrateError) {
+    process.stderr.write(`village-cloud store migrate: ${err.code}: ${err.message}\n`);
     process.exit(EXIT_USAGE);
   }
   if (err instanceof PortError) {

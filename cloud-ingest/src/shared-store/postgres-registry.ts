@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { RegistryFile } from '../registry-file.js';
 import type { SharedRegistry, SharedRegistryStore } from '../store/shared-registry-store.js';
+import { writeRegistryOwners } from './postgres-device-owners.js';
 import type { Query } from './postgres-query.js';
 
 /**
@@ -9,7 +10,9 @@ import type { Query } from './postgres-query.js';
  * through one host's admin API held on that host only (the old password still logged in on the
  * others). The one row (id 1) exists from the schema's creation with version 0 and no document, so
  * even the first write takes a row lock: every write, from any host, runs under `FOR UPDATE` of
- * it, one after the other, and none is lost.
+ * it, one after the other, and none is lost. The device owners the document names
+ * (`shared_device_owners`, postgres-device-owners.ts) are written in the same transaction, so an
+ * admin's move or removal of a device holds for every host's ingest as it does for the document.
  */
 export const REGISTRY_SCHEMA = `
   CREATE TABLE IF NOT EXISTS shared_registry (
@@ -49,13 +52,19 @@ export function postgresRegistry(q: Query, tx: Tx): SharedRegistryStore {
         ).rows;
         const latest = registryOf(r);
         const next = change(latest);
-        if (next === undefined) return latest;
+        // The owners the document names, in this transaction, also when nothing new is written (a
+        // host's start): a document written before the owners followed it is caught up.
+        if (next === undefined) {
+          if (latest !== undefined) await writeRegistryOwners(c, latest.doc.devices);
+          return latest;
+        }
         const version = Number(r?.version ?? 0) + 1;
         await c.query(
           `UPDATE shared_registry SET version = $1, doc = $2::jsonb, file_sha256 = $3, updated_at = now()
             WHERE id = 1`,
           [version, JSON.stringify(next.doc), next.fileSha256],
         );
+        await writeRegistryOwners(c, next.doc.devices);
         return { version, doc: next.doc, fileSha256: next.fileSha256 };
       }),
   };

@@ -11,9 +11,11 @@ export interface DeviceClaim {
 
 /**
  * Who owns which device, where several ingest hosts see it alike (issue 13 finding 2 across
- * hosts): a device belongs to the edge registry.yaml names, else to the edge whose claim came
- * first, on any host. SQLite (one cloud.db, its registry's `devices`) and PostgreSQL
- * (shared-store/postgres-device-owners.ts) pass one suite (test/shared-device-owners-suite.ts).
+ * hosts): a device belongs to the edge the registry names (registry.yaml, or an admin through the
+ * API: the shared registry document, whose writes set these owners in their own transaction,
+ * writeRegistryOwners), else to the edge whose claim came first, on any host. SQLite (one
+ * cloud.db, its registry's `devices`) and PostgreSQL (shared-store/postgres-device-owners.ts)
+ * pass one suite (test/shared-device-owners-suite.ts).
  */
 export interface DeviceOwnerStore {
   /**
@@ -24,13 +26,6 @@ export interface DeviceOwnerStore {
   claim(claims: readonly DeviceClaim[]): Promise<Map<string, string>>;
   /** Every device's owner (a host's cache at start). */
   owners(): Promise<Map<string, string>>;
-  /**
-   * The owners registry.yaml names, imported by each host at start. They override claims. They
-   * override another file's owner only when `moved` (this host's file changed since it was last
-   * imported, registry-store.ts `fileImportedAtStart`): an admin moves a device by editing the
-   * file, and a host restarting with a copy it had before does not move it back.
-   */
-  importFileOwners(devices: RegistryFile['devices'], moved: boolean): Promise<void>;
 }
 
 /**
@@ -48,12 +43,6 @@ export function openDeviceOwnerStore(db: Db): DeviceOwnerStore {
   const allOwners = db.prepare<[], { id: string; edge: string }>(
     'SELECT id, edge FROM devices WHERE edge IS NOT NULL',
   );
-  const upsertFile = db.prepare<{ id: string; kind: string; driver: string; edge: string; moved: number }>(
-    `INSERT INTO devices (id, kind, driver, edge, source) VALUES (@id, @kind, @driver, @edge, 'registry')
-     ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, driver = excluded.driver, edge = excluded.edge,
-       source = 'registry'
-     WHERE devices.source <> 'registry' OR @moved = 1`,
-  );
   const claim = db.transaction((claims: readonly DeviceClaim[]) => {
     const owners = new Map<string, string>();
     for (const c of claims) {
@@ -63,12 +52,26 @@ export function openDeviceOwnerStore(db: Db): DeviceOwnerStore {
     }
     return owners;
   });
-  const importFile = db.transaction((devices: RegistryFile['devices'], moved: boolean) => {
-    for (const d of devices) upsertFile.run({ ...d, moved: moved ? 1 : 0 });
-  });
   return {
     claim: async (claims) => (claims.length === 0 ? new Map() : claim.immediate(claims)),
     owners: async () => new Map(allOwners.all().map((r) => [r.id, r.edge])),
-    importFileOwners: async (devices, moved) => importFile.immediate(devices, moved),
   };
+}
+
+/**
+ * The SQLite half of postgres-device-owners.ts's writeRegistryOwners, on the `devices` rows the
+ * claims use (call inside the transaction that writes the registry document,
+ * store/shared-registry-store.ts): each device the document names is its edge's, and a device it
+ * named before and no longer loses its row, to be claimed again.
+ */
+export function writeRegistryOwners(db: Db, devices: RegistryFile['devices']): void {
+  const upsert = db.prepare<{ id: string; kind: string; driver: string; edge: string }>(
+    `INSERT INTO devices (id, kind, driver, edge, source) VALUES (@id, @kind, @driver, @edge, 'registry')
+     ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, driver = excluded.driver, edge = excluded.edge,
+       source = 'registry'`,
+  );
+  db.prepare(
+    "DELETE FROM devices WHERE source = 'registry' AND id NOT IN (SELECT value FROM json_each(?))",
+  ).run(JSON.stringify(devices.map((d) => d.id)));
+  for (const d of devices) upsert.run(d);
 }

@@ -65,7 +65,7 @@ export interface RegistryStore {
   /**
    * Of `devices`, those that belong to another edge, with their owner. A device belongs to the edge
    * registry.yaml names, else to the edge that first announced it (birth) or sent it (batch); only
-   * an admin moves it, by naming another edge for it under `devices:` in registry.yaml.
+   * an admin moves it (the admin API, or another edge for it under `devices:` in registry.yaml).
    */
   foreignDevices(edgeId: string, devices: Iterable<string>): Map<string, string>;
   /** Updates the edge's last-seen time (call inside the batch transaction). */
@@ -180,6 +180,9 @@ export function openRegistryStore(
   const death = db.prepare<[number | null, string]>(
     'UPDATE edges SET online = 0, bd_seq = max(coalesce(bd_seq, 0), coalesce(?, 0)) WHERE id = ?',
   );
+  // A device an admin named stays the registry's (source 'registry') when its edge announces it:
+  // else the admin API no longer found it, and the registry's export (the shared document with
+  // several hosts) left it out.
   const upsertInventory = db.prepare<{
     id: string;
     kind: string;
@@ -190,7 +193,7 @@ export function openRegistryStore(
     `INSERT INTO devices (id, kind, driver, edge, metrics, source, last_seen)
      VALUES (@id, @kind, @driver, @edge, @metrics, 'birth', NULL)
      ON CONFLICT (id) DO UPDATE SET kind = @kind, driver = @driver, edge = coalesce(devices.edge, @edge),
-       metrics = @metrics, source = 'birth'
+       metrics = @metrics, source = CASE devices.source WHEN 'registry' THEN 'registry' ELSE 'birth' END
      WHERE devices.edge = @edge OR devices.edge IS NULL`,
   );
   const deviceSeen = db.prepare<{ id: string; edge: string; ts: number }>(

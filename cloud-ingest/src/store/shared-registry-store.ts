@@ -1,5 +1,7 @@
 import type { RegistryFile } from '../registry-file.js';
+import { writeRegistryOwners } from './device-owner-store.js';
 import type { Db } from './open-database.js';
+import { createRegistrySchema } from './registry-store.js';
 
 /**
  * The registry every host serves (places, stations, edges, devices named by an admin, people and
@@ -32,7 +34,9 @@ export interface SharedRegistryStore {
    * other): calls `change` with the latest document (undefined before any); what it returns is
    * written as version + 1, and undefined writes nothing. `change` is synchronous (it works on the
    * host's cloud.db); a throw writes nothing and reaches the caller. Returns the document as it is
-   * at commit.
+   * at commit. In the same transaction the device owners (SharedStore.deviceOwners) are set to
+   * those the document at commit names, also when nothing is written (a host's start): a device
+   * an admin moved is its new edge's for every host's ingest, one removed has no owner.
    */
   update(
     change: (latest: SharedRegistry | undefined) => SharedRegistryWrite | undefined,
@@ -44,6 +48,8 @@ export interface SharedRegistryStore {
  * single-host cloud does not use it: its cloud.db is the registry.
  */
 export function openSharedRegistryStore(db: Db): SharedRegistryStore {
+  // The owners' rows (store/device-owner-store.ts) are written with the document.
+  db.transaction(() => createRegistrySchema(db)).immediate();
   db.exec(`
     CREATE TABLE IF NOT EXISTS shared_registry (
       id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL, doc TEXT NOT NULL,
@@ -70,9 +76,13 @@ export function openSharedRegistryStore(db: Db): SharedRegistryStore {
     (change: (latest: SharedRegistry | undefined) => SharedRegistryWrite | undefined) => {
       const latest = read();
       const next = change(latest);
-      if (next === undefined) return latest;
+      if (next === undefined) {
+        if (latest !== undefined) writeRegistryOwners(db, latest.doc.devices);
+        return latest;
+      }
       const version = (latest?.version ?? 0) + 1;
       upsert.run(version, JSON.stringify(next.doc), next.fileSha256, Date.now());
+      writeRegistryOwners(db, next.doc.devices);
       return { version, doc: next.doc, fileSha256: next.fileSha256 };
     },
   );
