@@ -1,12 +1,20 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type Postgres, startPostgres } from '@village/test-kit';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { hashPassword } from '../src/password-hash.js';
+import { EMPTY_REGISTRY } from '../src/registry-file.js';
+import { openPostgresSharedStore } from '../src/shared-store/postgres-shared-store.js';
 import { CLOUD_SCHEMA_VERSION, migrateCloudDb } from '../src/store/cloud-migrations.js';
+import { openDatabase } from '../src/store/open-database.js';
 import { exportRegistry } from '../src/store/registry-import.js';
+import { openRegistryReplica } from '../src/store/registry-replica.js';
+import { createRegistrySchema } from '../src/store/registry-store.js';
 import { SCOPED_REGISTRY } from './auth-cloud.js';
 import { spawnBin, startBinCloud } from './http-bin-cloud.js';
 
@@ -111,6 +119,87 @@ describe('village-cloud registry import|export (built bin)', { timeout: 60_000 }
     expect(parse((await bin(['registry', 'export', '-c', config])).out)).toEqual(REGISTRY);
   });
 });
+
+// Several hosts (issue 20): the registry is the shared document in PostgreSQL; an import into one
+// host's cloud.db was undone by that host's next poll of the document.
+describe(
+  'village-cloud registry import|export with store.kind postgres (built bin, real PostgreSQL)',
+  {
+    timeout: 90_000,
+  },
+  () => {
+    let pg: Postgres;
+    const dirs: string[] = [];
+    beforeAll(async () => {
+      pg = await startPostgres();
+    }, 60_000);
+    afterAll(async () => {
+      for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+      await pg?.stop();
+    });
+
+    it('import writes a new version of the shared document (once per change); export prints it; a host takes it', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'registry-pg-'));
+      dirs.push(dir);
+      // What store.kind postgres needs beside it (never reached here: import and export touch only PostgreSQL).
+      const config = {
+        dataDir: './data',
+        store: { kind: 'postgres', url: pg.url },
+        mqtt: {
+          mode: 'external',
+          url: 'mqtt://127.0.0.1:1',
+          username: 'ingest',
+          password: 'x',
+          clientId: 'cli',
+        },
+        sink: { kind: 'influx', url: 'http://127.0.0.1:1', api: 'v1', database: 'village' },
+      };
+      writeFileSync(join(dir, 'cloud.yaml'), stringify(config));
+      const file = join(dir, 'registry.yaml');
+      writeFileSync(file, stringify(REGISTRY));
+      const cfg = join(dir, 'cloud.yaml');
+      const store = await openPostgresSharedStore({ url: pg.url });
+      try {
+        const first = await bin(['registry', 'import', file, '-c', cfg]);
+        expect(first.err).toBe('');
+        expect(JSON.parse(first.out)).toEqual({ imported: file, changed: true, version: 1 });
+        const again = JSON.parse((await bin(['registry', 'import', file, '-c', cfg])).out);
+        expect(again).toEqual({ imported: file, changed: false, version: 1 });
+        expect(parse((await bin(['registry', 'export', '-c', cfg])).out)).toEqual(REGISTRY);
+        // A file without users keeps the officers the document has.
+        const noUsers = join(dir, 'no-users.yaml');
+        writeFileSync(noUsers, stringify({ ...REGISTRY, users: undefined, devices: [] }));
+        expect(JSON.parse((await bin(['registry', 'import', noUsers, '-c', cfg])).out).version).toBe(2);
+        const shared = await store.registry.read();
+        expect(shared?.version).toBe(2);
+        expect(shared?.doc.devices).toEqual([]);
+        expect(shared?.doc.users?.map((u) => u.username)).toEqual(['officer-v1']);
+        // A host's copy: what its start (or its next poll) imports into its cloud.db.
+        const db = openDatabase(join(dir, 'host'));
+        migrateCloudDb(db, 'cloud.db');
+        createRegistrySchema(db);
+        const replica = await openRegistryReplica({
+          db,
+          store: store.registry,
+          file: EMPTY_REGISTRY,
+          fileImportedAtStart: false,
+          credentialEdges: [],
+          onImported: async () => {},
+          pollMs: 60_000,
+          log: pino({ level: 'silent' }),
+          metricsRegistry: new Registry(),
+          now: Date.now,
+        });
+        expect(replica.version).toBe(2);
+        expect(exportRegistry(db).counties[0]?.towns[0]?.villages[0]?.id).toBe('v1');
+        replica.close();
+        db.close();
+      } finally {
+        await store.close();
+      }
+    });
+  },
+);
 
 // Schema version 2: a cloud.db of version 1 (people without waking, quiet, report interval)
 // migrates and keeps its people.
