@@ -117,6 +117,9 @@ export function openAqiStore(db: Db): AqiStore {
   const dueBefore = db.prepare<[string, number], { station: string; start: number }>(
     'SELECT station, start FROM aqi_due WHERE kind = ? AND start <= ? ORDER BY start',
   );
+  const isDue = db.prepare<[string, string, number], { start: number }>(
+    'SELECT start FROM aqi_due WHERE kind = ? AND station = ? AND start = ?',
+  );
   const clearDue = db.prepare<[string, string, number]>(
     'DELETE FROM aqi_due WHERE kind = ? AND station = ? AND start = ?',
   );
@@ -185,6 +188,7 @@ export function openAqiStore(db: Db): AqiStore {
     publish: (d, compute) =>
       settled(() =>
         db.transaction(() => {
+          if (isDue.get(d.kind, d.station, d.start) === undefined) return undefined;
           const row = compute(samplesOf.all(d.station, d.from, d.end));
           upsertPublished.run(d.kind, d.station, d.start, row.village, JSON.stringify(row), row.publishedAt);
           clearDue.run(d.kind, d.station, d.start);

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { EpochChange } from '../store/seq-state.js';
+import { AIR_QUALITY_SCHEMA, postgresAqi, postgresQuality } from './postgres-air-quality.js';
 import { COMMANDS_SCHEMA, postgresCommands } from './postgres-commands.js';
 import { DEAD_LETTERS_SCHEMA, postgresDeadLetters } from './postgres-dead-letters.js';
 import { DEVICE_OWNERS_SCHEMA, postgresDeviceOwners } from './postgres-device-owners.js';
@@ -234,6 +235,7 @@ export async function openPostgresSharedStore({
       await c.query(REGISTRY_SCHEMA);
       await c.query(DEAD_LETTERS_SCHEMA);
       await c.query(RULE_VIEWS_SCHEMA);
+      await c.query(AIR_QUALITY_SCHEMA);
     });
   } catch (err) {
     await pool.end().catch(() => {});
@@ -259,6 +261,8 @@ export async function openPostgresSharedStore({
     registry: postgresRegistry(q, tx),
     deadLetters: postgresDeadLetters(q),
     ruleViews: postgresRuleViews(q),
+    quality: postgresQuality(q, tx),
+    aqi: postgresAqi(q, tx),
 
     async isCommitted(edge, epoch, seq) {
       const rows = await q<{ committed: boolean }>(
