@@ -339,6 +339,7 @@ export async function startCloud(
         now,
         name: brokerMode.workerName,
         options: { pollMs, rowsPerPoll, leaseMs },
+        sink,
       });
     const rules = journal
       ? journalRules
