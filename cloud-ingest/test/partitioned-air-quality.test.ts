@@ -236,6 +236,29 @@ describe('quality control and the published AQI across two hosts on PostgreSQL',
       n: 10,
       value: 40,
     });
+    // An officer on host B invalidates the next ten minutes: the stored readings' flags follow
+    // (shared store and sink), and the hour is published again without them.
+    const inv = await b.api('/api/v1/quality/invalidate', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        station: 's1',
+        metric: 'pm25',
+        from: H0 + 10 * M,
+        to: H0 + 20 * M,
+        reason: 'knocked',
+      }),
+    });
+    expect(inv.status).toBe(200);
+    expect((inv.body.change as { readings: number }).readings).toBe(2);
+    await waitFor(
+      'the invalidated readings flagged I in the shared sink',
+      () => sinkFlag(a, H0 + 15 * M) === 'I',
+    );
+    await waitFor('hour H0 published again with 4 flagged', async () => {
+      const { body } = await a.api(`/api/v1/aqi/hourly?station=s1&from=${H0}&to=${H0 + 1}`);
+      return (body.aqi as { flagged: number }[])[0]?.flagged === 4;
+    });
     const latest = await a.api('/api/v1/aqi/latest');
     expect((latest.body.aqi as { start: number }[]).map((r) => r.start)).toEqual([H0]);
 
@@ -271,11 +294,11 @@ describe('quality control and the published AQI across two hosts on PostgreSQL',
     });
     expect(next).toMatchObject({ station: 's1', start: H0 + H, flagged: 0 });
     expect((next.means as Record<string, Record<string, unknown>>)['PM2.5']!['1h']).toMatchObject({ n: 12 });
-    // Hour H0 is published once, still with its two flagged readings.
+    // Hour H0 is published once, still with its four flagged readings.
     const { body } = await b.api(`/api/v1/aqi/hourly?station=s1&from=${H0}&to=${H0 + 2 * H}`);
     expect((body.aqi as { start: number; flagged: number }[]).map((r) => [r.start - H0, r.flagged])).toEqual([
       [H, 0],
-      [0, 2],
+      [0, 4],
     ]);
   });
 });

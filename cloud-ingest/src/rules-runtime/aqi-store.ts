@@ -52,17 +52,21 @@ export interface AqiStore {
     due: { kind: 'hourly' | 'daily'; station: string; start: number; from: number; end: number },
     compute: (samples: StoredSample[]) => PublishedRow,
   ): Promise<PublishedRow | undefined>;
-  list(q: {
-    kind: 'hourly' | 'daily';
-    station?: string;
-    villages: ReadonlySet<string> | 'all';
-    from?: number;
-    to?: number;
-    limit: number;
-  }): Promise<PublishedRow[]>;
+  list(q: PublishedQuery): Promise<PublishedRow[]>;
   sampleCounts(station: string, from: number, to: number): Promise<{ total: number; flagged: number }>;
   /** The newest hourly row of each station, by station. */
   latest(): Promise<PublishedRow[]>;
+}
+
+/** Which published rows to list, newest first. */
+export interface PublishedQuery {
+  kind: 'hourly' | 'daily';
+  station?: string;
+  /** The caller's villages. */
+  villages: ReadonlySet<string> | 'all';
+  from?: number;
+  to?: number;
+  limit: number;
 }
 
 export interface StoredSample {

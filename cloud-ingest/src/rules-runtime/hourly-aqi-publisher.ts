@@ -11,7 +11,7 @@ import {
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import type { PlaceTags, Sink } from '../sink/sink.js';
-import type { AqiSampleRow, AqiStore, StoredSample } from './aqi-store.js';
+import type { AqiSampleRow, AqiStore, PublishedQuery, StoredSample } from './aqi-store.js';
 import type { FlagChange } from './quality-flags.js';
 
 const DAY_MS = 24 * HOUR_MS;
@@ -55,15 +55,7 @@ export interface AqiPublisher {
   flagChanged(change: FlagChange): Promise<void>;
   /** Publishes every complete, changed hour and day (the timer calls it; tests may too). */
   publishDue(): Promise<void>;
-  list(q: {
-    kind: 'hourly' | 'daily';
-    station?: string;
-    /** The caller's villages. */
-    villages: ReadonlySet<string> | 'all';
-    from?: number;
-    to?: number;
-    limit: number;
-  }): Promise<PublishedRow[]>;
+  list(q: PublishedQuery): Promise<PublishedRow[]>;
   /** Pollutant readings of a station in [from, to), and how many of them quality control flagged. */
   sampleCounts(station: string, from: number, to: number): Promise<{ total: number; flagged: number }>;
   /** The newest hourly AQI of each station the caller may see. */
