@@ -331,13 +331,28 @@ export function startPartitionedRules(deps: {
     }
   }
 
+  /**
+   * Awaits a batch's quality flags and AQI samples, one batch at a time (a catch-up of a whole
+   * poll at once would take every pooled connection from the ingest). They are stored before the
+   * cursor moves past their rows: a crash in between judges the same rows again from the saved
+   * cursor and writes the same (idempotent). A failure restarts the partition from there.
+   */
+  async function stored(h: Held, written: Promise<void>): Promise<void> {
+    try {
+      await written;
+    } catch (err) {
+      drop(h, `quality write failed (${(err as Error).message}): restarting from the saved state`);
+      void checkLeases();
+      throw err;
+    }
+  }
+
   /** Reads the partition's journal after the cursor, ticks the engine, commits what changed. */
   async function poll(h: Held): Promise<boolean> {
     // Windows and overrides an officer set through any host since the last round.
     await air?.refresh();
     const rows = await store.readJournal(h.name, h.cursor, opts.rowsPerPoll);
     const outs: RulesOutput[] = [];
-    const judged: Promise<void>[] = [];
     for (const r of rows) {
       h.cursor = r.position;
       let batch: ReturnType<typeof sinkBatchOfJournalRow>;
@@ -357,22 +372,13 @@ export function startPartitionedRules(deps: {
       learnDevices(h.rules, batch.place, batch.events);
       // Only the readings quality control flagged N reach the rules (air-quality.ts).
       const gated = air?.gate(batch);
-      if (gated) judged.push(gated.written);
+      if (gated) await stored(h, gated.written);
       for (const reading of gated?.good ?? batch.readings)
         outs.push(...step(h.rules, h.state, { kind: 'reading', reading }, batch.receivedAt).outputs);
       for (const event of batch.events)
         outs.push(...step(h.rules, h.state, { kind: 'event', event }, batch.receivedAt).outputs);
       metrics.inputs.inc({ kind: 'reading' }, batch.readings.length);
       metrics.inputs.inc({ kind: 'event' }, batch.events.length);
-    }
-    try {
-      // Flags and samples stored before the cursor moves past their rows: a crash in between
-      // judges the same rows again from the saved cursor, and writes the same (idempotent).
-      await Promise.all(judged);
-    } catch (err) {
-      drop(h, `quality write failed (${(err as Error).message}): restarting from the saved state`);
-      void checkLeases();
-      throw err;
     }
     const now = deps.now();
     const due = nextDeadline(h.rules, h.state, now);

@@ -233,13 +233,20 @@ export function postgresQuality(q: Query, tx: Tx): QualityStore {
     async notePlace(device, place) {
       const key = `${place.county}|${place.town}|${place.village}|${place.station}`;
       if (knownPlaces.get(device) === key) return;
-      await q(
-        `INSERT INTO shared_qc_devices (device, county, town, village, station) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (device) DO UPDATE SET county = excluded.county, town = excluded.town,
-           village = excluded.village, station = excluded.station`,
-        [device, place.county, place.town, place.village, place.station],
-      );
+      // Noted before the write: a batch's other readings of the device wait on this one write
+      // (the batch's writes are awaited together), not make one each.
       knownPlaces.set(device, key);
+      try {
+        await q(
+          `INSERT INTO shared_qc_devices (device, county, town, village, station) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (device) DO UPDATE SET county = excluded.county, town = excluded.town,
+             village = excluded.village, station = excluded.station`,
+          [device, place.county, place.town, place.village, place.station],
+        );
+      } catch (err) {
+        if (knownPlaces.get(device) === key) knownPlaces.delete(device);
+        throw err;
+      }
     },
     async placeOf(device) {
       const [r] = await q<{
