@@ -349,9 +349,10 @@ export function startPartitionedRules(deps: {
 
   /** Reads the partition's journal after the cursor, ticks the engine, commits what changed. */
   async function poll(h: Held): Promise<boolean> {
-    // Windows and overrides an officer set through any host since the last round.
-    await air?.refresh();
     const rows = await store.readJournal(h.name, h.cursor, opts.rowsPerPoll);
+    // After the read: a window or override an officer set through any host before a batch was
+    // journaled is in effect for it (one query a round that has rows).
+    if (rows.length > 0) await air?.refresh();
     const outs: RulesOutput[] = [];
     for (const r of rows) {
       h.cursor = r.position;
