@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Reading, encodeBatch } from '@village/protocol';
-import { type Postgres, startPostgres, waitFor } from '@village/test-kit';
+import { type Influxd, type Postgres, startInfluxd, startPostgres, waitFor } from '@village/test-kit';
 import { Hono } from 'hono';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
@@ -14,17 +14,21 @@ import { parseRegistry } from '../src/registry-file.js';
 import { type PartitionedRules, startPartitionedRules } from '../src/rules-runtime/partitioned-rules.js';
 import { openPostgresSharedStore } from '../src/shared-store/postgres-shared-store.js';
 import type { SharedStore } from '../src/shared-store/shared-store.js';
-import type { SinkBatch } from '../src/sink/sink.js';
-import { createSqliteSink } from '../src/sink/sqlite-sink.js';
+import { influxSinkSchema } from '../src/sink/influx-config.js';
+import { createInfluxSink } from '../src/sink/influx-sink.js';
+import type { Sink, SinkBatch } from '../src/sink/sink.js';
+import { countDeadLetters } from '../src/store/dead-letter-store.js';
 import { type Db, openDatabase } from '../src/store/open-database.js';
+import { openRegistryStore } from '../src/store/registry-store.js';
 import { REGISTRY } from './cloud-fixture.js';
 
 /**
  * Quality control and the published AQI with several hosts (issue 20): two hosts (each one
  * startPartitionedRules with its own cloud.db, as cloud.ts starts it with `store.kind: postgres`)
- * on one real PostgreSQL, writing to one sink (a SQLite sink file both open, standing for the
- * InfluxDB all hosts share). The ingest of the edge's batches is the test's: each batch into the
- * sink, then into the journal (SharedStore.recordCommits), as a host's ingest does. Both hosts run
+ * on one real PostgreSQL, each with its InfluxDB sink on one real influxd (as cloud.ts makes it
+ * with `store.kind: postgres`: the shared series catalog). The ingest of the edge's batches is the
+ * test's: each batch into InfluxDB, then into the journal (SharedStore.recordCommits), as a
+ * host's ingest does. Both hosts run
  * on one clock the test moves, so an hour is complete (publishable) when the test says so, and
  * a lease lapses when the test moves the clock past it. A dead owner is one closed without
  * giving its lease up (neither renews nor polls nor publishes, as after SIGKILL).
@@ -39,12 +43,13 @@ const LEASE_MS = 3_000;
 interface Host {
   rules: PartitionedRules;
   db: Db;
-  sinkDb: Db;
+  sink: Sink;
   api(path: string, init?: RequestInit): Promise<{ status: number; body: Record<string, unknown> }>;
 }
 
 describe('quality control and the published AQI across two hosts on PostgreSQL', { timeout: 60_000 }, () => {
   let pg: Postgres;
+  let influxd: Influxd;
   let dir: string;
   let store: SharedStore;
   // Just before the hour's end: its last readings are not yet in the future (ingest.maxClockSkewMs).
@@ -54,7 +59,7 @@ describe('quality control and the published AQI across two hosts on PostgreSQL',
   let seq = 0;
 
   beforeAll(async () => {
-    pg = await startPostgres();
+    [pg, influxd] = await Promise.all([startPostgres(), startInfluxd(['village'])]);
     dir = mkdtempSync(join(tmpdir(), 'pg-air-quality-'));
     writeFileSync(join(dir, 'registry.yaml'), stringify(REGISTRY));
     store = await openPostgresSharedStore({ url: pg.url });
@@ -63,10 +68,11 @@ describe('quality control and the published AQI across two hosts on PostgreSQL',
   afterAll(async () => {
     for (const h of hosts) await h.rules.close();
     for (const h of hosts) {
+      await h.sink.close();
       h.db.close();
-      h.sinkDb.close();
     }
     for (const s of stores) await s.close();
+    await influxd?.dispose();
     await pg?.stop();
     rmSync(dir, { recursive: true, force: true });
   }, 60_000);
@@ -75,8 +81,18 @@ describe('quality control and the published AQI across two hosts on PostgreSQL',
     const shared = await openPostgresSharedStore({ url: pg.url });
     stores.push(shared);
     const db = openDatabase(join(dir, `${name}.db`));
-    // Its own connection to the one sink file all hosts write.
-    const sinkDb = openDatabase(join(dir, 'sink.db'));
+    const metrics = new Registry();
+    const sink = createInfluxSink(
+      influxSinkSchema.parse({ kind: 'influx', url: influxd.url, api: 'v1', database: 'village' }),
+      {
+        db,
+        catalog: shared.seriesCatalog,
+        registry: openRegistryStore(db, parseRegistry(REGISTRY), ['edge-1']),
+        log: pino({ level: 'silent' }),
+        metricsRegistry: metrics,
+        deadLetters: countDeadLetters(shared.deadLetters, metrics),
+      },
+    );
     const config = parseConfig(
       {
         dataDir: './data',
@@ -97,11 +113,11 @@ describe('quality control and the published AQI across two hosts on PostgreSQL',
       placeOf: () => PLACE,
       publish: async () => undefined,
       log: pino({ level: process.env.TEST_LOG ?? 'silent' }),
-      registry: new Registry(),
+      registry: metrics,
       now: () => clock,
       name,
       options: { leaseMs: LEASE_MS, pollMs: 50, deadlineIntervalMs: 200 },
-      sink: createSqliteSink(sinkDb),
+      sink,
     })!;
     // The routes as the API mounts them, with its error mapping, for the lab's full access.
     const app = new Hono();
@@ -114,7 +130,7 @@ describe('quality control and the published AQI across two hosts on PostgreSQL',
     const h: Host = {
       rules,
       db,
-      sinkDb,
+      sink,
       async api(path, init) {
         const res = await app.request(path, init);
         // A route that does not exist answers Hono's plain-text 404.
@@ -128,7 +144,7 @@ describe('quality control and the published AQI across two hosts on PostgreSQL',
   }
 
   /** What a host's ingest does with a batch of the edge: into the sink, then into the journal. */
-  async function ingest(sinkDb: Db, readings: Reading[]): Promise<number> {
+  async function ingest(h: Host, readings: Reading[]): Promise<number> {
     seq++;
     const receivedAt = clock;
     const batch: SinkBatch = {
@@ -139,7 +155,7 @@ describe('quality control and the published AQI across two hosts on PostgreSQL',
       readings,
       events: [],
     };
-    await createSqliteSink(sinkDb).commitBatch(batch, () => {});
+    await h.sink.commitBatch(batch, () => {});
     await store.recordCommits([
       {
         edge: 'edge-1',
@@ -173,14 +189,16 @@ describe('quality control and the published AQI across two hosts on PostgreSQL',
       quality: 'good' as const,
     }));
 
-  const sinkFlag = (h: Host, ts: number) =>
-    (
-      h.sinkDb
-        .prepare(
-          "SELECT r.flag FROM readings r JOIN series s ON s.id = r.series_id WHERE s.device = 'pm-1' AND s.metric = 'pm25' AND r.ts = ?",
-        )
-        .get(ts) as { flag: string | null } | undefined
-    )?.flag;
+  /** The published hourly AQI of s1 in InfluxDB (the series of the device `aqi:s1`), by hour. */
+  const influxAqi = async () => {
+    const [r] = await influxd.query(`SELECT "aqi_1h" FROM /.*/ WHERE "device" = 'aqi:s1'`, 'village');
+    return new Map((r?.series ?? []).flatMap((s) => s.values as [number, number][]));
+  };
+  /** pm-1's pm25 flags in InfluxDB (a field beside the reading: docs/rules.md), by time. */
+  const influxFlags = async () => {
+    const [r] = await influxd.query(`SELECT "pm25_flag" FROM /.*/ WHERE "device" = 'pm-1'`, 'village');
+    return new Map((r?.series ?? []).flatMap((s) => s.values as [number, string][]));
+  };
 
   it("an officer's window through host B gates host A's rules and flags the readings; B serves A's hour, takes the village over and publishes the next hour from A's samples", async () => {
     const a = await host('host-a');
@@ -206,7 +224,7 @@ describe('quality control and the published AQI across two hosts on PostgreSQL',
     // The hour's readings reach host A's village: 500 µg/m³ while the sensor was open (above
     // the alert's 100), 40 after.
     await ingest(
-      a.sinkDb,
+      a,
       hourOf(H0, (minute) => (minute < 10 ? 500 : 40)),
     );
     const flags = await waitFor('the window readings flagged M, seen on host B', async () => {
@@ -218,11 +236,12 @@ describe('quality control and the published AQI across two hosts on PostgreSQL',
       [5 * M, 'M'],
       [0, 'M'],
     ]);
-    await waitFor(
-      'the M flags in the shared sink',
-      () => sinkFlag(a, H0) === 'M' && sinkFlag(a, H0 + 5 * M) === 'M',
-    );
-    expect(sinkFlag(a, H0 + 10 * M) ?? 'N').toBe('N');
+    // In InfluxDB, beside the readings: the window's two, no other (absent is N).
+    await waitFor('the M flags in InfluxDB', async () => (await influxFlags()).size === 2);
+    expect([...(await influxFlags())]).toEqual([
+      [H0, 'M'],
+      [H0 + 5 * M, 'M'],
+    ]);
 
     // The hour complete: published (by whichever host) and served by host B, the window's
     // readings left out of its mean and counted as flagged.
@@ -236,6 +255,8 @@ describe('quality control and the published AQI across two hosts on PostgreSQL',
       n: 10,
       value: 40,
     });
+    await waitFor('the hour in InfluxDB', async () => (await influxAqi()).get(H0) === row.aqi);
+    expect(row.aqi).not.toBeNull();
     // An officer on host B invalidates the next ten minutes: the stored readings' flags follow
     // (shared store and sink), and the hour is published again without them.
     const inv = await b.api('/api/v1/quality/invalidate', {
@@ -252,9 +273,10 @@ describe('quality control and the published AQI across two hosts on PostgreSQL',
     expect(inv.status).toBe(200);
     expect((inv.body.change as { readings: number }).readings).toBe(2);
     await waitFor(
-      'the invalidated readings flagged I in the shared sink',
-      () => sinkFlag(a, H0 + 15 * M) === 'I',
+      'the invalidated readings flagged I in InfluxDB',
+      async () => (await influxFlags()).get(H0 + 15 * M) === 'I',
     );
+    expect((await influxFlags()).get(H0 + 10 * M)).toBe('I');
     await waitFor('hour H0 published again with 4 flagged', async () => {
       const { body } = await a.api(`/api/v1/aqi/hourly?station=s1&from=${H0}&to=${H0 + 1}`);
       return (body.aqi as { flagged: number }[])[0]?.flagged === 4;
@@ -266,7 +288,7 @@ describe('quality control and the published AQI across two hosts on PostgreSQL',
     // never raised anything on the window's 500s.
     clock = H0 + H + 58 * M;
     const highAt = await ingest(
-      a.sinkDb,
+      a,
       hourOf(H0 + H, (minute) => (minute === 30 ? 150 : 50)),
     );
     const alerts = await waitFor('the alert of the good high value, seen on host B', async () => {
@@ -293,6 +315,10 @@ describe('quality control and the published AQI across two hosts on PostgreSQL',
       return (body.aqi as Record<string, unknown>[])[0];
     });
     expect(next).toMatchObject({ station: 's1', start: H0 + H, flagged: 0 });
+    await waitFor(
+      'the next hour in InfluxDB, written by B',
+      async () => (await influxAqi()).get(H0 + H) === next.aqi,
+    );
     expect((next.means as Record<string, Record<string, unknown>>)['PM2.5']!['1h']).toMatchObject({ n: 12 });
     // Hour H0 is published once, still with its four flagged readings.
     const { body } = await b.api(`/api/v1/aqi/hourly?station=s1&from=${H0}&to=${H0 + 2 * H}`);
