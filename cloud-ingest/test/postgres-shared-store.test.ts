@@ -8,6 +8,7 @@ import type { SharedStore } from '../src/shared-store/shared-store.js';
 import { runAirQualitySuite } from './shared-air-quality-suite.js';
 import { runDeadLettersSuite } from './shared-dead-letters-suite.js';
 import { runDeviceOwnersSuite } from './shared-device-owners-suite.js';
+import { runHostBeatsSuite } from './shared-host-beats-suite.js';
 import { runRegistrySuite } from './shared-registry-suite.js';
 import { runRuleViewsSuite } from './shared-rule-views-suite.js';
 import { runSeriesCatalogSuite } from './shared-series-catalog-suite.js';
@@ -44,6 +45,7 @@ runSessionsSuite('postgres', freshPostgres);
 runSeriesCatalogSuite('postgres', freshPostgres);
 runRegistrySuite('postgres', freshPostgres);
 runDeadLettersSuite('postgres', freshPostgres);
+runHostBeatsSuite('postgres', freshPostgres);
 runRuleViewsSuite('postgres', freshPostgres);
 runAirQualitySuite('postgres', freshPostgres);
 

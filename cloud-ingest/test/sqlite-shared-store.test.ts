@@ -9,6 +9,7 @@ import { createSeqState } from '../src/store/seq-state.js';
 import { runAirQualitySuite } from './shared-air-quality-suite.js';
 import { runDeadLettersSuite } from './shared-dead-letters-suite.js';
 import { runDeviceOwnersSuite } from './shared-device-owners-suite.js';
+import { runHostBeatsSuite } from './shared-host-beats-suite.js';
 import { runRegistrySuite } from './shared-registry-suite.js';
 import { runRuleViewsSuite } from './shared-rule-views-suite.js';
 import { runSeriesCatalogSuite } from './shared-series-catalog-suite.js';
@@ -49,6 +50,7 @@ runSessionsSuite('sqlite', perConnection);
 runSeriesCatalogSuite('sqlite', perConnection);
 runRegistrySuite('sqlite', perConnection);
 runDeadLettersSuite('sqlite', perThread);
+runHostBeatsSuite('sqlite', perThread);
 runRuleViewsSuite('sqlite', perConnection);
 runAirQualitySuite('sqlite', perConnection);
 

@@ -129,6 +129,11 @@ export function openSqliteStoreInThread(dir: string): SharedStore {
       sampleCounts: (...a) => call('aqi.sampleCounts', ...a),
       latest: () => call('aqi.latest'),
     },
+    hostBeats: {
+      beat: (...a) => call('hostBeats.beat', ...a),
+      live: (...a) => call('hostBeats.live', ...a),
+      leave: (...a) => call('hostBeats.leave', ...a),
+    },
     isCommitted: (...a) => call('isCommitted', ...a),
     committedAmong: (...a) => call('committedAmong', ...a),
     snapshot: (...a) => call('snapshot', ...a),

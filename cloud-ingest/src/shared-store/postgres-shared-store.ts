@@ -1,10 +1,12 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { EpochChange } from '../store/seq-state.js';
+import { HOST_BEATS_SCHEMA } from './host-beats.js';
 import { AIR_QUALITY_SCHEMA, postgresAqi, postgresQuality } from './postgres-air-quality.js';
 import { COMMANDS_SCHEMA, postgresCommands } from './postgres-commands.js';
 import { DEAD_LETTERS_SCHEMA, postgresDeadLetters } from './postgres-dead-letters.js';
 import { DEVICE_OWNERS_SCHEMA, postgresDeviceOwners } from './postgres-device-owners.js';
+import { postgresHostBeats } from './postgres-host-beats.js';
 import { REGISTRY_SCHEMA, postgresRegistry } from './postgres-registry.js';
 import { RULE_VIEWS_SCHEMA, postgresRuleViews } from './postgres-rule-views.js';
 import { SERIES_CATALOG_SCHEMA, postgresSeriesCatalog } from './postgres-series-catalog.js';
@@ -236,6 +238,7 @@ export async function openPostgresSharedStore({
       await c.query(DEAD_LETTERS_SCHEMA);
       await c.query(RULE_VIEWS_SCHEMA);
       await c.query(AIR_QUALITY_SCHEMA);
+      await c.query(HOST_BEATS_SCHEMA);
     });
   } catch (err) {
     await pool.end().catch(() => {});
@@ -263,6 +266,7 @@ export async function openPostgresSharedStore({
     ruleViews: postgresRuleViews(q),
     quality: postgresQuality(q, tx),
     aqi: postgresAqi(q, tx),
+    hostBeats: postgresHostBeats(q),
 
     async isCommitted(edge, epoch, seq) {
       const rows = await q<{ committed: boolean }>(

@@ -9,6 +9,7 @@ import type { DeadLetterStore } from '../store/dead-letter-store.js';
 import type { DeviceOwnerStore } from '../store/device-owner-store.js';
 import type { EpochChange } from '../store/seq-state.js';
 import type { SharedRegistryStore } from '../store/shared-registry-store.js';
+import type { HostBeats } from './host-beats.js';
 
 /**
  * The state several ingest hosts share (docs/scaling.md "Several hosts"): the per-edge seq and
@@ -131,6 +132,8 @@ export interface SharedStore {
    */
   readonly quality: QualityStore;
   readonly aqi: AqiStore;
+  /** Which hosts run rules partitions now: each lease round shares the partitions among them. */
+  readonly hostBeats: HostBeats;
 
   // Seq and epoch dedupe (DESIGN.md "Delivery, precisely"), same meaning as store/seq-state.ts.
   isCommitted(edge: string, epoch: string, seq: number): Promise<boolean>;

@@ -12,6 +12,7 @@ import type { Db } from '../store/open-database.js';
 import { epochChangeIn, seqStatements } from '../store/seq-state.js';
 import { openSharedRegistryStore } from '../store/shared-registry-store.js';
 import { createSharedSeqState } from '../store/shared-seq-state.js';
+import { sqliteHostBeats } from './host-beats.js';
 import {
   type CommitItem,
   type JournalRow,
@@ -173,6 +174,7 @@ export function openSqliteSharedStore(db: Db): SharedStore {
     ruleViews: openRuleViewStore(db),
     quality: openQualityStore(db),
     aqi: openAqiStore(db),
+    hostBeats: sqliteHostBeats(db),
     isCommitted: async (edge, epoch, seq) => seqs.isCommitted(edge, seq, epoch),
     committedAmong: async (keys) =>
       db.transaction(() => keys.map((k) => seqs.isCommitted(k.edge, k.seq, k.epoch)))(),
