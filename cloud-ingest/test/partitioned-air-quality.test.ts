@@ -178,6 +178,13 @@ describe('quality control and the published AQI across two hosts on PostgreSQL',
     return receivedAt;
   }
 
+  const post = (h: Host, path: string, body: unknown) =>
+    h.api(path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+
   /** pm-1's PM2.5 every 5 minutes of the hour from `hour`, `value` (or valueAt(minute)). */
   const hourOf = (hour: number, valueAt: (minute: number) => number): Reading[] =>
     Array.from({ length: 12 }, (_, k) => ({
@@ -207,17 +214,13 @@ describe('quality control and the published AQI across two hosts on PostgreSQL',
     expect(b.rules.held()).toEqual([]);
 
     // The officer, on host B: pm-1's first ten minutes of the hour were a maintenance visit.
-    const set = await b.api('/api/v1/quality/windows', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        kind: 'maintenance',
-        station: 's1',
-        metrics: ['pm25'],
-        from: H0,
-        to: H0 + 10 * M,
-        reason: 'filter change',
-      }),
+    const set = await post(b, '/api/v1/quality/windows', {
+      kind: 'maintenance',
+      station: 's1',
+      metrics: ['pm25'],
+      from: H0,
+      to: H0 + 10 * M,
+      reason: 'filter change',
     });
     expect(set.status).toBe(201);
 
@@ -259,16 +262,12 @@ describe('quality control and the published AQI across two hosts on PostgreSQL',
     expect(row.aqi).not.toBeNull();
     // An officer on host B invalidates the next ten minutes: the stored readings' flags follow
     // (shared store and sink), and the hour is published again without them.
-    const inv = await b.api('/api/v1/quality/invalidate', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        station: 's1',
-        metric: 'pm25',
-        from: H0 + 10 * M,
-        to: H0 + 20 * M,
-        reason: 'knocked',
-      }),
+    const inv = await post(b, '/api/v1/quality/invalidate', {
+      station: 's1',
+      metric: 'pm25',
+      from: H0 + 10 * M,
+      to: H0 + 20 * M,
+      reason: 'knocked',
     });
     expect(inv.status).toBe(200);
     expect((inv.body.change as { readings: number }).readings).toBe(2);
