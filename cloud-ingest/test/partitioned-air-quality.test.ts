@@ -325,5 +325,14 @@ describe('quality control and the published AQI across two hosts on PostgreSQL',
       [H, 0],
       [0, 4],
     ]);
+    // The month's report on host B, from the shared tables: 24 pollutant readings, 4 flagged
+    // (2 M, 2 I), two hours with their rows.
+    const report = await b.api('/api/v1/reports/monthly?station=s1&month=2026-12');
+    expect(report.status).toBe(200);
+    expect(report.body.report).toMatchObject({
+      airReadings: 24,
+      airReadingsFlagged: 4,
+      flaggedByFlag: { M: 2, I: 2 },
+    });
   });
 });
