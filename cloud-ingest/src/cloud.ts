@@ -341,6 +341,7 @@ export async function startCloud(
             .edges()
             .filter((e) => e.boot !== null)
             .map((e) => [e.id, e.online]),
+        sink,
       });
     const rules = journal
       ? journalRules

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgresSharedStore } from '../src/shared-store/postgres-shared-store.js';
 import { SharedStoreError } from '../src/shared-store/shared-store-error.js';
 import type { SharedStore } from '../src/shared-store/shared-store.js';
+import { runAirQualitySuite } from './shared-air-quality-suite.js';
 import { runDeadLettersSuite } from './shared-dead-letters-suite.js';
 import { runDeviceOwnersSuite } from './shared-device-owners-suite.js';
 import { runHostBeatsSuite } from './shared-host-beats-suite.js';
@@ -46,6 +47,7 @@ runRegistrySuite('postgres', freshPostgres);
 runDeadLettersSuite('postgres', freshPostgres);
 runHostBeatsSuite('postgres', freshPostgres);
 runRuleViewsSuite('postgres', freshPostgres);
+runAirQualitySuite('postgres', freshPostgres);
 
 describe('PostgreSQL shared store: the server and its url', () => {
   const PASSWORD = 's3cret-pw';

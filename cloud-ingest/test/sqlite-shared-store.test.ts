@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { openSqliteSharedStore } from '../src/shared-store/sqlite-shared-store.js';
 import { openDatabase } from '../src/store/open-database.js';
 import { createSeqState } from '../src/store/seq-state.js';
+import { runAirQualitySuite } from './shared-air-quality-suite.js';
 import { runDeadLettersSuite } from './shared-dead-letters-suite.js';
 import { runDeviceOwnersSuite } from './shared-device-owners-suite.js';
 import { runHostBeatsSuite } from './shared-host-beats-suite.js';
@@ -51,6 +52,7 @@ runRegistrySuite('sqlite', perConnection);
 runDeadLettersSuite('sqlite', perThread);
 runHostBeatsSuite('sqlite', perThread);
 runRuleViewsSuite('sqlite', perConnection);
+runAirQualitySuite('sqlite', perConnection);
 
 describe('SQLite shared store on an existing cloud.db', () => {
   it("reads and extends the dedupe state a single-host cloud recorded (store/seq-state.ts's tables)", async () => {

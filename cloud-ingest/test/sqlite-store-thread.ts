@@ -102,6 +102,32 @@ export function openSqliteStoreInThread(dir: string): SharedStore {
       incidents: (...a) => call('ruleViews.incidents', ...a),
       incident: (...a) => call('ruleViews.incident', ...a),
     },
+    // Their callbacks (removeWindow's audit, publish's compute) do not cross to the thread:
+    // test/shared-air-quality-suite.ts runs on one connection per store instead.
+    quality: {
+      putAuto: (...a) => call('quality.putAuto', ...a),
+      flags: (...a) => call('quality.flags', ...a),
+      setFlags: (...a) => call('quality.setFlags', ...a),
+      overrides: () => call('quality.overrides'),
+      audit: (...a) => call('quality.audit', ...a),
+      addAudit: (...a) => call('quality.addAudit', ...a),
+      windows: (...a) => call('quality.windows', ...a),
+      putWindow: (...a) => call('quality.putWindow', ...a),
+      removeWindow: () => Promise.reject(new Error('quality.removeWindow does not run in a store thread')),
+      notePlace: (...a) => call('quality.notePlace', ...a),
+      placeOf: (...a) => call('quality.placeOf', ...a),
+      devicesAt: (...a) => call('quality.devicesAt', ...a),
+      version: () => call('quality.version'),
+    },
+    aqi: {
+      addSamples: (...a) => call('aqi.addSamples', ...a),
+      setFlags: (...a) => call('aqi.setFlags', ...a),
+      due: (...a) => call('aqi.due', ...a),
+      publish: () => Promise.reject(new Error('aqi.publish does not run in a store thread')),
+      list: (...a) => call('aqi.list', ...a),
+      sampleCounts: (...a) => call('aqi.sampleCounts', ...a),
+      latest: () => call('aqi.latest'),
+    },
     hostBeats: {
       beat: (...a) => call('hostBeats.beat', ...a),
       live: (...a) => call('hostBeats.live', ...a),

@@ -15,17 +15,17 @@ export function createAqiRoutes(deps: {
   stationVillage: ReadonlyMap<string, string>;
 }): Hono {
   const app = new Hono();
-  app.get('/api/v1/aqi/latest', (c) =>
-    c.json({ aqi: deps.publisher.latest(scopeOf(c).villages) } satisfies PublishedAqiResponse),
+  app.get('/api/v1/aqi/latest', async (c) =>
+    c.json({ aqi: await deps.publisher.latest(scopeOf(c).villages) } satisfies PublishedAqiResponse),
   );
   for (const kind of ['hourly', 'daily'] as const) {
-    app.get(`/api/v1/aqi/${kind}`, (c) => {
+    app.get(`/api/v1/aqi/${kind}`, async (c) => {
       const q = c.req.query();
       const scope = scopeOf(c);
       if (q.station && !canSeeVillage(scope, deps.stationVillage.get(q.station)))
         throw new ApiError(404, 'unknown_place', `no station ${q.station}`);
       return c.json({
-        aqi: deps.publisher.list({
+        aqi: await deps.publisher.list({
           kind,
           ...(q.station ? { station: q.station } : {}),
           ...(q.from ? { from: parseTime('from', q.from) } : {}),

@@ -54,17 +54,17 @@ export function createQualityRoutes(deps: {
   const { quality } = deps;
   const app = new Hono();
 
-  const villageOf = (where: { station?: string; device?: string }): string | undefined => {
+  const villageOf = async (where: { station?: string; device?: string }): Promise<string | undefined> => {
     if (where.station !== undefined) return deps.stationVillage.get(where.station);
-    if (where.device !== undefined) return quality.placeOf(where.device)?.village ?? undefined;
+    if (where.device !== undefined) return (await quality.placeOf(where.device))?.village ?? undefined;
     return undefined;
   };
-  const confine = (scope: RequestScope, where: { station?: string; device?: string }) => {
+  const confine = async (scope: RequestScope, where: { station?: string; device?: string }) => {
     if (where.station === undefined && where.device === undefined) {
       if (scope.villages === 'all') return;
       throw new ApiError(400, 'missing_param', 'give a station or a device');
     }
-    const village = villageOf(where);
+    const village = await villageOf(where);
     if (!canSeeVillage(scope, village)) {
       const what = where.station !== undefined ? `station ${where.station}` : `device ${where.device}`;
       throw new ApiError(404, 'unknown_place', `no ${what}`);
@@ -107,12 +107,12 @@ export function createQualityRoutes(deps: {
     ...(q.to ? { to: parseTime('to', q.to) } : {}),
   });
 
-  app.get('/api/v1/quality/flags', (c) => {
+  app.get('/api/v1/quality/flags', async (c) => {
     const q = c.req.query();
     const where = query(q);
-    confine(scopeOf(c), where);
+    await confine(scopeOf(c), where);
     return c.json({
-      flags: quality.flags({
+      flags: await quality.flags({
         ...where,
         ...(q.metric ? { metric: q.metric } : {}),
         notNormal: q.all !== 'true',
@@ -121,18 +121,19 @@ export function createQualityRoutes(deps: {
     } satisfies QualityFlagsResponse);
   });
 
-  app.get('/api/v1/quality/audit', (c) => {
+  app.get('/api/v1/quality/audit', async (c) => {
     const q = c.req.query();
     const where = query(q);
-    confine(scopeOf(c), where);
+    await confine(scopeOf(c), where);
     return c.json({
-      audit: quality.audit({ ...where, limit: parseLimit(q.limit, 100, 10_000) }),
+      audit: await quality.audit({ ...where, limit: parseLimit(q.limit, 100, 10_000) }),
     } satisfies QualityAuditResponse);
   });
 
-  app.get('/api/v1/quality/windows', (c) => {
+  app.get('/api/v1/quality/windows', async (c) => {
     const scope = scopeOf(c);
-    const windows = quality.windows().filter((w) => canSeeVillage(scope, villageOf(w)));
+    const windows: Awaited<ReturnType<QualityFlags['windows']>> = [];
+    for (const w of await quality.windows()) if (canSeeVillage(scope, await villageOf(w))) windows.push(w);
     return c.json({ windows } satisfies QualityWindowsResponse);
   });
 
@@ -143,7 +144,7 @@ export function createQualityRoutes(deps: {
     const where = { ...(b.station ? { station: b.station } : {}), ...(b.device ? { device: b.device } : {}) };
     if (!where.station && !where.device)
       throw new ApiError(400, 'bad_body', 'a window names a device or a station');
-    confine(scope, where);
+    await confine(scope, where);
     const w = await run(() =>
       quality.setWindow({
         kind: b.kind,
@@ -161,8 +162,8 @@ export function createQualityRoutes(deps: {
   app.delete('/api/v1/quality/windows/:id', async (c) => {
     const scope = scopeOf(c);
     allow(scope, WINDOW_ROLES, 'remove maintenance or calibration windows');
-    const w = quality.windows().find((x) => x.id === c.req.param('id'));
-    if (!w || !canSeeVillage(scope, villageOf(w)))
+    const w = (await quality.windows()).find((x) => x.id === c.req.param('id'));
+    if (!w || !canSeeVillage(scope, await villageOf(w)))
       throw new ApiError(404, 'unknown_window', `no active window ${c.req.param('id')}`);
     return c.json({
       window: await run(() => quality.removeWindow(w.id, scope.actor)),
@@ -179,7 +180,7 @@ export function createQualityRoutes(deps: {
         ...(b.device ? { device: b.device } : {}),
       };
       if (!where.station && !where.device) throw new ApiError(400, 'bad_body', 'give a device or a station');
-      confine(scope, where);
+      await confine(scope, where);
       const entry = await run(() =>
         quality.change(
           action,

@@ -9,23 +9,39 @@ import { type ReportStation, createReportRoutes } from '../http/report-routes.js
 import type { RegistryFile } from '../registry-file.js';
 import type { PlaceTags, Sink, SinkBatch } from '../sink/sink.js';
 import type { Db } from '../store/open-database.js';
+import { type AqiStore, openAqiStore } from './aqi-store.js';
 import { createAqiPublisher } from './hourly-aqi-publisher.js';
 import { createQualityFlags } from './quality-flags.js';
+import { type QualityStore, openQualityStore } from './quality-store.js';
+
+export interface AirQuality {
+  /**
+   * Judges a committed batch: `good` (its `N` readings) goes on to the rules; `written` settles
+   * once the flags and the AQI samples are stored (at once with cloud.db's stores).
+   */
+  gate(batch: SinkBatch): { good: readonly Reading[]; written: Promise<void> };
+  /** Reloads windows and overrides an officer changed through another host (shared stores). */
+  refresh(): Promise<void>;
+  routes: Hono[];
+  close(): Promise<void>;
+}
 
 /**
  * What runs on every committed batch before the rules (issue 16): quality control, whose `N`
  * readings alone go on to the rules, and the published AQI, which keeps every pollutant reading
- * with its flag. Undefined when both `rules.quality` and `rules.aqi` are disabled.
+ * with its flag. Undefined when both `rules.quality` and `rules.aqi` are disabled. Its state is
+ * in cloud.db, or in `stores` (the SharedStore's, with several hosts: docs/scaling.md).
  */
 export function startAirQuality(deps: {
   config: CloudConfig;
   registryFile: RegistryFile;
   db: Db;
+  stores?: { quality: QualityStore; aqi: AqiStore };
   sink?: Sink;
   log: Logger;
   registry: Registry;
   now(): number;
-}): { gate(batch: SinkBatch): readonly Reading[]; routes: Hono[]; close(): Promise<void> } | undefined {
+}): AirQuality | undefined {
   const { quality: qSection, aqi: aSection } = deps.config.rules;
   if (!qSection.enabled && !aSection.enabled) return undefined;
   const stationVillage = new Map<string, string>();
@@ -41,7 +57,7 @@ export function startAirQuality(deps: {
         }
   const quality = qSection.enabled
     ? createQualityFlags({
-        db: deps.db,
+        store: deps.stores?.quality ?? openQualityStore(deps.db),
         section: qSection,
         sink: deps.sink,
         log: deps.log.child({ component: 'quality' }),
@@ -51,7 +67,7 @@ export function startAirQuality(deps: {
     : undefined;
   const publisher = aSection.enabled
     ? createAqiPublisher({
-        db: deps.db,
+        store: deps.stores?.aqi ?? openAqiStore(deps.db),
         sink: deps.sink,
         log: deps.log.child({ component: 'aqi' }),
         registry: deps.registry,
@@ -76,10 +92,15 @@ export function startAirQuality(deps: {
         : {
             results: batch.readings.map((reading) => ({ reading, flag: 'N' as const })),
             good: batch.readings,
+            written: Promise.resolve(),
           };
-      publisher?.record(batch.place, judged.results);
-      return judged.good;
+      const recorded = publisher?.record(batch.place, judged.results);
+      return {
+        good: judged.good,
+        written: recorded ? Promise.all([judged.written, recorded]).then(() => {}) : judged.written,
+      };
     },
+    refresh: async () => quality?.refresh(),
     routes,
     async close() {
       await quality?.close();

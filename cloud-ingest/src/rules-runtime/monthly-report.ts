@@ -94,8 +94,15 @@ export async function buildMonthlyReport(deps: {
   const { station, publisher } = deps;
   const { from, to } = monthRange(deps.month);
   const until = Math.min(to, Math.max(from, deps.now));
-  const daily = publisher.list({ kind: 'daily', station: station.id, villages: 'all', from, to, limit: 40 });
-  const hourly = publisher.list({
+  const daily = await publisher.list({
+    kind: 'daily',
+    station: station.id,
+    villages: 'all',
+    from,
+    to,
+    limit: 40,
+  });
+  const hourly = await publisher.list({
     kind: 'hourly',
     station: station.id,
     villages: 'all',
@@ -116,10 +123,10 @@ export async function buildMonthlyReport(deps: {
   const meeting = daysByLevel['1'] + daysByLevel['2'];
   const hours = Math.ceil((until - from) / HOUR_MS);
   const hoursWithAqi = hourly.filter((h) => h.aqi !== null && h.start < until).length;
-  const counts = publisher.sampleCounts(station.id, from, to);
+  const counts = await publisher.sampleCounts(station.id, from, to);
   const flaggedByFlag: Record<string, number> = {};
   const flagged =
-    deps.quality?.flags({ station: station.id, from, to, notNormal: true, limit: 1_000_000 }) ?? [];
+    (await deps.quality?.flags({ station: station.id, from, to, notNormal: true, limit: 1_000_000 })) ?? [];
   for (const f of flagged) flaggedByFlag[f.flag] = (flaggedByFlag[f.flag] ?? 0) + 1;
   return {
     station: station.id,

@@ -26,8 +26,9 @@ import { createWebhookNotifier } from '../notify/webhook-notifier.js';
 import type { RegistryFile } from '../registry-file.js';
 import { type Deadline, LeaseLostError, type SharedStore } from '../shared-store/shared-store.js';
 import { type TimeWindow, timeWindowOf } from '../sink/reading-time-window.js';
-import type { PlaceTags } from '../sink/sink.js';
+import type { PlaceTags, Sink } from '../sink/sink.js';
 import type { Db } from '../store/open-database.js';
+import { startAirQuality } from './air-quality.js';
 import { type DeadlineFirer, startDeadlineFirer } from './deadline-firer.js';
 import { learnDevices } from './device-places.js';
 import { escalationsOf } from './escalation-deadline.js';
@@ -144,6 +145,8 @@ export function startPartitionedRules(deps: {
    * knows one that came while nobody held it (`reconcileStations`).
    */
   edgeStatuses?(): Iterable<[string, boolean]>;
+  /** Where quality control writes its copy of the data flags (and the AQI its series). */
+  sink?: Sink;
 }): PartitionedRules | undefined {
   const { config, store, name } = deps;
   if (!config.rules.enabled) return undefined;
@@ -174,6 +177,19 @@ export function startPartitionedRules(deps: {
     registry: deps.registry,
     now: deps.now,
     intervalMs: opts.deadlineIntervalMs,
+  });
+  // Quality control and the published AQI, their state in the shared store: each holder judges
+  // its partition's batches, any host answers the routes, publishes a due hour (once) and takes
+  // an officer's window or invalidation (docs/scaling.md "Several hosts").
+  const air = startAirQuality({
+    config,
+    registryFile,
+    db: deps.db,
+    stores: { quality: store.quality, aqi: store.aqi },
+    sink: deps.sink,
+    log,
+    registry: deps.registry,
+    now: deps.now,
   });
   const held = new Map<string, Held>();
   /**
@@ -321,9 +337,28 @@ export function startPartitionedRules(deps: {
     }
   }
 
+  /**
+   * Awaits a batch's quality flags and AQI samples, one batch at a time (a catch-up of a whole
+   * poll at once would take every pooled connection from the ingest). They are stored before the
+   * cursor moves past their rows: a crash in between judges the same rows again from the saved
+   * cursor and writes the same (idempotent). A failure restarts the partition from there.
+   */
+  async function stored(h: Held, written: Promise<void>): Promise<void> {
+    try {
+      await written;
+    } catch (err) {
+      drop(h, `quality write failed (${(err as Error).message}): restarting from the saved state`);
+      void checkLeases();
+      throw err;
+    }
+  }
+
   /** Reads the partition's journal after the cursor, ticks the engine, commits what changed. */
   async function poll(h: Held): Promise<boolean> {
     const rows = await store.readJournal(h.name, h.cursor, opts.rowsPerPoll);
+    // After the read: a window or override an officer set through any host before a batch was
+    // journaled is in effect for it (one query a round that has rows).
+    if (rows.length > 0) await air?.refresh();
     const outs: RulesOutput[] = [];
     for (const r of rows) {
       h.cursor = r.position;
@@ -342,7 +377,10 @@ export function startPartitionedRules(deps: {
       }
       learnDevices(h.rules, batch.place, batch.readings);
       learnDevices(h.rules, batch.place, batch.events);
-      for (const reading of batch.readings)
+      // Only the readings quality control flagged N reach the rules (air-quality.ts).
+      const gated = air?.gate(batch);
+      if (gated) await stored(h, gated.written);
+      for (const reading of gated?.good ?? batch.readings)
         outs.push(...step(h.rules, h.state, { kind: 'reading', reading }, batch.receivedAt).outputs);
       for (const event of batch.events)
         outs.push(...step(h.rules, h.state, { kind: 'event', event }, batch.receivedAt).outputs);
@@ -582,11 +620,12 @@ export function startPartitionedRules(deps: {
     }
     held.clear();
     await dispatcher.close();
+    await air?.close();
   }
 
   return {
     runtime,
-    routes: [createAlertRoutes(runtime), createIncidentRoutes(runtime)],
+    routes: [createAlertRoutes(runtime), createIncidentRoutes(runtime), ...(air?.routes ?? [])],
     held: () => [...held.keys()],
     applyRegistry(registry) {
       // Compiled first: a registry the rules refuse changes nothing here.

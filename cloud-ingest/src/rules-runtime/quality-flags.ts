@@ -3,16 +3,8 @@ import { type DataFlag, type QcResult, createQcState, qualityControl } from '@vi
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import type { FlagWrite, PlaceTags, Sink, SinkBatch } from '../sink/sink.js';
-import type { Db } from '../store/open-database.js';
 import { type QualitySection, qcConfigOf } from './quality-config.js';
-import {
-  type AuditEntry,
-  type FlagRow,
-  type FlagScope,
-  type QualityStore,
-  type StoredWindow,
-  openQualityStore,
-} from './quality-store.js';
+import type { AuditEntry, FlagRow, FlagScope, QualityStore, StoredWindow } from './quality-store.js';
 
 /** A refused quality command; `status` is what the API answers. */
 export class QualityCommandError extends Error {
@@ -37,16 +29,33 @@ export interface JudgedBatch {
   results: { reading: Reading; flag: DataFlag }[];
   /** The readings flagged N: the only ones the rules, means and AQI see. */
   good: Reading[];
+  /**
+   * The flags' store writes (settled on return with cloud.db's store); whoever moves a cursor
+   * past the batch awaits it first, so a crash in between judges the same rows again.
+   */
+  written: Promise<void>;
 }
 
 export interface QualityFlags {
-  /** Flags every reading of a committed batch (sync; the sink's copy is written after). */
+  /** Flags every reading of a committed batch (sync; the store and the sink's copy are written after). */
   judge(batch: SinkBatch): JudgedBatch;
-  flags(q: Partial<FlagScope> & { limit: number; notNormal?: boolean }): FlagRow[];
-  audit(q: { station?: string; device?: string; from?: number; to?: number; limit: number }): AuditEntry[];
-  windows(): StoredWindow[];
+  /**
+   * Reloads the windows and overrides when the store's version moved (an officer's change
+   * through another host); the first load starts at creation. Call before judging.
+   */
+  refresh(): Promise<void>;
+  flags(q: Partial<FlagScope> & { limit: number; notNormal?: boolean }): Promise<FlagRow[]>;
+  audit(q: {
+    station?: string;
+    device?: string;
+    from?: number;
+    to?: number;
+    limit: number;
+  }): Promise<AuditEntry[]>;
+  /** The active windows, as stored (set through any host). */
+  windows(): Promise<StoredWindow[]>;
   setWindow(w: Omit<StoredWindow, 'id' | 'createdAt' | 'removedAt'>): Promise<StoredWindow>;
-  removeWindow(id: string, actor: string): StoredWindow;
+  removeWindow(id: string, actor: string): Promise<StoredWindow>;
   /** An officer's invalidation (flag `I`) or restore (flag `N`) of a range, with a reason. */
   change(
     action: 'invalidate' | 'restore',
@@ -55,8 +64,9 @@ export interface QualityFlags {
     reason: string,
   ): Promise<AuditEntry>;
   /** Where a device was last heard from (the station of a flag change on a device). */
-  placeOf(device: string): PlaceTags | undefined;
-  onChange(listener: (c: FlagChange) => void): () => void;
+  placeOf(device: string): Promise<PlaceTags | undefined>;
+  /** Listeners run (and are awaited) before the change's command answers. */
+  onChange(listener: (c: FlagChange) => void | Promise<void>): () => void;
   /** Waits for the sink copies still being written. */
   close(): Promise<void>;
 }
@@ -78,7 +88,7 @@ const covers = (o: AuditEntry, r: { device: string; metric: string; ts: number }
  * memory: after a restart a spike or flatline needs its history again, which errs on passing.
  */
 export function createQualityFlags(deps: {
-  db: Db;
+  store: QualityStore;
   section: QualitySection;
   sink: Sink | undefined;
   log: Logger;
@@ -86,12 +96,31 @@ export function createQualityFlags(deps: {
   now(): number;
 }): QualityFlags {
   const { log } = deps;
-  const store: QualityStore = openQualityStore(deps.db);
+  const { store } = deps;
   const config = qcConfigOf(deps.section);
   const state = createQcState();
-  let overrides = store.overrides();
-  let active = store.windows(true);
-  const listeners = new Set<(c: FlagChange) => void>();
+  let overrides: AuditEntry[] = [];
+  let active: StoredWindow[] = [];
+  let version: number | undefined;
+  // With cloud.db's store this settles before any batch can arrive (its promises are settled on
+  // return: only microtasks run), so one host judges its first batch with every window, as before.
+  let loading: Promise<void> | undefined;
+  function refresh(): Promise<void> {
+    loading ??= (async () => {
+      const v = await store.version();
+      if (v === version) return;
+      overrides = await store.overrides();
+      active = await store.windows(true);
+      version = v;
+    })().finally(() => {
+      loading = undefined;
+    });
+    return loading;
+  }
+  const loaded = refresh().catch((err: Error) =>
+    log.error({ err: err.message }, 'quality: loading windows and overrides failed'),
+  );
+  const listeners = new Set<(c: FlagChange) => void | Promise<void>>();
   const judged = new Counter({
     name: 'cloud_qc_readings_total',
     help: 'Committed readings judged by quality control, by the data flag they got (N normal, M, C, D, T, Q, I)',
@@ -136,10 +165,10 @@ export function createQualityFlags(deps: {
     return undefined;
   }
 
-  function emit(c: FlagChange): void {
+  async function emit(c: FlagChange): Promise<void> {
     for (const l of listeners) {
       try {
-        l(c);
+        await l(c);
       } catch (err) {
         log.error({ err: (err as Error).message }, 'a flag change listener failed');
       }
@@ -155,10 +184,10 @@ export function createQualityFlags(deps: {
       scope.device !== undefined
         ? [scope.device]
         : scope.station !== undefined
-          ? store.devicesAt(scope.station)
+          ? await store.devicesAt(scope.station)
           : [];
     for (const device of devices) {
-      const place = store.placeOf(device);
+      const place = await store.placeOf(device);
       if (!place || (scope.station !== undefined && place.station !== scope.station)) continue;
       const series = await sink.latest({ device });
       for (const s of series) {
@@ -178,9 +207,10 @@ export function createQualityFlags(deps: {
     metrics?: readonly string[],
   ): Promise<number> {
     const found = await readingsIn(scope, metrics);
-    store.transaction(() => {
-      for (const r of found) store.setFlag(r.device, r.metric, r.ts, r.place.station, flag);
-    });
+    await store.setFlags(
+      found.map((r) => ({ device: r.device, metric: r.metric, ts: r.ts, station: r.place.station })),
+      flag,
+    );
     const byDevice = new Map<string, { place: PlaceTags; flags: FlagWrite[] }>();
     for (const r of found) {
       const g = byDevice.get(r.device) ?? { place: r.place, flags: [] };
@@ -201,8 +231,9 @@ export function createQualityFlags(deps: {
   return {
     judge(batch) {
       const place = batch.place;
+      const writes: Promise<void>[] = [];
       for (const r of batch.readings) {
-        store.notePlace(r.device, place);
+        writes.push(store.notePlace(r.device, place));
         const d = config.devices[r.device];
         if (d === undefined)
           config.devices[r.device] = {
@@ -214,7 +245,7 @@ export function createQualityFlags(deps: {
       const results: QcResult[] = qualityControl(config, state, batch.readings, active);
       const rows: FlagRow[] = [];
       const sinkFlags: FlagWrite[] = [];
-      const out: JudgedBatch = { results: [], good: [] };
+      const out: Omit<JudgedBatch, 'written'> = { results: [], good: [] };
       for (const q of results) {
         const r = q.reading;
         const station = config.devices[r.device]?.station ?? place.station;
@@ -236,32 +267,30 @@ export function createQualityFlags(deps: {
         sinkFlags.push({ device: r.device, metric: r.metric, ts: r.ts, flag });
       }
       if (rows.length > 0) {
-        store.transaction(() => {
-          store.putAuto(rows, batch.receivedAt);
-          for (const row of rows) {
-            if (row.autoFlag === 'N') continue;
-            store.addAudit({
-              at: batch.receivedAt,
-              actor: 'qc',
-              action: 'auto',
-              device: row.device,
-              metric: row.metric,
-              station: row.station,
-              from: row.ts,
-              to: row.ts + 1,
-              flag: row.autoFlag,
-              reason: row.reasons.map((x) => `${x.code}: ${x.detail}`).join('; '),
-              readings: 1,
-            });
-          }
-        });
+        const audits = rows
+          .filter((row) => row.autoFlag !== 'N')
+          .map((row) => ({
+            at: batch.receivedAt,
+            actor: 'qc',
+            action: 'auto' as const,
+            device: row.device,
+            metric: row.metric,
+            station: row.station,
+            from: row.ts,
+            to: row.ts + 1,
+            flag: row.autoFlag,
+            reason: row.reasons.map((x) => `${x.code}: ${x.detail}`).join('; '),
+            readings: 1,
+          }));
+        writes.push(store.putAuto(rows, audits));
         void toSink(place, sinkFlags);
       }
-      return out;
+      return { ...out, written: Promise.all(writes).then(() => undefined) };
     },
+    refresh,
     flags: (q) => store.flags(q),
     audit: (q) => store.audit(q),
-    windows: () => active,
+    windows: () => store.windows(true),
     async setWindow(w) {
       if (w.device === undefined && w.station === undefined)
         throw new QualityCommandError(400, 'bad_scope', 'a window names a device or a station');
@@ -276,24 +305,21 @@ export function createQualityFlags(deps: {
       };
       const flag: DataFlag = w.kind === 'maintenance' ? 'M' : 'C';
       const station =
-        w.station ?? (w.device !== undefined ? (store.placeOf(w.device)?.station ?? null) : null);
-      store.transaction(() => {
-        store.putWindow(stored);
-        store.addAudit({
-          at: now,
-          actor: w.actor,
-          action: 'window_set',
-          device: w.device ?? null,
-          metric: w.metrics?.join(',') ?? null,
-          station,
-          from: w.from,
-          to: w.to,
-          flag,
-          reason: w.reason ?? w.kind,
-          readings: 0,
-        });
+        w.station ?? (w.device !== undefined ? ((await store.placeOf(w.device))?.station ?? null) : null);
+      await store.putWindow(stored, {
+        at: now,
+        actor: w.actor,
+        action: 'window_set',
+        device: w.device ?? null,
+        metric: w.metrics?.join(',') ?? null,
+        station,
+        from: w.from,
+        to: w.to,
+        flag,
+        reason: w.reason ?? w.kind,
+        readings: 0,
       });
-      active = store.windows(true);
+      active = await store.windows(true);
       // A window set afterwards ("I calibrated this morning") flags what is already stored, too.
       const scope: FlagScope = {
         from: w.from,
@@ -303,32 +329,27 @@ export function createQualityFlags(deps: {
       };
       if (scope.to > scope.from) {
         await applyToStored(scope, flag, w.metrics);
-        emit({ scope: { ...scope, ...(w.metrics ? { metrics: w.metrics } : {}) }, flag });
+        await emit({ scope: { ...scope, ...(w.metrics ? { metrics: w.metrics } : {}) }, flag });
       }
       return stored;
     },
-    removeWindow(id, actor) {
+    async removeWindow(id, actor) {
       const now = deps.now();
-      const w = store.transaction(() => {
-        const removed = store.removeWindow(id, actor, now);
-        if (removed)
-          store.addAudit({
-            at: now,
-            actor,
-            action: 'window_removed',
-            device: removed.device ?? null,
-            metric: removed.metrics?.join(',') ?? null,
-            station: removed.station ?? null,
-            from: removed.from,
-            to: removed.to,
-            flag: null,
-            reason: `window ${id} removed`,
-            readings: 0,
-          });
-        return removed;
-      });
+      const w = await store.removeWindow(id, actor, now, (removed) => ({
+        at: now,
+        actor,
+        action: 'window_removed',
+        device: removed.device ?? null,
+        metric: removed.metrics?.join(',') ?? null,
+        station: removed.station ?? null,
+        from: removed.from,
+        to: removed.to,
+        flag: null,
+        reason: `window ${id} removed`,
+        readings: 0,
+      }));
       if (!w) throw new QualityCommandError(404, 'unknown_window', `no active window ${id}`);
-      active = store.windows(true);
+      active = await store.windows(true);
       return w;
     },
     async change(action, scope, actor, reason) {
@@ -336,9 +357,10 @@ export function createQualityFlags(deps: {
       if (reason.trim() === '') throw new QualityCommandError(400, 'reason_required', 'give a reason');
       const flag: DataFlag = action === 'invalidate' ? 'I' : 'N';
       const station =
-        scope.station ?? (scope.device !== undefined ? (store.placeOf(scope.device)?.station ?? null) : null);
+        scope.station ??
+        (scope.device !== undefined ? ((await store.placeOf(scope.device))?.station ?? null) : null);
       const readings = await applyToStored(scope, flag);
-      const entry = store.addAudit({
+      const entry = await store.addAudit({
         at: deps.now(),
         actor,
         action,
@@ -351,8 +373,8 @@ export function createQualityFlags(deps: {
         reason,
         readings,
       });
-      overrides = store.overrides();
-      emit({ scope, flag });
+      overrides = await store.overrides();
+      await emit({ scope, flag });
       log.info({ action, actor, scope, readings, reason }, 'quality: an officer changed data flags');
       return { ...entry, station: entry.station ?? station };
     },
@@ -362,6 +384,7 @@ export function createQualityFlags(deps: {
       return () => listeners.delete(listener);
     },
     async close() {
+      await loaded;
       await queue;
     },
   };

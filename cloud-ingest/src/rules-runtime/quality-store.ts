@@ -29,6 +29,8 @@ const SCHEMA = `
     device TEXT, metric TEXT, station TEXT, from_ts INTEGER, to_ts INTEGER, flag TEXT,
     reason TEXT NOT NULL, readings INTEGER NOT NULL DEFAULT 0);
   CREATE INDEX IF NOT EXISTS qc_audit_by_station ON qc_audit (station, at);
+  CREATE INDEX IF NOT EXISTS qc_audit_auto ON qc_audit (device, metric, from_ts) WHERE action = 'auto';
+  CREATE INDEX IF NOT EXISTS qc_audit_officers ON qc_audit (id) WHERE action <> 'auto';
   CREATE TABLE IF NOT EXISTS qc_devices (
     device TEXT PRIMARY KEY, county TEXT, town TEXT, village TEXT, station TEXT);
 `;
@@ -75,25 +77,68 @@ export interface StoredWindow extends OperatorWindow {
   removedAt: number | null;
 }
 
-export interface QualityStore {
-  putAuto(rows: FlagRow[], at: number): void;
-  /** The flags of stored rows in a scope (both automatic and overridden). */
-  flags(q: Partial<FlagScope> & { limit: number; notNormal?: boolean }): FlagRow[];
-  setFlag(device: string, metric: string, ts: number, station: string | null, flag: DataFlag): void;
-  /** Overrides (invalidate/restore audit rows), oldest first. */
-  overrides(): AuditEntry[];
-  audit(q: { station?: string; device?: string; from?: number; to?: number; limit: number }): AuditEntry[];
-  addAudit(e: Omit<AuditEntry, 'id'>): AuditEntry;
-  windows(activeOnly: boolean): StoredWindow[];
-  putWindow(w: StoredWindow): void;
-  removeWindow(id: string, actor: string, at: number): StoredWindow | undefined;
-  notePlace(device: string, place: PlaceTags): void;
-  placeOf(device: string): PlaceTags | undefined;
-  devicesAt(station: string): string[];
-  transaction<T>(fn: () => T): T;
+/** A stored reading whose flag an officer's change or a window sets. */
+export interface FlagTarget {
+  device: string;
+  metric: string;
+  ts: number;
+  station: string | null;
 }
 
-type AuditRowDb = {
+/**
+ * Where quality control keeps its flags, windows and audit: cloud.db (openQualityStore, one host)
+ * or the SharedStore's PostgreSQL tables (shared-store/postgres-air-quality.ts, several hosts).
+ * Async for PostgreSQL; the SQLite one does its work when called (its promises are settled on
+ * return), so one host judges a batch synchronously, as before. Each write is one transaction.
+ */
+export interface QualityStore {
+  /**
+   * The automatic flags of judged readings and the `auto` audit rows of the non-N ones, in one
+   * transaction. Idempotent: a reading judged again (a replay, a host taking a partition over
+   * from its saved cursor) keeps the flag in effect (an officer's) and gets no second audit row.
+   */
+  putAuto(rows: FlagRow[], audits: Omit<AuditEntry, 'id'>[]): Promise<void>;
+  /** The flags of stored rows in a scope (both automatic and overridden). */
+  flags(q: Partial<FlagScope> & { limit: number; notNormal?: boolean }): Promise<FlagRow[]>;
+  /** Gives stored readings `flag` (an officer's change, a window set afterwards). */
+  setFlags(readings: readonly FlagTarget[], flag: DataFlag): Promise<void>;
+  /** Overrides (invalidate/restore audit rows), oldest first. */
+  overrides(): Promise<AuditEntry[]>;
+  audit(q: { station?: string; device?: string; from?: number; to?: number; limit: number }): Promise<
+    AuditEntry[]
+  >;
+  addAudit(e: Omit<AuditEntry, 'id'>): Promise<AuditEntry>;
+  windows(activeOnly: boolean): Promise<StoredWindow[]>;
+  /** A window and its `window_set` audit row, in one transaction. */
+  putWindow(w: StoredWindow, audit: Omit<AuditEntry, 'id'>): Promise<void>;
+  /** Removes an active window with the audit row `audit` makes of it; undefined if none is active. */
+  removeWindow(
+    id: string,
+    actor: string,
+    at: number,
+    audit: (w: StoredWindow) => Omit<AuditEntry, 'id'>,
+  ): Promise<StoredWindow | undefined>;
+  notePlace(device: string, place: PlaceTags): Promise<void>;
+  placeOf(device: string): Promise<PlaceTags | undefined>;
+  devicesAt(station: string): Promise<string[]>;
+  /**
+   * Grows with every window set or removed and every override (their audit rows): whoever judges
+   * reloads its windows and overrides when it moved (another host's officer changed them).
+   */
+  version(): Promise<number>;
+}
+
+/** A SQLite store's answer: the work is done now; a failure is the promise's, as PostgreSQL's. */
+export function settled<T>(fn: () => T): Promise<T> {
+  try {
+    return Promise.resolve(fn());
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+/** A qc_audit row as both stores select it (`SELECT *`). */
+export type AuditRowDb = {
   id: number;
   at: number;
   actor: string;
@@ -107,7 +152,7 @@ type AuditRowDb = {
   reason: string;
   readings: number;
 };
-const auditOf = (r: AuditRowDb): AuditEntry => ({
+export const auditOf = (r: AuditRowDb): AuditEntry => ({
   id: r.id,
   at: r.at,
   actor: r.actor,
@@ -122,7 +167,7 @@ const auditOf = (r: AuditRowDb): AuditEntry => ({
   readings: r.readings,
 });
 
-type FlagRowDb = {
+export type FlagRowDb = {
   device: string;
   metric: string;
   ts: number;
@@ -131,7 +176,7 @@ type FlagRowDb = {
   flag: DataFlag;
   reasons: string;
 };
-const flagOfRow = (r: FlagRowDb): FlagRow => ({
+export const flagOfRow = (r: FlagRowDb): FlagRow => ({
   device: r.device,
   metric: r.metric,
   ts: r.ts,
@@ -141,7 +186,7 @@ const flagOfRow = (r: FlagRowDb): FlagRow => ({
   reasons: JSON.parse(r.reasons) as QcReason[],
 });
 
-type WindowRowDb = {
+export type WindowRowDb = {
   id: string;
   kind: 'maintenance' | 'calibration';
   from_ts: number;
@@ -154,7 +199,7 @@ type WindowRowDb = {
   created_at: number;
   removed_at: number | null;
 };
-const windowOf = (r: WindowRowDb): StoredWindow => ({
+export const windowOf = (r: WindowRowDb): StoredWindow => ({
   id: r.id,
   kind: r.kind,
   from: r.from_ts,
@@ -168,6 +213,20 @@ const windowOf = (r: WindowRowDb): StoredWindow => ({
   removedAt: r.removed_at,
 });
 
+/** A window's columns, as both stores insert them. */
+export const windowColumns = (w: StoredWindow) => ({
+  id: w.id,
+  kind: w.kind,
+  from: w.from,
+  to: w.to,
+  device: w.device ?? null,
+  station: w.station ?? null,
+  metrics: w.metrics ? JSON.stringify(w.metrics) : null,
+  reason: w.reason ?? null,
+  actor: w.actor,
+  createdAt: w.createdAt,
+});
+
 export function openQualityStore(db: Db): QualityStore {
   db.exec(SCHEMA);
   // An automatic flag never replaces an officer's: a replayed reading keeps the flag in effect.
@@ -179,27 +238,21 @@ export function openQualityStore(db: Db): QualityStore {
     `INSERT INTO qc_flags (device, metric, ts, station, auto_flag, flag, reasons) VALUES (?, ?, ?, ?, 'N', ?, '[]')
      ON CONFLICT (device, metric, ts) DO UPDATE SET flag = excluded.flag`,
   );
-  const insertAudit = db.prepare<
-    [
-      number,
-      string,
-      string,
-      string | null,
-      string | null,
-      string | null,
-      number | null,
-      number | null,
-      string | null,
-      string,
-      number,
-    ]
-  >(
-    `INSERT INTO qc_audit (at, actor, action, device, metric, station, from_ts, to_ts, flag, reason, readings)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  const AUDIT_COLUMNS = 'at, actor, action, device, metric, station, from_ts, to_ts, flag, reason, readings';
+  const insertAudit = db.prepare(
+    `INSERT INTO qc_audit (${AUDIT_COLUMNS})
+     VALUES (@at, @actor, @action, @device, @metric, @station, @from, @to, @flag, @reason, @readings)`,
+  );
+  const insertAutoAudit = db.prepare(
+    `INSERT INTO qc_audit (${AUDIT_COLUMNS})
+     SELECT @at, @actor, @action, @device, @metric, @station, @from, @to, @flag, @reason, @readings
+      WHERE NOT EXISTS (SELECT 1 FROM qc_audit
+                         WHERE action = 'auto' AND device = @device AND metric = @metric AND from_ts = @from)`,
   );
   const overrides = db.prepare<[], AuditRowDb>(
     `SELECT * FROM qc_audit WHERE action IN ('invalidate', 'restore') ORDER BY id`,
   );
+  const version = db.prepare<[], { n: number }>("SELECT count(*) AS n FROM qc_audit WHERE action <> 'auto'");
   const insertWindow = db.prepare(
     `INSERT INTO qc_windows (id, kind, from_ts, to_ts, device, station, metrics, reason, actor, created_at)
      VALUES (@id, @kind, @from, @to, @device, @station, @metrics, @reason, @actor, @createdAt)`,
@@ -220,116 +273,122 @@ export function openQualityStore(db: Db): QualityStore {
     'SELECT device FROM qc_devices WHERE station = ?',
   );
   const knownPlaces = new Map<string, string>();
+  const addAudit = (e: Omit<AuditEntry, 'id'>): AuditEntry => {
+    const { lastInsertRowid } = insertAudit.run(e);
+    return { id: Number(lastInsertRowid), ...e };
+  };
 
   return {
-    putAuto(rows) {
-      for (const r of rows)
-        upsertAuto.run(r.device, r.metric, r.ts, r.station, r.autoFlag, r.flag, JSON.stringify(r.reasons));
-    },
-    flags(q) {
-      const where: string[] = [];
-      const params: (string | number)[] = [];
-      const add = (sql: string, v: string | number | undefined) => {
-        if (v === undefined) return;
-        where.push(sql);
-        params.push(v);
-      };
-      add('device = ?', q.device);
-      add('station = ?', q.station);
-      add('metric = ?', q.metric);
-      add('ts >= ?', q.from);
-      add('ts < ?', q.to);
-      if (q.notNormal) where.push("flag <> 'N'");
-      params.push(q.limit);
-      return db
-        .prepare<(string | number)[], FlagRowDb>(
-          `SELECT * FROM qc_flags ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ts DESC LIMIT ?`,
-        )
-        .all(...params)
-        .map(flagOfRow);
-    },
-    setFlag(device, metric, ts, station, flag) {
-      upsertFlag.run(device, metric, ts, station, flag);
-    },
-    overrides: () => overrides.all().map(auditOf),
-    audit(q) {
-      const where: string[] = [];
-      const params: (string | number)[] = [];
-      if (q.station !== undefined) {
-        where.push('station = ?');
-        params.push(q.station);
-      }
-      if (q.device !== undefined) {
-        where.push('device = ?');
-        params.push(q.device);
-      }
-      if (q.from !== undefined) {
-        where.push('at >= ?');
-        params.push(q.from);
-      }
-      if (q.to !== undefined) {
-        where.push('at < ?');
-        params.push(q.to);
-      }
-      params.push(q.limit);
-      return db
-        .prepare<(string | number)[], AuditRowDb>(
-          `SELECT * FROM qc_audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`,
-        )
-        .all(...params)
-        .map(auditOf);
-    },
-    addAudit(e) {
-      const { lastInsertRowid } = insertAudit.run(
-        e.at,
-        e.actor,
-        e.action,
-        e.device,
-        e.metric,
-        e.station,
-        e.from,
-        e.to,
-        e.flag,
-        e.reason,
-        e.readings,
-      );
-      return { id: Number(lastInsertRowid), ...e };
-    },
-    windows(activeOnly) {
-      return db
-        .prepare<[], WindowRowDb>(
-          `SELECT * FROM qc_windows ${activeOnly ? 'WHERE removed_at IS NULL' : ''} ORDER BY from_ts`,
-        )
-        .all()
-        .map(windowOf);
-    },
-    putWindow(w) {
-      insertWindow.run({
-        id: w.id,
-        kind: w.kind,
-        from: w.from,
-        to: w.to,
-        device: w.device ?? null,
-        station: w.station ?? null,
-        metrics: w.metrics ? JSON.stringify(w.metrics) : null,
-        reason: w.reason ?? null,
-        actor: w.actor,
-        createdAt: w.createdAt,
-      });
-    },
-    removeWindow(id, actor, at) {
-      if (removeWindow.run(at, actor, id).changes === 0) return undefined;
-      const r = windowById.get(id);
-      return r && windowOf(r);
-    },
-    notePlace(device, place) {
-      const key = `${place.county}|${place.town}|${place.village}|${place.station}`;
-      if (knownPlaces.get(device) === key) return;
-      upsertPlace.run(device, place.county, place.town, place.village, place.station);
-      knownPlaces.set(device, key);
-    },
-    placeOf: (device) => selectPlace.get(device),
-    devicesAt: (station) => devicesAt.all(station).map((r) => r.device),
-    transaction: (fn) => db.transaction(fn)(),
+    putAuto: (rows, audits) =>
+      settled(() =>
+        db.transaction(() => {
+          for (const r of rows)
+            upsertAuto.run(
+              r.device,
+              r.metric,
+              r.ts,
+              r.station,
+              r.autoFlag,
+              r.flag,
+              JSON.stringify(r.reasons),
+            );
+          for (const a of audits) insertAutoAudit.run(a);
+        })(),
+      ),
+    flags: (q) =>
+      settled(() => {
+        const where: string[] = [];
+        const params: (string | number)[] = [];
+        const add = (sql: string, v: string | number | undefined) => {
+          if (v === undefined) return;
+          where.push(sql);
+          params.push(v);
+        };
+        add('device = ?', q.device);
+        add('station = ?', q.station);
+        add('metric = ?', q.metric);
+        add('ts >= ?', q.from);
+        add('ts < ?', q.to);
+        if (q.notNormal) where.push("flag <> 'N'");
+        params.push(q.limit);
+        return db
+          .prepare<(string | number)[], FlagRowDb>(
+            `SELECT * FROM qc_flags ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ts DESC LIMIT ?`,
+          )
+          .all(...params)
+          .map(flagOfRow);
+      }),
+    setFlags: (readings, flag) =>
+      settled(() =>
+        db.transaction(() => {
+          for (const r of readings) upsertFlag.run(r.device, r.metric, r.ts, r.station, flag);
+        })(),
+      ),
+    overrides: () => settled(() => overrides.all().map(auditOf)),
+    audit: (q) =>
+      settled(() => {
+        const where: string[] = [];
+        const params: (string | number)[] = [];
+        if (q.station !== undefined) {
+          where.push('station = ?');
+          params.push(q.station);
+        }
+        if (q.device !== undefined) {
+          where.push('device = ?');
+          params.push(q.device);
+        }
+        if (q.from !== undefined) {
+          where.push('at >= ?');
+          params.push(q.from);
+        }
+        if (q.to !== undefined) {
+          where.push('at < ?');
+          params.push(q.to);
+        }
+        params.push(q.limit);
+        return db
+          .prepare<(string | number)[], AuditRowDb>(
+            `SELECT * FROM qc_audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`,
+          )
+          .all(...params)
+          .map(auditOf);
+      }),
+    addAudit: (e) => settled(() => addAudit(e)),
+    windows: (activeOnly) =>
+      settled(() =>
+        db
+          .prepare<[], WindowRowDb>(
+            `SELECT * FROM qc_windows ${activeOnly ? 'WHERE removed_at IS NULL' : ''} ORDER BY from_ts`,
+          )
+          .all()
+          .map(windowOf),
+      ),
+    putWindow: (w, audit) =>
+      settled(() =>
+        db.transaction(() => {
+          insertWindow.run(windowColumns(w));
+          addAudit(audit);
+        })(),
+      ),
+    removeWindow: (id, actor, at, audit) =>
+      settled(() =>
+        db.transaction(() => {
+          if (removeWindow.run(at, actor, id).changes === 0) return undefined;
+          const r = windowById.get(id);
+          const w = r && windowOf(r);
+          if (w) addAudit(audit(w));
+          return w;
+        })(),
+      ),
+    notePlace: (device, place) =>
+      settled(() => {
+        const key = `${place.county}|${place.town}|${place.village}|${place.station}`;
+        if (knownPlaces.get(device) === key) return;
+        upsertPlace.run(device, place.county, place.town, place.village, place.station);
+        knownPlaces.set(device, key);
+      }),
+    placeOf: (device) => settled(() => selectPlace.get(device)),
+    devicesAt: (station) => settled(() => devicesAt.all(station).map((r) => r.device)),
+    version: () => settled(() => version.get()!.n),
   };
 }

@@ -61,7 +61,16 @@ export function startRules(deps: {
     persistIntervalMs: config.rules.persistIntervalMs,
     placeOf: deps.placeOf,
     journal: deps.journal,
-    qualityGate: air?.gate,
+    qualityGate:
+      air &&
+      ((batch) => {
+        const judged = air.gate(batch);
+        // cloud.db's stores wrote already: a failure here is one of cloud.db, logged as before it threw.
+        judged.written.catch((err: Error) =>
+          log.error({ err: err.message }, 'quality: storing flags or AQI samples failed'),
+        );
+        return judged.good;
+      }),
   });
   const close = runtime.close;
   runtime.close = async () => {

@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import type { EpochChange } from '../store/seq-state.js';
 import { HOST_BEATS_SCHEMA } from './host-beats.js';
+import { AIR_QUALITY_SCHEMA, postgresAqi, postgresQuality } from './postgres-air-quality.js';
 import { COMMANDS_SCHEMA, postgresCommands } from './postgres-commands.js';
 import { DEAD_LETTERS_SCHEMA, postgresDeadLetters } from './postgres-dead-letters.js';
 import { DEVICE_OWNERS_SCHEMA, postgresDeviceOwners } from './postgres-device-owners.js';
@@ -236,6 +237,7 @@ export async function openPostgresSharedStore({
       await c.query(REGISTRY_SCHEMA);
       await c.query(DEAD_LETTERS_SCHEMA);
       await c.query(RULE_VIEWS_SCHEMA);
+      await c.query(AIR_QUALITY_SCHEMA);
       await c.query(HOST_BEATS_SCHEMA);
     });
   } catch (err) {
@@ -262,6 +264,8 @@ export async function openPostgresSharedStore({
     registry: postgresRegistry(q, tx),
     deadLetters: postgresDeadLetters(q),
     ruleViews: postgresRuleViews(q),
+    quality: postgresQuality(q, tx),
+    aqi: postgresAqi(q, tx),
     hostBeats: postgresHostBeats(q),
 
     async isCommitted(edge, epoch, seq) {

@@ -1,5 +1,7 @@
 import type { ApiTokenStore } from '../auth/api-token-store.js';
 import type { SessionStore } from '../auth/session-store.js';
+import type { AqiStore } from '../rules-runtime/aqi-store.js';
+import type { QualityStore } from '../rules-runtime/quality-store.js';
 import type { RuleViewStore } from '../rules-runtime/rule-view-store.js';
 import type { SeriesCatalog } from '../sink/influx-series-catalog.js';
 import type { CommandStore } from '../store/command-store.js';
@@ -123,6 +125,13 @@ export interface SharedStore {
   readonly deadLetters: DeadLetterStore;
   /** Alerts and incidents as the API shows them: written by each village's holder, read by every host. */
   readonly ruleViews: RuleViewStore;
+  /**
+   * Quality control's flags, windows and audit, and the published AQI's samples, due hours and
+   * rows: written by each village's holder as it judges its batches, by any host for an officer's
+   * window or invalidation, read by every host's API; each due hour published once by any host.
+   */
+  readonly quality: QualityStore;
+  readonly aqi: AqiStore;
   /** Which hosts run rules partitions now: each lease round shares the partitions among them. */
   readonly hostBeats: HostBeats;
 

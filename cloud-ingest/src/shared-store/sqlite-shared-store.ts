@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { openApiTokenStore } from '../auth/api-token-store.js';
 import { openSessionStore } from '../auth/session-store.js';
+import { openAqiStore } from '../rules-runtime/aqi-store.js';
+import { openQualityStore } from '../rules-runtime/quality-store.js';
 import { openRuleViewStore } from '../rules-runtime/rule-view-store.js';
 import { openSeriesCatalog } from '../sink/influx-series-catalog.js';
 import { openCommandStore } from '../store/command-store.js';
@@ -170,6 +172,8 @@ export function openSqliteSharedStore(db: Db): SharedStore {
     registry: openSharedRegistryStore(db),
     deadLetters: openDeadLetterStore(db),
     ruleViews: openRuleViewStore(db),
+    quality: openQualityStore(db),
+    aqi: openAqiStore(db),
     hostBeats: sqliteHostBeats(db),
     isCommitted: async (edge, epoch, seq) => seqs.isCommitted(edge, seq, epoch),
     committedAmong: async (keys) =>
