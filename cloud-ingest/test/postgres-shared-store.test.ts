@@ -8,6 +8,7 @@ import type { SharedStore } from '../src/shared-store/shared-store.js';
 import { runDeadLettersSuite } from './shared-dead-letters-suite.js';
 import { runDeviceOwnersSuite } from './shared-device-owners-suite.js';
 import { runRegistrySuite } from './shared-registry-suite.js';
+import { runRuleCommandsSuite } from './shared-rule-commands-suite.js';
 import { runRuleViewsSuite } from './shared-rule-views-suite.js';
 import { runSeriesCatalogSuite } from './shared-series-catalog-suite.js';
 import { runSessionsSuite } from './shared-sessions-suite.js';
@@ -44,6 +45,7 @@ runSeriesCatalogSuite('postgres', freshPostgres);
 runRegistrySuite('postgres', freshPostgres);
 runDeadLettersSuite('postgres', freshPostgres);
 runRuleViewsSuite('postgres', freshPostgres);
+runRuleCommandsSuite('postgres', freshPostgres);
 
 describe('PostgreSQL shared store: the server and its url', () => {
   const PASSWORD = 's3cret-pw';

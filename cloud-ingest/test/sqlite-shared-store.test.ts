@@ -9,6 +9,7 @@ import { createSeqState } from '../src/store/seq-state.js';
 import { runDeadLettersSuite } from './shared-dead-letters-suite.js';
 import { runDeviceOwnersSuite } from './shared-device-owners-suite.js';
 import { runRegistrySuite } from './shared-registry-suite.js';
+import { runRuleCommandsSuite } from './shared-rule-commands-suite.js';
 import { runRuleViewsSuite } from './shared-rule-views-suite.js';
 import { runSeriesCatalogSuite } from './shared-series-catalog-suite.js';
 import { runSessionsSuite } from './shared-sessions-suite.js';
@@ -49,6 +50,7 @@ runSeriesCatalogSuite('sqlite', perConnection);
 runRegistrySuite('sqlite', perConnection);
 runDeadLettersSuite('sqlite', perThread);
 runRuleViewsSuite('sqlite', perConnection);
+runRuleCommandsSuite('sqlite', perConnection);
 
 describe('SQLite shared store on an existing cloud.db', () => {
   it("reads and extends the dedupe state a single-host cloud recorded (store/seq-state.ts's tables)", async () => {

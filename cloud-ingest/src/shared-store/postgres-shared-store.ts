@@ -5,6 +5,11 @@ import { COMMANDS_SCHEMA, postgresCommands } from './postgres-commands.js';
 import { DEAD_LETTERS_SCHEMA, postgresDeadLetters } from './postgres-dead-letters.js';
 import { DEVICE_OWNERS_SCHEMA, postgresDeviceOwners } from './postgres-device-owners.js';
 import { REGISTRY_SCHEMA, postgresRegistry } from './postgres-registry.js';
+import {
+  RULE_COMMANDS_SCHEMA,
+  acceptRuleCommandsPostgres,
+  postgresRuleCommands,
+} from './postgres-rule-commands.js';
 import { RULE_VIEWS_SCHEMA, postgresRuleViews } from './postgres-rule-views.js';
 import { SERIES_CATALOG_SCHEMA, postgresSeriesCatalog } from './postgres-series-catalog.js';
 import { SESSIONS_SCHEMA, postgresApiTokens, postgresSessions } from './postgres-sessions.js';
@@ -234,6 +239,7 @@ export async function openPostgresSharedStore({
       await c.query(REGISTRY_SCHEMA);
       await c.query(DEAD_LETTERS_SCHEMA);
       await c.query(RULE_VIEWS_SCHEMA);
+      await c.query(RULE_COMMANDS_SCHEMA);
     });
   } catch (err) {
     await pool.end().catch(() => {});
@@ -259,6 +265,7 @@ export async function openPostgresSharedStore({
     registry: postgresRegistry(q, tx),
     deadLetters: postgresDeadLetters(q),
     ruleViews: postgresRuleViews(q),
+    ruleCommands: postgresRuleCommands(q),
 
     async isCommitted(edge, epoch, seq) {
       const rows = await q<{ committed: boolean }>(
@@ -507,6 +514,7 @@ export async function openPostgresSharedStore({
             `rules partition ${partition}: lease epoch ${epoch} is no longer current (now ${current ?? 'none'})`,
           );
         }
+        if (saved.commands?.length) await acceptRuleCommandsPostgres(c, partition, saved.commands);
         await c.query(
           `INSERT INTO shared_rules_state (partition, cursor, state) VALUES ($1, $2, $3)
            ON CONFLICT (partition) DO UPDATE SET cursor = EXCLUDED.cursor, state = EXCLUDED.state`,

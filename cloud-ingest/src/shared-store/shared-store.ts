@@ -1,5 +1,6 @@
 import type { ApiTokenStore } from '../auth/api-token-store.js';
 import type { SessionStore } from '../auth/session-store.js';
+import type { RuleCommandStore } from '../rules-runtime/rule-command-store.js';
 import type { RuleViewStore } from '../rules-runtime/rule-view-store.js';
 import type { SeriesCatalog } from '../sink/influx-series-catalog.js';
 import type { CommandStore } from '../store/command-store.js';
@@ -69,6 +70,11 @@ export interface Lease {
 export interface SavedRulesState {
   cursor: number;
   state: Uint8Array;
+  /**
+   * Saving only: the queued commands (`ruleCommands`) this state carries out, accepted in the same
+   * transaction; the save throws RuleCommandGoneError and writes nothing when one is not pending.
+   */
+  commands?: readonly string[];
 }
 
 /** A timer (an incident's acknowledgement deadline) any live host may fire once it is due. */
@@ -122,6 +128,8 @@ export interface SharedStore {
   readonly deadLetters: DeadLetterStore;
   /** Alerts and incidents as the API shows them: written by each village's holder, read by every host. */
   readonly ruleViews: RuleViewStore;
+  /** Officers' incident commands sent through a host that does not hold the village, for its holder to run and answer. */
+  readonly ruleCommands: RuleCommandStore;
 
   // Seq and epoch dedupe (DESIGN.md "Delivery, precisely"), same meaning as store/seq-state.ts.
   isCommitted(edge: string, epoch: string, seq: number): Promise<boolean>;
