@@ -26,6 +26,7 @@ import { createWebhookNotifier } from '../src/notify/webhook-notifier.js';
 import { parseRegistry } from '../src/registry-file.js';
 import { startDeadlineFirer } from '../src/rules-runtime/deadline-firer.js';
 import { escalationKey } from '../src/rules-runtime/escalation-deadline.js';
+import type { IncidentView } from '../src/rules-runtime/incident-view.js';
 import { encodeState } from '../src/rules-runtime/partition-state.js';
 import { type PartitionedRules, startPartitionedRules } from '../src/rules-runtime/partitioned-rules.js';
 import { compileRulesSetup } from '../src/rules-runtime/rules-from-registry.js';
@@ -225,8 +226,10 @@ describe.each(backends)('rules across hosts on the $name store', { timeout: 30_0
     name: string,
     options: Parameters<typeof startPartitionedRules>[0]['options'] = {},
     registry: typeof REGISTRY = REGISTRY,
+    /** Stands between the host and its store (a test's interleaving of another host's call). */
+    wrap: (s: SharedStore) => SharedStore = (s) => s,
   ): Promise<Host> {
-    const store = await open();
+    const store = wrap(await open());
     const db = openDatabase(join(dir, `${name}.db`));
     const rules = startPartitionedRules({
       config: config(),
@@ -347,7 +350,7 @@ describe.each(backends)('rules across hosts on the $name store', { timeout: 30_0
     );
   });
 
-  it("either host serves the village's alerts and incidents; commands go to its holder, 503 rules_standby elsewhere", async () => {
+  it("either host serves the village's alerts and incidents; the delivery log only its holder (503 rules_standby elsewhere)", async () => {
     const store = await setup();
     const a = await host('host-a');
     const b = await host('host-b');
@@ -364,17 +367,120 @@ describe.each(backends)('rules across hosts on the $name store', { timeout: 30_0
       const list = await r.request('/api/v1/incidents');
       expect(((await list.json()) as { incidents: unknown[] }).incidents).toHaveLength(1);
     }
-    for (const path of ['/api/v1/incidents/inc-v1-1/ack', '/api/v1/incidents/inc-v1-1/notifications']) {
-      const r = await rb.request(path, { method: path.endsWith('ack') ? 'POST' : 'GET' });
-      expect(r.status, path).toBe(503);
-      expect(((await r.json()) as { error: { code: string } }).error.code).toBe('rules_standby');
-    }
+    const r = await rb.request('/api/v1/incidents/inc-v1-1/notifications');
+    expect(r.status).toBe(503);
+    expect(((await r.json()) as { error: { code: string } }).error.code).toBe('rules_standby');
     const ack = await ra.request('/api/v1/incidents/inc-v1-1/ack', { method: 'POST' });
     expect(ack.status).toBe(200);
     expect(((await ack.json()) as { incident: { state: string } }).incident.state).toBe('acknowledged');
     // The command answered once its view was shared: the other host shows it at once.
     const after = await rb.request('/api/v1/incidents/inc-v1-1');
     expect(((await after.json()) as { incident: { state: string } }).incident.state).toBe('acknowledged');
+  });
+
+  type Answer = {
+    status: number;
+    body: { incident?: IncidentView; error?: { code: string; message: string } };
+  };
+  /** POSTs an officer's command to host `h`'s API as `actor` (the lab's X-Actor), with its JSON body. */
+  const post = async (h: Host, path: string, actor: string, body?: unknown): Promise<Answer> => {
+    const r = await api(h).request(path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-actor': actor },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: r.status, body: (await r.json()) as Answer['body'] };
+  };
+
+  it('an SOS acknowledged through the host that does not hold the village: its holder carries it out, the escalation is cancelled, the audit names the officer', async () => {
+    const store = await setup();
+    const a = await host('host-a');
+    const b = await host('host-b');
+    expect(b.rules.held()).toEqual([]);
+    const t0 = Date.now();
+    const sos = { device: 'wb-1', type: 'sos', severity: 'critical', ts: t0, data: {} } as DeviceEvent;
+    await store.recordCommits([item(1, [sos], t0)]);
+    await waitFor('the SOS incident on its holder', () => a.rules.runtime.incident('inc-v1-1'));
+    await waitFor('its town escalation scheduled', async () => (await pendingRows(store)).length === 1);
+    // The reverse proxy sent the officer to host-b: answered there, with the acknowledged view.
+    const ack = await post(b, '/api/v1/incidents/inc-v1-1/ack', 'officer-7', { note: 'on my way' });
+    expect(ack.status).toBe(200);
+    expect(ack.body.incident).toMatchObject({
+      id: 'inc-v1-1',
+      state: 'acknowledged',
+      acknowledgedBy: 'officer-7',
+    });
+    expect(ack.body.incident!.audit.at(-1)).toMatchObject({
+      actor: 'officer-7',
+      action: 'acknowledged',
+      detail: 'on my way',
+    });
+    // Carried out by the holder: its state, its cloud.db, the view every host reads.
+    expect(b.rules.held()).toEqual([]);
+    expect(a.db.prepare("SELECT state FROM incidents WHERE id = 'inc-v1-1'").get()).toEqual({
+      state: 'acknowledged',
+    });
+    expect(await a.rules.runtime.incident('inc-v1-1')).toEqual(ack.body.incident);
+    // The escalation deadline is gone: no host can send the town its notice.
+    expect(await pendingRows(store)).toEqual([]);
+    await waitFor('the acknowledged notice', () => notices('acknowledged').length === 1);
+    expect(notices('escalated')).toEqual([]);
+    // Arrival and closing through host-b too; closing again gives host-a's own refusal, word for word.
+    expect((await post(b, '/api/v1/incidents/inc-v1-1/arrive', 'officer-7')).body.incident?.arrivedBy).toBe(
+      'officer-7',
+    );
+    const closing = { outcome: 'handled_on_site', note: 'helped him up' };
+    const resolved = await post(b, '/api/v1/incidents/inc-v1-1/resolve', 'officer-7', closing);
+    expect(resolved.status).toBe(200);
+    expect(resolved.body.incident).toMatchObject({ state: 'resolved', resolvedBy: 'officer-7' });
+    const againOnB = await post(b, '/api/v1/incidents/inc-v1-1/resolve', 'officer-8', closing);
+    const againOnA = await post(a, '/api/v1/incidents/inc-v1-1/resolve', 'officer-8', closing);
+    expect(againOnB.status).toBe(409);
+    expect(againOnB).toEqual(againOnA);
+    expect(againOnB.body.error?.code).toBe('bad_transition');
+    // A bad argument is the rules library's 400 on either host.
+    await store.recordCommits([item(2, [{ ...sos, ts: Date.now() }], Date.now())]);
+    await waitFor('a second SOS incident', () => a.rules.runtime.incident('inc-v1-2'));
+    await post(a, '/api/v1/incidents/inc-v1-2/ack', 'officer-7');
+    const bad = { outcome: 'teleported', note: 'x' };
+    const badOnB = await post(b, '/api/v1/incidents/inc-v1-2/resolve', 'officer-7', bad);
+    expect(badOnB.status).toBe(400);
+    expect(badOnB).toEqual(await post(a, '/api/v1/incidents/inc-v1-2/resolve', 'officer-7', bad));
+  });
+
+  it('the holder frozen: a command through another host answers 503 rules_standby within the bound, and never runs later', async () => {
+    const store = await setup();
+    const a = await host('host-a', { leaseMs: 2_000 });
+    const b = await host('host-b', { leaseMs: 2_000, commandWaitMs: 500 });
+    const t0 = Date.now();
+    await store.recordCommits([item(1, [fall(0, t0)], t0)]);
+    await waitFor('the incident on its holder', () => a.rules.runtime.incident('inc-v1-1'));
+    // host-a stops (frozen or dead) without giving its lease up: nobody takes queued commands.
+    await a.rules.close({ release: false });
+    const asked = performance.now();
+    const ack = await post(b, '/api/v1/incidents/inc-v1-1/ack', 'officer-7');
+    const took = performance.now() - asked;
+    expect(ack.status).toBe(503);
+    expect(ack.body.error?.code).toBe('rules_standby');
+    expect(took).toBeGreaterThanOrEqual(500);
+    expect(took).toBeLessThan(2_000);
+    // host-b takes the village over and runs its own command rounds: the cancelled command is not among them.
+    await waitFor(
+      'host-b takes v1 over',
+      async () => {
+        await b.rules.checkLeases();
+        return b.rules.held().includes('v1');
+      },
+      { timeoutMs: 10_000 },
+    );
+    await b.rules.takeCommands();
+    await b.rules.takeCommands();
+    expect((await b.rules.runtime.incident('inc-v1-1'))?.state).toBe('open');
+    // Unacknowledged, it escalates to the town.
+    await waitFor('the town escalation', () => notices('escalated', 'town').length === 1, {
+      timeoutMs: 10_000,
+    });
+    expect((await b.rules.runtime.incident('inc-v1-1'))?.acknowledgedBy).toBeNull();
   });
 
   it("an SOS in a village another host holds is on this host's lists for a county officer, never for another village's officer", async () => {
@@ -431,6 +537,50 @@ describe.each(backends)('rules across hosts on the $name store', { timeout: 30_0
     const ack = await api(b, county).request('/api/v1/incidents/inc-v2-1/ack', { method: 'POST' });
     expect(ack.status).toBe(200);
     expect((await get<Incidents>(a, county, '/api/v1/incidents')).incidents[0]?.state).toBe('acknowledged');
+  });
+
+  it('a command cancelled by its sender just as the holder took it is refused with the state write: the holder starts over without it', async () => {
+    const store = await setup();
+    const sender = await open();
+    let cancelled: boolean | undefined;
+    // The sender's wait ends right after the holder read the pending command, before it ran it.
+    const a = await host('host-a', {}, REGISTRY, (s) => ({
+      ...s,
+      ruleCommands: {
+        ...s.ruleCommands,
+        async pending(...args) {
+          const rows = await s.ruleCommands.pending(...args);
+          for (const r of rows) cancelled = await sender.ruleCommands.cancel(r.id);
+          return rows;
+        },
+      },
+    }));
+    const t0 = Date.now();
+    await store.recordCommits([item(1, [fall(0, t0)], t0)]);
+    await waitFor('the incident on its holder', () => a.rules.runtime.incident('inc-v1-1'));
+    const now = Date.now();
+    await sender.ruleCommands.send({
+      id: 'cmd-raced',
+      partition: 'v1',
+      incident: 'inc-v1-1',
+      action: 'acknowledge',
+      actor: 'officer-7',
+      createdAt: now,
+      expiresAt: now + 60_000,
+    });
+    await waitFor('the holder read it and the sender cancelled it', () => cancelled);
+    await a.rules.takeCommands();
+    // Not carried out: neither in the saved state, nor in the view, nor answered.
+    const saved = JSON.parse(new TextDecoder().decode((await store.loadRulesState('v1'))!.state)) as {
+      incidents: { open: Record<string, { status: string }> };
+    };
+    expect(saved.incidents.open['inc-v1-1']?.status).toBe('open');
+    expect((await a.rules.runtime.incident('inc-v1-1'))?.state).toBe('open');
+    expect(await sender.ruleCommands.result('cmd-raced')).toBeUndefined();
+    // The holder started the village over from that state, and its own commands work.
+    await waitFor('host-a runs v1 again', () => a.rules.held().includes('v1'));
+    const acked = await a.rules.runtime.acknowledge('inc-v1-1', 'officer-8');
+    expect(acked).toMatchObject({ state: 'acknowledged', acknowledgedBy: 'officer-8' });
   });
 
   it('an escalation fires within 1 s of its deadline from the other host while the owner is dead', async () => {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { ProtocolError } from '@village/protocol';
 import {
   type CompiledRules,
@@ -37,6 +38,7 @@ import { sinkBatchOfJournalRow } from './journal-row-batch.js';
 import { extrasOf, projectOutputs } from './output-projector.js';
 import { decodeState, encodeState } from './partition-state.js';
 import { applyRegistryToRules } from './registry-live-rules.js';
+import type { IncidentCommand, QueuedRuleCommand, RuleCommandResult } from './rule-command-store.js';
 import type { RuleViews } from './rule-view-store.js';
 import type { RulesSection } from './rules-config.js';
 import { type RulesSetup, compileRulesSetup as compileSetup } from './rules-from-registry.js';
@@ -54,6 +56,12 @@ export interface PartitionedRulesOptions {
   rowsPerPoll: number;
   /** The deadline firer's round, ms. */
   deadlineIntervalMs: number;
+  /**
+   * How long a host waits for the holder to answer an officer's command it queued (its partition
+   * held elsewhere) before it answers 503 `rules_standby`, ms. The holder takes queued commands
+   * every pollMs.
+   */
+  commandWaitMs: number;
 }
 
 export const PARTITIONED_DEFAULTS: PartitionedRulesOptions = {
@@ -61,10 +69,14 @@ export const PARTITIONED_DEFAULTS: PartitionedRulesOptions = {
   pollMs: 100,
   rowsPerPoll: 500,
   deadlineIntervalMs: 200,
+  commandWaitMs: 3_000,
 };
 
 export interface PartitionedRules {
-  /** Reads every partition (the shared views); commands of partitions held elsewhere answer 503 `rules_standby`. */
+  /**
+   * Reads every partition (the shared views); a command of a partition held elsewhere is queued
+   * for its holder and answered here (503 `rules_standby` when no holder answers in commandWaitMs).
+   */
   runtime: RulesRuntime;
   routes: Hono[];
   /** The partitions this host holds now. */
@@ -77,6 +89,8 @@ export interface PartitionedRules {
   applyRegistry(registry: RegistryFile): void;
   /** One lease round now (the timer runs one every leaseMs / 3). */
   checkLeases(): Promise<void>;
+  /** One round of carrying out the commands queued for the held partitions (the timer runs one every pollMs). */
+  takeCommands(): Promise<void>;
   /**
    * Stops everything. `release: false` gives no lease up: what a host that died leaves behind
    * (the tests use it to stand for a dead or frozen owner).
@@ -104,6 +118,12 @@ interface Held {
 /** Incident ids carry their partition (`inc-<partition>-<n>`), so any host can say who serves one. */
 const incidentPrefix = (partition: string) => `inc-${partition}-`;
 const partitionOfIncident = (id: string): string | undefined => /^inc-(.+)-\d+$/.exec(id)?.[1];
+/** How often a host that queued a command asks for its answer, ms. */
+const ANSWER_POLL_MS = 20;
+/** Queued commands a holder takes per round (they run one after another on each partition's chain). */
+const COMMANDS_PER_ROUND = 100;
+/** A queued command row older than this is deleted (whatever its state) when a later one is read. */
+const FORGET_AFTER_MS = 3_600_000;
 
 /**
  * The rules across several hosts sharing one SharedStore (docs/scaling.md "Rules across hosts").
@@ -222,9 +242,9 @@ export function startPartitionedRules(deps: {
    * Writes the state (fenced), then the outputs officers see, then the escalation rows. Throws
    * ApiError 503 after dropping the partition when the lease was taken over.
    */
-  async function commit(h: Held, outs: RulesOutput[]): Promise<void> {
+  async function commit(h: Held, outs: RulesOutput[], commands?: readonly string[]): Promise<void> {
     try {
-      await commitOnce(h, outs);
+      await commitOnce(h, outs, commands);
     } catch (err) {
       if (err instanceof LeaseLostError) {
         drop(h, 'lease lost: another host took the partition over (fenced write refused)');
@@ -239,8 +259,8 @@ export function startPartitionedRules(deps: {
     }
   }
 
-  async function commitOnce(h: Held, outs: RulesOutput[]): Promise<void> {
-    await store.saveRulesState(h.name, h.epoch, { cursor: h.cursor, state: encodeState(h.state) });
+  async function commitOnce(h: Held, outs: RulesOutput[], commands?: readonly string[]): Promise<void> {
+    await store.saveRulesState(h.name, h.epoch, { cursor: h.cursor, state: encodeState(h.state), commands });
     metrics.persists.inc();
     const visible: RulesOutput[] = [];
     for (const o of outs) {
@@ -425,7 +445,7 @@ export function startPartitionedRules(deps: {
     opts.renewEveryMs ?? Math.max(50, Math.floor(opts.leaseMs / 3)),
   );
 
-  // --- the HTTP side: every host reads the shared views; commands go to the partition's holder ---
+  // --- the HTTP side: every host reads the shared views; commands are run by the partition's holder ---
   const standby = (what: string): never => {
     throw new ApiError(503, 'rules_standby', `this host does not run the rules of ${what} now`);
   };
@@ -436,36 +456,162 @@ export function startPartitionedRules(deps: {
     return h;
   };
 
-  async function command(id: string, run: (h: Held) => RulesOutput[]): Promise<IncidentView> {
-    const h = heldFor(id);
+  /** Runs an officer's command in the partition's engine; throws IncidentCommandError when it refuses. */
+  function stepCommand(h: Held, c: IncidentCommand): RulesOutput[] {
+    const now = deps.now();
+    try {
+      if (c.action === 'arrive') return arrive(h.rules, h.state, c.incident, c.actor, now).outputs;
+      if (c.action === 'resolve')
+        return resolve(h.rules, h.state, c.incident, c.actor, c.closing!, now).outputs;
+      const outs = acknowledge(h.rules, h.state, c.incident, c.actor, now).outputs;
+      const i = h.state.incidents.open[c.incident];
+      const last = i?.audit[i.audit.length - 1];
+      if (c.note && last?.action === 'acknowledged') last.detail = c.note;
+      return outs;
+    } catch (err) {
+      return incidentCommandError(err, c.incident, local.incident(c.incident));
+    }
+  }
+
+  /**
+   * A command on this host: run here when it holds the partition, else queued for the holder
+   * (store.ruleCommands) and answered here with the holder's answer.
+   */
+  async function command(c: IncidentCommand): Promise<IncidentView> {
+    const p = partitionOfIncident(c.incident);
+    const h = p === undefined ? undefined : held.get(p);
+    if (p === undefined) return standby(`incident ${c.incident}`);
+    if (!h) return forward(p, c);
     return onChain(h, async () => {
-      let outs: RulesOutput[];
-      try {
-        outs = run(h);
-      } catch (err) {
-        incidentCommandError(err, id, local.incident(id));
-      }
-      await commit(h, outs);
-      return local.incident(id)!;
+      await commit(h, stepCommand(h, c));
+      return local.incident(c.incident)!;
     });
   }
+
+  /**
+   * Queues the command for the partition's holder and waits up to commandWaitMs for its answer.
+   * No answer in time: this host cancels the row (only a pending row can be cancelled, and the
+   * holder accepts a row only while pending, in the fenced state write that carries it out), so a
+   * 503 means the command was not carried out and never will be. Should this host die while
+   * waiting, the row's expiry (created + commandWaitMs) keeps any holder from taking it later.
+   */
+  async function forward(partition: string, c: IncidentCommand): Promise<IncidentView> {
+    const id = randomUUID();
+    const createdAt = deps.now();
+    await store.ruleCommands.send({
+      ...c,
+      id,
+      partition,
+      createdAt,
+      expiresAt: createdAt + opts.commandWaitMs,
+    });
+    let result = await answerOf(id);
+    if (result === undefined) {
+      if (await store.ruleCommands.cancel(id)) {
+        metrics.commandsForwarded.inc({ outcome: 'standby' });
+        log.warn(
+          { partition, incident: c.incident, action: c.action, waitedMs: opts.commandWaitMs },
+          'rules: no holder answered a queued command; cancelled, answering rules_standby',
+        );
+        return standby(`incident ${c.incident} (no host answered within ${opts.commandWaitMs} ms)`);
+      }
+      // Accepted by the holder just now: its answer follows its commit.
+      result = await answerOf(id);
+    }
+    void store.ruleCommands
+      .forget(id, createdAt - FORGET_AFTER_MS)
+      .catch((err: Error) => log.warn({ err: err.message }, 'rules: a queued command was not deleted'));
+    if (result === undefined) {
+      metrics.commandsForwarded.inc({ outcome: 'unanswered' });
+      throw new ApiError(
+        503,
+        'rules_standby',
+        `the holder of incident ${c.incident} accepted the ${c.action} but did not answer within ${opts.commandWaitMs} ms: the incident shows its outcome`,
+      );
+    }
+    if ('error' in result) {
+      metrics.commandsForwarded.inc({ outcome: 'refused' });
+      throw new IncidentCommandError(result.error.code, result.error.message);
+    }
+    metrics.commandsForwarded.inc({ outcome: 'done' });
+    return result.incident;
+  }
+
+  /** The answer of queued command `id`, polled until commandWaitMs has passed (undefined then). */
+  async function answerOf(id: string): Promise<RuleCommandResult | undefined> {
+    const end = performance.now() + opts.commandWaitMs;
+    for (;;) {
+      const r = await store.ruleCommands.result(id);
+      if (r !== undefined || performance.now() >= end) return r;
+      await new Promise((ok) => setTimeout(ok, Math.min(ANSWER_POLL_MS, end - performance.now())));
+    }
+  }
+
+  /**
+   * The holder's side: carries out a queued command on the partition's chain (ordered with its
+   * journal reads) like a local one, and writes the answer. The fenced state write accepts the row
+   * in its own transaction (SavedRulesState.commands), so a row carried out once, or cancelled by
+   * its waiting sender, is refused with the write: RuleCommandGoneError, and commit restarts the
+   * partition from its saved state, which does not have it.
+   */
+  async function runQueued(h: Held, c: QueuedRuleCommand): Promise<void> {
+    let outs: RulesOutput[];
+    try {
+      outs = stepCommand(h, c);
+    } catch (err) {
+      if (!(err instanceof IncidentCommandError)) throw err;
+      // Refused: the state did not change; the sender answers the same error a local command gives.
+      await store.ruleCommands.answer(c.id, { error: { code: err.code, message: err.message } });
+      return;
+    }
+    await commit(h, outs, [c.id]);
+    await store.ruleCommands.answer(c.id, { incident: local.incident(c.incident)! });
+    log.info(
+      { partition: h.name, incident: c.incident, action: c.action, actor: c.actor },
+      'rules: carried out a command queued by another host',
+    );
+  }
+
+  const taking = new Set<string>();
+  let commandRound: Promise<void> | undefined;
+  function takeCommands(): Promise<void> {
+    commandRound ??= (async () => {
+      if (held.size === 0 || closed) return;
+      const queued = await store.ruleCommands.pending([...held.keys()], deps.now(), COMMANDS_PER_ROUND);
+      const runs = queued.flatMap((c) => {
+        const h = held.get(c.partition);
+        if (!h || taking.has(c.id)) return [];
+        taking.add(c.id);
+        return [
+          onChain(h, () => runQueued(h, c))
+            .catch((err: Error) =>
+              log.error(
+                { partition: c.partition, incident: c.incident, err: err.message },
+                'rules: a queued command failed',
+              ),
+            )
+            .finally(() => taking.delete(c.id)),
+        ];
+      });
+      await Promise.all(runs);
+    })()
+      .catch((err: Error) => log.error({ err: err.message }, 'rules: command round failed'))
+      .finally(() => {
+        commandRound = undefined;
+      });
+    return commandRound;
+  }
+  const commandTimer = setInterval(() => void takeCommands(), opts.pollMs);
 
   const runtime: RulesRuntime = {
     // Every village of the caller's scope, whichever host holds it (the routes narrowed `q` to the scope).
     alerts: (q: AlertQuery) => store.ruleViews.alerts(q),
     incidents: (q: IncidentQuery) => store.ruleViews.incidents(q),
     incident: (id) => store.ruleViews.incident(id),
-    acknowledge: (id, actor, note) =>
-      command(id, (h) => {
-        const outs = acknowledge(h.rules, h.state, id, actor, deps.now()).outputs;
-        const i = h.state.incidents.open[id];
-        const last = i?.audit[i.audit.length - 1];
-        if (note && last?.action === 'acknowledged') last.detail = note;
-        return outs;
-      }),
-    arrive: (id, actor) => command(id, (h) => arrive(h.rules, h.state, id, actor, deps.now()).outputs),
-    resolve: (id, actor, closing) =>
-      command(id, (h) => resolve(h.rules, h.state, id, actor, closing, deps.now()).outputs),
+    acknowledge: (incident, actor, note) =>
+      command({ incident, action: 'acknowledge', actor, ...(note ? { note } : {}) }),
+    arrive: (incident, actor) => command({ incident, action: 'arrive', actor }),
+    resolve: (incident, actor, closing) => command({ incident, action: 'resolve', actor, closing }),
     slaInput: async ({ from, to, villages }) => ({
       incidents: (await store.ruleViews.incidents({ from, to, villages, limit: 1_000_000 })).map(
         incidentOfView,
@@ -503,7 +649,9 @@ export function startPartitionedRules(deps: {
     if (closed) return;
     closed = true;
     clearInterval(leaseTimer);
+    clearInterval(commandTimer);
     await leaseRound;
+    await commandRound;
     await firer.close();
     for (const h of [...held.values()]) {
       clearTimeout(h.timer);
@@ -533,6 +681,7 @@ export function startPartitionedRules(deps: {
       for (const h of held.values()) applyRegistryToRules(h.setup, sectionOf(h.name), registry);
     },
     checkLeases,
+    takeCommands,
     close,
   };
 }
