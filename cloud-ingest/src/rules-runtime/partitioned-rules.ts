@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { ProtocolError } from '@village/protocol';
 import {
   type CompiledRules,
@@ -32,13 +31,14 @@ import type { Db } from '../store/open-database.js';
 import { type DeadlineFirer, startDeadlineFirer } from './deadline-firer.js';
 import { learnDevices } from './device-places.js';
 import { escalationsOf } from './escalation-deadline.js';
+import { forwardCommand } from './forwarded-command.js';
 import { IncidentCommandError, incidentCommandError } from './incident-command-error.js';
 import { type IncidentView, incidentOfView, toIncidentView } from './incident-view.js';
 import { sinkBatchOfJournalRow } from './journal-row-batch.js';
 import { extrasOf, projectOutputs } from './output-projector.js';
 import { decodeState, encodeState } from './partition-state.js';
 import { applyRegistryToRules } from './registry-live-rules.js';
-import type { IncidentCommand, QueuedRuleCommand, RuleCommandResult } from './rule-command-store.js';
+import type { IncidentCommand, QueuedRuleCommand } from './rule-command-store.js';
 import type { RuleViews } from './rule-view-store.js';
 import type { RulesSection } from './rules-config.js';
 import { type RulesSetup, compileRulesSetup as compileSetup } from './rules-from-registry.js';
@@ -118,12 +118,8 @@ interface Held {
 /** Incident ids carry their partition (`inc-<partition>-<n>`), so any host can say who serves one. */
 const incidentPrefix = (partition: string) => `inc-${partition}-`;
 const partitionOfIncident = (id: string): string | undefined => /^inc-(.+)-\d+$/.exec(id)?.[1];
-/** How often a host that queued a command asks for its answer, ms. */
-const ANSWER_POLL_MS = 20;
 /** Queued commands a holder takes per round (they run one after another on each partition's chain). */
 const COMMANDS_PER_ROUND = 100;
-/** A queued command row older than this is deleted (whatever its state) when a later one is read. */
-const FORGET_AFTER_MS = 3_600_000;
 
 /**
  * The rules across several hosts sharing one SharedStore (docs/scaling.md "Rules across hosts").
@@ -481,70 +477,16 @@ export function startPartitionedRules(deps: {
     const p = partitionOfIncident(c.incident);
     const h = p === undefined ? undefined : held.get(p);
     if (p === undefined) return standby(`incident ${c.incident}`);
-    if (!h) return forward(p, c);
+    if (!h)
+      return forwardCommand(
+        { commands: store.ruleCommands, waitMs: opts.commandWaitMs, now: deps.now, metrics, log },
+        p,
+        c,
+      );
     return onChain(h, async () => {
       await commit(h, stepCommand(h, c));
       return local.incident(c.incident)!;
     });
-  }
-
-  /**
-   * Queues the command for the partition's holder and waits up to commandWaitMs for its answer.
-   * No answer in time: this host cancels the row (only a pending row can be cancelled, and the
-   * holder accepts a row only while pending, in the fenced state write that carries it out), so a
-   * 503 means the command was not carried out and never will be. Should this host die while
-   * waiting, the row's expiry (created + commandWaitMs) keeps any holder from taking it later.
-   */
-  async function forward(partition: string, c: IncidentCommand): Promise<IncidentView> {
-    const id = randomUUID();
-    const createdAt = deps.now();
-    await store.ruleCommands.send({
-      ...c,
-      id,
-      partition,
-      createdAt,
-      expiresAt: createdAt + opts.commandWaitMs,
-    });
-    let result = await answerOf(id);
-    if (result === undefined) {
-      if (await store.ruleCommands.cancel(id)) {
-        metrics.commandsForwarded.inc({ outcome: 'standby' });
-        log.warn(
-          { partition, incident: c.incident, action: c.action, waitedMs: opts.commandWaitMs },
-          'rules: no holder answered a queued command; cancelled, answering rules_standby',
-        );
-        return standby(`incident ${c.incident} (no host answered within ${opts.commandWaitMs} ms)`);
-      }
-      // Accepted by the holder just now: its answer follows its commit.
-      result = await answerOf(id);
-    }
-    void store.ruleCommands
-      .forget(id, createdAt - FORGET_AFTER_MS)
-      .catch((err: Error) => log.warn({ err: err.message }, 'rules: a queued command was not deleted'));
-    if (result === undefined) {
-      metrics.commandsForwarded.inc({ outcome: 'unanswered' });
-      throw new ApiError(
-        503,
-        'rules_standby',
-        `the holder of incident ${c.incident} accepted the ${c.action} but did not answer within ${opts.commandWaitMs} ms: the incident shows its outcome`,
-      );
-    }
-    if ('error' in result) {
-      metrics.commandsForwarded.inc({ outcome: 'refused' });
-      throw new IncidentCommandError(result.error.code, result.error.message);
-    }
-    metrics.commandsForwarded.inc({ outcome: 'done' });
-    return result.incident;
-  }
-
-  /** The answer of queued command `id`, polled until commandWaitMs has passed (undefined then). */
-  async function answerOf(id: string): Promise<RuleCommandResult | undefined> {
-    const end = performance.now() + opts.commandWaitMs;
-    for (;;) {
-      const r = await store.ruleCommands.result(id);
-      if (r !== undefined || performance.now() >= end) return r;
-      await new Promise((ok) => setTimeout(ok, Math.min(ANSWER_POLL_MS, end - performance.now())));
-    }
   }
 
   /**
