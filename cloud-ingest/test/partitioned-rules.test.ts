@@ -350,7 +350,7 @@ describe.each(backends)('rules across hosts on the $name store', { timeout: 30_0
     );
   });
 
-  it("either host serves the village's alerts and incidents; the delivery log only its holder (503 rules_standby elsewhere)", async () => {
+  it("either host serves the village's alerts, incidents and the incident's delivery log", async () => {
     const store = await setup();
     const a = await host('host-a');
     const b = await host('host-b');
@@ -367,15 +367,56 @@ describe.each(backends)('rules across hosts on the $name store', { timeout: 30_0
       const list = await r.request('/api/v1/incidents');
       expect(((await list.json()) as { incidents: unknown[] }).incidents).toHaveLength(1);
     }
-    const r = await rb.request('/api/v1/incidents/inc-v1-1/notifications');
-    expect(r.status).toBe(503);
-    expect(((await r.json()) as { error: { code: string } }).error.code).toBe('rules_standby');
+    const log = async (r: Hono) => {
+      const res = await r.request('/api/v1/incidents/inc-v1-1/notifications');
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { notifications: { reason: string; state: string }[] }).notifications;
+    };
+    // The holder sent the opened notice; host-b lists its delivery once it is delivered.
+    await waitFor('the opened delivery on host-b', async () => (await log(rb))[0]?.state === 'delivered');
+    expect(await log(rb)).toEqual(await log(ra));
+    expect(await log(rb)).toMatchObject([{ reason: 'opened', state: 'delivered' }]);
     const ack = await ra.request('/api/v1/incidents/inc-v1-1/ack', { method: 'POST' });
     expect(ack.status).toBe(200);
     expect(((await ack.json()) as { incident: { state: string } }).incident.state).toBe('acknowledged');
     // The command answered once its view was shared: the other host shows it at once.
     const after = await rb.request('/api/v1/incidents/inc-v1-1');
     expect(((await after.json()) as { incident: { state: string } }).incident.state).toBe('acknowledged');
+  });
+
+  it("an incident's delivery log on any host has the notices every host sent: the holder's, and an escalation another host fired", async () => {
+    const store = await setup();
+    const a = await host('host-a');
+    const b = await host('host-b');
+    const t0 = Date.now();
+    await store.recordCommits([item(1, [fall(0, t0)], t0)]);
+    await waitFor('the opened notice', () => notices('opened').length === 1);
+    type Log = { notifications: { reason: string; level: string; state: string }[] };
+    const log = async (h: Host) => {
+      const r = await api(h).request('/api/v1/incidents/inc-v1-1/notifications');
+      expect(r.status, h.name).toBe(200);
+      return ((await r.json()) as Log).notifications;
+    };
+    await waitFor(
+      'the opened delivery in the shared log',
+      async () => (await log(b))[0]?.state === 'delivered',
+    );
+    // The holder dies; host-b's deadline firer sends the town escalation, from its own cloud.db.
+    await a.rules.close({ release: false });
+    await waitFor('the town escalation', () => notices('escalated', 'town').length === 1, {
+      timeoutMs: 10_000,
+    });
+    const both = await waitFor('both deliveries on host-b', async () => {
+      const l = await log(b);
+      return l.length === 2 && l.every((d) => d.state === 'delivered') ? l : undefined;
+    });
+    expect(both).toMatchObject([
+      { reason: 'opened', level: 'village' },
+      { reason: 'escalated', level: 'town' },
+    ]);
+    expect(b.db.prepare('SELECT reason FROM notifications').all()).toEqual([{ reason: 'escalated' }]);
+    // host-a's API (its store still answers) lists the same log.
+    expect(await log(a)).toEqual(both);
   });
 
   type Answer = {

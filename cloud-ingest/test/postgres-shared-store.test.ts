@@ -6,6 +6,7 @@ import { openPostgresSharedStore } from '../src/shared-store/postgres-shared-sto
 import { SharedStoreError } from '../src/shared-store/shared-store-error.js';
 import type { SharedStore } from '../src/shared-store/shared-store.js';
 import { runDeadLettersSuite } from './shared-dead-letters-suite.js';
+import { runDeliveriesSuite } from './shared-deliveries-suite.js';
 import { runDeviceOwnersSuite } from './shared-device-owners-suite.js';
 import { runRegistrySuite } from './shared-registry-suite.js';
 import { runRuleCommandsSuite } from './shared-rule-commands-suite.js';
@@ -46,6 +47,7 @@ runRegistrySuite('postgres', freshPostgres);
 runDeadLettersSuite('postgres', freshPostgres);
 runRuleViewsSuite('postgres', freshPostgres);
 runRuleCommandsSuite('postgres', freshPostgres);
+runDeliveriesSuite('postgres', freshPostgres);
 
 describe('PostgreSQL shared store: the server and its url', () => {
   const PASSWORD = 's3cret-pw';

@@ -7,6 +7,7 @@ import { openSqliteSharedStore } from '../src/shared-store/sqlite-shared-store.j
 import { openDatabase } from '../src/store/open-database.js';
 import { createSeqState } from '../src/store/seq-state.js';
 import { runDeadLettersSuite } from './shared-dead-letters-suite.js';
+import { runDeliveriesSuite } from './shared-deliveries-suite.js';
 import { runDeviceOwnersSuite } from './shared-device-owners-suite.js';
 import { runRegistrySuite } from './shared-registry-suite.js';
 import { runRuleCommandsSuite } from './shared-rule-commands-suite.js';
@@ -51,6 +52,7 @@ runRegistrySuite('sqlite', perConnection);
 runDeadLettersSuite('sqlite', perThread);
 runRuleViewsSuite('sqlite', perConnection);
 runRuleCommandsSuite('sqlite', perConnection);
+runDeliveriesSuite('sqlite', perConnection);
 
 describe('SQLite shared store on an existing cloud.db', () => {
   it("reads and extends the dedupe state a single-host cloud recorded (store/seq-state.ts's tables)", async () => {

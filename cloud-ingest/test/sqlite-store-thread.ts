@@ -111,6 +111,10 @@ export function openSqliteStoreInThread(dir: string): SharedStore {
       cancel: (...a) => call('ruleCommands.cancel', ...a),
       forget: (...a) => call('ruleCommands.forget', ...a),
     },
+    deliveries: {
+      put: (...a) => call('deliveries.put', ...a),
+      byIncident: (...a) => call('deliveries.byIncident', ...a),
+    },
     isCommitted: (...a) => call('isCommitted', ...a),
     committedAmong: (...a) => call('committedAmong', ...a),
     snapshot: (...a) => call('snapshot', ...a),

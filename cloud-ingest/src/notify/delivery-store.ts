@@ -86,6 +86,8 @@ export interface DeliveryStore {
   /** Records a failed attempt: retry at `nextAt`, or give up (`nextAt` null). */
   failed(id: number, error: string, now: number, nextAt: number | null): void;
   byIncident(incidentId: string): Delivery[];
+  /** The deliveries of these keys that exist (for the shared delivery log, notify/shared-delivery-log.ts). */
+  byKeys(keys: readonly string[]): Delivery[];
 }
 
 export function openDeliveryStore(db: Db): DeliveryStore {
@@ -111,6 +113,9 @@ export function openDeliveryStore(db: Db): DeliveryStore {
   );
   const byIncident = db.prepare<[string], Row>(
     'SELECT * FROM notifications WHERE incident_id = ? ORDER BY id',
+  );
+  const byKeys = db.prepare<[string], Row>(
+    'SELECT * FROM notifications WHERE key IN (SELECT value FROM json_each(?)) ORDER BY id',
   );
   return {
     insert(channel, m, body, now) {
@@ -139,5 +144,6 @@ export function openDeliveryStore(db: Db): DeliveryStore {
       failed.run({ id, error: error.slice(0, 500), now, nextAt });
     },
     byIncident: (incidentId) => byIncident.all(incidentId).map(toDelivery),
+    byKeys: (keys) => byKeys.all(JSON.stringify(keys)).map(toDelivery),
   };
 }

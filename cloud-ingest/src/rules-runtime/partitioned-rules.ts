@@ -22,6 +22,7 @@ import { createIncidentRoutes } from '../http/incident-routes.js';
 import { createMqttNotifier } from '../notify/mqtt-notifier.js';
 import { createNotificationDispatcher } from '../notify/notification-dispatcher.js';
 import type { Notifier } from '../notify/notifier.js';
+import { startDeliveryLogCopy } from '../notify/shared-delivery-log.js';
 import { createWebhookNotifier } from '../notify/webhook-notifier.js';
 import type { RegistryFile } from '../registry-file.js';
 import { type Deadline, LeaseLostError, type SharedStore } from '../shared-store/shared-store.js';
@@ -166,12 +167,15 @@ export function startPartitionedRules(deps: {
   if (config.notify.mqtt.enabled)
     notifiers.push(createMqttNotifier(deps.publish, config.notify.mqtt.topicPrefix));
   notifiers.push(...(deps.notifiers ?? []));
+  // Every host sends some of an incident's notices: each copies its deliveries into the shared log.
+  const deliveryLog = startDeliveryLogCopy({ db: deps.db, shared: store.deliveries, log });
   const dispatcher = createNotificationDispatcher({
     db: deps.db,
     notifiers,
     log,
     now: deps.now,
     registry: deps.registry,
+    onChange: deliveryLog.changed,
   });
   const local = openRulesStore(deps.db);
   const metrics = createRulesMetrics(deps.registry);
@@ -445,12 +449,6 @@ export function startPartitionedRules(deps: {
   const standby = (what: string): never => {
     throw new ApiError(503, 'rules_standby', `this host does not run the rules of ${what} now`);
   };
-  const heldFor = (id: string): Held => {
-    const p = partitionOfIncident(id);
-    const h = p === undefined ? undefined : held.get(p);
-    if (!h) return standby(`incident ${id}`);
-    return h;
-  };
 
   /** Runs an officer's command in the partition's engine; throws IncidentCommandError when it refuses. */
   function stepCommand(h: Held, c: IncidentCommand): RulesOutput[] {
@@ -576,10 +574,8 @@ export function startPartitionedRules(deps: {
         log.error({ partition: h.name, err: err.message }, 'rules: edge status failed'),
       );
     },
-    deliveries: (id) => {
-      heldFor(id);
-      return dispatcher.deliveries(id);
-    },
+    // The whole log, whichever hosts sent its notices (the routes checked the incident is the caller's).
+    deliveries: (id) => store.deliveries.byIncident(id),
     onChange(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
@@ -609,6 +605,7 @@ export function startPartitionedRules(deps: {
     }
     held.clear();
     await dispatcher.close();
+    await deliveryLog.close();
   }
 
   return {

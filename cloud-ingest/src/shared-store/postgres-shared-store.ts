@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { EpochChange } from '../store/seq-state.js';
 import { COMMANDS_SCHEMA, postgresCommands } from './postgres-commands.js';
 import { DEAD_LETTERS_SCHEMA, postgresDeadLetters } from './postgres-dead-letters.js';
+import { DELIVERIES_SCHEMA, postgresDeliveries } from './postgres-deliveries.js';
 import { DEVICE_OWNERS_SCHEMA, postgresDeviceOwners } from './postgres-device-owners.js';
 import { REGISTRY_SCHEMA, postgresRegistry } from './postgres-registry.js';
 import {
@@ -240,6 +241,7 @@ export async function openPostgresSharedStore({
       await c.query(DEAD_LETTERS_SCHEMA);
       await c.query(RULE_VIEWS_SCHEMA);
       await c.query(RULE_COMMANDS_SCHEMA);
+      await c.query(DELIVERIES_SCHEMA);
     });
   } catch (err) {
     await pool.end().catch(() => {});
@@ -266,6 +268,7 @@ export async function openPostgresSharedStore({
     deadLetters: postgresDeadLetters(q),
     ruleViews: postgresRuleViews(q),
     ruleCommands: postgresRuleCommands(q),
+    deliveries: postgresDeliveries(q),
 
     async isCommitted(edge, epoch, seq) {
       const rows = await q<{ committed: boolean }>(

@@ -1,5 +1,6 @@
 import type { ApiTokenStore } from '../auth/api-token-store.js';
 import type { SessionStore } from '../auth/session-store.js';
+import type { DeliveryLogStore } from '../notify/shared-delivery-log.js';
 import type { RuleCommandStore } from '../rules-runtime/rule-command-store.js';
 import type { RuleViewStore } from '../rules-runtime/rule-view-store.js';
 import type { SeriesCatalog } from '../sink/influx-series-catalog.js';
@@ -130,6 +131,8 @@ export interface SharedStore {
   readonly ruleViews: RuleViewStore;
   /** Officers' incident commands sent through a host that does not hold the village, for its holder to run and answer. */
   readonly ruleCommands: RuleCommandStore;
+  /** The notification delivery log: each host copies the deliveries it queued and sent, every host reads an incident's whole log. */
+  readonly deliveries: DeliveryLogStore;
 
   // Seq and epoch dedupe (DESIGN.md "Delivery, precisely"), same meaning as store/seq-state.ts.
   isCommitted(edge: string, epoch: string, seq: number): Promise<boolean>;

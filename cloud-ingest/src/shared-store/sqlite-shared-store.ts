@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { openApiTokenStore } from '../auth/api-token-store.js';
 import { openSessionStore } from '../auth/session-store.js';
+import { openDeliveryLogStore } from '../notify/shared-delivery-log.js';
 import { acceptRuleCommandsSqlite, openRuleCommandStore } from '../rules-runtime/rule-command-store.js';
 import { openRuleViewStore } from '../rules-runtime/rule-view-store.js';
 import { openSeriesCatalog } from '../sink/influx-series-catalog.js';
@@ -173,6 +174,7 @@ export function openSqliteSharedStore(db: Db): SharedStore {
     deadLetters: openDeadLetterStore(db),
     ruleViews: openRuleViewStore(db),
     ruleCommands: openRuleCommandStore(db),
+    deliveries: openDeliveryLogStore(db),
     isCommitted: async (edge, epoch, seq) => seqs.isCommitted(edge, seq, epoch),
     committedAmong: async (keys) =>
       db.transaction(() => keys.map((k) => seqs.isCommitted(k.edge, k.seq, k.epoch)))(),
