@@ -473,8 +473,8 @@ export function startPartitionedRules(deps: {
    */
   async function command(c: IncidentCommand): Promise<IncidentView> {
     const p = partitionOfIncident(c.incident);
-    const h = p === undefined ? undefined : held.get(p);
     if (p === undefined) return standby(`incident ${c.incident}`);
+    const h = held.get(p);
     if (!h)
       return forwardCommand(
         { commands: store.ruleCommands, waitMs: opts.commandWaitMs, now: deps.now, metrics, log },
@@ -512,7 +512,7 @@ export function startPartitionedRules(deps: {
     );
   }
 
-  const taking = new Set<string>();
+  // A round waits for the commands it took, so the next one never takes them again.
   let commandRound: Promise<void> | undefined;
   function takeCommands(): Promise<void> {
     commandRound ??= (async () => {
@@ -520,17 +520,14 @@ export function startPartitionedRules(deps: {
       const queued = await store.ruleCommands.pending([...held.keys()], deps.now(), COMMANDS_PER_ROUND);
       const runs = queued.flatMap((c) => {
         const h = held.get(c.partition);
-        if (!h || taking.has(c.id)) return [];
-        taking.add(c.id);
+        if (!h) return [];
         return [
-          onChain(h, () => runQueued(h, c))
-            .catch((err: Error) =>
-              log.error(
-                { partition: c.partition, incident: c.incident, err: err.message },
-                'rules: a queued command failed',
-              ),
-            )
-            .finally(() => taking.delete(c.id)),
+          onChain(h, () => runQueued(h, c)).catch((err: Error) =>
+            log.error(
+              { partition: c.partition, incident: c.incident, err: err.message },
+              'rules: a queued command failed',
+            ),
+          ),
         ];
       });
       await Promise.all(runs);
