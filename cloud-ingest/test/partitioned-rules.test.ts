@@ -580,6 +580,51 @@ describe.each(backends)('rules across hosts on the $name store', { timeout: 30_0
     expect((await get<Incidents>(a, county, '/api/v1/incidents')).incidents[0]?.state).toBe('acknowledged');
   });
 
+  it('hosts started one after the other share the villages; a host that stops cleanly hands its share over at once', async () => {
+    const store = await setup();
+    const rounds = { renewEveryMs: 100 };
+    const a = await host('host-a', rounds, TWO_VILLAGES);
+    // Alone, host-a runs every village.
+    expect(a.rules.held()).toEqual(['v1', 'v2']);
+    const b = await host('host-b', rounds, TWO_VILLAGES);
+    // host-a gives one village up once it sees host-b's beat; host-b takes it from its saved state.
+    await waitFor(
+      () => `one village each (host-a ${a.rules.held()}, host-b ${b.rules.held()})`,
+      () => a.rules.held().length === 1 && b.rules.held().length === 1,
+      { timeoutMs: 10_000 },
+    );
+    const moved = b.rules.held()[0]!;
+    const t0 = Date.now();
+    const sos = (device: string, ts: number) =>
+      ({ device, type: 'sos', severity: 'critical', ts, data: {} }) as DeviceEvent;
+    // An SOS in each village is raised by that village's holder, once.
+    await store.recordCommits([
+      item(1, [sos('wb-1', t0)], t0),
+      item(1, [sos('wb-2', t0)], t0, { edge: 'edge-2', partition: 'v2' }),
+    ]);
+    await waitFor(
+      'both SOS incidents',
+      async () => (await a.rules.runtime.incidents({ villages: 'all', limit: 10 })).length === 2,
+    );
+    expect(b.db.prepare('SELECT village FROM incidents').all()).toEqual([{ village: moved }]);
+    expect(a.db.prepare('SELECT village FROM incidents').all()).toEqual([
+      { village: moved === 'v1' ? 'v2' : 'v1' },
+    ]);
+    await waitFor('two opened notices', () => notices('opened').length === 2);
+    // host-a stops cleanly: host-b runs both villages by its next round, not after host-a's 10 s lease.
+    const stoppedAt = Date.now();
+    await a.rules.close();
+    await waitFor(
+      () => `host-b runs both (${b.rules.held()})`,
+      () => b.rules.held().length === 2,
+      {
+        timeoutMs: 5_000,
+      },
+    );
+    expect(Date.now() - stoppedAt).toBeLessThan(5_000);
+    expect(notices('opened')).toHaveLength(2);
+  });
+
   it('a command cancelled by its sender just as the holder took it is refused with the state write: the holder starts over without it', async () => {
     const store = await setup();
     const sender = await open();

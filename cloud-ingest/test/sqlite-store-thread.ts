@@ -103,6 +103,11 @@ export function openSqliteStoreInThread(dir: string): SharedStore {
       incidents: (...a) => call('ruleViews.incidents', ...a),
       incident: (...a) => call('ruleViews.incident', ...a),
     },
+    hostBeats: {
+      beat: (...a) => call('hostBeats.beat', ...a),
+      live: (...a) => call('hostBeats.live', ...a),
+      leave: (...a) => call('hostBeats.leave', ...a),
+    },
     ruleCommands: {
       send: (...a) => call('ruleCommands.send', ...a),
       pending: (...a) => call('ruleCommands.pending', ...a),

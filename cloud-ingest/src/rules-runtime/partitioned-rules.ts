@@ -421,17 +421,44 @@ export function startPartitionedRules(deps: {
     schedulePoll(h, 0);
   }
 
+  /**
+   * Gives a held partition up to a host with less (balancing): after the last write on its chain
+   * and its views shared, the lease is freed at its epoch, so the next holder's first round takes
+   * it from exactly there (as after `close`). Kept, and tried again next round, if the views cannot
+   * be written now.
+   */
+  async function handOver(h: Held): Promise<void> {
+    await onChain(h, async () => {
+      await shareViews(h, { alerts: [], incidents: [] }, deps.now());
+      h.stopped = true;
+      clearTimeout(h.timer);
+      held.delete(h.name);
+      await store.releaseLease(h.name, name, h.epoch);
+      metrics.handovers.inc();
+      log.info({ partition: h.name, epoch: h.epoch }, 'rules: partition handed over to a host with less');
+    });
+  }
+
   let leaseRound: Promise<void> | undefined;
   function checkLeases(): Promise<void> {
     leaseRound ??= (async () => {
+      // This host's beat first (before its leases, so it expires first): the live hosts share the
+      // partitions, at most `share` each, so hosts started one after another end up balanced.
+      await store.hostBeats.beat(name, opts.leaseMs, deps.now());
       const names = new Set([...(await store.partitions()), ...base.places.keys()]);
+      const hosts = Math.max(1, (await store.hostBeats.live(deps.now())).length);
+      const share = Math.ceil(names.size / hosts);
       for (const p of names) {
         if (closed) return;
+        // A free partition is left to a host with less while this one has its share.
+        if (!held.has(p) && held.size >= share) continue;
         const lease = await store.acquireLease(p, name, opts.leaseMs, deps.now());
         const h = held.get(p);
         if (h && lease?.epoch !== h.epoch) drop(h, 'lease lost: another host holds it now');
         if (lease && held.get(p) === undefined) await activate(p, lease.epoch);
       }
+      // Above its share (a host joined): the rest goes free for the hosts below theirs.
+      for (const h of [...held.values()].slice(share)) if (!closed) await handOver(h);
     })()
       .catch((err: Error) => log.error({ err: err.message }, 'rules: lease round failed'))
       .finally(() => {
@@ -586,6 +613,11 @@ export function startPartitionedRules(deps: {
     clearInterval(leaseTimer);
     clearInterval(commandTimer);
     await leaseRound;
+    // A clean stop: the other hosts count one host fewer at once and take its share.
+    if (o.release !== false)
+      await store.hostBeats
+        .leave(name)
+        .catch((err: Error) => log.error({ err: err.message }, 'rules: leaving the host beats failed'));
     await commandRound;
     await firer.close();
     for (const h of [...held.values()]) {

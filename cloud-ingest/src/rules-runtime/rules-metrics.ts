@@ -37,6 +37,12 @@ export function createRulesMetrics(registry: Registry) {
       help: 'Transactions writing the rules state',
       registers,
     }),
+    /** Several hosts: partitions this host gave up to a host with less (partitioned-rules.ts). */
+    handovers: new Counter({
+      name: 'cloud_rules_partition_handovers_total',
+      help: 'Rules partitions this host handed over to balance the partitions across hosts',
+      registers,
+    }),
   };
 }
 

@@ -1,10 +1,12 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { EpochChange } from '../store/seq-state.js';
+import { HOST_BEATS_SCHEMA } from './host-beats.js';
 import { COMMANDS_SCHEMA, postgresCommands } from './postgres-commands.js';
 import { DEAD_LETTERS_SCHEMA, postgresDeadLetters } from './postgres-dead-letters.js';
 import { DELIVERIES_SCHEMA, postgresDeliveries } from './postgres-deliveries.js';
 import { DEVICE_OWNERS_SCHEMA, postgresDeviceOwners } from './postgres-device-owners.js';
+import { postgresHostBeats } from './postgres-host-beats.js';
 import { REGISTRY_SCHEMA, postgresRegistry } from './postgres-registry.js';
 import {
   RULE_COMMANDS_SCHEMA,
@@ -240,6 +242,7 @@ export async function openPostgresSharedStore({
       await c.query(REGISTRY_SCHEMA);
       await c.query(DEAD_LETTERS_SCHEMA);
       await c.query(RULE_VIEWS_SCHEMA);
+      await c.query(HOST_BEATS_SCHEMA);
       await c.query(RULE_COMMANDS_SCHEMA);
       await c.query(DELIVERIES_SCHEMA);
     });
@@ -267,6 +270,7 @@ export async function openPostgresSharedStore({
     registry: postgresRegistry(q, tx),
     deadLetters: postgresDeadLetters(q),
     ruleViews: postgresRuleViews(q),
+    hostBeats: postgresHostBeats(q),
     ruleCommands: postgresRuleCommands(q),
     deliveries: postgresDeliveries(q),
 

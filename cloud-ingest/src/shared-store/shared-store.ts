@@ -9,6 +9,7 @@ import type { DeadLetterStore } from '../store/dead-letter-store.js';
 import type { DeviceOwnerStore } from '../store/device-owner-store.js';
 import type { EpochChange } from '../store/seq-state.js';
 import type { SharedRegistryStore } from '../store/shared-registry-store.js';
+import type { HostBeats } from './host-beats.js';
 
 /**
  * The state several ingest hosts share (docs/scaling.md "Several hosts"): the per-edge seq and
@@ -129,6 +130,8 @@ export interface SharedStore {
   readonly deadLetters: DeadLetterStore;
   /** Alerts and incidents as the API shows them: written by each village's holder, read by every host. */
   readonly ruleViews: RuleViewStore;
+  /** Which hosts run rules partitions now: each lease round shares the partitions among them. */
+  readonly hostBeats: HostBeats;
   /** Officers' incident commands sent through a host that does not hold the village, for its holder to run and answer. */
   readonly ruleCommands: RuleCommandStore;
   /** The notification delivery log: each host copies the deliveries it queued and sent, every host reads an incident's whole log. */

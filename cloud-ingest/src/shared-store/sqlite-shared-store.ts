@@ -12,6 +12,7 @@ import type { Db } from '../store/open-database.js';
 import { epochChangeIn, seqStatements } from '../store/seq-state.js';
 import { openSharedRegistryStore } from '../store/shared-registry-store.js';
 import { createSharedSeqState } from '../store/shared-seq-state.js';
+import { sqliteHostBeats } from './host-beats.js';
 import {
   type CommitItem,
   type JournalRow,
@@ -173,6 +174,7 @@ export function openSqliteSharedStore(db: Db): SharedStore {
     registry: openSharedRegistryStore(db),
     deadLetters: openDeadLetterStore(db),
     ruleViews: openRuleViewStore(db),
+    hostBeats: sqliteHostBeats(db),
     ruleCommands: openRuleCommandStore(db),
     deliveries: openDeliveryLogStore(db),
     isCommitted: async (edge, epoch, seq) => seqs.isCommitted(edge, seq, epoch),

@@ -72,6 +72,8 @@ export interface RegistryStore {
   noteEdgeSeen(edgeId: string, now: number): void;
   edges(): EdgeRow[];
   devices(): DeviceRow[];
+  /** Device → kind, of every device whose kind is known (one lean read: no joins, no last-seen flush). */
+  knownKinds(): Map<string, string>;
   /** Reads the places of edges again, after an admin changed the registry. */
   refresh(): void;
   /** Writes the last-seen times held in memory (see LAST_SEEN_FLUSH_MS); call before closing the database. */
@@ -195,6 +197,9 @@ export function openRegistryStore(
     `INSERT INTO devices (id, kind, driver, edge, source, last_seen) VALUES (@id, 'unknown', 'unknown', @edge, 'reading', @ts)
      ON CONFLICT (id) DO UPDATE SET edge = coalesce(devices.edge, @edge), last_seen = max(coalesce(last_seen, 0), @ts)
      WHERE devices.edge = @edge OR devices.edge IS NULL`,
+  );
+  const selectKinds = db.prepare<[], { id: string; kind: string }>(
+    "SELECT id, kind FROM devices WHERE kind <> 'unknown'",
   );
   const ownerOf = db.prepare<[string], { edge: string | null }>('SELECT edge FROM devices WHERE id = ?');
   const edgeSeen = db.prepare<{ id: string; station: string | null; now: number }>(
@@ -338,6 +343,7 @@ export function openRegistryStore(
         version: r.version,
       }));
     },
+    knownKinds: () => new Map(selectKinds.all().map((r) => [r.id, r.kind])),
     devices: () => {
       flushLastSeen();
       return selectDevices.all().map((r) => ({
