@@ -419,6 +419,38 @@ describe.each(backends)('rules across hosts on the $name store', { timeout: 30_0
     expect(await log(a)).toEqual(both);
   });
 
+  it('deliveries a host could not copy into the shared log (its store away until it stopped) are copied at its next start', async () => {
+    const store = await setup();
+    let away = true;
+    const unreachable = (s: SharedStore): SharedStore => ({
+      ...s,
+      deliveries: {
+        ...s.deliveries,
+        put: (d) => (away ? Promise.reject(new Error('PostgreSQL unreachable')) : s.deliveries.put(d)),
+      },
+    });
+    const a = await host('host-a', {}, REGISTRY, unreachable);
+    const t0 = Date.now();
+    await store.recordCommits([item(1, [fall(0, t0)], t0)]);
+    await waitFor('the opened notice', () => notices('opened').length === 1);
+    await waitFor('its delivery recorded in cloud.db', () =>
+      a.db.prepare("SELECT 1 FROM notifications WHERE state = 'delivered'").get(),
+    );
+    await a.rules.close();
+    expect(await store.deliveries.byIncident('inc-v1-1')).toEqual([]);
+    // host-a starts again on its cloud.db, the store answering.
+    away = false;
+    const again = await host('host-a');
+    await waitFor(
+      'the delivery copied at start',
+      async () => (await store.deliveries.byIncident('inc-v1-1')).length === 1,
+    );
+    expect(await store.deliveries.byIncident('inc-v1-1')).toMatchObject([
+      { reason: 'opened', state: 'delivered' },
+    ]);
+    expect(again.rules.held()).toEqual(['v1']);
+  });
+
   type Answer = {
     status: number;
     body: { incident?: IncidentView; error?: { code: string; message: string } };

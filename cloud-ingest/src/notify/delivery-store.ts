@@ -88,6 +88,8 @@ export interface DeliveryStore {
   byIncident(incidentId: string): Delivery[];
   /** The deliveries of these keys that exist (for the shared delivery log, notify/shared-delivery-log.ts). */
   byKeys(keys: readonly string[]): Delivery[];
+  /** The keys of the deliveries queued at or after `since`, ms epoch. */
+  keysSince(since: number): string[];
 }
 
 export function openDeliveryStore(db: Db): DeliveryStore {
@@ -113,6 +115,9 @@ export function openDeliveryStore(db: Db): DeliveryStore {
   );
   const byIncident = db.prepare<[string], Row>(
     'SELECT * FROM notifications WHERE incident_id = ? ORDER BY id',
+  );
+  const keysSince = db.prepare<[number], { key: string }>(
+    'SELECT key FROM notifications WHERE created_at >= ? ORDER BY id',
   );
   const byKeys = db.prepare<[string], Row>(
     'SELECT * FROM notifications WHERE key IN (SELECT value FROM json_each(?)) ORDER BY id',
@@ -145,5 +150,6 @@ export function openDeliveryStore(db: Db): DeliveryStore {
     },
     byIncident: (incidentId) => byIncident.all(incidentId).map(toDelivery),
     byKeys: (keys) => byKeys.all(JSON.stringify(keys)).map(toDelivery),
+    keysSince: (since) => keysSince.all(since).map((r) => r.key),
   };
 }

@@ -44,15 +44,23 @@ export function openDeliveryLogStore(db: Db): DeliveryLogStore {
 
 /** After a failed copy, the next attempt waits this long, ms. */
 const RETRY_MS = 1_000;
+/** At start, the deliveries queued this far back are copied again, ms. */
+const RECOPY_MS = 24 * 3_600_000;
 
 /**
  * Copies this host's changed deliveries (by key, from its cloud.db) into the shared log, behind
  * the dispatcher: `changed` is called inside the rules' projection transaction, so the rows are
  * read when the copy runs, after that commit (a rolled-back row is not there, and is not copied).
  * A copy that fails keeps its keys for the next attempt (RETRY_MS later): the log is complete
- * once the store answers again.
+ * once the store answers again. At start it copies the last RECOPY_MS of deliveries again: what a
+ * host that stopped or died before its copies went through left out of the shared log.
  */
-export function startDeliveryLogCopy(deps: { db: Db; shared: DeliveryLogStore; log: Logger }): {
+export function startDeliveryLogCopy(deps: {
+  db: Db;
+  shared: DeliveryLogStore;
+  log: Logger;
+  now(): number;
+}): {
   changed(key: string): void;
   /** Copies what changed up to now (the close calls it once more). */
   flush(): Promise<void>;
@@ -95,6 +103,9 @@ export function startDeliveryLogCopy(deps: { db: Db; shared: DeliveryLogStore; l
       void flush();
     }, ms);
   }
+
+  for (const k of local.keysSince(deps.now() - RECOPY_MS)) dirty.add(k);
+  if (dirty.size > 0) later(0);
 
   return {
     changed(key) {

@@ -168,7 +168,7 @@ export function startPartitionedRules(deps: {
     notifiers.push(createMqttNotifier(deps.publish, config.notify.mqtt.topicPrefix));
   notifiers.push(...(deps.notifiers ?? []));
   // Every host sends some of an incident's notices: each copies its deliveries into the shared log.
-  const deliveryLog = startDeliveryLogCopy({ db: deps.db, shared: store.deliveries, log });
+  const deliveryLog = startDeliveryLogCopy({ db: deps.db, shared: store.deliveries, log, now: deps.now });
   const dispatcher = createNotificationDispatcher({
     db: deps.db,
     notifiers,
