@@ -26,6 +26,7 @@ import { createWebhookNotifier } from '../src/notify/webhook-notifier.js';
 import { parseRegistry } from '../src/registry-file.js';
 import { startDeadlineFirer } from '../src/rules-runtime/deadline-firer.js';
 import { escalationKey } from '../src/rules-runtime/escalation-deadline.js';
+import type { IncidentView } from '../src/rules-runtime/incident-view.js';
 import { encodeState } from '../src/rules-runtime/partition-state.js';
 import { type PartitionedRules, startPartitionedRules } from '../src/rules-runtime/partitioned-rules.js';
 import { compileRulesSetup } from '../src/rules-runtime/rules-from-registry.js';
@@ -228,8 +229,10 @@ describe.each(backends)('rules across hosts on the $name store', { timeout: 30_0
     name: string,
     options: Parameters<typeof startPartitionedRules>[0]['options'] = {},
     registry: typeof REGISTRY = REGISTRY,
+    /** Stands between the host and its store (a test's interleaving of another host's call). */
+    wrap: (s: SharedStore) => SharedStore = (s) => s,
   ): Promise<Host> {
-    const store = await open();
+    const store = wrap(await open());
     const db = openDatabase(join(dir, `${name}.db`));
     const rules = startPartitionedRules({
       config: config(),
@@ -351,7 +354,7 @@ describe.each(backends)('rules across hosts on the $name store', { timeout: 30_0
     );
   });
 
-  it("either host serves the village's alerts and incidents; commands go to its holder, 503 rules_standby elsewhere", async () => {
+  it("either host serves the village's alerts, incidents and the incident's delivery log", async () => {
     const store = await setup();
     const a = await host('host-a');
     const b = await host('host-b');
@@ -368,17 +371,193 @@ describe.each(backends)('rules across hosts on the $name store', { timeout: 30_0
       const list = await r.request('/api/v1/incidents');
       expect(((await list.json()) as { incidents: unknown[] }).incidents).toHaveLength(1);
     }
-    for (const path of ['/api/v1/incidents/inc-v1-1/ack', '/api/v1/incidents/inc-v1-1/notifications']) {
-      const r = await rb.request(path, { method: path.endsWith('ack') ? 'POST' : 'GET' });
-      expect(r.status, path).toBe(503);
-      expect(((await r.json()) as { error: { code: string } }).error.code).toBe('rules_standby');
-    }
+    const log = async (r: Hono) => {
+      const res = await r.request('/api/v1/incidents/inc-v1-1/notifications');
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { notifications: { reason: string; state: string }[] }).notifications;
+    };
+    // The holder sent the opened notice; host-b lists its delivery once it is delivered.
+    await waitFor('the opened delivery on host-b', async () => (await log(rb))[0]?.state === 'delivered');
+    expect(await log(rb)).toEqual(await log(ra));
+    expect(await log(rb)).toMatchObject([{ reason: 'opened', state: 'delivered' }]);
     const ack = await ra.request('/api/v1/incidents/inc-v1-1/ack', { method: 'POST' });
     expect(ack.status).toBe(200);
     expect(((await ack.json()) as { incident: { state: string } }).incident.state).toBe('acknowledged');
     // The command answered once its view was shared: the other host shows it at once.
     const after = await rb.request('/api/v1/incidents/inc-v1-1');
     expect(((await after.json()) as { incident: { state: string } }).incident.state).toBe('acknowledged');
+  });
+
+  it("an incident's delivery log on any host has the notices every host sent: the holder's, and an escalation another host fired", async () => {
+    const store = await setup();
+    const a = await host('host-a');
+    const b = await host('host-b');
+    const t0 = Date.now();
+    await store.recordCommits([item(1, [fall(0, t0)], t0)]);
+    await waitFor('the opened notice', () => notices('opened').length === 1);
+    type Log = { notifications: { reason: string; level: string; state: string }[] };
+    const log = async (h: Host) => {
+      const r = await api(h).request('/api/v1/incidents/inc-v1-1/notifications');
+      expect(r.status, h.name).toBe(200);
+      return ((await r.json()) as Log).notifications;
+    };
+    await waitFor(
+      'the opened delivery in the shared log',
+      async () => (await log(b))[0]?.state === 'delivered',
+    );
+    // The holder dies; host-b's deadline firer sends the town escalation, from its own cloud.db.
+    await a.rules.close({ release: false });
+    await waitFor('the town escalation', () => notices('escalated', 'town').length === 1, {
+      timeoutMs: 10_000,
+    });
+    const both = await waitFor('both deliveries on host-b', async () => {
+      const l = await log(b);
+      return l.length === 2 && l.every((d) => d.state === 'delivered') ? l : undefined;
+    });
+    expect(both).toMatchObject([
+      { reason: 'opened', level: 'village' },
+      { reason: 'escalated', level: 'town' },
+    ]);
+    expect(b.db.prepare('SELECT reason FROM notifications').all()).toEqual([{ reason: 'escalated' }]);
+    // host-a's API (its store still answers) lists the same log.
+    expect(await log(a)).toEqual(both);
+  });
+
+  it('deliveries a host could not copy into the shared log (its store away until it stopped) are copied at its next start', async () => {
+    const store = await setup();
+    let away = true;
+    const unreachable = (s: SharedStore): SharedStore => ({
+      ...s,
+      deliveries: {
+        ...s.deliveries,
+        put: (d) => (away ? Promise.reject(new Error('PostgreSQL unreachable')) : s.deliveries.put(d)),
+      },
+    });
+    const a = await host('host-a', {}, REGISTRY, unreachable);
+    const t0 = Date.now();
+    await store.recordCommits([item(1, [fall(0, t0)], t0)]);
+    await waitFor('the opened notice', () => notices('opened').length === 1);
+    await waitFor('its delivery recorded in cloud.db', () =>
+      a.db.prepare("SELECT 1 FROM notifications WHERE state = 'delivered'").get(),
+    );
+    await a.rules.close();
+    expect(await store.deliveries.byIncident('inc-v1-1')).toEqual([]);
+    // host-a starts again on its cloud.db, the store answering.
+    away = false;
+    const again = await host('host-a');
+    await waitFor(
+      'the delivery copied at start',
+      async () => (await store.deliveries.byIncident('inc-v1-1')).length === 1,
+    );
+    expect(await store.deliveries.byIncident('inc-v1-1')).toMatchObject([
+      { reason: 'opened', state: 'delivered' },
+    ]);
+    expect(again.rules.held()).toEqual(['v1']);
+  });
+
+  type Answer = {
+    status: number;
+    body: { incident?: IncidentView; error?: { code: string; message: string } };
+  };
+  /** POSTs an officer's command to host `h`'s API as `actor` (the lab's X-Actor), with its JSON body. */
+  const post = async (h: Host, path: string, actor: string, body?: unknown): Promise<Answer> => {
+    const r = await api(h).request(path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-actor': actor },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: r.status, body: (await r.json()) as Answer['body'] };
+  };
+
+  it('an SOS acknowledged through the host that does not hold the village: its holder carries it out, the escalation is cancelled, the audit names the officer', async () => {
+    const store = await setup();
+    const a = await host('host-a');
+    const b = await host('host-b');
+    expect(b.rules.held()).toEqual([]);
+    const t0 = Date.now();
+    const sos = { device: 'wb-1', type: 'sos', severity: 'critical', ts: t0, data: {} } as DeviceEvent;
+    await store.recordCommits([item(1, [sos], t0)]);
+    await waitFor('the SOS incident on its holder', () => a.rules.runtime.incident('inc-v1-1'));
+    await waitFor('its town escalation scheduled', async () => (await pendingRows(store)).length === 1);
+    // The reverse proxy sent the officer to host-b: answered there, with the acknowledged view.
+    const ack = await post(b, '/api/v1/incidents/inc-v1-1/ack', 'officer-7', { note: 'on my way' });
+    expect(ack.status).toBe(200);
+    expect(ack.body.incident).toMatchObject({
+      id: 'inc-v1-1',
+      state: 'acknowledged',
+      acknowledgedBy: 'officer-7',
+    });
+    expect(ack.body.incident!.audit.at(-1)).toMatchObject({
+      actor: 'officer-7',
+      action: 'acknowledged',
+      detail: 'on my way',
+    });
+    // Carried out by the holder: its state, its cloud.db, the view every host reads.
+    expect(b.rules.held()).toEqual([]);
+    expect(a.db.prepare("SELECT state FROM incidents WHERE id = 'inc-v1-1'").get()).toEqual({
+      state: 'acknowledged',
+    });
+    expect(await a.rules.runtime.incident('inc-v1-1')).toEqual(ack.body.incident);
+    // The escalation deadline is gone: no host can send the town its notice.
+    expect(await pendingRows(store)).toEqual([]);
+    await waitFor('the acknowledged notice', () => notices('acknowledged').length === 1);
+    expect(notices('escalated')).toEqual([]);
+    // Arrival and closing through host-b too; closing again gives host-a's own refusal, word for word.
+    expect((await post(b, '/api/v1/incidents/inc-v1-1/arrive', 'officer-7')).body.incident?.arrivedBy).toBe(
+      'officer-7',
+    );
+    const closing = { outcome: 'handled_on_site', note: 'helped him up' };
+    const resolved = await post(b, '/api/v1/incidents/inc-v1-1/resolve', 'officer-7', closing);
+    expect(resolved.status).toBe(200);
+    expect(resolved.body.incident).toMatchObject({ state: 'resolved', resolvedBy: 'officer-7' });
+    const againOnB = await post(b, '/api/v1/incidents/inc-v1-1/resolve', 'officer-8', closing);
+    const againOnA = await post(a, '/api/v1/incidents/inc-v1-1/resolve', 'officer-8', closing);
+    expect(againOnB.status).toBe(409);
+    expect(againOnB).toEqual(againOnA);
+    expect(againOnB.body.error?.code).toBe('bad_transition');
+    // A bad argument is the rules library's 400 on either host.
+    await store.recordCommits([item(2, [{ ...sos, ts: Date.now() }], Date.now())]);
+    await waitFor('a second SOS incident', () => a.rules.runtime.incident('inc-v1-2'));
+    await post(a, '/api/v1/incidents/inc-v1-2/ack', 'officer-7');
+    const bad = { outcome: 'teleported', note: 'x' };
+    const badOnB = await post(b, '/api/v1/incidents/inc-v1-2/resolve', 'officer-7', bad);
+    expect(badOnB.status).toBe(400);
+    expect(badOnB).toEqual(await post(a, '/api/v1/incidents/inc-v1-2/resolve', 'officer-7', bad));
+  });
+
+  it('the holder frozen: a command through another host answers 503 rules_standby within the bound, and never runs later', async () => {
+    const store = await setup();
+    const a = await host('host-a', { leaseMs: 2_000 });
+    const b = await host('host-b', { leaseMs: 2_000, commandWaitMs: 500 });
+    const t0 = Date.now();
+    await store.recordCommits([item(1, [fall(0, t0)], t0)]);
+    await waitFor('the incident on its holder', () => a.rules.runtime.incident('inc-v1-1'));
+    // host-a stops (frozen or dead) without giving its lease up: nobody takes queued commands.
+    await a.rules.close({ release: false });
+    const asked = performance.now();
+    const ack = await post(b, '/api/v1/incidents/inc-v1-1/ack', 'officer-7');
+    const took = performance.now() - asked;
+    expect(ack.status).toBe(503);
+    expect(ack.body.error?.code).toBe('rules_standby');
+    expect(took).toBeGreaterThanOrEqual(500);
+    expect(took).toBeLessThan(2_000);
+    // host-b takes the village over and runs its own command rounds: the cancelled command is not among them.
+    await waitFor(
+      'host-b takes v1 over',
+      async () => {
+        await b.rules.checkLeases();
+        return b.rules.held().includes('v1');
+      },
+      { timeoutMs: 10_000 },
+    );
+    await b.rules.takeCommands();
+    await b.rules.takeCommands();
+    expect((await b.rules.runtime.incident('inc-v1-1'))?.state).toBe('open');
+    // Unacknowledged, it escalates to the town.
+    await waitFor('the town escalation', () => notices('escalated', 'town').length === 1, {
+      timeoutMs: 10_000,
+    });
+    expect((await b.rules.runtime.incident('inc-v1-1'))?.acknowledgedBy).toBeNull();
   });
 
   it("an SOS in a village another host holds is on this host's lists for a county officer, never for another village's officer", async () => {
@@ -508,6 +687,50 @@ describe.each(backends)('rules across hosts on the $name store', { timeout: 30_0
     statuses.set('edge-1', true);
     b.rules.runtime.edgeStatus('edge-1', true);
     await waitFor('the offline alert cleared', async () => (await offline(b)) === undefined);
+  });
+
+  it('a command cancelled by its sender just as the holder took it is refused with the state write: the holder starts over without it', async () => {
+    const store = await setup();
+    const sender = await open();
+    let cancelled: boolean | undefined;
+    // The sender's wait ends right after the holder read the pending command, before it ran it.
+    const a = await host('host-a', {}, REGISTRY, (s) => ({
+      ...s,
+      ruleCommands: {
+        ...s.ruleCommands,
+        async pending(...args) {
+          const rows = await s.ruleCommands.pending(...args);
+          for (const r of rows) cancelled = await sender.ruleCommands.cancel(r.id);
+          return rows;
+        },
+      },
+    }));
+    const t0 = Date.now();
+    await store.recordCommits([item(1, [fall(0, t0)], t0)]);
+    await waitFor('the incident on its holder', () => a.rules.runtime.incident('inc-v1-1'));
+    const now = Date.now();
+    await sender.ruleCommands.send({
+      id: 'cmd-raced',
+      partition: 'v1',
+      incident: 'inc-v1-1',
+      action: 'acknowledge',
+      actor: 'officer-7',
+      createdAt: now,
+      expiresAt: now + 60_000,
+    });
+    await waitFor('the holder read it and the sender cancelled it', () => cancelled);
+    await a.rules.takeCommands();
+    // Not carried out: neither in the saved state, nor in the view, nor answered.
+    const saved = JSON.parse(new TextDecoder().decode((await store.loadRulesState('v1'))!.state)) as {
+      incidents: { open: Record<string, { status: string }> };
+    };
+    expect(saved.incidents.open['inc-v1-1']?.status).toBe('open');
+    expect((await a.rules.runtime.incident('inc-v1-1'))?.state).toBe('open');
+    expect(await sender.ruleCommands.result('cmd-raced')).toBeUndefined();
+    // The holder started the village over from that state, and its own commands work.
+    await waitFor('host-a runs v1 again', () => a.rules.held().includes('v1'));
+    const acked = await a.rules.runtime.acknowledge('inc-v1-1', 'officer-8');
+    expect(acked).toMatchObject({ state: 'acknowledged', acknowledgedBy: 'officer-8' });
   });
 
   it('an escalation fires within 1 s of its deadline from the other host while the owner is dead', async () => {
@@ -676,6 +899,68 @@ describe.each(backends)('rules across hosts on the $name store', { timeout: 30_0
     expect(new Set(keys).size).toBe(keys.length);
     expect(notices('escalated', 'town')).toHaveLength(1);
     expect(notices('opened')).toHaveLength(1);
+  });
+
+  it('a real SIGSTOP of the holder: an acknowledgement through another host answers 503 in the bound, and the woken holder does not carry it out', async () => {
+    const store = await setup();
+    const child = spawn(
+      process.execPath,
+      [
+        HOST_SCRIPT,
+        JSON.stringify({
+          store: where,
+          config: rawConfig(),
+          dir,
+          registry: REGISTRY,
+          db: join(dir, 'host-a.db'),
+          place: PLACE,
+          name: 'host-a',
+          // Its lease outlives the freeze: the woken holder still runs v1 and its command rounds.
+          options: { leaseMs: 20_000, pollMs: 50, deadlineIntervalMs: 200 },
+        }),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const logs: Record<string, unknown>[] = [];
+    let rest = '';
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      const parts = (rest + chunk).split('\n');
+      rest = parts.pop()!;
+      for (const l of parts) if (l.startsWith('{')) logs.push(JSON.parse(l));
+    });
+    closers.push(async () => {
+      child.kill('SIGCONT');
+      child.kill('SIGKILL');
+      await once(child, 'exit').catch(() => undefined);
+    });
+    const carried = () => logs.filter((l) => l.msg === 'rules: carried out a command queued by another host');
+    await waitFor('host-a runs v1', () => logs.some((l) => l.msg === 'rules: this host runs the partition'), {
+      timeoutMs: 10_000,
+    });
+    const b = await host('host-b', { leaseMs: 20_000, commandWaitMs: 800 });
+    expect(b.rules.held()).toEqual([]);
+    const t0 = Date.now();
+    await store.recordCommits([item(1, [fall(0, t0)], t0)]);
+    await waitFor('the incident on every host', () => b.rules.runtime.incident('inc-v1-1'), {
+      timeoutMs: 5_000,
+    });
+    child.kill('SIGSTOP');
+    const asked = performance.now();
+    const ack = await post(b, '/api/v1/incidents/inc-v1-1/ack', 'officer-7');
+    const took = performance.now() - asked;
+    child.kill('SIGCONT');
+    expect(ack.status).toBe(503);
+    expect(ack.body.error?.code).toBe('rules_standby');
+    expect(took).toBeGreaterThanOrEqual(800);
+    expect(took).toBeLessThan(3_000);
+    // The officer tries again once the holder is awake: carried out now, once; had the first run
+    // late, this one would be a 409.
+    const again = await post(b, '/api/v1/incidents/inc-v1-1/ack', 'officer-8');
+    expect(again.status).toBe(200);
+    expect(again.body.incident).toMatchObject({ state: 'acknowledged', acknowledgedBy: 'officer-8' });
+    expect(carried()).toHaveLength(1);
+    expect(carried()[0]).toMatchObject({ incident: 'inc-v1-1', actor: 'officer-8' });
+    expect(b.rules.held()).toEqual([]);
   });
 
   if (backend.name === 'postgres')

@@ -7,9 +7,11 @@ import { SharedStoreError } from '../src/shared-store/shared-store-error.js';
 import type { SharedStore } from '../src/shared-store/shared-store.js';
 import { runAirQualitySuite } from './shared-air-quality-suite.js';
 import { runDeadLettersSuite } from './shared-dead-letters-suite.js';
+import { runDeliveriesSuite } from './shared-deliveries-suite.js';
 import { runDeviceOwnersSuite } from './shared-device-owners-suite.js';
 import { runHostBeatsSuite } from './shared-host-beats-suite.js';
 import { runRegistrySuite } from './shared-registry-suite.js';
+import { runRuleCommandsSuite } from './shared-rule-commands-suite.js';
 import { runRuleViewsSuite } from './shared-rule-views-suite.js';
 import { runSeriesCatalogSuite } from './shared-series-catalog-suite.js';
 import { runSessionsSuite } from './shared-sessions-suite.js';
@@ -48,6 +50,8 @@ runDeadLettersSuite('postgres', freshPostgres);
 runHostBeatsSuite('postgres', freshPostgres);
 runRuleViewsSuite('postgres', freshPostgres);
 runAirQualitySuite('postgres', freshPostgres);
+runRuleCommandsSuite('postgres', freshPostgres);
+runDeliveriesSuite('postgres', freshPostgres);
 
 describe('PostgreSQL shared store: the server and its url', () => {
   const PASSWORD = 's3cret-pw';

@@ -8,9 +8,11 @@ import { openDatabase } from '../src/store/open-database.js';
 import { createSeqState } from '../src/store/seq-state.js';
 import { runAirQualitySuite } from './shared-air-quality-suite.js';
 import { runDeadLettersSuite } from './shared-dead-letters-suite.js';
+import { runDeliveriesSuite } from './shared-deliveries-suite.js';
 import { runDeviceOwnersSuite } from './shared-device-owners-suite.js';
 import { runHostBeatsSuite } from './shared-host-beats-suite.js';
 import { runRegistrySuite } from './shared-registry-suite.js';
+import { runRuleCommandsSuite } from './shared-rule-commands-suite.js';
 import { runRuleViewsSuite } from './shared-rule-views-suite.js';
 import { runSeriesCatalogSuite } from './shared-series-catalog-suite.js';
 import { runSessionsSuite } from './shared-sessions-suite.js';
@@ -53,6 +55,8 @@ runDeadLettersSuite('sqlite', perThread);
 runHostBeatsSuite('sqlite', perThread);
 runRuleViewsSuite('sqlite', perConnection);
 runAirQualitySuite('sqlite', perConnection);
+runRuleCommandsSuite('sqlite', perConnection);
+runDeliveriesSuite('sqlite', perConnection);
 
 describe('SQLite shared store on an existing cloud.db', () => {
   it("reads and extends the dedupe state a single-host cloud recorded (store/seq-state.ts's tables)", async () => {

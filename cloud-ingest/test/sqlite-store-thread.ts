@@ -133,6 +133,18 @@ export function openSqliteStoreInThread(dir: string): SharedStore {
       live: (...a) => call('hostBeats.live', ...a),
       leave: (...a) => call('hostBeats.leave', ...a),
     },
+    ruleCommands: {
+      send: (...a) => call('ruleCommands.send', ...a),
+      pending: (...a) => call('ruleCommands.pending', ...a),
+      answer: (...a) => call('ruleCommands.answer', ...a),
+      result: (...a) => call('ruleCommands.result', ...a),
+      cancel: (...a) => call('ruleCommands.cancel', ...a),
+      forget: (...a) => call('ruleCommands.forget', ...a),
+    },
+    deliveries: {
+      put: (...a) => call('deliveries.put', ...a),
+      byIncident: (...a) => call('deliveries.byIncident', ...a),
+    },
     isCommitted: (...a) => call('isCommitted', ...a),
     committedAmong: (...a) => call('committedAmong', ...a),
     snapshot: (...a) => call('snapshot', ...a),

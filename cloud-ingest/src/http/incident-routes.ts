@@ -103,7 +103,7 @@ export function createIncidentRoutes(runtime: RulesRuntime): Hono {
 
   app.get('/api/v1/incidents/:id/notifications', async (c) => {
     const i = await visible(scopeOf(c), c.req.param('id'));
-    return c.json({ notifications: runtime.deliveries(i.id) } satisfies NotificationsResponse);
+    return c.json({ notifications: await runtime.deliveries(i.id) } satisfies NotificationsResponse);
   });
 
   app.post('/api/v1/incidents/:id/ack', async (c) => {

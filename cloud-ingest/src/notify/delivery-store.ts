@@ -86,6 +86,10 @@ export interface DeliveryStore {
   /** Records a failed attempt: retry at `nextAt`, or give up (`nextAt` null). */
   failed(id: number, error: string, now: number, nextAt: number | null): void;
   byIncident(incidentId: string): Delivery[];
+  /** The deliveries of these keys that exist (for the shared delivery log, notify/shared-delivery-log.ts). */
+  byKeys(keys: readonly string[]): Delivery[];
+  /** The keys of the deliveries queued at or after `since`, ms epoch. */
+  keysSince(since: number): string[];
 }
 
 export function openDeliveryStore(db: Db): DeliveryStore {
@@ -111,6 +115,12 @@ export function openDeliveryStore(db: Db): DeliveryStore {
   );
   const byIncident = db.prepare<[string], Row>(
     'SELECT * FROM notifications WHERE incident_id = ? ORDER BY id',
+  );
+  const keysSince = db.prepare<[number], { key: string }>(
+    'SELECT key FROM notifications WHERE created_at >= ? ORDER BY id',
+  );
+  const byKeys = db.prepare<[string], Row>(
+    'SELECT * FROM notifications WHERE key IN (SELECT value FROM json_each(?)) ORDER BY id',
   );
   return {
     insert(channel, m, body, now) {
@@ -139,5 +149,7 @@ export function openDeliveryStore(db: Db): DeliveryStore {
       failed.run({ id, error: error.slice(0, 500), now, nextAt });
     },
     byIncident: (incidentId) => byIncident.all(incidentId).map(toDelivery),
+    byKeys: (keys) => byKeys.all(JSON.stringify(keys)).map(toDelivery),
+    keysSince: (since) => keysSince.all(since).map((r) => r.key),
   };
 }

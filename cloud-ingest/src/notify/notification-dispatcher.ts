@@ -32,6 +32,8 @@ export function createNotificationDispatcher(deps: {
   log: Logger;
   now(): number;
   registry: Registry;
+  /** Called with a delivery's key after it was queued or attempted (several hosts share the log). */
+  onChange?(key: string): void;
 }): NotificationDispatcher {
   const store: DeliveryStore = openDeliveryStore(deps.db);
   const byChannel = new Map(deps.notifiers.map((n) => [n.channel, n]));
@@ -64,12 +66,14 @@ export function createNotificationDispatcher(deps: {
     if (!n) {
       // The channel was removed from cloud.yaml since this delivery was queued.
       store.failed(d.id, `no notifier ${d.channel} configured any more`, now, null);
+      deps.onChange?.(d.message.deliveryKey);
       return;
     }
     try {
       await n.deliver(d.message, d.body);
       if (closed) return;
       store.delivered(d.id, deps.now());
+      deps.onChange?.(d.message.deliveryKey);
       outcomes.inc({ channel: n.channel, result: 'delivered' });
       deps.log.info(
         {
@@ -85,6 +89,7 @@ export function createNotificationDispatcher(deps: {
       const tries = d.attempts + 1;
       const nextAt = tries >= n.retry.maxAttempts ? null : deps.now() + backoffDelay(n.retry, tries);
       store.failed(d.id, (err as Error).message, now, nextAt);
+      deps.onChange?.(d.message.deliveryKey);
       outcomes.inc({ channel: n.channel, result: nextAt === null ? 'failed' : 'retry' });
       deps.log.warn(
         {
@@ -125,7 +130,9 @@ export function createNotificationDispatcher(deps: {
     enqueue(m, key, body, now) {
       for (const n of deps.notifiers) {
         const msg = { ...m, deliveryKey: `${n.channel}|${key}` };
-        if (n.wants(msg)) store.insert(n.channel, msg, body, now);
+        if (!n.wants(msg)) continue;
+        store.insert(n.channel, msg, body, now);
+        deps.onChange?.(msg.deliveryKey);
       }
     },
     kick,

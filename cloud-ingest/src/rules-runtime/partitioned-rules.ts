@@ -22,6 +22,7 @@ import { createIncidentRoutes } from '../http/incident-routes.js';
 import { createMqttNotifier } from '../notify/mqtt-notifier.js';
 import { createNotificationDispatcher } from '../notify/notification-dispatcher.js';
 import type { Notifier } from '../notify/notifier.js';
+import { startDeliveryLogCopy } from '../notify/shared-delivery-log.js';
 import { createWebhookNotifier } from '../notify/webhook-notifier.js';
 import type { RegistryFile } from '../registry-file.js';
 import { type Deadline, LeaseLostError, type SharedStore } from '../shared-store/shared-store.js';
@@ -32,12 +33,14 @@ import { startAirQuality } from './air-quality.js';
 import { type DeadlineFirer, startDeadlineFirer } from './deadline-firer.js';
 import { learnDevices } from './device-places.js';
 import { escalationsOf } from './escalation-deadline.js';
+import { forwardCommand } from './forwarded-command.js';
 import { IncidentCommandError, incidentCommandError } from './incident-command-error.js';
 import { type IncidentView, incidentOfView, toIncidentView } from './incident-view.js';
 import { sinkBatchOfJournalRow } from './journal-row-batch.js';
 import { extrasOf, projectOutputs } from './output-projector.js';
 import { decodeState, encodeState } from './partition-state.js';
 import { applyRegistryToRules } from './registry-live-rules.js';
+import type { IncidentCommand, QueuedRuleCommand } from './rule-command-store.js';
 import type { RuleViews } from './rule-view-store.js';
 import type { RulesSection } from './rules-config.js';
 import { type RulesSetup, compileRulesSetup as compileSetup } from './rules-from-registry.js';
@@ -55,6 +58,12 @@ export interface PartitionedRulesOptions {
   rowsPerPoll: number;
   /** The deadline firer's round, ms. */
   deadlineIntervalMs: number;
+  /**
+   * How long a host waits for the holder to answer an officer's command it queued (its partition
+   * held elsewhere) before it answers 503 `rules_standby`, ms. The holder takes queued commands
+   * every pollMs.
+   */
+  commandWaitMs: number;
 }
 
 export const PARTITIONED_DEFAULTS: PartitionedRulesOptions = {
@@ -62,10 +71,14 @@ export const PARTITIONED_DEFAULTS: PartitionedRulesOptions = {
   pollMs: 100,
   rowsPerPoll: 500,
   deadlineIntervalMs: 200,
+  commandWaitMs: 3_000,
 };
 
 export interface PartitionedRules {
-  /** Reads every partition (the shared views); commands of partitions held elsewhere answer 503 `rules_standby`. */
+  /**
+   * Reads every partition (the shared views); a command of a partition held elsewhere is queued
+   * for its holder and answered here (503 `rules_standby` when no holder answers in commandWaitMs).
+   */
   runtime: RulesRuntime;
   routes: Hono[];
   /** The partitions this host holds now. */
@@ -78,6 +91,8 @@ export interface PartitionedRules {
   applyRegistry(registry: RegistryFile): void;
   /** One lease round now (the timer runs one every leaseMs / 3). */
   checkLeases(): Promise<void>;
+  /** One round of carrying out the commands queued for the held partitions (the timer runs one every pollMs). */
+  takeCommands(): Promise<void>;
   /**
    * Stops everything. `release: false` gives no lease up: what a host that died leaves behind
    * (the tests use it to stand for a dead or frozen owner).
@@ -105,6 +120,8 @@ interface Held {
 /** Incident ids carry their partition (`inc-<partition>-<n>`), so any host can say who serves one. */
 const incidentPrefix = (partition: string) => `inc-${partition}-`;
 const partitionOfIncident = (id: string): string | undefined => /^inc-(.+)-\d+$/.exec(id)?.[1];
+/** Queued commands a holder takes per round (they run one after another on each partition's chain). */
+const COMMANDS_PER_ROUND = 100;
 
 /**
  * The rules across several hosts sharing one SharedStore (docs/scaling.md "Rules across hosts").
@@ -159,12 +176,15 @@ export function startPartitionedRules(deps: {
   if (config.notify.mqtt.enabled)
     notifiers.push(createMqttNotifier(deps.publish, config.notify.mqtt.topicPrefix));
   notifiers.push(...(deps.notifiers ?? []));
+  // Every host sends some of an incident's notices: each copies its deliveries into the shared log.
+  const deliveryLog = startDeliveryLogCopy({ db: deps.db, shared: store.deliveries, log, now: deps.now });
   const dispatcher = createNotificationDispatcher({
     db: deps.db,
     notifiers,
     log,
     now: deps.now,
     registry: deps.registry,
+    onChange: deliveryLog.changed,
   });
   const local = openRulesStore(deps.db);
   const metrics = createRulesMetrics(deps.registry);
@@ -244,9 +264,9 @@ export function startPartitionedRules(deps: {
    * Writes the state (fenced), then the outputs officers see, then the escalation rows. Throws
    * ApiError 503 after dropping the partition when the lease was taken over.
    */
-  async function commit(h: Held, outs: RulesOutput[]): Promise<void> {
+  async function commit(h: Held, outs: RulesOutput[], commands?: readonly string[]): Promise<void> {
     try {
-      await commitOnce(h, outs);
+      await commitOnce(h, outs, commands);
     } catch (err) {
       if (err instanceof LeaseLostError) {
         drop(h, 'lease lost: another host took the partition over (fenced write refused)');
@@ -261,8 +281,8 @@ export function startPartitionedRules(deps: {
     }
   }
 
-  async function commitOnce(h: Held, outs: RulesOutput[]): Promise<void> {
-    await store.saveRulesState(h.name, h.epoch, { cursor: h.cursor, state: encodeState(h.state) });
+  async function commitOnce(h: Held, outs: RulesOutput[], commands?: readonly string[]): Promise<void> {
+    await store.saveRulesState(h.name, h.epoch, { cursor: h.cursor, state: encodeState(h.state), commands });
     metrics.persists.inc();
     const visible: RulesOutput[] = [];
     for (const o of outs) {
@@ -521,47 +541,110 @@ export function startPartitionedRules(deps: {
     opts.renewEveryMs ?? Math.max(50, Math.floor(opts.leaseMs / 3)),
   );
 
-  // --- the HTTP side: every host reads the shared views; commands go to the partition's holder ---
+  // --- the HTTP side: every host reads the shared views; commands are run by the partition's holder ---
   const standby = (what: string): never => {
     throw new ApiError(503, 'rules_standby', `this host does not run the rules of ${what} now`);
   };
-  const heldFor = (id: string): Held => {
-    const p = partitionOfIncident(id);
-    const h = p === undefined ? undefined : held.get(p);
-    if (!h) return standby(`incident ${id}`);
-    return h;
-  };
 
-  async function command(id: string, run: (h: Held) => RulesOutput[]): Promise<IncidentView> {
-    const h = heldFor(id);
+  /** Runs an officer's command in the partition's engine; throws IncidentCommandError when it refuses. */
+  function stepCommand(h: Held, c: IncidentCommand): RulesOutput[] {
+    const now = deps.now();
+    try {
+      if (c.action === 'arrive') return arrive(h.rules, h.state, c.incident, c.actor, now).outputs;
+      if (c.action === 'resolve')
+        return resolve(h.rules, h.state, c.incident, c.actor, c.closing!, now).outputs;
+      const outs = acknowledge(h.rules, h.state, c.incident, c.actor, now).outputs;
+      const i = h.state.incidents.open[c.incident];
+      const last = i?.audit[i.audit.length - 1];
+      if (c.note && last?.action === 'acknowledged') last.detail = c.note;
+      return outs;
+    } catch (err) {
+      return incidentCommandError(err, c.incident, local.incident(c.incident));
+    }
+  }
+
+  /**
+   * A command on this host: run here when it holds the partition, else queued for the holder
+   * (store.ruleCommands) and answered here with the holder's answer.
+   */
+  async function command(c: IncidentCommand): Promise<IncidentView> {
+    const p = partitionOfIncident(c.incident);
+    if (p === undefined) return standby(`incident ${c.incident}`);
+    const h = held.get(p);
+    if (!h)
+      return forwardCommand(
+        { commands: store.ruleCommands, waitMs: opts.commandWaitMs, now: deps.now, metrics, log },
+        p,
+        c,
+      );
     return onChain(h, async () => {
-      let outs: RulesOutput[];
-      try {
-        outs = run(h);
-      } catch (err) {
-        incidentCommandError(err, id, local.incident(id));
-      }
-      await commit(h, outs);
-      return local.incident(id)!;
+      await commit(h, stepCommand(h, c));
+      return local.incident(c.incident)!;
     });
   }
+
+  /**
+   * The holder's side: carries out a queued command on the partition's chain (ordered with its
+   * journal reads) like a local one, and writes the answer. The fenced state write accepts the row
+   * in its own transaction (SavedRulesState.commands), so a row carried out once, or cancelled by
+   * its waiting sender, is refused with the write: RuleCommandGoneError, and commit restarts the
+   * partition from its saved state, which does not have it.
+   */
+  async function runQueued(h: Held, c: QueuedRuleCommand): Promise<void> {
+    let outs: RulesOutput[];
+    try {
+      outs = stepCommand(h, c);
+    } catch (err) {
+      if (!(err instanceof IncidentCommandError)) throw err;
+      // Refused: the state did not change; the sender answers the same error a local command gives.
+      await store.ruleCommands.answer(c.id, { error: { code: err.code, message: err.message } });
+      return;
+    }
+    await commit(h, outs, [c.id]);
+    await store.ruleCommands.answer(c.id, { incident: local.incident(c.incident)! });
+    log.info(
+      { partition: h.name, incident: c.incident, action: c.action, actor: c.actor },
+      'rules: carried out a command queued by another host',
+    );
+  }
+
+  // A round waits for the commands it took, so the next one never takes them again.
+  let commandRound: Promise<void> | undefined;
+  function takeCommands(): Promise<void> {
+    commandRound ??= (async () => {
+      if (held.size === 0 || closed) return;
+      const queued = await store.ruleCommands.pending([...held.keys()], deps.now(), COMMANDS_PER_ROUND);
+      const runs = queued.flatMap((c) => {
+        const h = held.get(c.partition);
+        if (!h) return [];
+        return [
+          onChain(h, () => runQueued(h, c)).catch((err: Error) =>
+            log.error(
+              { partition: c.partition, incident: c.incident, err: err.message },
+              'rules: a queued command failed',
+            ),
+          ),
+        ];
+      });
+      await Promise.all(runs);
+    })()
+      .catch((err: Error) => log.error({ err: err.message }, 'rules: command round failed'))
+      .finally(() => {
+        commandRound = undefined;
+      });
+    return commandRound;
+  }
+  const commandTimer = setInterval(() => void takeCommands(), opts.pollMs);
 
   const runtime: RulesRuntime = {
     // Every village of the caller's scope, whichever host holds it (the routes narrowed `q` to the scope).
     alerts: (q: AlertQuery) => store.ruleViews.alerts(q),
     incidents: (q: IncidentQuery) => store.ruleViews.incidents(q),
     incident: (id) => store.ruleViews.incident(id),
-    acknowledge: (id, actor, note) =>
-      command(id, (h) => {
-        const outs = acknowledge(h.rules, h.state, id, actor, deps.now()).outputs;
-        const i = h.state.incidents.open[id];
-        const last = i?.audit[i.audit.length - 1];
-        if (note && last?.action === 'acknowledged') last.detail = note;
-        return outs;
-      }),
-    arrive: (id, actor) => command(id, (h) => arrive(h.rules, h.state, id, actor, deps.now()).outputs),
-    resolve: (id, actor, closing) =>
-      command(id, (h) => resolve(h.rules, h.state, id, actor, closing, deps.now()).outputs),
+    acknowledge: (incident, actor, note) =>
+      command({ incident, action: 'acknowledge', actor, ...(note ? { note } : {}) }),
+    arrive: (incident, actor) => command({ incident, action: 'arrive', actor }),
+    resolve: (incident, actor, closing) => command({ incident, action: 'resolve', actor, closing }),
     slaInput: async ({ from, to, villages }) => ({
       incidents: (await store.ruleViews.incidents({ from, to, villages, limit: 1_000_000 })).map(
         incidentOfView,
@@ -584,10 +667,8 @@ export function startPartitionedRules(deps: {
         log.error({ partition: h.name, err: err.message }, 'rules: edge status failed'),
       );
     },
-    deliveries: (id) => {
-      heldFor(id);
-      return dispatcher.deliveries(id);
-    },
+    // The whole log, whichever hosts sent its notices (the routes checked the incident is the caller's).
+    deliveries: (id) => store.deliveries.byIncident(id),
     onChange(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
@@ -599,12 +680,14 @@ export function startPartitionedRules(deps: {
     if (closed) return;
     closed = true;
     clearInterval(leaseTimer);
+    clearInterval(commandTimer);
     await leaseRound;
     // A clean stop: the other hosts count one host fewer at once and take its share.
     if (o.release !== false)
       await store.hostBeats
         .leave(name)
         .catch((err: Error) => log.error({ err: err.message }, 'rules: leaving the host beats failed'));
+    await commandRound;
     await firer.close();
     for (const h of [...held.values()]) {
       clearTimeout(h.timer);
@@ -621,6 +704,7 @@ export function startPartitionedRules(deps: {
     held.clear();
     await dispatcher.close();
     await air?.close();
+    await deliveryLog.close();
   }
 
   return {
@@ -635,6 +719,7 @@ export function startPartitionedRules(deps: {
       for (const h of held.values()) applyRegistryToRules(h.setup, sectionOf(h.name), registry);
     },
     checkLeases,
+    takeCommands,
     close,
   };
 }

@@ -25,6 +25,13 @@ export function createRulesMetrics(registry: Registry) {
       labelNames: ['type'],
       registers,
     }),
+    /** outcome: done | refused (the command's typed error) | standby (no holder answered) | unanswered (accepted, no answer in time) */
+    commandsForwarded: new Counter({
+      name: 'cloud_rules_commands_forwarded_total',
+      help: "Officers' incident commands this host queued for the village's holder on another host, by outcome",
+      labelNames: ['outcome'],
+      registers,
+    }),
     persists: new Counter({
       name: 'cloud_rules_state_writes_total',
       help: 'Transactions writing the rules state',

@@ -19,6 +19,7 @@ import {
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { CommittedFeed } from '../ingest/committed-feed.js';
+import type { Delivery } from '../notify/delivery-store.js';
 import type { NotificationDispatcher } from '../notify/notification-dispatcher.js';
 import type { PlaceTags, SinkBatch } from '../sink/sink.js';
 import type { Db } from '../store/open-database.js';
@@ -68,7 +69,8 @@ export interface RulesRuntime {
    * incident for its station, and the bands behind it raise no silence meanwhile.
    */
   edgeStatus(edge: string, online: boolean): void;
-  deliveries: NotificationDispatcher['deliveries'];
+  /** An incident's delivery log (a promise where it is across the network: several hosts' shared log). */
+  deliveries(incidentId: string): Delivery[] | Promise<Delivery[]>;
   /** Live alerts and incidents; returns the unsubscribe function. */
   onChange(listener: (change: RulesChange) => void): () => void;
   /** Writes pending state, stops timers and the feed. */

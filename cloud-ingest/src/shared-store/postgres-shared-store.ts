@@ -5,9 +5,15 @@ import { HOST_BEATS_SCHEMA } from './host-beats.js';
 import { AIR_QUALITY_SCHEMA, postgresAqi, postgresQuality } from './postgres-air-quality.js';
 import { COMMANDS_SCHEMA, postgresCommands } from './postgres-commands.js';
 import { DEAD_LETTERS_SCHEMA, postgresDeadLetters } from './postgres-dead-letters.js';
+import { DELIVERIES_SCHEMA, postgresDeliveries } from './postgres-deliveries.js';
 import { DEVICE_OWNERS_SCHEMA, postgresDeviceOwners } from './postgres-device-owners.js';
 import { postgresHostBeats } from './postgres-host-beats.js';
 import { REGISTRY_SCHEMA, postgresRegistry } from './postgres-registry.js';
+import {
+  RULE_COMMANDS_SCHEMA,
+  acceptRuleCommandsPostgres,
+  postgresRuleCommands,
+} from './postgres-rule-commands.js';
 import { RULE_VIEWS_SCHEMA, postgresRuleViews } from './postgres-rule-views.js';
 import { SERIES_CATALOG_SCHEMA, postgresSeriesCatalog } from './postgres-series-catalog.js';
 import { SESSIONS_SCHEMA, postgresApiTokens, postgresSessions } from './postgres-sessions.js';
@@ -239,6 +245,8 @@ export async function openPostgresSharedStore({
       await c.query(RULE_VIEWS_SCHEMA);
       await c.query(AIR_QUALITY_SCHEMA);
       await c.query(HOST_BEATS_SCHEMA);
+      await c.query(RULE_COMMANDS_SCHEMA);
+      await c.query(DELIVERIES_SCHEMA);
     });
   } catch (err) {
     await pool.end().catch(() => {});
@@ -267,6 +275,8 @@ export async function openPostgresSharedStore({
     quality: postgresQuality(q, tx),
     aqi: postgresAqi(q, tx),
     hostBeats: postgresHostBeats(q),
+    ruleCommands: postgresRuleCommands(q),
+    deliveries: postgresDeliveries(q),
 
     async isCommitted(edge, epoch, seq) {
       const rows = await q<{ committed: boolean }>(
@@ -515,6 +525,7 @@ export async function openPostgresSharedStore({
             `rules partition ${partition}: lease epoch ${epoch} is no longer current (now ${current ?? 'none'})`,
           );
         }
+        if (saved.commands?.length) await acceptRuleCommandsPostgres(c, partition, saved.commands);
         await c.query(
           `INSERT INTO shared_rules_state (partition, cursor, state) VALUES ($1, $2, $3)
            ON CONFLICT (partition) DO UPDATE SET cursor = EXCLUDED.cursor, state = EXCLUDED.state`,

@@ -1,7 +1,9 @@
 import type { ApiTokenStore } from '../auth/api-token-store.js';
 import type { SessionStore } from '../auth/session-store.js';
+import type { DeliveryLogStore } from '../notify/shared-delivery-log.js';
 import type { AqiStore } from '../rules-runtime/aqi-store.js';
 import type { QualityStore } from '../rules-runtime/quality-store.js';
+import type { RuleCommandStore } from '../rules-runtime/rule-command-store.js';
 import type { RuleViewStore } from '../rules-runtime/rule-view-store.js';
 import type { SeriesCatalog } from '../sink/influx-series-catalog.js';
 import type { CommandStore } from '../store/command-store.js';
@@ -72,6 +74,11 @@ export interface Lease {
 export interface SavedRulesState {
   cursor: number;
   state: Uint8Array;
+  /**
+   * Saving only: the queued commands (`ruleCommands`) this state carries out, accepted in the same
+   * transaction; the save throws RuleCommandGoneError and writes nothing when one is not pending.
+   */
+  commands?: readonly string[];
 }
 
 /** A timer (an incident's acknowledgement deadline) any live host may fire once it is due. */
@@ -134,6 +141,10 @@ export interface SharedStore {
   readonly aqi: AqiStore;
   /** Which hosts run rules partitions now: each lease round shares the partitions among them. */
   readonly hostBeats: HostBeats;
+  /** Officers' incident commands sent through a host that does not hold the village, for its holder to run and answer. */
+  readonly ruleCommands: RuleCommandStore;
+  /** The notification delivery log: each host copies the deliveries it queued and sent, every host reads an incident's whole log. */
+  readonly deliveries: DeliveryLogStore;
 
   // Seq and epoch dedupe (DESIGN.md "Delivery, precisely"), same meaning as store/seq-state.ts.
   isCommitted(edge: string, epoch: string, seq: number): Promise<boolean>;

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { openApiTokenStore } from '../auth/api-token-store.js';
 import { openSessionStore } from '../auth/session-store.js';
+import { openDeliveryLogStore } from '../notify/shared-delivery-log.js';
 import { openAqiStore } from '../rules-runtime/aqi-store.js';
 import { openQualityStore } from '../rules-runtime/quality-store.js';
+import { acceptRuleCommandsSqlite, openRuleCommandStore } from '../rules-runtime/rule-command-store.js';
 import { openRuleViewStore } from '../rules-runtime/rule-view-store.js';
 import { openSeriesCatalog } from '../sink/influx-series-catalog.js';
 import { openCommandStore } from '../store/command-store.js';
@@ -18,6 +20,7 @@ import {
   type JournalRow,
   type Lease,
   LeaseLostError,
+  type SavedRulesState,
   type SharedStore,
 } from './shared-store.js';
 
@@ -148,15 +151,16 @@ export function openSqliteSharedStore(db: Db): SharedStore {
     }
     return newly;
   });
-  const save = db.transaction((partition: string, epoch: number, cursor: number, state: Uint8Array) => {
+  const save = db.transaction((partition: string, epoch: number, saved: SavedRulesState) => {
     const current = leaseEpoch.get(partition)?.epoch;
     if (current !== epoch) {
       throw new LeaseLostError(
         `rules partition ${partition}: lease epoch ${epoch} is no longer current (now ${current ?? 'none'})`,
       );
     }
-    upsertState.run(partition, cursor, bytes(state));
-    pruneJournal.run(partition, cursor);
+    if (saved.commands?.length) acceptRuleCommandsSqlite(db, partition, saved.commands);
+    upsertState.run(partition, saved.cursor, bytes(saved.state));
+    pruneJournal.run(partition, saved.cursor);
   });
   const claim = db.transaction((now: number, limit: number, token: string) =>
     claimDue.all({ now, limit, claim: token, expires: now + CLAIM_TTL_MS }),
@@ -175,6 +179,8 @@ export function openSqliteSharedStore(db: Db): SharedStore {
     quality: openQualityStore(db),
     aqi: openAqiStore(db),
     hostBeats: sqliteHostBeats(db),
+    ruleCommands: openRuleCommandStore(db),
+    deliveries: openDeliveryLogStore(db),
     isCommitted: async (edge, epoch, seq) => seqs.isCommitted(edge, seq, epoch),
     committedAmong: async (keys) =>
       db.transaction(() => keys.map((k) => seqs.isCommitted(k.edge, k.seq, k.epoch)))(),
@@ -202,7 +208,7 @@ export function openSqliteSharedStore(db: Db): SharedStore {
       releaseLease.run(partition, holder, epoch);
     },
     async saveRulesState(partition, epoch, saved) {
-      save.immediate(partition, epoch, saved.cursor, saved.state);
+      save.immediate(partition, epoch, saved);
     },
     async loadRulesState(partition) {
       const r = selectState.get(partition);
