@@ -901,67 +901,81 @@ describe.each(backends)('rules across hosts on the $name store', { timeout: 30_0
     expect(notices('opened')).toHaveLength(1);
   });
 
-  it('a real SIGSTOP of the holder: an acknowledgement through another host answers 503 in the bound, and the woken holder does not carry it out', async () => {
-    const store = await setup();
-    const child = spawn(
-      process.execPath,
-      [
-        HOST_SCRIPT,
-        JSON.stringify({
-          store: where,
-          config: rawConfig(),
-          dir,
-          registry: REGISTRY,
-          db: join(dir, 'host-a.db'),
-          place: PLACE,
-          name: 'host-a',
-          // Its lease outlives the freeze: the woken holder still runs v1 and its command rounds.
-          options: { leaseMs: 20_000, pollMs: 50, deadlineIntervalMs: 200 },
-        }),
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    const logs: Record<string, unknown>[] = [];
-    let rest = '';
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      const parts = (rest + chunk).split('\n');
-      rest = parts.pop()!;
-      for (const l of parts) if (l.startsWith('{')) logs.push(JSON.parse(l));
-    });
-    closers.push(async () => {
+  // PostgreSQL only: on the SQLite store a process frozen inside one of its write transactions
+  // (its deadline firer claims every 200 ms) keeps the one file's write lock, so the other host's
+  // queued command waits for the lock (busy_timeout, 5 s) past the bound and fails with it. That
+  // single writer is SQLite's, and one reason several hosts need PostgreSQL (docs/scaling.md).
+  it.skipIf(backend.name === 'sqlite')(
+    'a real SIGSTOP of the holder: an acknowledgement through another host answers 503 in the bound, and the woken holder does not carry it out',
+    async () => {
+      const store = await setup();
+      const child = spawn(
+        process.execPath,
+        [
+          HOST_SCRIPT,
+          JSON.stringify({
+            store: where,
+            config: rawConfig(),
+            dir,
+            registry: REGISTRY,
+            db: join(dir, 'host-a.db'),
+            place: PLACE,
+            name: 'host-a',
+            // Its lease outlives the freeze: the woken holder still runs v1 and its command rounds.
+            options: { leaseMs: 20_000, pollMs: 50, deadlineIntervalMs: 200 },
+          }),
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      const logs: Record<string, unknown>[] = [];
+      let rest = '';
+      child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+        const parts = (rest + chunk).split('\n');
+        rest = parts.pop()!;
+        for (const l of parts) if (l.startsWith('{')) logs.push(JSON.parse(l));
+      });
+      closers.push(async () => {
+        child.kill('SIGCONT');
+        child.kill('SIGKILL');
+        await once(child, 'exit').catch(() => undefined);
+      });
+      const carried = () =>
+        logs.filter((l) => l.msg === 'rules: carried out a command queued by another host');
+      await waitFor(
+        'host-a runs v1',
+        () => logs.some((l) => l.msg === 'rules: this host runs the partition'),
+        {
+          timeoutMs: 10_000,
+        },
+      );
+      const b = await host('host-b', { leaseMs: 20_000, commandWaitMs: 800 });
+      expect(b.rules.held()).toEqual([]);
+      const t0 = Date.now();
+      await store.recordCommits([item(1, [fall(0, t0)], t0)]);
+      await waitFor('the incident on every host', () => b.rules.runtime.incident('inc-v1-1'), {
+        timeoutMs: 5_000,
+      });
+      child.kill('SIGSTOP');
+      const asked = performance.now();
+      const ack = await post(b, '/api/v1/incidents/inc-v1-1/ack', 'officer-7');
+      const took = performance.now() - asked;
       child.kill('SIGCONT');
-      child.kill('SIGKILL');
-      await once(child, 'exit').catch(() => undefined);
-    });
-    const carried = () => logs.filter((l) => l.msg === 'rules: carried out a command queued by another host');
-    await waitFor('host-a runs v1', () => logs.some((l) => l.msg === 'rules: this host runs the partition'), {
-      timeoutMs: 10_000,
-    });
-    const b = await host('host-b', { leaseMs: 20_000, commandWaitMs: 800 });
-    expect(b.rules.held()).toEqual([]);
-    const t0 = Date.now();
-    await store.recordCommits([item(1, [fall(0, t0)], t0)]);
-    await waitFor('the incident on every host', () => b.rules.runtime.incident('inc-v1-1'), {
-      timeoutMs: 5_000,
-    });
-    child.kill('SIGSTOP');
-    const asked = performance.now();
-    const ack = await post(b, '/api/v1/incidents/inc-v1-1/ack', 'officer-7');
-    const took = performance.now() - asked;
-    child.kill('SIGCONT');
-    expect(ack.status).toBe(503);
-    expect(ack.body.error?.code).toBe('rules_standby');
-    expect(took).toBeGreaterThanOrEqual(800);
-    expect(took).toBeLessThan(3_000);
-    // The officer tries again once the holder is awake: carried out now, once; had the first run
-    // late, this one would be a 409.
-    const again = await post(b, '/api/v1/incidents/inc-v1-1/ack', 'officer-8');
-    expect(again.status).toBe(200);
-    expect(again.body.incident).toMatchObject({ state: 'acknowledged', acknowledgedBy: 'officer-8' });
-    expect(carried()).toHaveLength(1);
-    expect(carried()[0]).toMatchObject({ incident: 'inc-v1-1', actor: 'officer-8' });
-    expect(b.rules.held()).toEqual([]);
-  });
+      expect(ack.status).toBe(503);
+      expect(ack.body.error?.code).toBe('rules_standby');
+      expect(took).toBeGreaterThanOrEqual(800);
+      expect(took).toBeLessThan(3_000);
+      // The officer tries again once the holder is awake: carried out now, once; had the first run
+      // late, this one would be a 409.
+      const again = await post(b, '/api/v1/incidents/inc-v1-1/ack', 'officer-8');
+      expect(again.status).toBe(200);
+      expect(again.body.incident).toMatchObject({ state: 'acknowledged', acknowledgedBy: 'officer-8' });
+      // The holder logs after its answer is written: its line may reach this process after the 200.
+      await waitFor('the holder logged the command', () => carried().length > 0, { timeoutMs: 5_000 });
+      expect(carried()).toHaveLength(1);
+      expect(carried()[0]).toMatchObject({ incident: 'inc-v1-1', actor: 'officer-8' });
+      expect(b.rules.held()).toEqual([]);
+    },
+  );
 
   if (backend.name === 'postgres')
     it('a state write that fails (its connection killed mid-write) restarts the village from its saved state: the alert still comes, once', async () => {
