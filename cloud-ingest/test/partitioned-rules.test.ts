@@ -283,6 +283,43 @@ describe.each(backends)('rules across hosts on the $name store', { timeout: 30_0
     return app;
   };
 
+  /**
+   * host-a as a process of its own (the built dist/), so a test can SIGSTOP it; its JSON log
+   * lines are collected. Killed after the test.
+   */
+  function childHost(options: Parameters<typeof startPartitionedRules>[0]['options']) {
+    const child = spawn(
+      process.execPath,
+      [
+        HOST_SCRIPT,
+        JSON.stringify({
+          store: where,
+          config: rawConfig(),
+          dir,
+          registry: REGISTRY,
+          db: join(dir, 'host-a.db'),
+          place: PLACE,
+          name: 'host-a',
+          options,
+        }),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const logs: Record<string, unknown>[] = [];
+    let rest = '';
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      const parts = (rest + chunk).split('\n');
+      rest = parts.pop()!;
+      for (const l of parts) if (l.startsWith('{')) logs.push(JSON.parse(l));
+    });
+    closers.push(async () => {
+      child.kill('SIGCONT');
+      child.kill('SIGKILL');
+      await once(child, 'exit').catch(() => undefined);
+    });
+    return { child, logs };
+  }
+
   const notices = (reason: string, level?: string) =>
     hook.got.filter((r) => r.body.reason === reason && (level === undefined || r.body.level === level));
 
@@ -831,35 +868,7 @@ describe.each(backends)('rules across hosts on the $name store', { timeout: 30_0
 
   it('a real SIGSTOP of the owner process: every escalation fires within 1 s, then a standby takes over and the woken owner drops out', async () => {
     const store = await setup();
-    const child = spawn(
-      process.execPath,
-      [
-        HOST_SCRIPT,
-        JSON.stringify({
-          store: where,
-          config: rawConfig(),
-          dir,
-          registry: REGISTRY,
-          db: join(dir, 'host-a.db'),
-          place: PLACE,
-          name: 'host-a',
-          options: { leaseMs: 3_000, pollMs: 50, deadlineIntervalMs: 200 },
-        }),
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    const logs: Record<string, unknown>[] = [];
-    let rest = '';
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      const parts = (rest + chunk).split('\n');
-      rest = parts.pop()!;
-      for (const l of parts) if (l.startsWith('{')) logs.push(JSON.parse(l));
-    });
-    closers.push(async () => {
-      child.kill('SIGCONT');
-      child.kill('SIGKILL');
-      await once(child, 'exit').catch(() => undefined);
-    });
+    const { child, logs } = childHost({ leaseMs: 3_000, pollMs: 50, deadlineIntervalMs: 200 });
     const logged = (msg: string) => logs.find((l) => l.msg === msg);
     await waitFor('host-a owns v1', () => logged('rules: this host runs the partition'), {
       timeoutMs: 10_000,
@@ -909,36 +918,8 @@ describe.each(backends)('rules across hosts on the $name store', { timeout: 30_0
     'a real SIGSTOP of the holder: an acknowledgement through another host answers 503 in the bound, and the woken holder does not carry it out',
     async () => {
       const store = await setup();
-      const child = spawn(
-        process.execPath,
-        [
-          HOST_SCRIPT,
-          JSON.stringify({
-            store: where,
-            config: rawConfig(),
-            dir,
-            registry: REGISTRY,
-            db: join(dir, 'host-a.db'),
-            place: PLACE,
-            name: 'host-a',
-            // Its lease outlives the freeze: the woken holder still runs v1 and its command rounds.
-            options: { leaseMs: 20_000, pollMs: 50, deadlineIntervalMs: 200 },
-          }),
-        ],
-        { stdio: ['ignore', 'pipe', 'inherit'] },
-      );
-      const logs: Record<string, unknown>[] = [];
-      let rest = '';
-      child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-        const parts = (rest + chunk).split('\n');
-        rest = parts.pop()!;
-        for (const l of parts) if (l.startsWith('{')) logs.push(JSON.parse(l));
-      });
-      closers.push(async () => {
-        child.kill('SIGCONT');
-        child.kill('SIGKILL');
-        await once(child, 'exit').catch(() => undefined);
-      });
+      // Its lease outlives the freeze: the woken holder still runs v1 and its command rounds.
+      const { child, logs } = childHost({ leaseMs: 20_000, pollMs: 50, deadlineIntervalMs: 200 });
       const carried = () =>
         logs.filter((l) => l.msg === 'rules: carried out a command queued by another host');
       await waitFor(
